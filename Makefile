@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: Apache-2.0
+# podwall: one hand-written Makefile.
+#   make            build ./podwall
+#   make test       every test (unit, cases, CLI, conformance), ASan+UBSan
+#   make deps       install missing Debian packages
+#   make demo       deps + build + the seed 000 scenario
+#   make fuzz       build and run the libFuzzer targets (FUZZ_SECONDS each)
+#   V=1             show full commands
+
+CC       ?= cc
+CSTD     := -std=c11 -D_GNU_SOURCE
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+OPT      ?= -O2 -g
+CFLAGS   += $(CSTD) $(WARN) $(OPT) -MMD -MP
+LDLIBS   += -lyaml
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_SECONDS ?= 60
+SHARED   ?= ../shared
+
+LIB_SRC := $(wildcard lib/*.c)
+CLI_SRC := $(wildcard cli/*.c)
+SRC     := $(LIB_SRC) $(CLI_SRC)
+OBJ     := $(SRC:%.c=build/rel/%.o)
+ASAN_OBJ:= $(SRC:%.c=build/asan/%.o)
+LIB_ASAN_OBJ := $(LIB_SRC:%.c=build/asan/%.o)
+UNIT_SRC:= $(wildcard tests/unit/*.c)
+UNIT_BIN:= $(UNIT_SRC:tests/unit/%.c=build/asan/unit/%)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+.PHONY: all test deps demo fuzz clean unit cases conformance valgrind
+.DELETE_ON_ERROR:
+
+all: podwall
+
+podwall: $(OBJ)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+build/rel/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+build/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC/SAN  $<"
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -O1 -c -o $@ $<
+
+build/asan/podwall: $(ASAN_OBJ)
+	@echo "  LD/SAN  $@"
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
+build/asan/unit/%: tests/unit/%.c $(LIB_ASAN_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  CC/SAN  $<"
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -O1 -o $@ $^ $(LDLIBS)
+
+deps:
+	@sh scripts/deps.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory podwall
+	@sh scripts/demo.sh
+
+test: podwall build/asan/podwall $(UNIT_BIN)
+	@PODWALL=build/asan/podwall SHARED=$(SHARED) UNIT_BINS="$(UNIT_BIN)" \
+		sh tests/run.sh
+
+FUZZ_TARGETS := manifest
+fuzz: $(FUZZ_TARGETS:%=build/fuzz/%)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p tests/fuzz/corpus-run/$$t; \
+		build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
+			tests/fuzz/corpus-run/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
+
+build/fuzz/%: tests/fuzz/fuzz-%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	$(Q)clang $(CSTD) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRC) $(LDLIBS)
+
+clean:
+	rm -rf build podwall
+
+-include $(OBJ:.o=.d) $(ASAN_OBJ:.o=.d)

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The podwall command line: one cmd_<name>() per subcommand, each in
+ * cli/cmd-<name>.c.  How to add a subcommand: write
+ *   int cmd_foo(int argc, char **argv);
+ * that handles --help itself, declare it here, and add a row to the
+ * commands[] table in main.c (name, function, one-line summary).
+ *
+ * Exit codes: 0 ok, 1 findings (DENY, lint findings, probe differences),
+ * 2 usage or input error.
+ */
+#ifndef PW_CLI_H
+#define PW_CLI_H
+
+#include <stdio.h>
+
+#include "../lib/engine.h"
+
+#define EXIT_FINDINGS 1
+#define EXIT_USAGE 2
+
+/* Options every analysis command shares. */
+struct cli_opts {
+	const char **files;
+	int nfiles;
+	const char *ns;	    /* -n; NULL = default */
+	const char *output; /* -o */
+	unsigned engine_flags;
+	int verbose;
+};
+
+/* A loaded cluster and its engine. */
+struct cli_world {
+	struct pw_cluster c;
+	struct pw_engine e;
+	struct pw_strmap pods;	 /* "ns/name" -> pod index + 1 */
+	struct pw_strmap groups; /* "ns/name" -> group index + 1 */
+};
+
+/*
+ * Try to consume a common option at argv[*i].  Returns 1 if consumed, 0 if
+ * not a common option, -1 on a usage error (already printed).
+ */
+int cli_common_opt(struct cli_opts *o, int argc, char **argv, int *i);
+/* Value of an option "-x V", "--long V" or "--long=V"; NULL if argv[*i] is
+   not that option.  Prints an error and sets *err if the value is missing. */
+const char *cli_optval(int argc, char **argv, int *i, const char *s,
+		       const char *l, int *err);
+void cli_opts_release(struct cli_opts *o);
+/* Load, validate, build the engine; prints diagnostics.  0 or -1. */
+int cli_world_load(struct cli_world *w, const struct cli_opts *o);
+void cli_world_release(struct cli_world *w);
+/* Resolve "ns/name", "name" (in defns) or an address.  Pods of a workload
+   go to *pods (heap, caller frees).  Returns the count, 0 if unknown. */
+int cli_resolve(const struct cli_world *w, const char *spec,
+		const char *defns, struct pw_ep **eps);
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *cli_pod_name(const struct cli_world *w, uint32_t pod,
+			 struct pw_buf *b);
+bool cli_output_ok(const char *o, const char *const *allowed);
+
+int cmd_eval(int argc, char **argv);
+int cmd_matrix(int argc, char **argv);
+int cmd_connlist(int argc, char **argv);
+int cmd_lint(int argc, char **argv);
+
+/* External address classes that the policies' ipBlocks distinguish. */
+struct cli_extclass {
+	struct pw_addr lo, hi;
+	char name[100];
+};
+/* npa_style: IPv4 only, netpol-analyzer's "a-b" naming.  Returns count. */
+size_t cli_ext_classes(const struct pw_cluster *c, bool npa_style,
+		       struct cli_extclass **out);
+
+#endif

@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * podwall matrix: the reachability matrix of every endpoint (workloads,
+ * ownerless pods, and the external address classes the policies name).
+ *
+ * Without --port, the ports are split into the classes the policies
+ * distinguish (every boundary of a port, range or resolved named port);
+ * classes with the same matrix are printed together, labelled with the
+ * ports they cover.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "doc.h"
+
+static const char matrix_usage[] =
+	"usage: podwall matrix -f FILE|DIR|- [-f ...] [--port PROTO/N ...] [options]\n"
+	"\n"
+	"Print who may reach whom.  Rows are sources, columns destinations;\n"
+	"'.' allowed, 'X' denied, ' ' not applicable (external to external).\n"
+	"\n"
+	"  -f, --filename PATH       manifests: file, directory (recursive) or -\n"
+	"  -n, --namespace NS        only endpoints of namespace NS (plus external)\n"
+	"      --port PROTO/N        one matrix per port (repeatable); without it,\n"
+	"                            one per class of ports the policies distinguish\n"
+	"      --ipblock-excludes-pods  ipBlocks match only addresses outside\n"
+	"                            the cluster\n"
+	"  -o, --output FORMAT       table (default), csv, json, yaml or md\n"
+	"  -v, --verbose             also list the objects that were skipped\n";
+
+struct mx_ep {
+	char *name;
+	int group; /* -1: external */
+	struct pw_addr addr;
+};
+
+struct mx_port {
+	int proto;
+	unsigned lo, hi; /* class [lo,hi]; lo is the representative */
+};
+
+static void mx_conns(const struct cli_world *w, const struct mx_ep *a,
+		     const struct mx_ep *b, struct pw_conns *out)
+{
+	const struct pw_cluster *c = &w->c;
+	uint32_t na = a->group < 0 ? 1 : c->groups[a->group].npods;
+	uint32_t nb = b->group < 0 ? 1 : c->groups[b->group].npods;
+	struct pw_conns one;
+	bool first = true;
+	pw_conns_init(&one);
+	pw_conns_clear(out);
+	/* a workload pair is allowed only where every replica pair is */
+	for (uint32_t i = 0; i < na; i++)
+		for (uint32_t k = 0; k < nb; k++) {
+			struct pw_ep s = a->group < 0 ? pw_ep_addr(&a->addr)
+				: pw_ep_pod(c, c->groups[a->group].pods[i]);
+			struct pw_ep d = b->group < 0 ? pw_ep_addr(&b->addr)
+				: pw_ep_pod(c, c->groups[b->group].pods[k]);
+			if (s.pod >= 0 && s.pod == d.pod && (na > 1 || nb > 1))
+				continue;
+			pw_engine_conns(&w->e, &s, &d, &one);
+			if (first)
+				pw_conns_copy(out, &one);
+			else
+				pw_conns_intersect(out, &one);
+			first = false;
+		}
+	if (first) /* a single pod to itself */
+		pw_conns_add_all(out);
+	pw_conns_release(&one);
+}
+
+/* Port class boundaries: every start and end+1 of every rule port. */
+static size_t port_classes(const struct cli_world *w, struct mx_port **out)
+{
+	const struct pw_cluster *c = &w->c;
+	unsigned char *cut[PW_NPROTO];
+	for (int p = 0; p < PW_NPROTO; p++) {
+		cut[p] = pw_xcalloc(PW_PORT_MAX + 2, 1);
+		cut[p][1] = 1;
+	}
+	struct pw_conns rc;
+	pw_conns_init(&rc);
+	for (uint32_t k = 0; k < c->npols; k++)
+		for (int d = 0; d < 2; d++)
+			for (uint32_t r = 0; r < c->pols[k].nrules[d]; r++) {
+				const struct pw_rule *rule = &c->pols[k].rules[d][r];
+				for (uint32_t i = 0; i < rule->nports; i++) {
+					const struct pw_np_port *pp = &rule->ports[i];
+					pw_conns_clear(&rc);
+					if (pp->name) {
+						/* every resolution of the name */
+						for (uint32_t q = 0; q < c->npods; q++) {
+							struct pw_ep ep = pw_ep_pod(c, q);
+							struct pw_rule one = { 0 };
+							one.ports = (struct pw_np_port *)pp;
+							one.nports = 1;
+							pw_engine_rule_ports(&w->e, &one, &ep, &rc);
+						}
+					} else {
+						struct pw_rule one = { 0 };
+						struct pw_ep none = { -1, { 0 } };
+						one.ports = (struct pw_np_port *)pp;
+						one.nports = 1;
+						pw_engine_rule_ports(&w->e, &one, &none, &rc);
+					}
+					for (int p = 0; p < PW_NPROTO; p++)
+						for (uint32_t x = 0; x < rc.p[p].n; x++) {
+							cut[p][rc.p[p].r[x].lo] = 1;
+							cut[p][rc.p[p].r[x].hi + 1] = 1;
+						}
+				}
+			}
+	pw_conns_release(&rc);
+	size_t n = 0, cap = 0;
+	*out = NULL;
+	for (int p = 0; p < PW_NPROTO; p++) {
+		unsigned lo = 1;
+		for (unsigned x = 2; x <= PW_PORT_MAX + 1; x++)
+			if (x == PW_PORT_MAX + 1 || cut[p][x]) {
+				if (n == cap) {
+					cap = cap ? cap * 2 : 8;
+					*out = pw_xrealloc(*out, cap * sizeof(**out));
+				}
+				(*out)[n++] = (struct mx_port){ p, lo, x - 1 };
+				lo = x;
+			}
+		free(cut[p]);
+	}
+	return n;
+}
+
+static void print_table(struct mx_ep *eps, size_t n, const char *title,
+			const unsigned char *cells)
+{
+	size_t wid = 3;
+	for (size_t i = 0; i < n; i++)
+		if (strlen(eps[i].name) > wid)
+			wid = strlen(eps[i].name);
+	printf("%s\n%*s", title, (int)wid + 6, "");
+	for (size_t k = 0; k < n; k++)
+		printf(" %2zu", k + 1);
+	putchar('\n');
+	for (size_t i = 0; i < n; i++) {
+		printf("  %2zu  %-*s", i + 1, (int)wid, eps[i].name);
+		for (size_t k = 0; k < n; k++)
+			printf("  %c", cells[i * n + k]);
+		putchar('\n');
+	}
+}
+
+int cmd_matrix(int argc, char **argv)
+{
+	struct cli_opts o = { 0 };
+	int rc = EXIT_USAGE;
+	struct mx_port *ports = NULL;
+	size_t nports = 0;
+	for (int i = 1; i < argc; i++) {
+		int err = 0, r;
+		const char *v;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(matrix_usage, stdout);
+			rc = 0;
+			goto out;
+		}
+		if ((r = cli_common_opt(&o, argc, argv, &i)) != 0) {
+			if (r < 0)
+				goto out;
+			continue;
+		}
+		if ((v = cli_optval(argc, argv, &i, "-p", "--port", &err))) {
+			int proto, port;
+			if (pw_protoport_parse(v, &proto, &port) < 0) {
+				cli_error("matrix: invalid --port '%s' (want PROTO/N)", v);
+				goto out;
+			}
+			ports = pw_xrealloc(ports, (nports + 1) * sizeof(*ports));
+			ports[nports++] = (struct mx_port){ proto, (unsigned)port,
+							    (unsigned)port };
+			continue;
+		}
+		if (!err)
+			cli_error("matrix: unknown option '%s'", argv[i]);
+		fputs(matrix_usage, stderr);
+		goto out;
+	}
+	static const char *const outs[] = { "table", "csv", "json", "yaml", "md", NULL };
+	const char *fmt = o.output ? o.output : "table";
+	if (!cli_output_ok(fmt, outs)) {
+		cli_error("matrix: -o must be table, csv, json, yaml or md");
+		goto out;
+	}
+	struct cli_world w;
+	if (cli_world_load(&w, &o) < 0) {
+		cli_world_release(&w);
+		goto out;
+	}
+	const struct pw_cluster *c = &w.c;
+	int nsf = o.ns ? pw_cluster_find_ns(c, o.ns) : -2;
+	struct cli_extclass *ext;
+	size_t next = cli_ext_classes(c, false, &ext);
+	struct mx_ep *eps = pw_xcalloc(c->ngroups + next, sizeof(*eps));
+	size_t n = 0;
+	struct pw_buf b;
+	pw_buf_init(&b);
+	for (uint32_t i = 0; i < c->ngroups; i++) {
+		if (nsf != -2 && (int)c->groups[i].ns != nsf)
+			continue;
+		pw_buf_reset(&b);
+		eps[n].name = pw_xstrdup(pw_group_kind_name(c, &c->groups[i], &b));
+		eps[n++].group = (int)i;
+	}
+	for (size_t i = 0; i < next; i++) {
+		pw_buf_reset(&b);
+		pw_buf_printf(&b, "%s[External]", ext[i].name);
+		eps[n].name = pw_xstrdup(b.s);
+		eps[n].group = -1;
+		eps[n++].addr = ext[i].lo;
+	}
+	free(ext);
+	/* every pair's connection set, once */
+	struct pw_conns *cs = pw_xcalloc(n * n, sizeof(*cs));
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < n; k++)
+			if (eps[i].group >= 0 || eps[k].group >= 0)
+				mx_conns(&w, &eps[i], &eps[k], &cs[i * n + k]);
+	bool by_port = nports > 0;
+	if (!by_port)
+		nports = port_classes(&w, &ports);
+	/* one cell grid per port (class); classes with equal grids merge */
+	unsigned char *grid = pw_xmalloc(nports * n * n + 1);
+	for (size_t p = 0; p < nports; p++)
+		for (size_t i = 0; i < n; i++)
+			for (size_t k = 0; k < n; k++) {
+				unsigned char *g = &grid[p * n * n + i * n + k];
+				if (eps[i].group < 0 && eps[k].group < 0)
+					*g = ' ';
+				else
+					*g = pw_conns_has(&cs[i * n + k], ports[p].proto,
+							  ports[p].lo) ? '.' : 'X';
+			}
+	size_t *same = pw_xmalloc((nports + 1) * sizeof(*same));
+	for (size_t p = 0; p < nports; p++) {
+		same[p] = p;
+		if (!by_port)
+			for (size_t q = 0; q < p; q++)
+				if (same[q] == q && !memcmp(&grid[p * n * n],
+							    &grid[q * n * n], n * n)) {
+					same[p] = q;
+					break;
+				}
+	}
+	if (!strcmp(fmt, "table")) {
+		printf("Endpoints:\n");
+		for (size_t i = 0; i < n; i++)
+			printf("  %2zu  %s\n", i + 1, eps[i].name);
+		struct pw_conns label;
+		pw_conns_init(&label);
+		for (size_t p = 0; p < nports; p++) {
+			if (same[p] != p)
+				continue;
+			pw_conns_clear(&label);
+			for (size_t q = p; q < nports; q++)
+				if (same[q] == p)
+					pw_conns_add(&label, ports[q].proto,
+						     ports[q].lo, ports[q].hi);
+			pw_buf_reset(&b);
+			pw_buf_puts(&b, "\nPorts: ");
+			if (by_port)
+				pw_buf_printf(&b, "%s/%u", pw_proto_name(ports[p].proto),
+					      ports[p].lo);
+			else
+				pw_conns_format(&label, &b);
+			pw_buf_puts(&b, "   ('.' allowed, 'X' denied; rows: from, columns: to)");
+			print_table(eps, n, b.s, &grid[p * n * n]);
+		}
+		pw_conns_release(&label);
+	} else if (!strcmp(fmt, "csv")) {
+		printf(by_port ? "src,dst,port,verdict\n" : "src,dst,allowed\n");
+		for (size_t i = 0; i < n; i++)
+			for (size_t k = 0; k < n; k++) {
+				if (eps[i].group < 0 && eps[k].group < 0)
+					continue;
+				if (by_port) {
+					for (size_t p = 0; p < nports; p++)
+						printf("%s,%s,%s/%u,%s\n", eps[i].name,
+						       eps[k].name, pw_proto_name(ports[p].proto),
+						       ports[p].lo,
+						       grid[p * n * n + i * n + k] == '.' ? "allow" : "deny");
+				} else {
+					pw_buf_reset(&b);
+					pw_conns_format(&cs[i * n + k], &b);
+					printf("%s,%s,\"%s\"\n", eps[i].name, eps[k].name, b.s);
+				}
+			}
+	} else if (!strcmp(fmt, "md")) {
+		printf("| from \\ to |");
+		for (size_t k = 0; k < n; k++)
+			printf(" %s |", eps[k].name);
+		printf("\n|---|");
+		for (size_t k = 0; k < n; k++)
+			printf("---|");
+		putchar('\n');
+		for (size_t i = 0; i < n; i++) {
+			printf("| %s |", eps[i].name);
+			for (size_t k = 0; k < n; k++) {
+				pw_buf_reset(&b);
+				if (eps[i].group < 0 && eps[k].group < 0)
+					pw_buf_puts(&b, "");
+				else if (by_port)
+					for (size_t p = 0; p < nports; p++)
+						pw_buf_printf(&b, "%s%s/%u %s", p ? ", " : "",
+							      pw_proto_name(ports[p].proto), ports[p].lo,
+							      grid[p * n * n + i * n + k] == '.' ? "allow" : "deny");
+				else
+					pw_conns_format(&cs[i * n + k], &b);
+				printf(" %s |", b.len ? b.s : "");
+			}
+			putchar('\n');
+		}
+	} else {
+		struct doc *r = doc_obj();
+		struct doc *ea = doc_add(r, "endpoints", doc_arr());
+		for (size_t i = 0; i < n; i++)
+			doc_add(ea, NULL, doc_str(eps[i].name));
+		struct doc *cells = doc_add(r, "cells", doc_arr());
+		for (size_t i = 0; i < n; i++)
+			for (size_t k = 0; k < n; k++) {
+				if (eps[i].group < 0 && eps[k].group < 0)
+					continue;
+				struct doc *x = doc_add(cells, NULL, doc_obj());
+				doc_add(x, "src", doc_str(eps[i].name));
+				doc_add(x, "dst", doc_str(eps[k].name));
+				if (by_port) {
+					struct doc *v = doc_add(x, "verdicts", doc_obj());
+					for (size_t p = 0; p < nports; p++) {
+						char key[16];
+						snprintf(key, sizeof(key), "%s/%u",
+							 pw_proto_name(ports[p].proto), ports[p].lo);
+						doc_add(v, key, doc_str(grid[p * n * n + i * n + k] == '.'
+									? "allow" : "deny"));
+					}
+				} else {
+					pw_buf_reset(&b);
+					pw_conns_format(&cs[i * n + k], &b);
+					doc_add(x, "allowed", doc_str(b.s));
+				}
+			}
+		doc_print(r, fmt, stdout);
+		doc_free(r);
+	}
+	for (size_t i = 0; i < n * n; i++)
+		pw_conns_release(&cs[i]);
+	free(cs);
+	free(grid);
+	free(same);
+	for (size_t i = 0; i < n; i++)
+		free(eps[i].name);
+	free(eps);
+	pw_buf_release(&b);
+	cli_world_release(&w);
+	rc = 0;
+out:
+	free(ports);
+	cli_opts_release(&o);
+	return rc;
+}

@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_error(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("podwall: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -1;
+}
+
+const char *cli_optval(int argc, char **argv, int *i, const char *s,
+		       const char *l, int *err)
+{
+	const char *a = argv[*i];
+	size_t ln = l ? strlen(l) : 0;
+	if (l && !strncmp(a, l, ln) && a[ln] == '=')
+		return a + ln + 1;
+	if ((s && !strcmp(a, s)) || (l && !strcmp(a, l))) {
+		if (*i + 1 >= argc) {
+			cli_error("option '%s' needs a value", a);
+			*err = 1;
+			return NULL;
+		}
+		return argv[++*i];
+	}
+	/* -fFILE */
+	if (s && s[1] && !s[2] && !strncmp(a, s, 2) && a[2])
+		return a + 2;
+	return NULL;
+}
+
+int cli_common_opt(struct cli_opts *o, int argc, char **argv, int *i)
+{
+	int err = 0;
+	const char *v;
+	if ((v = cli_optval(argc, argv, i, "-f", "--filename", &err))) {
+		o->files = pw_xrealloc(o->files, (size_t)(o->nfiles + 1) *
+							 sizeof(*o->files));
+		o->files[o->nfiles++] = v;
+		return 1;
+	}
+	if (err)
+		return -1;
+	if ((v = cli_optval(argc, argv, i, "-n", "--namespace", &err))) {
+		o->ns = v;
+		return 1;
+	}
+	if (err)
+		return -1;
+	if ((v = cli_optval(argc, argv, i, "-o", "--output", &err))) {
+		o->output = v;
+		return 1;
+	}
+	if (err)
+		return -1;
+	if (!strcmp(argv[*i], "--ipblock-excludes-pods")) {
+		o->engine_flags |= PW_ENGINE_IPBLOCK_EXCLUDES_PODS;
+		return 1;
+	}
+	if (!strcmp(argv[*i], "-v") || !strcmp(argv[*i], "--verbose")) {
+		o->verbose++;
+		return 1;
+	}
+	return 0;
+}
+
+void cli_opts_release(struct cli_opts *o)
+{
+	free(o->files);
+	o->files = NULL;
+}
+
+bool cli_output_ok(const char *o, const char *const *allowed)
+{
+	for (; *allowed; allowed++)
+		if (!strcmp(o, *allowed))
+			return true;
+	return false;
+}
+
+int cli_world_load(struct cli_world *w, const struct cli_opts *o)
+{
+	struct pw_diags d;
+	struct pw_buf b;
+	memset(w, 0, sizeof(*w));
+	pw_cluster_init(&w->c);
+	pw_strmap_init(&w->pods);
+	pw_strmap_init(&w->groups);
+	if (!o->nfiles)
+		return cli_error("no input: give manifests with -f FILE|DIR|-");
+	pw_diags_init(&d);
+	pw_buf_init(&b);
+	for (int i = 0; i < o->nfiles; i++)
+		pw_cluster_load_path(&w->c, o->files[i], &d);
+	pw_cluster_finish(&w->c, &d);
+	if (o->engine_flags & PW_ENGINE_IPBLOCK_EXCLUDES_PODS)
+		pw_cluster_check_ipblock_ports(&w->c, &d);
+	for (size_t i = 0; i < d.n; i++) {
+		pw_buf_reset(&b);
+		pw_diag_format(&d.v[i], &b);
+		fprintf(stderr, "%s\n", b.s);
+	}
+	if (o->verbose)
+		for (uint32_t i = 0; i < w->c.nskipped; i++)
+			fprintf(stderr, "skipped: %s\n", w->c.skipped[i]);
+	int rc = 0;
+	if (d.errors) {
+		fprintf(stderr, "podwall: %zu error%s in the input\n", d.errors,
+			d.errors == 1 ? "" : "s");
+		rc = -1;
+	}
+	pw_diags_release(&d);
+	pw_buf_release(&b);
+	if (rc)
+		return rc;
+	if (pw_engine_build(&w->e, &w->c, o->engine_flags) < 0)
+		return cli_error("cannot build the policy engine");
+	struct pw_cluster *c = &w->c;
+	for (uint32_t i = 0; i < c->npods; i++) {
+		const struct pw_pod *p = &c->pods[i];
+		const char *key = pw_arena_printf(&c->arena, "%s/%s",
+						  c->nss[p->ns].name, p->name);
+		if (!p->template && !pw_strmap_get(&w->pods, key))
+			pw_strmap_put(&w->pods, key, (void *)(uintptr_t)(i + 1));
+	}
+	for (uint32_t i = 0; i < c->ngroups; i++) {
+		const struct pw_group *g = &c->groups[i];
+		const char *key = pw_arena_printf(&c->arena, "%s/%s",
+						  c->nss[g->ns].name, g->name);
+		if (!pw_strmap_get(&w->groups, key))
+			pw_strmap_put(&w->groups, key,
+				      (void *)(uintptr_t)(i + 1));
+	}
+	return 0;
+}
+
+void cli_world_release(struct cli_world *w)
+{
+	pw_engine_release(&w->e);
+	pw_strmap_release(&w->pods);
+	pw_strmap_release(&w->groups);
+	pw_cluster_release(&w->c);
+}
+
+int cli_resolve(const struct cli_world *w, const char *spec,
+		const char *defns, struct pw_ep **eps)
+{
+	const struct pw_cluster *c = &w->c;
+	struct pw_addr a;
+	*eps = NULL;
+	if (pw_addr_parse(spec, &a) == 0) {
+		/* an address of a pod is that pod */
+		for (uint32_t i = 0; i < c->npods; i++)
+			for (uint32_t k = 0; k < c->pods[i].naddrs; k++)
+				if (!pw_addr_cmp(&c->pods[i].addrs[k], &a)) {
+					*eps = pw_xmalloc(sizeof(**eps));
+					(*eps)[0] = pw_ep_pod(c, i);
+					(*eps)[0].addr = a;
+					return 1;
+				}
+		*eps = pw_xmalloc(sizeof(**eps));
+		(*eps)[0] = pw_ep_addr(&a);
+		return 1;
+	}
+	char key[512];
+	if (strchr(spec, '/'))
+		snprintf(key, sizeof(key), "%s", spec);
+	else
+		snprintf(key, sizeof(key), "%s/%s", defns ? defns : "default",
+			 spec);
+	uintptr_t v = (uintptr_t)pw_strmap_get(&w->pods, key);
+	if (v) {
+		*eps = pw_xmalloc(sizeof(**eps));
+		(*eps)[0] = pw_ep_pod(c, (uint32_t)(v - 1));
+		return 1;
+	}
+	v = (uintptr_t)pw_strmap_get(&w->groups, key);
+	if (!v)
+		return 0;
+	const struct pw_group *g = &c->groups[v - 1];
+	*eps = pw_xmalloc(g->npods * sizeof(**eps));
+	for (uint32_t i = 0; i < g->npods; i++)
+		(*eps)[i] = pw_ep_pod(c, g->pods[i]);
+	return (int)g->npods;
+}
+
+const char *cli_pod_name(const struct cli_world *w, uint32_t pod,
+			 struct pw_buf *b)
+{
+	const struct pw_pod *p = &w->c.pods[pod];
+	pw_buf_printf(b, "%s/%s", w->c.nss[p->ns].name, p->name);
+	return b->s;
+}
+
+/* ---- external address classes ----------------------------------------- */
+
+struct bound {
+	struct pw_addr a; /* first address of a piece */
+};
+
+static int addr_cmp_q(const void *x, const void *y)
+{
+	return pw_addr_cmp(x, y);
+}
+
+/* a + 1 within the family; returns false on overflow */
+static bool addr_inc(struct pw_addr *a)
+{
+	int n = a->family == 4 ? 4 : 16;
+	for (int i = n - 1; i >= 0; i--)
+		if (++a->b[i])
+			return true;
+	return false;
+}
+
+static bool addr_dec(struct pw_addr *a)
+{
+	int n = a->family == 4 ? 4 : 16;
+	for (int i = n - 1; i >= 0; i--)
+		if (a->b[i]--)
+			return true;
+	return false;
+}
+
+static void cidr_last(const struct pw_cidr *c, struct pw_addr *out)
+{
+	*out = c->addr;
+	int n = c->addr.family == 4 ? 32 : 128;
+	for (int bitn = c->len; bitn < n; bitn++)
+		out->b[bitn / 8] |= (uint8_t)(0x80 >> (bitn % 8));
+}
+
+static void add_cut(struct pw_addr **v, size_t *n, size_t *cap,
+		    const struct pw_addr *a)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		*v = pw_xrealloc(*v, *cap * sizeof(**v));
+	}
+	(*v)[(*n)++] = *a;
+}
+
+static void add_cidr_cuts(struct pw_addr **v, size_t *n, size_t *cap,
+			  const struct pw_cidr *c)
+{
+	struct pw_addr last;
+	add_cut(v, n, cap, &c->addr);
+	cidr_last(c, &last);
+	if (addr_inc(&last))
+		add_cut(v, n, cap, &last);
+}
+
+/* Is [lo,hi] exactly one CIDR?  Then write it. */
+static bool range_as_cidr(const struct pw_addr *lo, const struct pw_addr *hi,
+			  char *out, size_t outsz)
+{
+	int bits = lo->family == 4 ? 32 : 128;
+	for (int len = 0; len <= bits; len++) {
+		struct pw_cidr c = { *lo, (uint8_t)len };
+		struct pw_cidr m;
+		char s[52];
+		pw_cidr_format(&c, s);
+		if (pw_cidr_parse(s, &m) < 0 || pw_addr_cmp(&m.addr, lo))
+			continue;
+		struct pw_addr last;
+		cidr_last(&m, &last);
+		if (!pw_addr_cmp(&last, hi)) {
+			snprintf(out, outsz, "%s", s);
+			return true;
+		}
+	}
+	return false;
+}
+
+size_t cli_ext_classes(const struct pw_cluster *c, bool npa_style,
+		       struct cli_extclass **out)
+{
+	struct pw_addr *cuts[2] = { NULL, NULL }; /* v4, v6 */
+	size_t n[2] = { 0, 0 }, cap[2] = { 0, 0 };
+	bool seen6 = false;
+	struct pw_cidr all4, all6;
+	if (pw_cidr_parse("0.0.0.0/0", &all4) || pw_cidr_parse("::/0", &all6))
+		return 0;
+	add_cidr_cuts(&cuts[0], &n[0], &cap[0], &all4);
+	for (uint32_t k = 0; k < c->npols; k++)
+		for (int d = 0; d < 2; d++)
+			for (uint32_t r = 0; r < c->pols[k].nrules[d]; r++) {
+				const struct pw_rule *rule = &c->pols[k].rules[d][r];
+				for (uint32_t q = 0; q < rule->npeers; q++) {
+					const struct pw_peer *p = &rule->peers[q];
+					if (!p->ipblock)
+						continue;
+					int f = p->cidr.addr.family == 6;
+					if (f && npa_style)
+						continue;
+					if (f && !seen6) {
+						seen6 = true;
+						add_cidr_cuts(&cuts[1], &n[1],
+							      &cap[1], &all6);
+					}
+					add_cidr_cuts(&cuts[f], &n[f], &cap[f],
+						      &p->cidr);
+					for (uint32_t x = 0; x < p->nexcept; x++)
+						add_cidr_cuts(&cuts[f], &n[f],
+							      &cap[f],
+							      &p->except[x]);
+				}
+			}
+	size_t total = 0;
+	*out = NULL;
+	for (int f = 0; f < 2; f++) {
+		if (!n[f])
+			continue;
+		qsort(cuts[f], n[f], sizeof(struct pw_addr), addr_cmp_q);
+		size_t u = 0;
+		for (size_t i = 0; i < n[f]; i++)
+			if (!u || pw_addr_cmp(&cuts[f][u - 1], &cuts[f][i]))
+				cuts[f][u++] = cuts[f][i];
+		*out = pw_xrealloc(*out, (total + u) * sizeof(**out));
+		for (size_t i = 0; i < u; i++) {
+			struct cli_extclass *e = &(*out)[total++];
+			e->lo = cuts[f][i];
+			if (i + 1 < u) {
+				e->hi = cuts[f][i + 1];
+				addr_dec(&e->hi);
+			} else {
+				memset(e->hi.b, 0xff, sizeof(e->hi.b));
+				if (f == 0)
+					memset(e->hi.b + 4, 0, 12);
+				e->hi.family = e->lo.family;
+			}
+			char a[48], b[48];
+			pw_addr_format(&e->lo, a);
+			pw_addr_format(&e->hi, b);
+			if (npa_style || !range_as_cidr(&e->lo, &e->hi, e->name,
+							sizeof(e->name)))
+				snprintf(e->name, sizeof(e->name), "%s-%s", a, b);
+		}
+		free(cuts[f]);
+	}
+	return total;
+}

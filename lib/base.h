@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Base utilities shared by every part of libpodwall.
+ *
+ * Arena: every object of a loaded cluster (strings, arrays, policies) is
+ * allocated from one arena and released with it, so a reload frees one
+ * generation at once.  Arena memory is never freed piecemeal.
+ *
+ * Diagnostics: the library never prints.  Parse and validation problems are
+ * appended to a struct pw_diags (file, line, column, message) and the caller
+ * decides how to show them.  Lines and columns are 1-based.
+ */
+#ifndef PW_BASE_H
+#define PW_BASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define PW_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define PW_WARN_UNUSED __attribute__((warn_unused_result))
+#define PW_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+struct pw_arena_chunk;
+struct pw_arena {
+	struct pw_arena_chunk *head;
+	size_t used, cap;
+};
+
+void pw_arena_init(struct pw_arena *a);
+void pw_arena_release(struct pw_arena *a);
+/* Zeroed memory; aborts the process on allocation failure. */
+void *pw_arena_alloc(struct pw_arena *a, size_t n);
+char *pw_arena_strdup(struct pw_arena *a, const char *s);
+char *pw_arena_strndup(struct pw_arena *a, const char *s, size_t n);
+char *pw_arena_printf(struct pw_arena *a, const char *fmt, ...) PW_PRINTF(2, 3);
+/*
+ * Grow an arena-backed array: returns a copy of 'old' (n elements of size
+ * 'sz') in a block with room for at least need elements; *cap is updated.
+ */
+void *pw_arena_grow(struct pw_arena *a, void *old, size_t n, size_t *cap,
+		    size_t need, size_t sz);
+#define PW_PUSH(arena, arr, n, cap)                                         \
+	((arr) = pw_arena_grow((arena), (arr), (n), &(cap), (n) + 1,        \
+			       sizeof(*(arr))),                             \
+	 &(arr)[(n)++])
+
+/* Heap helpers for short-lived buffers: abort on OOM. */
+void *pw_xmalloc(size_t n);
+void *pw_xcalloc(size_t n, size_t sz);
+void *pw_xrealloc(void *p, size_t n);
+char *pw_xstrdup(const char *s);
+
+/* A growable string on the heap. */
+struct pw_buf {
+	char *s;
+	size_t len, cap;
+};
+void pw_buf_init(struct pw_buf *b);
+void pw_buf_release(struct pw_buf *b);
+void pw_buf_reset(struct pw_buf *b);
+void pw_buf_add(struct pw_buf *b, const char *s, size_t n);
+void pw_buf_puts(struct pw_buf *b, const char *s);
+void pw_buf_putc(struct pw_buf *b, char c);
+void pw_buf_printf(struct pw_buf *b, const char *fmt, ...) PW_PRINTF(2, 3);
+
+/* Source position of an object or field in an input file. */
+struct pw_pos {
+	const char *file; /* arena string; NULL when unknown */
+	int line, col;
+};
+
+enum pw_severity { PW_ERROR, PW_WARNING };
+struct pw_diag {
+	enum pw_severity sev;
+	struct pw_pos pos;
+	char *msg; /* heap */
+};
+struct pw_diags {
+	struct pw_diag *v;
+	size_t n, cap;
+	size_t errors, warnings;
+};
+void pw_diags_init(struct pw_diags *d);
+void pw_diags_release(struct pw_diags *d);
+void pw_diag_add(struct pw_diags *d, enum pw_severity sev, struct pw_pos pos,
+		 const char *fmt, ...) PW_PRINTF(4, 5);
+#define pw_error(d, pos, ...) pw_diag_add((d), PW_ERROR, (pos), __VA_ARGS__)
+#define pw_warn(d, pos, ...) pw_diag_add((d), PW_WARNING, (pos), __VA_ARGS__)
+/* "FILE:LINE:COL: error: MSG" */
+void pw_diag_format(const struct pw_diag *d, struct pw_buf *out);
+
+/* String hash map (keys are not copied: they must outlive the map). */
+struct pw_strmap {
+	const char **keys;
+	void **vals;
+	size_t n, cap; /* cap is a power of two or 0 */
+};
+void pw_strmap_init(struct pw_strmap *m);
+void pw_strmap_release(struct pw_strmap *m);
+void *pw_strmap_get(const struct pw_strmap *m, const char *key);
+/* Returns the previous value or NULL. */
+void *pw_strmap_put(struct pw_strmap *m, const char *key, void *val);
+uint64_t pw_hash_bytes(const void *p, size_t n, uint64_t seed);
+
+#endif

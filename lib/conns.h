@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Connection sets: for each transport protocol, a sorted list of disjoint,
+ * non-adjacent port ranges within 1..65535.  The engine answers "what may
+ * flow from A to B" with one of these; eval answers a single point of it.
+ *
+ * A pw_conns owns heap memory: pair every _init with _release.
+ */
+#ifndef PW_CONNS_H
+#define PW_CONNS_H
+
+#include "base.h"
+
+enum pw_proto { PW_TCP, PW_UDP, PW_SCTP, PW_NPROTO };
+#define PW_PORT_MAX 65535
+
+struct pw_range {
+	uint16_t lo, hi;
+};
+struct pw_portset {
+	struct pw_range *r;
+	uint32_t n, cap;
+};
+struct pw_conns {
+	struct pw_portset p[PW_NPROTO];
+};
+
+const char *pw_proto_name(int proto);
+/* "TCP"/"tcp" -> PW_TCP ...; -1 if unknown. */
+int pw_proto_parse(const char *s);
+/* "TCP/80", "udp/53", "80" (TCP) -> 0, or -1. */
+int pw_protoport_parse(const char *s, int *proto, int *port);
+
+void pw_conns_init(struct pw_conns *c);
+void pw_conns_release(struct pw_conns *c);
+void pw_conns_clear(struct pw_conns *c);
+void pw_conns_copy(struct pw_conns *dst, const struct pw_conns *src);
+void pw_conns_add(struct pw_conns *c, int proto, unsigned lo, unsigned hi);
+void pw_conns_add_all(struct pw_conns *c);
+void pw_conns_union(struct pw_conns *c, const struct pw_conns *o);
+/* c = c ∩ o */
+void pw_conns_intersect(struct pw_conns *c, const struct pw_conns *o);
+bool pw_conns_empty(const struct pw_conns *c);
+bool pw_conns_all(const struct pw_conns *c);
+bool pw_conns_equal(const struct pw_conns *a, const struct pw_conns *b);
+bool pw_conns_has(const struct pw_conns *c, int proto, unsigned port);
+/*
+ * netpol-analyzer's text: "All Connections", "No Connections" or
+ * "SCTP 1-9,11-65535,TCP 80,UDP 53" (protocols by name, ranges merged).
+ */
+void pw_conns_format(const struct pw_conns *c, struct pw_buf *out);
+
+#endif

@@ -1,0 +1,1124 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Manifest loading: YAML/JSON files (through libyaml's document API) into
+ * the cluster model, with validation.  Every problem is reported with the
+ * file, line and column of the offending node; an object with an error is
+ * dropped and loading goes on, so one run reports every error.
+ */
+#include "model.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+/* Refuse inputs larger than this: a manifest is not a data dump. */
+#define PW_MAX_FILE_SIZE (256u << 20)
+/* Deepest List nesting we follow. */
+#define PW_MAX_LIST_DEPTH 4
+
+struct ld {
+	struct pw_cluster *c;
+	struct pw_diags *d;
+	const char *file; /* arena */
+	yaml_document_t *doc;
+	size_t errors_at_start; /* errors before the current object */
+};
+
+static struct pw_pos file_pos(const char *file)
+{
+	struct pw_pos p = { file, 0, 0 };
+	return p;
+}
+
+static struct pw_pos pos_of(const struct ld *l, const yaml_node_t *n)
+{
+	struct pw_pos p = { l->file, 0, 0 };
+	if (n) {
+		p.line = (int)n->start_mark.line + 1;
+		p.col = (int)n->start_mark.column + 1;
+	}
+	return p;
+}
+
+static yaml_node_t *node(const struct ld *l, int idx)
+{
+	return yaml_document_get_node(l->doc, idx);
+}
+
+static bool is_null(const yaml_node_t *n)
+{
+	if (!n)
+		return true;
+	if (n->type != YAML_SCALAR_NODE ||
+	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	const char *v = (const char *)n->data.scalar.value;
+	return !*v || !strcmp(v, "~") || !strcmp(v, "null") ||
+	       !strcmp(v, "Null") || !strcmp(v, "NULL");
+}
+
+/* Value of key in a mapping, NULL if absent (or if n is not a mapping). */
+static yaml_node_t *get(const struct ld *l, const yaml_node_t *n,
+			const char *key)
+{
+	if (!n || n->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+	     p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(l, p->key);
+		if (k && k->type == YAML_SCALAR_NODE &&
+		    !strcmp((const char *)k->data.scalar.value, key))
+			return node(l, p->value);
+	}
+	return NULL;
+}
+
+static const char *type_name(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	default:
+		return "a scalar";
+	}
+}
+
+/* A mapping or null.  Reports wrong types; returns NULL for null/absent. */
+static yaml_node_t *want_map(struct ld *l, yaml_node_t *n, const char *what)
+{
+	if (is_null(n))
+		return NULL;
+	if (n->type != YAML_MAPPING_NODE) {
+		pw_error(l->d, pos_of(l, n), "%s must be a mapping, not %s",
+			 what, type_name(n));
+		return NULL;
+	}
+	return n;
+}
+
+static yaml_node_t *want_seq(struct ld *l, yaml_node_t *n, const char *what)
+{
+	if (is_null(n))
+		return NULL;
+	if (n->type != YAML_SEQUENCE_NODE) {
+		pw_error(l->d, pos_of(l, n), "%s must be a list, not %s",
+			 what, type_name(n));
+		return NULL;
+	}
+	return n;
+}
+
+#define SEQ_EACH(l, seq, item)                                              \
+	for (yaml_node_item_t *it_##item = (seq)->data.sequence.items.start; \
+	     it_##item < (seq)->data.sequence.items.top &&                   \
+	     ((item) = node((l), *it_##item), 1);                            \
+	     it_##item++)
+
+static size_t seq_len(const yaml_node_t *seq)
+{
+	return seq ? (size_t)(seq->data.sequence.items.top -
+			      seq->data.sequence.items.start)
+		   : 0;
+}
+
+/* A scalar as an arena string; NULL (with an error) if not a scalar. */
+static const char *want_str(struct ld *l, yaml_node_t *n, const char *what)
+{
+	if (!n || n->type != YAML_SCALAR_NODE) {
+		if (n)
+			pw_error(l->d, pos_of(l, n),
+				 "%s must be a string, not %s", what,
+				 type_name(n));
+		return NULL;
+	}
+	return pw_arena_strndup(&l->c->arena,
+				(const char *)n->data.scalar.value,
+				n->data.scalar.length);
+}
+
+/* Optional string: absent/null -> NULL without error. */
+static const char *opt_str(struct ld *l, yaml_node_t *n, const char *what)
+{
+	return is_null(n) ? NULL : want_str(l, n, what);
+}
+
+static bool plain_int(const yaml_node_t *n, long *out)
+{
+	if (!n || n->type != YAML_SCALAR_NODE ||
+	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	const char *s = (const char *)n->data.scalar.value;
+	if (*s == '+' || *s == '-')
+		s++;
+	if (!*s || strlen(s) > 10)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	*out = strtol((const char *)n->data.scalar.value, NULL, 10);
+	return true;
+}
+
+static bool want_int(struct ld *l, yaml_node_t *n, const char *what,
+		     long *out)
+{
+	if (plain_int(n, out))
+		return true;
+	pw_error(l->d, pos_of(l, n), "%s must be an integer", what);
+	return false;
+}
+
+static int want_bool(struct ld *l, yaml_node_t *n, const char *what)
+{
+	if (is_null(n))
+		return 0;
+	if (n->type == YAML_SCALAR_NODE &&
+	    n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+		const char *v = (const char *)n->data.scalar.value;
+		if (!strcmp(v, "true") || !strcmp(v, "True") ||
+		    !strcmp(v, "TRUE"))
+			return 1;
+		if (!strcmp(v, "false") || !strcmp(v, "False") ||
+		    !strcmp(v, "FALSE"))
+			return 0;
+	}
+	pw_error(l->d, pos_of(l, n), "%s must be true or false", what);
+	return 0;
+}
+
+/* ---- labels and selectors ---------------------------------------------- */
+
+static void load_labels(struct ld *l, yaml_node_t *n, struct pw_labels *out,
+			const char *what)
+{
+	memset(out, 0, sizeof(*out));
+	n = want_map(l, n, what);
+	if (!n)
+		return;
+	size_t cnt = (size_t)(n->data.mapping.pairs.top -
+			      n->data.mapping.pairs.start);
+	out->v = pw_arena_alloc(&l->c->arena, cnt * sizeof(*out->v));
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+	     p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = node(l, p->key), *vn = node(l, p->value);
+		const char *k = want_str(l, kn, "a label key");
+		const char *v = is_null(vn) ? "" : want_str(l, vn, "a label value");
+		if (!k || !v)
+			continue;
+		const char *why = pw_label_key_invalid(k);
+		if (why) {
+			pw_error(l->d, pos_of(l, kn),
+				 "invalid label key \"%s\": %s", k, why);
+			continue;
+		}
+		why = pw_label_value_invalid(v);
+		if (why) {
+			pw_error(l->d, pos_of(l, vn),
+				 "invalid label value \"%s\" for key \"%s\": %s",
+				 v, k, why);
+			continue;
+		}
+		out->v[out->n++] = (struct pw_label){ k, v };
+	}
+	const char *dup = pw_labels_sort(out);
+	if (dup)
+		pw_error(l->d, pos_of(l, n), "duplicate label key \"%s\"", dup);
+}
+
+/* metav1.LabelSelector; returns NULL (no selector) when absent or null. */
+static struct pw_lsel *load_lsel(struct ld *l, yaml_node_t *n,
+				 const char *what)
+{
+	struct pw_arena *a = &l->c->arena;
+	if (is_null(n))
+		return NULL;
+	struct pw_lsel *s = pw_arena_alloc(a, sizeof(*s));
+	n = want_map(l, n, what);
+	if (!n)
+		return s;
+	size_t cap = 0;
+	struct pw_labels ml;
+	yaml_node_t *mln = get(l, n, "matchLabels");
+	load_labels(l, mln, &ml, "matchLabels");
+	for (uint32_t i = 0; i < ml.n; i++) {
+		struct pw_req *r = PW_PUSH(a, s->reqs, s->n, cap);
+		r->key = ml.v[i].key;
+		r->op = PW_OP_IN;
+		r->values = pw_arena_alloc(a, sizeof(char *));
+		r->values[0] = ml.v[i].value;
+		r->nvalues = 1;
+	}
+	yaml_node_t *exprs = want_seq(l, get(l, n, "matchExpressions"),
+				      "matchExpressions");
+	yaml_node_t *e;
+	if (exprs)
+		SEQ_EACH(l, exprs, e)
+		{
+			if (!want_map(l, e, "a match expression"))
+				continue;
+			yaml_node_t *kn = get(l, e, "key");
+			yaml_node_t *on = get(l, e, "operator");
+			yaml_node_t *vn = get(l, e, "values");
+			if (!kn || !on) {
+				pw_error(l->d, pos_of(l, e),
+					 "a match expression needs key and operator");
+				continue;
+			}
+			const char *k = want_str(l, kn, "key");
+			const char *op = want_str(l, on, "operator");
+			if (!k || !op)
+				continue;
+			const char *why = pw_label_key_invalid(k);
+			if (why) {
+				pw_error(l->d, pos_of(l, kn),
+					 "invalid label key \"%s\": %s", k, why);
+				continue;
+			}
+			int opv = pw_lsel_op_parse(op);
+			if (opv < 0) {
+				pw_error(l->d, pos_of(l, on),
+					 "unknown selector operator \"%s\" (want In, NotIn, Exists or DoesNotExist)",
+					 op);
+				continue;
+			}
+			struct pw_req r = { k, (enum pw_lsel_op)opv, NULL, 0 };
+			yaml_node_t *vs = want_seq(l, vn, "values");
+			size_t nv = seq_len(vs);
+			if ((opv == PW_OP_IN || opv == PW_OP_NOTIN) && !nv) {
+				pw_error(l->d, pos_of(l, e),
+					 "operator %s needs a non-empty values list",
+					 op);
+				continue;
+			}
+			if ((opv == PW_OP_EXISTS ||
+			     opv == PW_OP_DOESNOTEXIST) && nv) {
+				pw_error(l->d, pos_of(l, vn),
+					 "operator %s takes no values", op);
+				continue;
+			}
+			r.values = pw_arena_alloc(a, nv * sizeof(char *));
+			yaml_node_t *v;
+			bool bad = false;
+			if (vs)
+				SEQ_EACH(l, vs, v)
+				{
+					const char *sv = want_str(l, v, "a value");
+					if (!sv) {
+						bad = true;
+						continue;
+					}
+					why = pw_label_value_invalid(sv);
+					if (why) {
+						pw_error(l->d, pos_of(l, v),
+							 "invalid label value \"%s\": %s",
+							 sv, why);
+						bad = true;
+						continue;
+					}
+					r.values[r.nvalues++] = sv;
+				}
+			if (bad)
+				continue;
+			*PW_PUSH(a, s->reqs, s->n, cap) = r;
+		}
+	return s;
+}
+
+/* ---- objects ------------------------------------------------------------ */
+
+struct meta {
+	const char *kind, *name, *ns; /* ns NULL for cluster-scoped kinds */
+	struct pw_labels labels;
+	const char *owner_kind, *owner_name;
+	yaml_node_t *obj;
+	struct pw_pos pos;
+};
+
+uint32_t pw_cluster_ns(struct pw_cluster *c, const char *name)
+{
+	uintptr_t v = (uintptr_t)pw_strmap_get(&c->ns_index, name);
+	if (v)
+		return (uint32_t)(v - 1);
+	struct pw_namespace *ns = PW_PUSH(&c->arena, c->nss, c->nns, c->nns_cap);
+	ns->name = pw_arena_strdup(&c->arena, name);
+	pw_strmap_put(&c->ns_index, ns->name, (void *)(uintptr_t)c->nns);
+	return c->nns - 1;
+}
+
+int pw_cluster_find_ns(const struct pw_cluster *c, const char *name)
+{
+	uintptr_t v = (uintptr_t)pw_strmap_get(&c->ns_index, name);
+	return v ? (int)(v - 1) : -1;
+}
+
+/* Registers Kind/ns/name; reports a duplicate and returns false. */
+static bool register_object(struct ld *l, const struct meta *m)
+{
+	struct pw_cluster *c = l->c;
+	const char *key = pw_arena_printf(&c->arena, "%s/%s/%s", m->kind,
+					  m->ns ? m->ns : "", m->name);
+	struct pw_pos *prev = pw_strmap_get(&c->objects, key);
+	if (prev) {
+		pw_error(l->d, m->pos,
+			 "duplicate %s \"%s%s%s\" (first defined at %s:%d:%d)",
+			 m->kind, m->ns ? m->ns : "", m->ns ? "/" : "",
+			 m->name, prev->file, prev->line, prev->col);
+		return false;
+	}
+	struct pw_pos *p = pw_arena_alloc(&c->arena, sizeof(*p));
+	*p = m->pos;
+	pw_strmap_put(&c->objects, key, p);
+	return true;
+}
+
+static void load_pod_spec(struct ld *l, yaml_node_t *spec, struct pw_pod *p)
+{
+	struct pw_arena *a = &l->c->arena;
+	p->sa = "default";
+	spec = want_map(l, spec, "spec");
+	if (!spec)
+		return;
+	const char *sa = opt_str(l, get(l, spec, "serviceAccountName"),
+				 "serviceAccountName");
+	if (!sa)
+		sa = opt_str(l, get(l, spec, "serviceAccount"),
+			     "serviceAccount");
+	if (sa && *sa)
+		p->sa = sa;
+	p->host_network = want_bool(l, get(l, spec, "hostNetwork"),
+				    "hostNetwork");
+	size_t cap = 0;
+	static const char *const lists[] = { "containers", "initContainers" };
+	for (size_t li = 0; li < PW_ARRAY_SIZE(lists); li++) {
+		yaml_node_t *cs = want_seq(l, get(l, spec, lists[li]), lists[li]);
+		yaml_node_t *ct;
+		if (!cs)
+			continue;
+		SEQ_EACH(l, cs, ct)
+		{
+			if (!want_map(l, ct, "a container"))
+				continue;
+			yaml_node_t *ps = want_seq(l, get(l, ct, "ports"),
+						   "ports");
+			yaml_node_t *pn;
+			if (!ps)
+				continue;
+			SEQ_EACH(l, ps, pn)
+			{
+				if (!want_map(l, pn, "a container port"))
+					continue;
+				struct pw_cport cp = { NULL, PW_TCP, 0 };
+				long v;
+				yaml_node_t *cpn = get(l, pn, "containerPort");
+				if (!cpn) {
+					pw_error(l->d, pos_of(l, pn),
+						 "a container port needs containerPort");
+					continue;
+				}
+				if (!want_int(l, cpn, "containerPort", &v))
+					continue;
+				if (v < 1 || v > PW_PORT_MAX) {
+					pw_error(l->d, pos_of(l, cpn),
+						 "containerPort %ld is out of range 1-65535",
+						 v);
+					continue;
+				}
+				cp.port = (int)v;
+				yaml_node_t *prn = get(l, pn, "protocol");
+				const char *pr = opt_str(l, prn, "protocol");
+				if (pr) {
+					cp.proto = pw_proto_parse(pr);
+					if (cp.proto < 0 || strcmp(pr, pw_proto_name(cp.proto))) {
+						pw_error(l->d, pos_of(l, prn),
+							 "unknown protocol \"%s\" (want TCP, UDP or SCTP)",
+							 pr);
+						continue;
+					}
+				}
+				yaml_node_t *nn = get(l, pn, "name");
+				cp.name = opt_str(l, nn, "name");
+				if (cp.name) {
+					const char *why =
+						pw_port_name_invalid(cp.name);
+					if (why) {
+						pw_error(l->d, pos_of(l, nn),
+							 "invalid port name \"%s\": %s",
+							 cp.name, why);
+						continue;
+					}
+				}
+				*PW_PUSH(a, p->ports, p->nports, cap) = cp;
+			}
+		}
+	}
+}
+
+static void add_addr(struct ld *l, struct pw_pod *p, size_t *cap,
+		     yaml_node_t *n)
+{
+	const char *s = want_str(l, n, "a pod IP");
+	struct pw_addr addr;
+	if (!s || !*s)
+		return;
+	if (pw_addr_parse(s, &addr) < 0) {
+		pw_error(l->d, pos_of(l, n), "invalid IP address \"%s\"", s);
+		return;
+	}
+	for (uint32_t i = 0; i < p->naddrs; i++)
+		if (!pw_addr_cmp(&p->addrs[i], &addr))
+			return;
+	*PW_PUSH(&l->c->arena, p->addrs, p->naddrs, *cap) = addr;
+}
+
+static void load_pod(struct ld *l, struct meta *m)
+{
+	struct pw_cluster *c = l->c;
+	struct pw_pod p = { 0 };
+	p.name = m->name;
+	p.kind = "Pod";
+	p.ns = pw_cluster_ns(c, m->ns);
+	p.labels = m->labels;
+	p.owner_kind = m->owner_kind;
+	p.owner_name = m->owner_name;
+	p.pos = m->pos;
+	load_pod_spec(l, get(l, m->obj, "spec"), &p);
+	yaml_node_t *st = want_map(l, get(l, m->obj, "status"), "status");
+	size_t cap = 0;
+	if (st) {
+		yaml_node_t *ip = get(l, st, "podIP");
+		if (!is_null(ip))
+			add_addr(l, &p, &cap, ip);
+		yaml_node_t *ips = want_seq(l, get(l, st, "podIPs"), "podIPs");
+		yaml_node_t *e;
+		if (ips)
+			SEQ_EACH(l, ips, e)
+			{
+				if (want_map(l, e, "a podIPs entry"))
+					add_addr(l, &p, &cap, get(l, e, "ip"));
+			}
+	}
+	if (l->d->errors > l->errors_at_start)
+		return;
+	*PW_PUSH(&c->arena, c->pods, c->npods, c->npods_cap) = p;
+}
+
+static void load_workload(struct ld *l, struct meta *m)
+{
+	struct pw_cluster *c = l->c;
+	yaml_node_t *spec = want_map(l, get(l, m->obj, "spec"), "spec");
+	if (!strcmp(m->kind, "CronJob")) {
+		spec = want_map(l, get(l, spec, "jobTemplate"), "jobTemplate");
+		spec = want_map(l, get(l, spec, "spec"), "jobTemplate.spec");
+	}
+	yaml_node_t *tmpl = want_map(l, get(l, spec, "template"), "template");
+	struct pw_workload w = { 0 };
+	w.name = m->name;
+	w.kind = m->kind;
+	w.ns = pw_cluster_ns(c, m->ns);
+	w.pos = m->pos;
+	w.tmpl.name = m->name;
+	w.tmpl.kind = m->kind;
+	w.tmpl.ns = w.ns;
+	w.tmpl.template = true;
+	w.tmpl.owner_kind = m->kind;
+	w.tmpl.owner_name = m->name;
+	w.tmpl.pos = m->pos;
+	yaml_node_t *tm = want_map(l, get(l, tmpl, "metadata"),
+				   "template.metadata");
+	load_labels(l, get(l, tm, "labels"), &w.tmpl.labels, "labels");
+	load_pod_spec(l, get(l, tmpl, "spec"), &w.tmpl);
+	if (!w.tmpl.sa)
+		w.tmpl.sa = "default";
+	if (l->d->errors > l->errors_at_start)
+		return;
+	*PW_PUSH(&c->arena, c->wls, c->nwls, c->nwls_cap) = w;
+}
+
+static void load_namespace(struct ld *l, struct meta *m)
+{
+	const char *why = pw_dns_label_invalid(m->name);
+	if (why) {
+		pw_error(l->d, m->pos, "invalid namespace name \"%s\": %s",
+			 m->name, why);
+		return;
+	}
+	if (l->d->errors > l->errors_at_start)
+		return;
+	uint32_t i = pw_cluster_ns(l->c, m->name);
+	struct pw_namespace *ns = &l->c->nss[i];
+	ns->labels = m->labels;
+	ns->pos = m->pos;
+	ns->declared = true;
+}
+
+static void load_service(struct ld *l, struct meta *m)
+{
+	struct pw_cluster *c = l->c;
+	struct pw_service s = { 0 };
+	s.name = m->name;
+	s.ns = pw_cluster_ns(c, m->ns);
+	s.pos = m->pos;
+	yaml_node_t *spec = want_map(l, get(l, m->obj, "spec"), "spec");
+	struct pw_labels sel;
+	load_labels(l, get(l, spec, "selector"), &sel, "selector");
+	size_t cap = 0;
+	for (uint32_t i = 0; i < sel.n; i++) {
+		struct pw_req *r = PW_PUSH(&c->arena, s.sel.reqs, s.sel.n, cap);
+		r->key = sel.v[i].key;
+		r->op = PW_OP_IN;
+		r->values = pw_arena_alloc(&c->arena, sizeof(char *));
+		r->values[0] = sel.v[i].value;
+		r->nvalues = 1;
+	}
+	if (l->d->errors > l->errors_at_start)
+		return;
+	*PW_PUSH(&c->arena, c->svcs, c->nsvcs, c->nsvcs_cap) = s;
+}
+
+static void load_serviceaccount(struct ld *l, struct meta *m)
+{
+	(void)l;
+	(void)m; /* registered for duplicate checks; nothing else to keep yet */
+}
+
+/* ---- NetworkPolicy ------------------------------------------------------ */
+
+static void load_np_port(struct ld *l, yaml_node_t *pn, struct pw_np_port *o,
+			 bool *ok)
+{
+	o->pos = pos_of(l, pn);
+	o->proto = PW_TCP;
+	yaml_node_t *prn = get(l, pn, "protocol");
+	const char *pr = opt_str(l, prn, "protocol");
+	if (pr) {
+		o->proto = pw_proto_parse(pr);
+		if (o->proto < 0 || strcmp(pr, pw_proto_name(o->proto))) {
+			pw_error(l->d, pos_of(l, prn),
+				 "unknown protocol \"%s\" (want TCP, UDP or SCTP)",
+				 pr);
+			*ok = false;
+		}
+	}
+	yaml_node_t *port = get(l, pn, "port");
+	yaml_node_t *endp = get(l, pn, "endPort");
+	long v;
+	if (!is_null(port)) {
+		if (plain_int(port, &v)) {
+			if (v < 1 || v > PW_PORT_MAX) {
+				pw_error(l->d, pos_of(l, port),
+					 "port %ld is out of range 1-65535", v);
+				*ok = false;
+			}
+			o->port = (int)v;
+		} else {
+			const char *name = want_str(l, port, "port");
+			const char *why = name ? pw_port_name_invalid(name)
+					       : NULL;
+			if (!name) {
+				*ok = false;
+			} else if (why) {
+				pw_error(l->d, pos_of(l, port),
+					 "invalid named port \"%s\": %s", name,
+					 why);
+				*ok = false;
+			}
+			o->name = name;
+		}
+	}
+	if (!is_null(endp)) {
+		if (!want_int(l, endp, "endPort", &v)) {
+			*ok = false;
+		} else if (o->name) {
+			pw_error(l->d, pos_of(l, endp),
+				 "endPort cannot be used with a named port");
+			*ok = false;
+		} else if (!o->port) {
+			pw_error(l->d, pos_of(l, endp),
+				 "endPort needs a numeric port");
+			*ok = false;
+		} else if (v < o->port || v > PW_PORT_MAX) {
+			pw_error(l->d, pos_of(l, endp),
+				 "endPort %ld must be between port %d and 65535",
+				 v, o->port);
+			*ok = false;
+		} else {
+			o->end_port = (int)v;
+		}
+	}
+}
+
+static void load_peer(struct ld *l, yaml_node_t *pn, struct pw_peer *o,
+		      bool *ok)
+{
+	struct pw_arena *a = &l->c->arena;
+	o->pos = pos_of(l, pn);
+	if (!want_map(l, pn, "a peer")) {
+		*ok = false;
+		return;
+	}
+	yaml_node_t *ps = get(l, pn, "podSelector");
+	yaml_node_t *ns = get(l, pn, "namespaceSelector");
+	yaml_node_t *ib = get(l, pn, "ipBlock");
+	size_t before = l->d->errors;
+	o->pod_sel = load_lsel(l, ps, "podSelector");
+	o->ns_sel = load_lsel(l, ns, "namespaceSelector");
+	if (!is_null(ib)) {
+		if ((o->pod_sel || o->ns_sel)) {
+			pw_error(l->d, pos_of(l, ib),
+				 "ipBlock cannot be combined with podSelector or namespaceSelector in one peer");
+			*ok = false;
+		}
+		o->ipblock = true;
+		if (!want_map(l, ib, "ipBlock")) {
+			*ok = false;
+			return;
+		}
+		yaml_node_t *cn = get(l, ib, "cidr");
+		const char *cidr = cn ? want_str(l, cn, "cidr") : NULL;
+		if (!cn) {
+			pw_error(l->d, pos_of(l, ib), "ipBlock needs a cidr");
+			*ok = false;
+		} else if (!cidr) {
+			*ok = false;
+		} else if (pw_cidr_parse(cidr, &o->cidr) < 0) {
+			pw_error(l->d, pos_of(l, cn), "invalid CIDR \"%s\"",
+				 cidr);
+			*ok = false;
+			cidr = NULL;
+		}
+		yaml_node_t *ex = want_seq(l, get(l, ib, "except"), "except");
+		o->except = pw_arena_alloc(a, seq_len(ex) * sizeof(*o->except));
+		yaml_node_t *en;
+		if (ex)
+			SEQ_EACH(l, ex, en)
+			{
+				const char *es = want_str(l, en, "except");
+				struct pw_cidr ec;
+				if (!es) {
+					*ok = false;
+					continue;
+				}
+				if (pw_cidr_parse(es, &ec) < 0) {
+					pw_error(l->d, pos_of(l, en),
+						 "invalid CIDR \"%s\"", es);
+					*ok = false;
+					continue;
+				}
+				if (cidr && (ec.len <= o->cidr.len ||
+					     !pw_cidr_contains(&o->cidr,
+							       &ec.addr))) {
+					pw_error(l->d, pos_of(l, en),
+						 "except %s is not strictly within cidr %s",
+						 es, cidr);
+					*ok = false;
+					continue;
+				}
+				o->except[o->nexcept++] = ec;
+			}
+	} else if (!o->pod_sel && !o->ns_sel) {
+		pw_error(l->d, o->pos,
+			 "a peer must have podSelector, namespaceSelector or ipBlock");
+		*ok = false;
+	}
+	if (l->d->errors > before)
+		*ok = false;
+}
+
+static void load_np_rules(struct ld *l, yaml_node_t *list, enum pw_dir dir,
+			  struct pw_policy *p, bool *ok)
+{
+	struct pw_arena *a = &l->c->arena;
+	const char *peers_key = dir == PW_INGRESS ? "from" : "to";
+	size_t n = seq_len(list);
+	p->rules[dir] = pw_arena_alloc(a, n * sizeof(struct pw_rule));
+	yaml_node_t *rn;
+	if (!list)
+		return;
+	SEQ_EACH(l, list, rn)
+	{
+		struct pw_rule *r = &p->rules[dir][p->nrules[dir]++];
+		r->pos = pos_of(l, rn);
+		if (is_null(rn))
+			continue; /* a null rule is the empty rule */
+		if (!want_map(l, rn, "a rule")) {
+			*ok = false;
+			continue;
+		}
+		yaml_node_t *peers = want_seq(l, get(l, rn, peers_key),
+					      peers_key);
+		yaml_node_t *ports = want_seq(l, get(l, rn, "ports"), "ports");
+		r->peers = pw_arena_alloc(a, seq_len(peers) * sizeof(*r->peers));
+		r->ports = pw_arena_alloc(a, seq_len(ports) * sizeof(*r->ports));
+		yaml_node_t *x;
+		if (peers)
+			SEQ_EACH(l, peers, x)
+			{
+				load_peer(l, x, &r->peers[r->npeers++], ok);
+			}
+		if (ports)
+			SEQ_EACH(l, ports, x)
+			{
+				if (!want_map(l, x, "a port")) {
+					*ok = false;
+					continue;
+				}
+				load_np_port(l, x, &r->ports[r->nports++], ok);
+			}
+	}
+}
+
+static void load_networkpolicy(struct ld *l, struct meta *m)
+{
+	struct pw_cluster *c = l->c;
+	struct pw_policy p = { 0 };
+	bool ok = true;
+	p.name = m->name;
+	p.ns = pw_cluster_ns(c, m->ns);
+	p.pos = m->pos;
+	yaml_node_t *spec = want_map(l, get(l, m->obj, "spec"), "spec");
+	struct pw_lsel *sel = load_lsel(l, get(l, spec, "podSelector"),
+					"podSelector");
+	if (sel)
+		p.sel = *sel;
+	yaml_node_t *in = want_seq(l, get(l, spec, "ingress"), "ingress");
+	yaml_node_t *eg = want_seq(l, get(l, spec, "egress"), "egress");
+	load_np_rules(l, in, PW_INGRESS, &p, &ok);
+	load_np_rules(l, eg, PW_EGRESS, &p, &ok);
+	yaml_node_t *types = want_seq(l, get(l, spec, "policyTypes"),
+				      "policyTypes");
+	yaml_node_t *t;
+	if (types)
+		SEQ_EACH(l, types, t)
+		{
+			const char *ts = want_str(l, t, "a policy type");
+			if (!ts)
+				continue;
+			if (!strcmp(ts, "Ingress"))
+				p.types |= PW_TYPE_INGRESS;
+			else if (!strcmp(ts, "Egress"))
+				p.types |= PW_TYPE_EGRESS;
+			else
+				pw_error(l->d, pos_of(l, t),
+					 "unknown policy type \"%s\" (want Ingress or Egress)",
+					 ts);
+		}
+	if (!p.types) {
+		/* the API server's defaulting */
+		p.types = PW_TYPE_INGRESS;
+		if (p.nrules[PW_EGRESS])
+			p.types |= PW_TYPE_EGRESS;
+	}
+	if (!ok || l->d->errors > l->errors_at_start)
+		return;
+	*PW_PUSH(&c->arena, c->pols, c->npols, c->npols_cap) = p;
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+struct kind_entry {
+	const char *kind;
+	const char *group; /* API group prefix of apiVersion; "" = core */
+	bool namespaced;
+	void (*load)(struct ld *, struct meta *);
+};
+
+/* Sorted by kind only for reading; looked up linearly. */
+static const struct kind_entry kinds[] = {
+	{ "CronJob", "batch", true, load_workload },
+	{ "DaemonSet", "apps", true, load_workload },
+	{ "Deployment", "apps", true, load_workload },
+	{ "Job", "batch", true, load_workload },
+	{ "Namespace", "", false, load_namespace },
+	{ "NetworkPolicy", "networking.k8s.io", true, load_networkpolicy },
+	{ "Pod", "", true, load_pod },
+	{ "ReplicaSet", "apps", true, load_workload },
+	{ "ReplicationController", "", true, load_workload },
+	{ "Service", "", true, load_service },
+	{ "ServiceAccount", "", true, load_serviceaccount },
+	{ "StatefulSet", "apps", true, load_workload },
+};
+
+static bool group_matches(const char *api_version, const char *group)
+{
+	const char *slash = strchr(api_version, '/');
+	if (!*group)
+		return !slash; /* "v1" */
+	size_t n = strlen(group);
+	/* "apps/v1", and legacy "extensions/v1beta1" for workloads */
+	if (slash && (size_t)(slash - api_version) == n &&
+	    !strncmp(api_version, group, n))
+		return true;
+	return slash && !strncmp(api_version, "extensions/", 11) &&
+	       strcmp(group, "batch");
+}
+
+static void skip_object(struct ld *l, const struct meta *m, const char *why)
+{
+	struct pw_cluster *c = l->c;
+	*PW_PUSH(&c->arena, c->skipped, c->nskipped, c->nskipped_cap) =
+		pw_arena_printf(&c->arena, "%s:%d:%d: %s %s%s%s (%s)",
+				m->pos.file, m->pos.line, m->pos.col, m->kind,
+				m->ns ? m->ns : "", m->ns ? "/" : "",
+				m->name ? m->name : "", why);
+}
+
+static void load_object(struct ld *l, yaml_node_t *obj, int depth);
+
+static void load_list(struct ld *l, yaml_node_t *obj, int depth)
+{
+	if (depth >= PW_MAX_LIST_DEPTH) {
+		pw_error(l->d, pos_of(l, obj), "Lists nested too deeply");
+		return;
+	}
+	yaml_node_t *items = want_seq(l, get(l, obj, "items"), "items");
+	yaml_node_t *it;
+	if (items)
+		SEQ_EACH(l, items, it)
+		{
+			load_object(l, it, depth + 1);
+		}
+}
+
+static void load_object(struct ld *l, yaml_node_t *obj, int depth)
+{
+	struct pw_cluster *c = l->c;
+	if (is_null(obj))
+		return;
+	l->errors_at_start = l->d->errors;
+	if (obj->type != YAML_MAPPING_NODE) {
+		pw_warn(l->d, pos_of(l, obj),
+			"not a Kubernetes object (%s), skipped", type_name(obj));
+		return;
+	}
+	yaml_node_t *kn = get(l, obj, "kind");
+	yaml_node_t *an = get(l, obj, "apiVersion");
+	if (!kn || !an || kn->type != YAML_SCALAR_NODE ||
+	    an->type != YAML_SCALAR_NODE) {
+		pw_warn(l->d, pos_of(l, obj),
+			"not a Kubernetes object (no kind or apiVersion), skipped");
+		return;
+	}
+	struct meta m = { 0 };
+	m.obj = obj;
+	m.pos = pos_of(l, obj);
+	m.kind = want_str(l, kn, "kind");
+	const char *api = want_str(l, an, "apiVersion");
+	size_t klen = strlen(m.kind);
+	if (!strcmp(m.kind, "List") ||
+	    (klen > 4 && !strcmp(m.kind + klen - 4, "List") && get(l, obj, "items"))) {
+		load_list(l, obj, depth);
+		return;
+	}
+	const struct kind_entry *ke = NULL;
+	for (size_t i = 0; i < PW_ARRAY_SIZE(kinds); i++)
+		if (!strcmp(kinds[i].kind, m.kind) &&
+		    group_matches(api, kinds[i].group))
+			ke = &kinds[i];
+	yaml_node_t *md = get(l, obj, "metadata");
+	yaml_node_t *nn = get(l, md, "name");
+	if (!ke) {
+		m.name = nn && nn->type == YAML_SCALAR_NODE
+				 ? (const char *)nn->data.scalar.value
+				 : "";
+		skip_object(l, &m, pw_arena_printf(&c->arena,
+						   "kind %s of %s not analysed",
+						   m.kind, api));
+		return;
+	}
+	md = want_map(l, md, "metadata");
+	nn = get(l, md, "name");
+	if (!nn) {
+		/* generateName objects have no stable identity */
+		yaml_node_t *gn = get(l, md, "generateName");
+		if (gn && gn->type == YAML_SCALAR_NODE)
+			nn = gn;
+	}
+	m.name = nn ? want_str(l, nn, "metadata.name") : NULL;
+	if (!m.name || !*m.name) {
+		if (!nn || (m.name && !*m.name))
+			pw_error(l->d, md ? pos_of(l, md) : m.pos,
+				 "%s has no metadata.name", m.kind);
+		return;
+	}
+	if (ke->namespaced) {
+		yaml_node_t *nsn = get(l, md, "namespace");
+		m.ns = opt_str(l, nsn, "metadata.namespace");
+		if (!m.ns || !*m.ns)
+			m.ns = "default";
+		const char *why = pw_dns_label_invalid(m.ns);
+		if (why) {
+			pw_error(l->d, pos_of(l, nsn),
+				 "invalid namespace \"%s\": %s", m.ns, why);
+			return;
+		}
+	}
+	load_labels(l, get(l, md, "labels"), &m.labels, "metadata.labels");
+	yaml_node_t *owners = want_seq(l, get(l, md, "ownerReferences"),
+				       "ownerReferences");
+	yaml_node_t *o;
+	if (owners)
+		SEQ_EACH(l, owners, o)
+		{
+			if (!want_map(l, o, "an owner reference"))
+				continue;
+			bool ctl = want_bool(l, get(l, o, "controller"),
+					     "controller");
+			if (m.owner_kind && !ctl)
+				continue;
+			const char *ok = opt_str(l, get(l, o, "kind"), "kind");
+			const char *on = opt_str(l, get(l, o, "name"), "name");
+			if (ok && on) {
+				m.owner_kind = ok;
+				m.owner_name = on;
+			}
+			if (ctl)
+				break;
+		}
+	if (!register_object(l, &m))
+		return;
+	ke->load(l, &m);
+}
+
+static void report_parser_error(struct ld *l, yaml_parser_t *p)
+{
+	struct pw_pos pos = { l->file, 0, 0 };
+	yaml_mark_t mk = p->problem_mark;
+	pos.line = (int)mk.line + 1;
+	pos.col = (int)mk.column + 1;
+	if (p->context)
+		pw_error(l->d, pos, "invalid YAML: %s %s (line %d)",
+			 p->problem ? p->problem : "syntax error", p->context,
+			 (int)p->context_mark.line + 1);
+	else
+		pw_error(l->d, pos, "invalid YAML: %s",
+			 p->problem ? p->problem : "syntax error");
+}
+
+size_t pw_cluster_load_buffer(struct pw_cluster *c, const char *name,
+			      const unsigned char *buf, size_t len,
+			      struct pw_diags *d)
+{
+	size_t before = d->errors;
+	struct ld l = { c, d, pw_arena_strdup(&c->arena, name), NULL, 0 };
+	yaml_parser_t parser;
+	if (!yaml_parser_initialize(&parser)) {
+		pw_error(d, file_pos(l.file),
+			 "cannot initialise the YAML parser");
+		return 1;
+	}
+	yaml_parser_set_input_string(&parser, buf, len);
+	for (;;) {
+		yaml_document_t doc;
+		if (!yaml_parser_load(&parser, &doc)) {
+			report_parser_error(&l, &parser);
+			break;
+		}
+		yaml_node_t *root = yaml_document_get_root_node(&doc);
+		if (!root) {
+			yaml_document_delete(&doc);
+			break;
+		}
+		l.doc = &doc;
+		load_object(&l, root, 0);
+		yaml_document_delete(&doc);
+	}
+	yaml_parser_delete(&parser);
+	return d->errors - before;
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+	size_t n = strlen(s), m = strlen(suf);
+	return n >= m && !strcmp(s + n - m, suf);
+}
+
+static size_t load_file(struct pw_cluster *c, const char *path,
+			struct pw_diags *d)
+{
+	struct pw_pos pos = file_pos(pw_arena_strdup(&c->arena, path));
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	if (!f) {
+		pw_error(d, pos, "cannot open: %s", strerror(errno));
+		return 1;
+	}
+	struct pw_buf b;
+	pw_buf_init(&b);
+	char chunk[65536];
+	size_t n;
+	bool toobig = false;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (b.len + n > PW_MAX_FILE_SIZE) {
+			toobig = true;
+			break;
+		}
+		pw_buf_add(&b, chunk, n);
+	}
+	bool rerr = ferror(f);
+	if (f != stdin)
+		fclose(f);
+	size_t errs;
+	if (toobig) {
+		pw_error(d, pos, "file larger than %u MiB", PW_MAX_FILE_SIZE >> 20);
+		errs = 1;
+	} else if (rerr) {
+		pw_error(d, pos, "read error");
+		errs = 1;
+	} else {
+		errs = pw_cluster_load_buffer(c, strcmp(path, "-") ? path : "<stdin>",
+					      (const unsigned char *)(b.s ? b.s : ""),
+					      b.len, d);
+	}
+	pw_buf_release(&b);
+	return errs;
+}
+
+static size_t load_dir(struct pw_cluster *c, const char *path,
+		       struct pw_diags *d, int depth)
+{
+	struct dirent **ents;
+	int n = scandir(path, &ents, NULL, alphasort);
+	size_t errs = 0;
+	if (n < 0) {
+		pw_error(d, file_pos(pw_arena_strdup(&c->arena, path)),
+			 "cannot read directory: %s", strerror(errno));
+		return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		const char *nm = ents[i]->d_name;
+		if (nm[0] == '.') {
+			free(ents[i]);
+			continue;
+		}
+		size_t len = strlen(path) + strlen(nm) + 2;
+		char *full = pw_xmalloc(len);
+		snprintf(full, len, "%s%s%s", path,
+			 ends_with(path, "/") ? "" : "/", nm);
+		struct stat st;
+		if (stat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (depth < 32)
+				errs += load_dir(c, full, d, depth + 1);
+		} else if (ends_with(nm, ".yaml") || ends_with(nm, ".yml") ||
+			   ends_with(nm, ".json")) {
+			errs += load_file(c, full, d);
+		}
+		free(full);
+		free(ents[i]);
+	}
+	free(ents);
+	return errs;
+}
+
+size_t pw_cluster_load_path(struct pw_cluster *c, const char *path,
+			    struct pw_diags *d)
+{
+	struct stat st;
+	if (strcmp(path, "-") && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return load_dir(c, path, d, 0);
+	return load_file(c, path, d);
+}

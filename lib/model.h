@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The cluster model: what the manifests say, validated, before any policy
+ * is compiled.  Everything lives in the cluster's arena.
+ *
+ * Pods are the unit the engine reasons about.  A workload (Deployment,
+ * StatefulSet, ... CronJob) whose pods are not in the input contributes one
+ * synthetic pod built from its template, with no address.  Pods that name
+ * an owner (ownerReferences, controller first) are grouped under it: a
+ * "group" is what matrix and connlist print as one endpoint
+ * (ns/name[Kind]), as netpol-analyzer does.
+ *
+ * How to add a kind: write a load_<kind>() in manifest.c, add it to the
+ * kinds[] table there, and give it storage here.
+ */
+#ifndef PW_MODEL_H
+#define PW_MODEL_H
+
+#include "base.h"
+#include "conns.h"
+#include "labels.h"
+#include "netaddr.h"
+
+struct pw_namespace {
+	const char *name;
+	struct pw_labels labels; /* includes kubernetes.io/metadata.name */
+	struct pw_pos pos;	 /* pos.file NULL when implicit */
+	bool declared;
+};
+
+struct pw_cport {
+	const char *name; /* NULL when unnamed */
+	int proto;
+	int port;
+};
+
+struct pw_pod {
+	const char *name;
+	uint32_t ns; /* index into cluster namespaces */
+	const char *kind; /* "Pod", or the workload kind of a template pod */
+	struct pw_labels labels;
+	const char *sa; /* service account; "default" when unset */
+	struct pw_cport *ports;
+	uint32_t nports;
+	struct pw_addr *addrs;
+	uint32_t naddrs;
+	bool host_network;
+	bool template; /* synthesised from a workload's pod template */
+	const char *owner_kind, *owner_name; /* NULL when none */
+	uint32_t group;	   /* index into cluster groups */
+	uint32_t identity; /* index into engine identities (set by compile) */
+	struct pw_pos pos;
+};
+
+struct pw_workload {
+	const char *name, *kind;
+	uint32_t ns;
+	struct pw_pod tmpl; /* labels, sa, ports, hostNetwork of the template */
+	bool has_pods;	    /* some input pod names it as owner */
+	struct pw_pos pos;
+};
+
+/* An endpoint of matrix/connlist output: a workload or an ownerless pod. */
+struct pw_group {
+	const char *name, *kind;
+	uint32_t ns;
+	uint32_t *pods;
+	uint32_t npods;
+	size_t cap;
+};
+
+enum pw_dir { PW_INGRESS = 0, PW_EGRESS = 1 };
+#define PW_TYPE_INGRESS 1u
+#define PW_TYPE_EGRESS 2u
+
+struct pw_peer {
+	/* pod peer: selectors given (an absent selector is NULL) */
+	struct pw_lsel *pod_sel, *ns_sel;
+	/* ipBlock peer */
+	bool ipblock;
+	struct pw_cidr cidr;
+	struct pw_cidr *except;
+	uint32_t nexcept;
+	struct pw_pos pos;
+};
+
+struct pw_np_port {
+	int proto;
+	int port;     /* 0 = all ports of proto (unless name) */
+	int end_port; /* 0 = single port */
+	const char *name; /* named port, resolved against the destination */
+	struct pw_pos pos;
+};
+
+struct pw_rule {
+	struct pw_peer *peers; /* npeers == 0: every peer */
+	uint32_t npeers;
+	struct pw_np_port *ports; /* nports == 0: every port */
+	uint32_t nports;
+	struct pw_pos pos;
+};
+
+struct pw_policy {
+	const char *name;
+	uint32_t ns;
+	struct pw_lsel sel;
+	unsigned types; /* PW_TYPE_* */
+	struct pw_rule *rules[2]; /* [PW_INGRESS], [PW_EGRESS] */
+	uint32_t nrules[2];
+	struct pw_pos pos;
+};
+
+struct pw_service {
+	const char *name;
+	uint32_t ns;
+	struct pw_lsel sel;
+	struct pw_pos pos;
+};
+
+struct pw_cluster {
+	struct pw_arena arena;
+	struct pw_namespace *nss;
+	uint32_t nns;
+	size_t nns_cap;
+	struct pw_pod *pods;
+	uint32_t npods;
+	size_t npods_cap;
+	struct pw_workload *wls;
+	uint32_t nwls;
+	size_t nwls_cap;
+	struct pw_group *groups;
+	uint32_t ngroups;
+	size_t ngroups_cap;
+	struct pw_policy *pols;
+	uint32_t npols;
+	size_t npols_cap;
+	struct pw_service *svcs;
+	uint32_t nsvcs;
+	size_t nsvcs_cap;
+	const char **skipped; /* "FILE:LINE: Kind name" of ignored objects */
+	uint32_t nskipped;
+	size_t nskipped_cap;
+	struct pw_strmap ns_index; /* name -> index+1 */
+	struct pw_strmap objects;  /* "Kind/ns/name" -> struct pw_pos * */
+	bool finished;
+};
+
+void pw_cluster_init(struct pw_cluster *c);
+void pw_cluster_release(struct pw_cluster *c);
+
+/*
+ * Load a file, a directory (recursively: .yaml .yml .json) or "-" (stdin).
+ * Problems go to diags; loading goes on after an error so that every error
+ * of the input is reported.  Returns the number of errors added.
+ */
+size_t pw_cluster_load_path(struct pw_cluster *c, const char *path,
+			    struct pw_diags *d);
+/* Load from memory (used by the fuzzer and tests). */
+size_t pw_cluster_load_buffer(struct pw_cluster *c, const char *name,
+			      const unsigned char *buf, size_t len,
+			      struct pw_diags *d);
+/* Resolve ownership, implicit namespaces, groups.  Call once, after loading. */
+void pw_cluster_finish(struct pw_cluster *c, struct pw_diags *d);
+
+/*
+ * When ipBlocks describe only addresses outside the cluster, an egress rule
+ * whose peers are all ipBlocks can never match a named port (those resolve
+ * only against pods): report each such port as an error.
+ */
+void pw_cluster_check_ipblock_ports(const struct pw_cluster *c,
+				    struct pw_diags *d);
+
+uint32_t pw_cluster_ns(struct pw_cluster *c, const char *name);
+/* -1 when no such namespace */
+int pw_cluster_find_ns(const struct pw_cluster *c, const char *name);
+const char *pw_group_kind_name(const struct pw_cluster *c,
+			       const struct pw_group *g, struct pw_buf *out);
+
+#endif

@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: Apache-2.0
+# Shared helpers for the test scripts.  Each suite script prints failures
+# and ends with one line "<suite>: N passed, M failed".
+: "${PODWALL:=./podwall}"
+: "${SHARED:=../shared}"
+PASS=0
+FAIL=0
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/podwall-test.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT INT TERM
+
+pass() { PASS=$((PASS + 1)); }
+fail() { FAIL=$((FAIL + 1)); echo "FAIL: $*"; }
+summary() { echo "$1: $PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ]; }
+
+# compare_verdicts NAME EXPECTED ACTUAL: both files "SRC DST PROTO/PORT VERDICT",
+# verdicts compared case-insensitively line by line.
+compare_verdicts() {
+	name=$1 exp=$2 act=$3
+	out=$(awk -v name="$name" '
+		NR == FNR { e[FNR] = toupper($4); l[FNR] = $1 " " $2 " " $3; n = FNR; next }
+		{ a[FNR] = $4; m = FNR }
+		END {
+			p = 0; f = 0
+			for (i = 1; i <= n; i++) {
+				if (a[i] == e[i]) p++
+				else { f++; printf "FAIL: %s: %s: expected %s, got %s\n", name, l[i], e[i], (a[i] == "" ? "nothing" : a[i]) }
+			}
+			printf "#%d %d\n", p, f
+		}' "$exp" "$act")
+	echo "$out" | grep -v '^#' || true
+	counts=$(echo "$out" | grep '^#' | tr -d '#')
+	PASS=$((PASS + ${counts% *}))
+	FAIL=$((FAIL + ${counts#* }))
+}
