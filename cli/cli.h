@@ -69,8 +69,9 @@ struct cli_extclass {
 	struct pw_addr lo, hi;
 	char name[100];
 };
-/* npa_style: IPv4 only, netpol-analyzer's "a-b" naming.  Returns count. */
+/* npa_style: IPv4 only, netpol-analyzer's "a-b" naming; dirs: which rules'
+   ipBlocks cut (1 << PW_INGRESS | 1 << PW_EGRESS).  Returns the count. */
 size_t cli_ext_classes(const struct pw_cluster *c, bool npa_style,
-		       struct cli_extclass **out);
+		       unsigned dirs, struct cli_extclass **out);
 
 #endif

@@ -97,40 +97,51 @@ int cmd_connlist(int argc, char **argv)
 		goto out;
 	}
 	const struct pw_cluster *c = &w.c;
-	struct cli_extclass *ext;
-	size_t next = cli_ext_classes(c, true, &ext);
-	size_t nep = c->ngroups + next;
-	struct cl_ep *eps = pw_xcalloc(nep, sizeof(*eps));
+	/* netpol-analyzer cuts sources by ingress ipBlocks and destinations
+	   by egress ipBlocks, separately */
+	struct cl_ep *side[2];
+	size_t nside[2];
 	struct pw_buf b;
 	pw_buf_init(&b);
-	for (uint32_t i = 0; i < c->ngroups; i++) {
-		pw_buf_reset(&b);
-		eps[i].name = pw_xstrdup(pw_group_kind_name(c, &c->groups[i], &b));
-		eps[i].group = (int)i;
-	}
-	for (size_t i = 0; i < next; i++) {
-		struct cl_ep *e = &eps[c->ngroups + i];
-		pw_buf_reset(&b);
-		pw_buf_printf(&b, "%s[External]", ext[i].name);
-		e->name = pw_xstrdup(b.s);
-		e->group = -1;
-		e->ext = true;
-		e->addr = ext[i].lo;
+	for (int d = 0; d < 2; d++) {
+		struct cli_extclass *ext;
+		size_t next = cli_ext_classes(c, true, 1u << d, &ext);
+		nside[d] = c->ngroups + next;
+		struct cl_ep *eps = side[d] = pw_xcalloc(nside[d], sizeof(*eps));
+		for (uint32_t i = 0; i < c->ngroups; i++) {
+			pw_buf_reset(&b);
+			eps[i].name = pw_xstrdup(pw_group_kind_name(c, &c->groups[i], &b));
+			eps[i].group = (int)i;
+		}
+		for (size_t i = 0; i < next; i++) {
+			struct cl_ep *e = &eps[c->ngroups + i];
+			pw_buf_reset(&b);
+			pw_buf_printf(&b, "%s[External]", ext[i].name);
+			e->name = pw_xstrdup(b.s);
+			e->group = -1;
+			e->ext = true;
+			e->addr = ext[i].lo;
+		}
+		free(ext);
 	}
 	int nsfilter = o.ns ? pw_cluster_find_ns(c, o.ns) : -2;
 	struct cl_line *lines = NULL;
 	size_t nl = 0, lcap = 0;
 	struct pw_conns cs;
 	pw_conns_init(&cs);
-	for (size_t i = 0; i < nep; i++)
-		for (size_t k = 0; k < nep; k++) {
-			if (i == k || (eps[i].ext && eps[k].ext))
+	const struct cl_ep *srcs = side[PW_INGRESS], *dsts = side[PW_EGRESS];
+	for (size_t i = 0; i < nside[PW_INGRESS]; i++)
+		for (size_t k = 0; k < nside[PW_EGRESS]; k++) {
+			const struct cl_ep *s = &srcs[i], *d = &dsts[k];
+			if (s->ext && d->ext)
+				continue;
+			if (!s->ext && !d->ext && s->group == d->group)
 				continue;
 			if (nsfilter != -2 &&
-			    !(!eps[i].ext && (int)c->groups[eps[i].group].ns == nsfilter) &&
-			    !(!eps[k].ext && (int)c->groups[eps[k].group].ns == nsfilter))
+			    !(!s->ext && (int)c->groups[s->group].ns == nsfilter) &&
+			    !(!d->ext && (int)c->groups[d->group].ns == nsfilter))
 				continue;
-			ep_conns(&w, &eps[i], &eps[k], &cs);
+			ep_conns(&w, s, d, &cs);
 			if (pw_conns_empty(&cs))
 				continue;
 			if (nl == lcap) {
@@ -139,7 +150,7 @@ int cmd_connlist(int argc, char **argv)
 			}
 			pw_buf_reset(&b);
 			pw_conns_format(&cs, &b);
-			lines[nl++] = (struct cl_line){ eps[i].name, eps[k].name,
+			lines[nl++] = (struct cl_line){ s->name, d->name,
 							 pw_xstrdup(b.s) };
 		}
 	qsort(lines, nl, sizeof(*lines), line_cmp);
@@ -157,10 +168,11 @@ int cmd_connlist(int argc, char **argv)
 	}
 	free(lines);
 	pw_conns_release(&cs);
-	for (size_t i = 0; i < nep; i++)
-		free(eps[i].name);
-	free(eps);
-	free(ext);
+	for (int d = 0; d < 2; d++) {
+		for (size_t i = 0; i < nside[d]; i++)
+			free(side[d][i].name);
+		free(side[d]);
+	}
 	pw_buf_release(&b);
 	cli_world_release(&w);
 	rc = 0;

@@ -65,6 +65,10 @@ int cli_common_opt(struct cli_opts *o, int argc, char **argv, int *i)
 		o->engine_flags |= PW_ENGINE_IPBLOCK_EXCLUDES_PODS;
 		return 1;
 	}
+	if (!strcmp(argv[*i], "--hostnetwork-as-pods")) {
+		o->engine_flags |= PW_ENGINE_HOSTNET_AS_PODS;
+		return 1;
+	}
 	if (!strcmp(argv[*i], "-v") || !strcmp(argv[*i], "--verbose")) {
 		o->verbose++;
 		return 1;
@@ -258,6 +262,45 @@ static void add_cidr_cuts(struct pw_addr **v, size_t *n, size_t *cap,
 		add_cut(v, n, cap, &last);
 }
 
+static int cidr_lo_cmp(const void *x, const void *y)
+{
+	const struct pw_cidr *a = x, *b = y;
+	return pw_addr_cmp(&a->addr, &b->addr);
+}
+
+/*
+ * Cut at the bounds of the intervals of cidr minus its excepts (excepts
+ * that touch merge into one hole), as netpol-analyzer splits an ipBlock.
+ */
+static void add_block_cuts(struct pw_addr **v, size_t *n, size_t *cap,
+			   const struct pw_peer *p)
+{
+	struct pw_cidr *ex = pw_xmalloc((p->nexcept + 1) * sizeof(*ex));
+	if (p->nexcept)
+		memcpy(ex, p->except, p->nexcept * sizeof(*ex));
+	qsort(ex, p->nexcept, sizeof(*ex), cidr_lo_cmp);
+	struct pw_addr cur = p->cidr.addr, end, hi;
+	bool more = true; /* cur is still within the cidr */
+	cidr_last(&p->cidr, &end);
+	for (uint32_t i = 0; i < p->nexcept && more; i++) {
+		if (pw_addr_cmp(&ex[i].addr, &cur) > 0) {
+			add_cut(v, n, cap, &cur);
+			add_cut(v, n, cap, &ex[i].addr);
+		}
+		cidr_last(&ex[i], &hi);
+		if (pw_addr_cmp(&hi, &cur) >= 0) {
+			cur = hi;
+			more = addr_inc(&cur) && pw_addr_cmp(&cur, &end) <= 0;
+		}
+	}
+	if (more) {
+		add_cut(v, n, cap, &cur);
+		if (addr_inc(&end))
+			add_cut(v, n, cap, &end);
+	}
+	free(ex);
+}
+
 /* Is [lo,hi] exactly one CIDR?  Then write it. */
 static bool range_as_cidr(const struct pw_addr *lo, const struct pw_addr *hi,
 			  char *out, size_t outsz)
@@ -281,7 +324,7 @@ static bool range_as_cidr(const struct pw_addr *lo, const struct pw_addr *hi,
 }
 
 size_t cli_ext_classes(const struct pw_cluster *c, bool npa_style,
-		       struct cli_extclass **out)
+		       unsigned dirs, struct cli_extclass **out)
 {
 	struct pw_addr *cuts[2] = { NULL, NULL }; /* v4, v6 */
 	size_t n[2] = { 0, 0 }, cap[2] = { 0, 0 };
@@ -294,6 +337,8 @@ size_t cli_ext_classes(const struct pw_cluster *c, bool npa_style,
 		for (int d = 0; d < 2; d++)
 			for (uint32_t r = 0; r < c->pols[k].nrules[d]; r++) {
 				const struct pw_rule *rule = &c->pols[k].rules[d][r];
+				if (!(dirs & (1u << d)))
+					continue;
 				for (uint32_t q = 0; q < rule->npeers; q++) {
 					const struct pw_peer *p = &rule->peers[q];
 					if (!p->ipblock)
@@ -306,12 +351,7 @@ size_t cli_ext_classes(const struct pw_cluster *c, bool npa_style,
 						add_cidr_cuts(&cuts[1], &n[1],
 							      &cap[1], &all6);
 					}
-					add_cidr_cuts(&cuts[f], &n[f], &cap[f],
-						      &p->cidr);
-					for (uint32_t x = 0; x < p->nexcept; x++)
-						add_cidr_cuts(&cuts[f], &n[f],
-							      &cap[f],
-							      &p->except[x]);
+					add_block_cuts(&cuts[f], &n[f], &cap[f], p);
 				}
 			}
 	size_t total = 0;

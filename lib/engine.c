@@ -3,9 +3,9 @@
 
 #include <string.h>
 
-static bool pod_governed(const struct pw_pod *p)
+static bool pod_governed(unsigned flags, const struct pw_pod *p)
 {
-	return !p->host_network;
+	return !p->host_network || (flags & PW_ENGINE_HOSTNET_AS_PODS);
 }
 
 /* The identity key: everything a selector or a named port can look at. */
@@ -30,12 +30,12 @@ static bool bit(const uint64_t *bs, uint32_t i)
 	return bs[i >> 6] >> (i & 63) & 1;
 }
 
-static bool selector_part_match(const struct pw_cluster *c,
+static bool selector_part_match(const struct pw_cluster *c, unsigned flags,
 				const struct pw_policy *pol,
 				const struct pw_peer *peer,
 				const struct pw_pod *p)
 {
-	if (!pod_governed(p))
+	if (!pod_governed(flags, p))
 		return false;
 	if (peer->ns_sel) {
 		if (!pw_lsel_match(peer->ns_sel, &c->nss[p->ns].labels))
@@ -83,7 +83,7 @@ int pw_engine_build(struct pw_engine *e, const struct pw_cluster *c,
 		struct pw_identity *id = &e->ids[i];
 		const struct pw_pod *rep = &c->pods[id->pod];
 		pcap[0] = pcap[1] = 0;
-		if (!pod_governed(rep))
+		if (!pod_governed(flags, rep))
 			continue;
 		for (uint32_t k = 0; k < c->npols; k++) {
 			const struct pw_policy *pol = &c->pols[k];
@@ -126,7 +126,7 @@ int pw_engine_build(struct pw_engine *e, const struct pw_cluster *c,
 						a, e->nwords * sizeof(uint64_t));
 					for (uint32_t i = 0; i < e->nids; i++)
 						if (selector_part_match(
-							    c, pol, peer,
+							    c, flags, pol, peer,
 							    &c->pods[e->ids[i].pod]))
 							bs[i >> 6] |= 1ull << (i & 63);
 					e->peer_bits[e->rule_base[2 * k + d][r] + q] = bs;
@@ -268,7 +268,7 @@ static const struct pw_identity *governed_identity(const struct pw_engine *e,
 	if (ep->pod < 0)
 		return NULL;
 	const struct pw_pod *p = &e->c->pods[ep->pod];
-	if (!pod_governed(p))
+	if (!pod_governed(e->flags, p))
 		return NULL;
 	return &e->ids[p->identity];
 }
@@ -356,6 +356,6 @@ bool pw_engine_policy_selects(const struct pw_engine *e, uint32_t pol,
 {
 	const struct pw_pod *p = &e->c->pods[pod];
 	const struct pw_policy *pl = &e->c->pols[pol];
-	return pod_governed(p) && p->ns == pl->ns &&
+	return pod_governed(e->flags, p) && p->ns == pl->ns &&
 	       pw_lsel_match(&pl->sel, &p->labels);
 }

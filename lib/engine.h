@@ -6,7 +6,9 @@
  *
  * Kubernetes NetworkPolicy semantics, in order of precedence:
  *  1. An endpoint outside the cluster, or a hostNetwork pod, is governed
- *     by no policy: its side of a connection allows everything.
+ *     by no policy: its side of a connection allows everything, and pod
+ *     selectors never match a hostNetwork pod (it has the node's address;
+ *     PW_ENGINE_HOSTNET_AS_PODS turns this off).
  *  2. A pod is isolated for ingress (egress) iff some policy of its
  *     namespace selects it and lists Ingress (Egress) in its types.
  *  3. A non-isolated direction allows everything.  An isolated one allows
@@ -30,6 +32,8 @@
 #include "model.h"
 
 #define PW_ENGINE_IPBLOCK_EXCLUDES_PODS 1u
+/* Treat hostNetwork pods like any other pod (netpol-analyzer's reading). */
+#define PW_ENGINE_HOSTNET_AS_PODS 2u
 
 struct pw_identity {
 	uint32_t pod; /* representative pod */

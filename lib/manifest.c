@@ -417,8 +417,8 @@ static void load_pod_spec(struct ld *l, yaml_node_t *spec, struct pw_pod *p)
 				long v;
 				yaml_node_t *cpn = get(l, pn, "containerPort");
 				if (!cpn) {
-					pw_error(l->d, pos_of(l, pn),
-						 "a container port needs containerPort");
+					pw_warn(l->d, pos_of(l, pn),
+						"a container port without containerPort, ignored");
 					continue;
 				}
 				if (!want_int(l, cpn, "containerPort", &v))
@@ -868,7 +868,8 @@ static void skip_object(struct ld *l, const struct meta *m, const char *why)
 				m->name ? m->name : "", why);
 }
 
-static void load_object(struct ld *l, yaml_node_t *obj, int depth);
+static void load_object(struct ld *l, yaml_node_t *obj, int depth,
+			const char *item_kind, const char *item_api);
 
 static void load_list(struct ld *l, yaml_node_t *obj, int depth)
 {
@@ -876,16 +877,26 @@ static void load_list(struct ld *l, yaml_node_t *obj, int depth)
 		pw_error(l->d, pos_of(l, obj), "Lists nested too deeply");
 		return;
 	}
+	/* kubectl's FooList items may omit kind and apiVersion */
+	const char *kind = (const char *)get(l, obj, "kind")->data.scalar.value;
+	yaml_node_t *an = get(l, obj, "apiVersion");
+	const char *api = an && an->type == YAML_SCALAR_NODE
+				  ? (const char *)an->data.scalar.value : NULL;
+	const char *ik = NULL;
+	size_t kl = strlen(kind);
+	if (kl > 4 && strcmp(kind, "List"))
+		ik = pw_arena_strndup(&l->c->arena, kind, kl - 4);
 	yaml_node_t *items = want_seq(l, get(l, obj, "items"), "items");
 	yaml_node_t *it;
 	if (items)
 		SEQ_EACH(l, items, it)
 		{
-			load_object(l, it, depth + 1);
+			load_object(l, it, depth + 1, ik, ik ? api : NULL);
 		}
 }
 
-static void load_object(struct ld *l, yaml_node_t *obj, int depth)
+static void load_object(struct ld *l, yaml_node_t *obj, int depth,
+			const char *item_kind, const char *item_api)
 {
 	struct pw_cluster *c = l->c;
 	if (is_null(obj))
@@ -898,8 +909,9 @@ static void load_object(struct ld *l, yaml_node_t *obj, int depth)
 	}
 	yaml_node_t *kn = get(l, obj, "kind");
 	yaml_node_t *an = get(l, obj, "apiVersion");
-	if (!kn || !an || kn->type != YAML_SCALAR_NODE ||
-	    an->type != YAML_SCALAR_NODE) {
+	if ((kn && kn->type != YAML_SCALAR_NODE) ||
+	    (an && an->type != YAML_SCALAR_NODE) ||
+	    (!kn && !item_kind) || (!an && !item_api)) {
 		pw_warn(l->d, pos_of(l, obj),
 			"not a Kubernetes object (no kind or apiVersion), skipped");
 		return;
@@ -907,8 +919,8 @@ static void load_object(struct ld *l, yaml_node_t *obj, int depth)
 	struct meta m = { 0 };
 	m.obj = obj;
 	m.pos = pos_of(l, obj);
-	m.kind = want_str(l, kn, "kind");
-	const char *api = want_str(l, an, "apiVersion");
+	m.kind = kn ? want_str(l, kn, "kind") : item_kind;
+	const char *api = an ? want_str(l, an, "apiVersion") : item_api;
 	size_t klen = strlen(m.kind);
 	if (!strcmp(m.kind, "List") ||
 	    (klen > 4 && !strcmp(m.kind + klen - 4, "List") && get(l, obj, "items"))) {
@@ -959,6 +971,9 @@ static void load_object(struct ld *l, yaml_node_t *obj, int depth)
 		}
 	}
 	load_labels(l, get(l, md, "labels"), &m.labels, "metadata.labels");
+	/* the owner is the controller reference; a Node (static pods) is
+	   none, and a reference without kind names a Pod-kind group, as
+	   netpol-analyzer prints it */
 	yaml_node_t *owners = want_seq(l, get(l, md, "ownerReferences"),
 				       "ownerReferences");
 	yaml_node_t *o;
@@ -967,18 +982,15 @@ static void load_object(struct ld *l, yaml_node_t *obj, int depth)
 		{
 			if (!want_map(l, o, "an owner reference"))
 				continue;
-			bool ctl = want_bool(l, get(l, o, "controller"),
-					     "controller");
-			if (m.owner_kind && !ctl)
+			if (!want_bool(l, get(l, o, "controller"), "controller"))
 				continue;
 			const char *ok = opt_str(l, get(l, o, "kind"), "kind");
 			const char *on = opt_str(l, get(l, o, "name"), "name");
-			if (ok && on) {
-				m.owner_kind = ok;
+			if (on && *on && !(ok && !strcmp(ok, "Node"))) {
+				m.owner_kind = ok && *ok ? ok : "Pod";
 				m.owner_name = on;
 			}
-			if (ctl)
-				break;
+			break;
 		}
 	if (!register_object(l, &m))
 		return;
@@ -1025,7 +1037,7 @@ size_t pw_cluster_load_buffer(struct pw_cluster *c, const char *name,
 			break;
 		}
 		l.doc = &doc;
-		load_object(&l, root, 0);
+		load_object(&l, root, 0, NULL, NULL);
 		yaml_document_delete(&doc);
 	}
 	yaml_parser_delete(&parser);
