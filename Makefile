@@ -32,7 +32,7 @@ else
 Q := @
 endif
 
-.PHONY: all test deps demo fuzz clean unit cases conformance valgrind
+.PHONY: all test test-run deps demo demo-run fuzz clean
 .DELETE_ON_ERROR:
 
 all: podwall
@@ -63,13 +63,22 @@ build/asan/unit/%: tests/unit/%.c $(LIB_ASAN_OBJ)
 deps:
 	@sh scripts/deps.sh
 
+# deps first, in its own make, so that a fresh machine gets libyaml before
+# anything is compiled
 demo: deps
-	@$(MAKE) --no-print-directory podwall
+	@$(MAKE) --no-print-directory demo-run
+
+demo-run: podwall
 	@sh scripts/demo.sh
 
-test: podwall build/asan/podwall $(UNIT_BIN)
+test: deps
+	@$(MAKE) --no-print-directory test-run
+
+# every suite runs on the ASan+UBSan build; the release build runs under
+# valgrind
+test-run: podwall build/asan/podwall $(UNIT_BIN)
 	@PODWALL=build/asan/podwall SHARED=$(SHARED) UNIT_BINS="$(UNIT_BIN)" \
-		sh tests/run.sh
+		VALGRIND_PODWALL=./podwall sh tests/run.sh
 
 FUZZ_TARGETS := manifest
 fuzz: $(FUZZ_TARGETS:%=build/fuzz/%)

@@ -153,7 +153,8 @@ int cmd_connlist(int argc, char **argv)
 			lines[nl++] = (struct cl_line){ s->name, d->name,
 							 pw_xstrdup(b.s) };
 		}
-	qsort(lines, nl, sizeof(*lines), line_cmp);
+	if (nl)
+		qsort(lines, nl, sizeof(*lines), line_cmp);
 	bool csv = o.output && !strcmp(o.output, "csv");
 	if (csv)
 		printf("src,dst,conn\n");

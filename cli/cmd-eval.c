@@ -174,8 +174,12 @@ static int eval_one(const struct cli_world *w, const struct cli_opts *o,
 		if (ns > 1 || nd > 1)
 			printf("(%d x %d replica pairs; showing %s)\n", ns, nd,
 			       any_deny ? "the first denied pair" : "the first pair");
-		text_dir(w, PW_EGRESS, ss, dd, &show->dir[PW_EGRESS], proto, port);
-		text_dir(w, PW_INGRESS, dd, ss, &show->dir[PW_INGRESS], proto, port);
+		if (show->self) {
+			printf("a pod can always reach itself: no policy applies\n");
+		} else {
+			text_dir(w, PW_EGRESS, ss, dd, &show->dir[PW_EGRESS], proto, port);
+			text_dir(w, PW_INGRESS, dd, ss, &show->dir[PW_INGRESS], proto, port);
+		}
 	} else {
 		struct doc *r = doc_obj();
 		doc_add(r, "verdict", doc_str(any_deny ? "DENY" : "ALLOW"));
@@ -183,6 +187,7 @@ static int eval_one(const struct cli_world *w, const struct cli_opts *o,
 		doc_add(r, "dst", doc_str(dst));
 		doc_add(r, "protocol", doc_str(pw_proto_name(proto)));
 		doc_add(r, "port", doc_int(port));
+		doc_add(r, "self", doc_bool(show->self));
 		doc_add(r, "egress", doc_dir(w, PW_EGRESS, ss, &show->dir[PW_EGRESS]));
 		doc_add(r, "ingress", doc_dir(w, PW_INGRESS, dd, &show->dir[PW_INGRESS]));
 		doc_print(r, out, stdout);

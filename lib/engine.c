@@ -307,13 +307,14 @@ void pw_engine_eval(const struct pw_engine *e, const struct pw_ep *src,
 		    struct pw_verdict *out)
 {
 	bool ok = true;
+	out->self = src->pod >= 0 && src->pod == dst->pod;
 	for (int d = 0; d < 2; d++) {
 		struct pw_why_dir *w = &out->dir[d];
 		eval_dir(e, (enum pw_dir)d, src, dst, proto, port, w);
 		if (w->governed && w->nisolating && w->rule < 0)
 			ok = false;
 	}
-	out->allowed = ok;
+	out->allowed = ok || out->self;
 }
 
 void pw_engine_dir_conns(const struct pw_engine *e, enum pw_dir dir,
@@ -342,6 +343,11 @@ void pw_engine_conns(const struct pw_engine *e, const struct pw_ep *src,
 		     const struct pw_ep *dst, struct pw_conns *out)
 {
 	struct pw_conns in;
+	if (src->pod >= 0 && src->pod == dst->pod) {
+		pw_conns_clear(out);
+		pw_conns_add_all(out);
+		return;
+	}
 	pw_conns_init(&in);
 	pw_engine_dir_conns(e, PW_EGRESS, src, dst, out);
 	if (!pw_conns_empty(out)) {

@@ -19,6 +19,8 @@
  *     end) and some port matches (no ports: every port).  Named ports are
  *     resolved against the destination pod, for both directions, and never
  *     match an address outside the cluster.
+ *  0. A pod can always reach itself ("a pod cannot block access to
+ *     itself", Kubernetes documentation).
  *  6. ipBlock peers match addresses in cidr minus except.  Pods' own
  *     addresses match too, unless PW_ENGINE_IPBLOCK_EXCLUDES_PODS is set.
  *
@@ -72,6 +74,7 @@ struct pw_why_dir {
 
 struct pw_verdict {
 	bool allowed;
+	bool self; /* src and dst are the same pod: always allowed */
 	struct pw_why_dir dir[2]; /* [PW_INGRESS] at dst, [PW_EGRESS] at src */
 };
 

@@ -1004,7 +1004,7 @@ static void report_parser_error(struct ld *l, yaml_parser_t *p)
 	pos.line = (int)mk.line + 1;
 	pos.col = (int)mk.column + 1;
 	if (p->context)
-		pw_error(l->d, pos, "invalid YAML: %s %s (line %d)",
+		pw_error(l->d, pos, "invalid YAML: %s (%s started at line %d)",
 			 p->problem ? p->problem : "syntax error", p->context,
 			 (int)p->context_mark.line + 1);
 	else
@@ -1109,8 +1109,11 @@ static size_t load_dir(struct pw_cluster *c, const char *path,
 		}
 		size_t len = strlen(path) + strlen(nm) + 2;
 		char *full = pw_xmalloc(len);
-		snprintf(full, len, "%s%s%s", path,
-			 ends_with(path, "/") ? "" : "/", nm);
+		if (!strcmp(path, "."))
+			snprintf(full, len, "%s", nm);
+		else
+			snprintf(full, len, "%s%s%s", path,
+				 ends_with(path, "/") ? "" : "/", nm);
 		struct stat st;
 		if (stat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
 			if (depth < 32)

@@ -1,0 +1,32 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# The release binary under valgrind: no memory error and no leak, on each
+# command and on the error path.
+. "$(dirname "$0")/lib.sh"
+: "${VALGRIND_PODWALL:=./podwall}"
+here=$(cd "$(dirname "$0")" && pwd)
+e2e="$SHARED/conformance/k8s-e2e/E35/step1/manifests.yaml"
+npa="$SHARED/conformance/netpol-analyzer/tests/onlineboutique"
+printf 'x/a y/b TCP/80\nz/c 10.1.1.1 UDP/81\n192.0.2.1 x/b TCP/80\n' > "$TMP/batch"
+vg() {
+	name=$1
+	shift
+	valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=all \
+		--errors-for-leak-kinds=all "$VALGRIND_PODWALL" "$@" > /dev/null 2> "$TMP/vg"
+	rc=$?
+	if [ $rc -eq 99 ] || grep -q '==[0-9]*==' "$TMP/vg"; then
+		fail "valgrind $name: $(grep '==[0-9]*==' "$TMP/vg" | head -5)"
+	else
+		pass
+	fi
+}
+vg eval eval -f "$e2e" --src x/a --dst y/b --port TCP/80
+vg eval-json eval -f "$e2e" --src x/a --dst 192.0.2.1 --port UDP/81 -o json
+vg batch eval -f "$e2e" --batch "$TMP/batch"
+vg matrix matrix -f "$e2e"
+vg matrix-yaml matrix -f "$here/cli/0021-matrix-port-classes" -o yaml
+vg connlist connlist -f "$npa" --ipblock-excludes-pods --hostnetwork-as-pods
+vg lint lint -f "$here/cli/0041-lint-findings"
+vg errors eval -f "$here/cli/0050-errors-all-reported/in" --src x/p --dst x/p --port 80
+vg yaml-syntax matrix -f "$here/cli/0051-yaml-syntax"
+summary valgrind

@@ -1,0 +1,51 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Runs every test suite and ends with one line "N passed, M failed".
+# Environment: PODWALL (binary under test), SHARED (../shared), UNIT_BINS.
+: "${PODWALL:=./podwall}"
+: "${SHARED:=../shared}"
+case $PODWALL in /*) ;; *) PODWALL=$(pwd)/$PODWALL ;; esac
+case $SHARED in /*) ;; *) SHARED=$(pwd)/$SHARED ;; esac
+export PODWALL SHARED
+here=$(dirname "$0")
+log=$(mktemp "${TMPDIR:-/tmp}/podwall-run.XXXXXX")
+trap 'rm -f "$log"' EXIT
+total_pass=0
+total_fail=0
+suites_failed=0
+
+run_suite() {
+	"$@" > "$log" 2>&1
+	rc=$?
+	grep -v ': [0-9]* passed, [0-9]* failed$' "$log" | head -40
+	line=$(grep -E ': [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+	if [ -z "$line" ]; then
+		echo "SUITE ERROR: $* printed no summary (exit $rc)"
+		total_fail=$((total_fail + 1))
+		suites_failed=$((suites_failed + 1))
+		return
+	fi
+	echo "$line"
+	p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed$/\1/')
+	f=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed$/\2/')
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + f))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "SUITE ERROR: $* exited $rc"
+		total_fail=$((total_fail + 1))
+	fi
+}
+
+for u in $UNIT_BINS; do
+	run_suite "$u"
+done
+run_suite sh "$here/run-cases.sh"
+run_suite sh "$here/run-cli.sh"
+run_suite sh "$here/conformance/k8s-e2e.sh"
+run_suite sh "$here/conformance/recipes.sh"
+run_suite sh "$here/conformance/netpol-analyzer.sh"
+if [ -n "$VALGRIND_PODWALL" ]; then
+	run_suite sh "$here/run-valgrind.sh"
+fi
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]

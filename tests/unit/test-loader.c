@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The manifest loader on small inputs: what it builds, and every error it
+   must report with its line and column. */
+#include <stdlib.h>
+
+#include "../../lib/model.h"
+#include "t.h"
+
+static const struct {
+	const char *name, *yaml;
+	size_t errors;
+	int line, col;	   /* of the first error, when errors > 0 */
+	const char *msg;   /* substring of the first error */
+	uint32_t pods, pols, nss;
+} cases[] = {
+	{ "pod", "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x}\n"
+		 "status: {podIP: 10.0.0.1}\n",
+	  0, 0, 0, NULL, 1, 0, 1 },
+	{ "default namespace", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n",
+	  0, 0, 0, NULL, 1, 0, 1 },
+	{ "podlist items inherit kind",
+	  "apiVersion: v1\nkind: PodList\nitems:\n- metadata: {name: a}\n- metadata: {name: b}\n",
+	  0, 0, 0, NULL, 2, 0, 1 },
+	{ "List", "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata: {name: n}\n",
+	  0, 0, 0, NULL, 0, 0, 1 },
+	{ "json", "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"a\"}}",
+	  0, 0, 0, NULL, 1, 0, 1 },
+	{ "deployment template", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n"
+		 "spec:\n  template:\n    metadata: {labels: {app: d}}\n",
+	  0, 0, 0, NULL, 1, 0, 1 },
+	{ "unknown kind skipped", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+	  0, 0, 0, NULL, 0, 0, 0 },
+	{ "syntax error", "apiVersion: v1\nkind: Pod\nmetadata: {name: a\n",
+	  1, 4, 1, "invalid YAML", 0, 0, 0 },
+	{ "bad label key", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  labels: {\"app@b\": x}\n",
+	  1, 5, 12, "invalid label key", 0, 0, 0 },
+	{ "bad label value", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  labels: {app: $x}\n",
+	  1, 5, 17, "invalid label value", 0, 0, 0 },
+	{ "bad cidr", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\n"
+		 "spec:\n  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock: {cidr: A}\n",
+	  1, 8, 23, "invalid CIDR", 0, 0, 0 },
+	{ "except outside", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\n"
+		 "spec:\n  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.0/8, except: [11.0.0.0/8]}\n",
+	  1, 8, 44, "not strictly within", 0, 0, 0 },
+	{ "unknown operator", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\n"
+		 "spec:\n  podSelector:\n    matchExpressions:\n    - {key: app, operator: Equals, values: [x]}\n",
+	  1, 7, 28, "unknown selector operator", 0, 0, 0 },
+	{ "endPort with named port", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\n"
+		 "spec:\n  podSelector: {}\n  ingress:\n  - ports:\n    - {port: http, endPort: 90}\n",
+	  1, 8, 29, "named port", 0, 0, 0 },
+	{ "endPort below port", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\n"
+		 "spec:\n  podSelector: {}\n  egress:\n  - ports:\n    - {port: 10, endPort: 1}\n",
+	  1, 8, 27, "endPort 1", 0, 0, 0 },
+	{ "port out of range", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\n"
+		 "spec:\n  podSelector: {}\n  ingress:\n  - ports:\n    - port: 70000\n",
+	  1, 8, 13, "out of range", 0, 0, 0 },
+	{ "wrong type", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\n"
+		 "spec:\n  podSelector: {}\n  ingress: 7\n",
+	  1, 6, 12, "must be a list", 0, 0, 0 },
+	{ "empty peer", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\n"
+		 "spec:\n  podSelector: {}\n  ingress:\n  - from:\n    - {}\n",
+	  1, 8, 7, "a peer must have", 0, 0, 0 },
+	{ "duplicate", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n---\n"
+		       "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n",
+	  1, 5, 1, "duplicate Pod", 1, 0, 1 },
+	{ "every error reported", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  labels: {\"@\": x}\n---\n"
+		 "apiVersion: v1\nkind: Pod\nmetadata:\n  name: b\n  labels: {a: \"-\"}\n",
+	  2, 5, 12, "invalid label key", 0, 0, 0 },
+	{ "bad protocol", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\n"
+		 "spec:\n  podSelector: {}\n  ingress:\n  - ports:\n    - {protocol: ICMP}\n",
+	  1, 8, 18, "unknown protocol", 0, 0, 0 },
+	{ "policyTypes default", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\n"
+		 "spec:\n  podSelector: {}\n  egress:\n  - {}\n",
+	  0, 0, 0, NULL, 0, 1, 1 },
+};
+
+int main(void)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pw_cluster c;
+		struct pw_diags d;
+		pw_cluster_init(&c);
+		pw_diags_init(&d);
+		pw_cluster_load_buffer(&c, "t.yaml", (const unsigned char *)cases[i].yaml,
+				       strlen(cases[i].yaml), &d);
+		pw_cluster_finish(&c, &d);
+		T_CHECK(d.errors == cases[i].errors, "%s: %zu errors (want %zu)%s%s",
+			cases[i].name, d.errors, cases[i].errors,
+			d.n ? ": " : "", d.n ? d.v[0].msg : "");
+		if (cases[i].errors && d.n) {
+			const struct pw_diag *e = &d.v[0];
+			T_CHECK(e->pos.line == cases[i].line && e->pos.col == cases[i].col,
+				"%s: error at %d:%d (want %d:%d): %s", cases[i].name,
+				e->pos.line, e->pos.col, cases[i].line, cases[i].col, e->msg);
+			T_CHECK(strstr(e->msg, cases[i].msg) != NULL, "%s: message \"%s\"",
+				cases[i].name, e->msg);
+		}
+		if (!cases[i].errors || cases[i].pods) {
+			T_CHECK(c.npods == cases[i].pods, "%s: %u pods", cases[i].name, c.npods);
+			T_CHECK(c.npols == cases[i].pols, "%s: %u policies", cases[i].name, c.npols);
+			T_CHECK(c.nns == cases[i].nss, "%s: %u namespaces", cases[i].name, c.nns);
+		}
+		pw_diags_release(&d);
+		pw_cluster_release(&c);
+	}
+	/* semantics the loader decides */
+	static const char np[] =
+		"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\n"
+		"spec:\n  podSelector: {}\n  egress: []\n";
+	struct pw_cluster c;
+	struct pw_diags d;
+	pw_cluster_init(&c);
+	pw_diags_init(&d);
+	pw_cluster_load_buffer(&c, "t.yaml", (const unsigned char *)np, strlen(np), &d);
+	pw_cluster_finish(&c, &d);
+	T_CHECK(c.npols == 1 && c.pols[0].types == PW_TYPE_INGRESS,
+		"empty egress list leaves types [Ingress]");
+	T_CHECK(c.nns == 1 && pw_labels_get(&c.nss[0].labels, "kubernetes.io/metadata.name") &&
+			!strcmp(pw_labels_get(&c.nss[0].labels, "kubernetes.io/metadata.name"), "default"),
+		"implicit namespace carries its name label");
+	pw_diags_release(&d);
+	pw_cluster_release(&c);
+	return T_DONE("unit-loader");
+}
