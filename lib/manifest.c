@@ -997,6 +997,36 @@ static void load_object(struct ld *l, yaml_node_t *obj, int depth,
 	ke->load(l, &m);
 }
 
+/* kubectl refuses a mapping that defines a key twice; so do we. */
+static void check_duplicate_keys(struct ld *l)
+{
+	for (yaml_node_t *n = l->doc->nodes.start; n < l->doc->nodes.top; n++) {
+		if (n->type != YAML_MAPPING_NODE)
+			continue;
+		yaml_node_pair_t *b = n->data.mapping.pairs.start;
+		yaml_node_pair_t *e = n->data.mapping.pairs.top;
+		if (e - b > 256)
+			continue; /* no manifest mapping is that wide */
+		for (yaml_node_pair_t *p = b + 1; p < e; p++) {
+			yaml_node_t *k = node(l, p->key);
+			if (!k || k->type != YAML_SCALAR_NODE)
+				continue;
+			for (yaml_node_pair_t *q = b; q < p; q++) {
+				yaml_node_t *k2 = node(l, q->key);
+				if (k2 && k2->type == YAML_SCALAR_NODE &&
+				    !strcmp((const char *)k->data.scalar.value,
+					    (const char *)k2->data.scalar.value)) {
+					pw_error(l->d, pos_of(l, k),
+						 "mapping key \"%s\" already defined at line %d",
+						 (const char *)k->data.scalar.value,
+						 (int)k2->start_mark.line + 1);
+					break;
+				}
+			}
+		}
+	}
+}
+
 static void report_parser_error(struct ld *l, yaml_parser_t *p)
 {
 	struct pw_pos pos = { l->file, 0, 0 };
@@ -1037,6 +1067,7 @@ size_t pw_cluster_load_buffer(struct pw_cluster *c, const char *name,
 			break;
 		}
 		l.doc = &doc;
+		check_duplicate_keys(&l);
 		load_object(&l, root, 0, NULL, NULL);
 		yaml_document_delete(&doc);
 	}

@@ -69,6 +69,8 @@ static const struct {
 	{ "bad protocol", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\n"
 		 "spec:\n  podSelector: {}\n  ingress:\n  - ports:\n    - {protocol: ICMP}\n",
 	  1, 8, 18, "unknown protocol", 0, 0, 0 },
+	{ "duplicate key", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  name: b\n",
+	  1, 5, 3, "already defined", 1, 0, 1 },
 	{ "policyTypes default", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\n"
 		 "spec:\n  podSelector: {}\n  egress:\n  - {}\n",
 	  0, 0, 0, NULL, 0, 1, 1 },
