@@ -80,7 +80,7 @@ test-run: podwall build/asan/podwall $(UNIT_BIN)
 	@PODWALL=build/asan/podwall SHARED=$(SHARED) UNIT_BINS="$(UNIT_BIN)" \
 		VALGRIND_PODWALL=./podwall sh tests/run.sh
 
-FUZZ_TARGETS := manifest
+FUZZ_TARGETS := manifest calsel
 fuzz: $(FUZZ_TARGETS:%=build/fuzz/%)
 	@for t in $(FUZZ_TARGETS); do \
 		mkdir -p tests/fuzz/corpus-run/$$t; \

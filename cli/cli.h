@@ -26,6 +26,7 @@ struct cli_opts {
 	const char *ns;	    /* -n; NULL = default */
 	const char *output; /* -o */
 	unsigned engine_flags;
+	bool staged; /* --staged: also build the staged view */
 	int verbose;
 };
 
@@ -33,8 +34,11 @@ struct cli_opts {
 struct cli_world {
 	struct pw_cluster c;
 	struct pw_engine e;
+	struct pw_engine *staged; /* with --staged: the staged view, else NULL */
 	struct pw_strmap pods;	 /* "ns/name" -> pod index + 1 */
 	struct pw_strmap groups; /* "ns/name" -> group index + 1 */
+	struct pw_arena names_arena; /* DNS names given on the command line */
+	bool names;
 };
 
 /*

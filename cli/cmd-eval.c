@@ -12,10 +12,12 @@ static const char eval_usage[] =
 	"usage: podwall eval -f FILE|DIR|- [-f ...] --src A --dst B --port PROTO/N\n"
 	"       podwall eval -f FILE|DIR|- --batch FILE|-\n"
 	"\n"
-	"Decide whether A may open a connection to B on PROTO/N (TCP, UDP, SCTP;\n"
-	"a bare number means TCP), and say which policy and rule decided it.\n"
-	"A and B are ns/name (a pod, or a workload by its name), name (in the\n"
-	"namespace given by -n, default 'default'), or an IPv4/IPv6 address.\n"
+	"Decide whether A may open a connection to B, and say which tier, policy\n"
+	"and rule decided it.  The port is TCP/N, UDP/N, SCTP/N, UDPLite/N,\n"
+	"ICMP/TYPE[/CODE], ICMPv6/TYPE[/CODE] or N (TCP).  A and B are ns/name (a\n"
+	"pod, or a workload by its name), name (in the namespace given by -n,\n"
+	"default 'default'), an IPv4/IPv6 address, or for a destination a DNS\n"
+	"name, optionally with its address: api.example.com=203.0.113.20.\n"
 	"\n"
 	"  -f, --filename PATH       manifests: file, directory (recursive) or -\n"
 	"  -n, --namespace NS        namespace of names given without one\n"
@@ -23,22 +25,16 @@ static const char eval_usage[] =
 	"      --port PROTO/N        the destination port\n"
 	"      --batch FILE|-        lines 'SRC DST PROTO/PORT'; prints each line\n"
 	"                            with ALLOW or DENY appended, in input order\n"
+	"      --staged              also give the verdict if the staged policies\n"
+	"                            were enforced (batch: a fifth column)\n"
 	"      --ipblock-excludes-pods  ipBlocks match only addresses outside\n"
 	"                            the cluster (netpol-analyzer, Cilium reading)\n"
+	"      --hostnetwork-as-pods treat hostNetwork pods like other pods\n"
 	"  -o, --output FORMAT       table (default), json or yaml\n"
 	"  -v, --verbose             also list the objects that were skipped\n"
 	"\n"
 	"Exit status: 0 ALLOW, 1 DENY, 2 bad usage or input (batch: 0 unless an\n"
 	"input line is malformed).\n";
-
-static const char *pol_name(const struct cli_world *w, uint32_t k,
-			    struct pw_buf *b)
-{
-	const struct pw_policy *p = &w->c.pols[k];
-	pw_buf_reset(b);
-	pw_buf_printf(b, "%s/%s", w->c.nss[p->ns].name, p->name);
-	return b->s;
-}
 
 static const char *ep_name(const struct cli_world *w, const struct pw_ep *ep,
 			   struct pw_buf *b)
@@ -48,55 +44,80 @@ static const char *ep_name(const struct cli_world *w, const struct pw_ep *ep,
 		return cli_pod_name(w, (uint32_t)ep->pod, b);
 	char a[48];
 	pw_addr_format(&ep->addr, a);
-	pw_buf_puts(b, a);
+	if (ep->name)
+		pw_buf_printf(b, "%s%s%s", ep->name, ep->addr.family ? "=" : "",
+			      ep->addr.family ? a : "");
+	else
+		pw_buf_puts(b, a);
 	return b->s;
 }
 
 static const char *const dir_names[2] = { "ingress", "egress" };
 
-static void text_dir(const struct cli_world *w, enum pw_dir d,
-		     const struct pw_ep *self, const struct pw_ep *other,
-		     const struct pw_why_dir *wd, int proto, int port)
+/* "NetworkPolicy ns/x (f.yaml:3)" for every policy of tier t applied */
+static void applied_in_tier(const struct pw_engine *e, const struct pw_ep *self,
+			    enum pw_dir d, uint32_t tier, struct pw_buf *b)
 {
-	struct pw_buf b, o;
+	uint32_t n;
+	const uint32_t *v = pw_engine_applicable(e, (uint32_t)self->pod, d, &n);
+	int k = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct pw_gpolicy *g = &e->pols[v[i]];
+		if (g->tier != tier)
+			continue;
+		pw_buf_printf(b, "%s%s (%s:%d)", k++ ? ", " : "", g->display,
+			      g->pos.file, g->pos.line);
+	}
+}
+
+static void text_dir(const struct cli_world *w, const struct pw_engine *e,
+		     enum pw_dir d, const struct pw_ep *self,
+		     const struct pw_why_dir *wd)
+{
+	struct pw_buf b;
 	pw_buf_init(&b);
-	pw_buf_init(&o);
 	printf("%-7s at %s %s: ", dir_names[d],
 	       d == PW_EGRESS ? "source" : "destination", ep_name(w, self, &b));
 	if (!wd->governed) {
-		printf("%s\n", self->pod < 0 ? "outside the cluster, no policy applies"
-					     : "hostNetwork pod, no policy applies");
-	} else if (!wd->nisolating) {
-		printf("not isolated (no policy selects it for %s): allowed\n",
-		       dir_names[d]);
-	} else {
-		printf("isolated by");
-		for (uint32_t i = 0; i < wd->nisolating; i++) {
-			const struct pw_policy *p = &w->c.pols[wd->isolating[i]];
-			printf("%s %s (%s:%d)", i ? "," : "",
-			       pol_name(w, wd->isolating[i], &b), p->pos.file,
-			       p->pos.line);
+		printf("%s: allowed\n", self->pod < 0
+			       ? "outside the cluster, no policy applies"
+			       : "hostNetwork pod, no policy applies");
+		pw_buf_release(&b);
+		return;
+	}
+	if (wd->nsteps == 1 && wd->steps[0].kind == PW_STEP_PROFILE) {
+		printf("no policy applies: allowed by the namespace profile\n");
+		pw_buf_release(&b);
+		return;
+	}
+	printf("%s\n", wd->allowed ? "allowed" : "denied");
+	for (uint32_t i = 0; i < wd->nsteps; i++) {
+		const struct pw_step *st = &wd->steps[i];
+		if (st->kind == PW_STEP_PROFILE) {
+			printf("  then the namespace profile: Allow\n");
+			continue;
 		}
-		putchar('\n');
-		if (wd->rule >= 0) {
-			const struct pw_policy *p = &w->c.pols[wd->policy];
-			const struct pw_rule *r = &p->rules[d][wd->rule];
-			printf("  allowed by %s %s[%d] (%s:%d)\n",
-			       pol_name(w, (uint32_t)wd->policy, &b),
-			       dir_names[d], wd->rule, r->pos.file, r->pos.line);
+		printf("  tier %s: ", e->tiers[st->tier].name);
+		if (st->kind == PW_STEP_RULE) {
+			const struct pw_gpolicy *g = &e->pols[st->policy];
+			const struct pw_grule *r = &g->rules[d][st->rule];
+			printf("%s %s[%u] %s (%s:%d)\n", g->display, dir_names[d],
+			       r->index, pw_action_name(st->action), r->pos.file,
+			       r->pos.line);
 		} else {
-			printf("  denied: no rule allows %s/%d %s %s\n",
-			       pw_proto_name(proto), port,
-			       d == PW_EGRESS ? "to" : "from",
-			       ep_name(w, other, &o));
+			pw_buf_reset(&b);
+			applied_in_tier(e, self, d, st->tier, &b);
+			printf("%s; no rule matched: end of tier, %s\n", b.s,
+			       pw_action_name(st->action));
 		}
 	}
+	if (wd->truncated)
+		printf("  (more Log steps not shown)\n");
 	pw_buf_release(&b);
-	pw_buf_release(&o);
 }
 
-static struct doc *doc_dir(const struct cli_world *w, enum pw_dir d,
-			   const struct pw_ep *self,
+static struct doc *doc_dir(const struct cli_world *w, const struct pw_engine *e,
+			   enum pw_dir d, const struct pw_ep *self,
 			   const struct pw_why_dir *wd)
 {
 	struct pw_buf b;
@@ -104,38 +125,103 @@ static struct doc *doc_dir(const struct cli_world *w, enum pw_dir d,
 	struct doc *o = doc_obj();
 	doc_add(o, "endpoint", doc_str(ep_name(w, self, &b)));
 	doc_add(o, "governed", doc_bool(wd->governed));
-	doc_add(o, "isolated", doc_bool(wd->nisolating > 0));
-	struct doc *iso = doc_add(o, "isolatedBy", doc_arr());
-	for (uint32_t i = 0; i < wd->nisolating; i++) {
-		const struct pw_policy *p = &w->c.pols[wd->isolating[i]];
-		struct doc *x = doc_add(iso, NULL, doc_obj());
-		doc_add(x, "policy", doc_str(pol_name(w, wd->isolating[i], &b)));
-		doc_add(x, "file", doc_str(p->pos.file));
-		doc_add(x, "line", doc_int(p->pos.line));
+	doc_add(o, "verdict", doc_str(wd->allowed ? "ALLOW" : "DENY"));
+	struct doc *path = doc_add(o, "path", doc_arr());
+	for (uint32_t i = 0; i < wd->nsteps; i++) {
+		const struct pw_step *st = &wd->steps[i];
+		struct doc *x = doc_add(path, NULL, doc_obj());
+		if (st->kind == PW_STEP_PROFILE) {
+			doc_add(x, "step", doc_str("profile"));
+			doc_add(x, "action", doc_str("Allow"));
+			continue;
+		}
+		doc_add(x, "step", doc_str(st->kind == PW_STEP_RULE ? "rule" : "end-of-tier"));
+		doc_add(x, "tier", doc_str(e->tiers[st->tier].name));
+		if (st->kind == PW_STEP_RULE) {
+			const struct pw_gpolicy *g = &e->pols[st->policy];
+			const struct pw_grule *r = &g->rules[d][st->rule];
+			doc_add(x, "policy", doc_str(g->display));
+			doc_add(x, "rule", doc_int(r->index));
+			doc_add(x, "file", doc_str(r->pos.file));
+			doc_add(x, "line", doc_int(r->pos.line));
+		} else {
+			struct doc *ap = doc_add(x, "applied", doc_arr());
+			uint32_t n;
+			const uint32_t *v = pw_engine_applicable(e, (uint32_t)self->pod, d, &n);
+			for (uint32_t k = 0; k < n; k++) {
+				const struct pw_gpolicy *g = &e->pols[v[k]];
+				if (g->tier != st->tier)
+					continue;
+				struct doc *y = doc_add(ap, NULL, doc_obj());
+				doc_add(y, "policy", doc_str(g->display));
+				doc_add(y, "file", doc_str(g->pos.file));
+				doc_add(y, "line", doc_int(g->pos.line));
+			}
+		}
+		doc_add(x, "action", doc_str(pw_action_name(st->action)));
 	}
-	if (wd->rule >= 0) {
-		const struct pw_policy *p = &w->c.pols[wd->policy];
-		const struct pw_rule *r = &p->rules[d][wd->rule];
-		struct doc *x = doc_add(o, "allowedBy", doc_obj());
-		doc_add(x, "policy", doc_str(pol_name(w, (uint32_t)wd->policy, &b)));
-		doc_add(x, "rule", doc_int(wd->rule));
-		doc_add(x, "file", doc_str(r->pos.file));
-		doc_add(x, "line", doc_int(r->pos.line));
-	} else {
-		doc_add(o, "allowedBy", doc_null());
-	}
-	bool ok = !wd->governed || !wd->nisolating || wd->rule >= 0;
-	doc_add(o, "verdict", doc_str(ok ? "ALLOW" : "DENY"));
 	pw_buf_release(&b);
 	return o;
+}
+
+/* A workload is allowed only if every replica pair is; the shown pair is
+   the first denied one, or the first. */
+struct outcome {
+	bool allowed;
+	struct pw_verdict v;
+	int si, di;
+};
+
+static void decide(const struct pw_engine *e, const struct pw_ep *s, int ns,
+		   const struct pw_ep *d, int nd, const struct pw_query *q,
+		   struct outcome *o)
+{
+	struct pw_verdict v;
+	o->allowed = true;
+	o->si = o->di = 0;
+	for (int i = 0; i < ns; i++)
+		for (int k = 0; k < nd; k++) {
+			pw_engine_eval(e, &s[i], &d[k], q, &v);
+			if (i == 0 && k == 0)
+				o->v = v;
+			if (!v.allowed && o->allowed) {
+				o->allowed = false;
+				o->v = v;
+				o->si = i;
+				o->di = k;
+			}
+		}
+}
+
+static void text_outcome(const struct cli_world *w, const struct pw_engine *e,
+			 const struct outcome *o, const struct pw_ep *s,
+			 const struct pw_ep *d)
+{
+	if (o->v.self) {
+		printf("a pod can always reach itself: no policy applies\n");
+		return;
+	}
+	text_dir(w, e, PW_EGRESS, &s[o->si], &o->v.dir[PW_EGRESS]);
+	text_dir(w, e, PW_INGRESS, &d[o->di], &o->v.dir[PW_INGRESS]);
+}
+
+static struct doc *doc_outcome(struct doc *r, const struct cli_world *w,
+			       const struct pw_engine *e, const struct outcome *o,
+			       const struct pw_ep *s, const struct pw_ep *d)
+{
+	doc_add(r, "verdict", doc_str(o->allowed ? "ALLOW" : "DENY"));
+	doc_add(r, "self", doc_bool(o->v.self));
+	doc_add(r, "egress", doc_dir(w, e, PW_EGRESS, &s[o->si], &o->v.dir[PW_EGRESS]));
+	doc_add(r, "ingress", doc_dir(w, e, PW_INGRESS, &d[o->di], &o->v.dir[PW_INGRESS]));
+	return r;
 }
 
 static int eval_one(const struct cli_world *w, const struct cli_opts *o,
 		    const char *src, const char *dst, const char *portspec)
 {
-	int proto, port;
-	if (pw_protoport_parse(portspec, &proto, &port) < 0) {
-		cli_error("invalid --port '%s' (want PROTO/N, e.g. TCP/80)",
+	struct pw_query q;
+	if (pw_query_parse(portspec, &q) < 0) {
+		cli_error("invalid --port '%s' (want PROTO/N, e.g. TCP/80, UDP/53, ICMP/8)",
 			  portspec);
 		return EXIT_USAGE;
 	}
@@ -143,59 +229,46 @@ static int eval_one(const struct cli_world *w, const struct cli_opts *o,
 	int ns = cli_resolve(w, src, o->ns, &s);
 	int nd = cli_resolve(w, dst, o->ns, &d);
 	if (!ns || !nd) {
-		cli_error("unknown endpoint '%s' (want ns/name of a pod or workload, or an IP address)",
+		cli_error("unknown endpoint '%s' (want ns/name of a pod or workload, an IP address or a DNS name)",
 			  !ns ? src : dst);
 		free(s);
 		free(d);
 		return EXIT_USAGE;
 	}
-	/* a workload is allowed only if every replica pair is */
-	struct pw_verdict v, first_deny, first;
-	bool any_deny = false;
-	int fs = 0, fd = 0;
-	for (int i = 0; i < ns; i++)
-		for (int k = 0; k < nd; k++) {
-			pw_engine_eval(&w->e, &s[i], &d[k], proto, port, &v);
-			if (i == 0 && k == 0)
-				first = v;
-			if (!v.allowed && !any_deny) {
-				any_deny = true;
-				first_deny = v;
-				fs = i;
-				fd = k;
-			}
-		}
-	const struct pw_verdict *show = any_deny ? &first_deny : &first;
-	const struct pw_ep *ss = &s[any_deny ? fs : 0], *dd = &d[any_deny ? fd : 0];
+	struct outcome en, st;
+	decide(&w->e, s, ns, d, nd, &q, &en);
+	if (w->staged)
+		decide(w->staged, s, ns, d, nd, &q, &st);
+	char qs[32];
+	pw_query_format(&q, qs);
 	const char *out = o->output ? o->output : "table";
 	if (!strcmp(out, "table")) {
-		printf("%s\n", any_deny ? "DENY" : "ALLOW");
-		printf("%s/%d from %s to %s\n", pw_proto_name(proto), port, src, dst);
+		printf("%s\n", en.allowed ? "ALLOW" : "DENY");
+		printf("%s from %s to %s\n", qs, src, dst);
 		if (ns > 1 || nd > 1)
 			printf("(%d x %d replica pairs; showing %s)\n", ns, nd,
-			       any_deny ? "the first denied pair" : "the first pair");
-		if (show->self) {
-			printf("a pod can always reach itself: no policy applies\n");
-		} else {
-			text_dir(w, PW_EGRESS, ss, dd, &show->dir[PW_EGRESS], proto, port);
-			text_dir(w, PW_INGRESS, dd, ss, &show->dir[PW_INGRESS], proto, port);
+			       en.allowed ? "the first pair" : "the first denied pair");
+		text_outcome(w, &w->e, &en, s, d);
+		if (w->staged) {
+			printf("\nstaged: %s (if the staged policies were enforced)\n",
+			       st.allowed ? "ALLOW" : "DENY");
+			text_outcome(w, w->staged, &st, s, d);
 		}
 	} else {
 		struct doc *r = doc_obj();
-		doc_add(r, "verdict", doc_str(any_deny ? "DENY" : "ALLOW"));
 		doc_add(r, "src", doc_str(src));
 		doc_add(r, "dst", doc_str(dst));
-		doc_add(r, "protocol", doc_str(pw_proto_name(proto)));
-		doc_add(r, "port", doc_int(port));
-		doc_add(r, "self", doc_bool(show->self));
-		doc_add(r, "egress", doc_dir(w, PW_EGRESS, ss, &show->dir[PW_EGRESS]));
-		doc_add(r, "ingress", doc_dir(w, PW_INGRESS, dd, &show->dir[PW_INGRESS]));
+		doc_add(r, "query", doc_str(qs));
+		doc_outcome(r, w, &w->e, &en, s, d);
+		if (w->staged)
+			doc_outcome(doc_add(r, "staged", doc_obj()), w, w->staged,
+				    &st, s, d);
 		doc_print(r, out, stdout);
 		doc_free(r);
 	}
 	free(s);
 	free(d);
-	return any_deny ? EXIT_FINDINGS : 0;
+	return en.allowed ? 0 : EXIT_FINDINGS;
 }
 
 struct resolved {
@@ -221,6 +294,19 @@ static struct resolved *batch_resolve(const struct cli_world *w,
 	free(eps);
 	pw_strmap_put(cache, pw_arena_strdup(a, spec), r);
 	return r;
+}
+
+static bool batch_allowed(const struct pw_engine *e, const struct resolved *s,
+			  const struct resolved *d, const struct pw_query *q)
+{
+	struct pw_verdict v;
+	for (int i = 0; i < s->n; i++)
+		for (int k = 0; k < d->n; k++) {
+			pw_engine_eval(e, &s->eps[i], &d->eps[k], q, &v);
+			if (!v.allowed)
+				return false;
+		}
+	return true;
 }
 
 static int eval_batch(const struct cli_world *w, const struct cli_opts *o,
@@ -256,8 +342,8 @@ static int eval_batch(const struct cli_world *w, const struct cli_opts *o,
 		f2 = strtok_r(NULL, " \t", &save);
 		f3 = strtok_r(NULL, " \t", &save);
 		f4 = strtok_r(NULL, " \t", &save);
-		int proto, port;
-		if (!f3 || pw_protoport_parse(f3, &proto, &port) < 0) {
+		struct pw_query q;
+		if (!f3 || pw_query_parse(f3, &q) < 0) {
 			fprintf(stderr, "%s:%ld: error: want 'SRC DST PROTO/PORT'\n",
 				path, lineno);
 			rc = EXIT_USAGE;
@@ -273,15 +359,12 @@ static int eval_batch(const struct cli_world *w, const struct cli_opts *o,
 			rc = EXIT_USAGE;
 			continue;
 		}
-		bool ok = true;
-		struct pw_verdict v;
-		for (int i = 0; i < s->n && ok; i++)
-			for (int k = 0; k < d->n && ok; k++) {
-				pw_engine_eval(&w->e, &s->eps[i], &d->eps[k],
-					       proto, port, &v);
-				ok = v.allowed;
-			}
-		printf("%s %s %s %s\n", f1, f2, f3, ok ? "ALLOW" : "DENY");
+		bool ok = batch_allowed(&w->e, s, d, &q);
+		if (w->staged)
+			printf("%s %s %s %s %s\n", f1, f2, f3, ok ? "ALLOW" : "DENY",
+			       batch_allowed(w->staged, s, d, &q) ? "ALLOW" : "DENY");
+		else
+			printf("%s %s %s %s\n", f1, f2, f3, ok ? "ALLOW" : "DENY");
 	}
 	fflush(stdout);
 	setvbuf(stdout, NULL, _IOLBF, 0);

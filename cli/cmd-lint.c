@@ -95,7 +95,7 @@ static void check_default_deny(struct lint *l)
 			continue;
 		unsigned have = 0;
 		for (uint32_t k = 0; k < c->npols; k++)
-			if (c->pols[k].ns == ns && !c->pols[k].sel.n)
+			if (c->pols[k].ns == ns && !c->pols[k].sel.n && !c->pols[k].staged)
 				have |= c->pols[k].types;
 		static const char *const dn[2] = { "ingress", "egress" };
 		for (int d = 0; d < 2; d++)
@@ -110,6 +110,8 @@ static void check_selects_nothing(struct lint *l)
 {
 	const struct pw_cluster *c = &l->w->c;
 	for (uint32_t k = 0; k < c->npols; k++) {
+		if (c->pols[k].staged)
+			continue;
 		bool any = false;
 		for (uint32_t i = 0; i < c->npods && !any; i++)
 			any = pw_engine_policy_selects(&l->w->e, k, i);
@@ -144,7 +146,7 @@ static bool bits_subset(const uint64_t *a, const uint64_t *b, size_t nw)
 static const uint64_t *peer_bits(const struct pw_engine *e, uint32_t k,
 				 int d, uint32_t r, uint32_t q)
 {
-	return e->peer_bits[e->rule_base[2 * k + d][r] + q];
+	return pw_engine_k8s_peer_ids(e, k, (enum pw_dir)d, r, q);
 }
 
 /* The namespaces of the input that a peer's namespace part selects. */
@@ -167,13 +169,13 @@ static void check_peers(struct lint *l)
 	struct pw_label sys[] = { { "kubernetes.io/metadata.name", "kube-system" } };
 	struct pw_labels sysl = { sys, 1 };
 	for (uint32_t k = 0; k < c->npols; k++)
-		for (int d = 0; d < 2; d++)
+		for (int d = 0; d < 2 && !c->pols[k].staged; d++)
 			for (uint32_t r = 0; r < c->pols[k].nrules[d]; r++) {
 				const struct pw_rule *rule = &c->pols[k].rules[d][r];
 				for (uint32_t q = 0; q < rule->npeers; q++) {
 					const struct pw_peer *p = &rule->peers[q];
-					if (p->ipblock ||
-					    !bits_empty(peer_bits(e, k, d, r, q), e->nwords))
+					const uint64_t *bs = peer_bits(e, k, d, r, q);
+					if (p->ipblock || !bs || !bits_empty(bs, e->nwords))
 						continue;
 					uint32_t nns = peer_namespaces(c, &c->pols[k], p);
 					/* kube-system (cluster DNS) is seldom part of the
@@ -237,8 +239,7 @@ static bool rule_reaches_dns(const struct lint *l, uint32_t k, uint32_t r,
 		const uint64_t *bs = peer_bits(e, k, PW_EGRESS, r, q);
 		for (uint32_t i = 0; i < c->npods; i++) {
 			const char *v = pw_labels_get(&c->pods[i].labels, "k8s-app");
-			if (v && !strcmp(v, "kube-dns") &&
-			    (bs[c->pods[i].identity >> 6] >> (c->pods[i].identity & 63) & 1))
+			if (v && !strcmp(v, "kube-dns") && pw_engine_has_id(e, bs, i))
 				return true;
 		}
 		/* the cluster's DNS, when the input does not describe it */
@@ -262,8 +263,13 @@ static void check_dns(struct lint *l)
 		const struct pw_pod *p = &c->pods[gr->pods[0]];
 		if (p->host_network)
 			continue;
-		const struct pw_identity *id = &e->ids[p->identity];
-		if (!id->npols[PW_EGRESS])
+		/* the Kubernetes policies isolating it for egress */
+		uint32_t iso[64], niso = 0;
+		for (uint32_t k = 0; k < c->npols && niso < 64; k++)
+			if ((c->pols[k].types & PW_TYPE_EGRESS) &&
+			    pw_engine_policy_selects(e, k, gr->pods[0]))
+				iso[niso++] = k;
+		if (!niso)
 			continue;
 		const char *v = pw_labels_get(&p->labels, "k8s-app");
 		if (v && !strcmp(v, "kube-dns"))
@@ -271,15 +277,15 @@ static void check_dns(struct lint *l)
 		bool ok[2] = { false, false };
 		static const int protos[2] = { PW_UDP, PW_TCP };
 		for (int x = 0; x < 2; x++)
-			for (uint32_t i = 0; i < id->npols[PW_EGRESS] && !ok[x]; i++) {
-				uint32_t k = id->pols[PW_EGRESS][i];
+			for (uint32_t i = 0; i < niso && !ok[x]; i++) {
+				uint32_t k = iso[i];
 				for (uint32_t r = 0; r < c->pols[k].nrules[PW_EGRESS] && !ok[x]; r++)
 					ok[x] = rule_reaches_dns(l, k, r, protos[x],
 								 &dns_ns, &dns_pod);
 			}
 		if (ok[0] && ok[1])
 			continue;
-		const struct pw_policy *pol = &c->pols[id->pols[PW_EGRESS][0]];
+		const struct pw_policy *pol = &c->pols[iso[0]];
 		struct pw_buf b;
 		pw_buf_init(&b);
 		add(l, "dns-blocked", pol->pos, gr->ns,
@@ -294,6 +300,8 @@ static void check_open(struct lint *l)
 {
 	const struct pw_cluster *c = &l->w->c;
 	for (uint32_t k = 0; k < c->npols; k++) {
+		if (c->pols[k].staged)
+			continue;
 		const struct pw_policy *pol = &c->pols[k];
 		if (!(pol->types & PW_TYPE_INGRESS))
 			continue;
@@ -350,8 +358,9 @@ static bool peer_covered(const struct pw_engine *e, uint32_t k, int d,
 				return true;
 		} else if (!pj->ipblock && !pi->ipblock) {
 			const uint64_t *bj = peer_bits(e, k, d, rj, qj);
-			if (!bits_empty(bj, e->nwords) &&
-			    bits_subset(bj, peer_bits(e, k, d, ri, q), e->nwords))
+			const uint64_t *bi = peer_bits(e, k, d, ri, q);
+			if (bj && bi && !bits_empty(bj, e->nwords) &&
+			    bits_subset(bj, bi, e->nwords))
 				return true;
 		}
 	}
@@ -389,7 +398,7 @@ static void check_shadowed(struct lint *l)
 	const struct pw_engine *e = &l->w->e;
 	static const char *const dn[2] = { "ingress", "egress" };
 	for (uint32_t k = 0; k < c->npols; k++)
-		for (int d = 0; d < 2; d++) {
+		for (int d = 0; d < 2 && !c->pols[k].staged; d++) {
 			const struct pw_policy *pol = &c->pols[k];
 			for (uint32_t j = 1; j < pol->nrules[d]; j++) {
 				const struct pw_rule *rj = &pol->rules[d][j];

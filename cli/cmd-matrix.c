@@ -24,8 +24,11 @@ static const char matrix_usage[] =
 	"  -n, --namespace NS        only endpoints of namespace NS (plus external)\n"
 	"      --port PROTO/N        one matrix per port (repeatable); without it,\n"
 	"                            one per class of ports the policies distinguish\n"
+	"      --staged              also show what the staged policies would\n"
+	"                            change if they were enforced\n"
 	"      --ipblock-excludes-pods  ipBlocks match only addresses outside\n"
 	"                            the cluster\n"
+	"      --hostnetwork-as-pods treat hostNetwork pods like other pods\n"
 	"  -o, --output FORMAT       table (default), csv, json, yaml or md\n"
 	"  -v, --verbose             also list the objects that were skipped\n";
 
@@ -40,8 +43,9 @@ struct mx_port {
 	unsigned lo, hi; /* class [lo,hi]; lo is the representative */
 };
 
-static void mx_conns(const struct cli_world *w, const struct mx_ep *a,
-		     const struct mx_ep *b, struct pw_conns *out)
+static void mx_conns(const struct cli_world *w, const struct pw_engine *e,
+		     const struct mx_ep *a, const struct mx_ep *b,
+		     struct pw_conns *out)
 {
 	const struct pw_cluster *c = &w->c;
 	uint32_t na = a->group < 0 ? 1 : c->groups[a->group].npods;
@@ -59,7 +63,7 @@ static void mx_conns(const struct cli_world *w, const struct mx_ep *a,
 				: pw_ep_pod(c, c->groups[b->group].pods[k]);
 			if (s.pod >= 0 && s.pod == d.pod && (na > 1 || nb > 1))
 				continue;
-			pw_engine_conns(&w->e, &s, &d, &one);
+			pw_engine_conns(e, &s, &d, &one);
 			if (first)
 				pw_conns_copy(out, &one);
 			else
@@ -74,45 +78,12 @@ static void mx_conns(const struct cli_world *w, const struct mx_ep *a,
 /* Port class boundaries: every start and end+1 of every rule port. */
 static size_t port_classes(const struct cli_world *w, struct mx_port **out)
 {
-	const struct pw_cluster *c = &w->c;
 	unsigned char *cut[PW_NPROTO];
 	for (int p = 0; p < PW_NPROTO; p++) {
 		cut[p] = pw_xcalloc(PW_PORT_MAX + 2, 1);
 		cut[p][1] = 1;
 	}
-	struct pw_conns rc;
-	pw_conns_init(&rc);
-	for (uint32_t k = 0; k < c->npols; k++)
-		for (int d = 0; d < 2; d++)
-			for (uint32_t r = 0; r < c->pols[k].nrules[d]; r++) {
-				const struct pw_rule *rule = &c->pols[k].rules[d][r];
-				for (uint32_t i = 0; i < rule->nports; i++) {
-					const struct pw_np_port *pp = &rule->ports[i];
-					pw_conns_clear(&rc);
-					if (pp->name) {
-						/* every resolution of the name */
-						for (uint32_t q = 0; q < c->npods; q++) {
-							struct pw_ep ep = pw_ep_pod(c, q);
-							struct pw_rule one = { 0 };
-							one.ports = (struct pw_np_port *)pp;
-							one.nports = 1;
-							pw_engine_rule_ports(&w->e, &one, &ep, &rc);
-						}
-					} else {
-						struct pw_rule one = { 0 };
-						struct pw_ep none = { -1, { 0 } };
-						one.ports = (struct pw_np_port *)pp;
-						one.nports = 1;
-						pw_engine_rule_ports(&w->e, &one, &none, &rc);
-					}
-					for (int p = 0; p < PW_NPROTO; p++)
-						for (uint32_t x = 0; x < rc.p[p].n; x++) {
-							cut[p][rc.p[p].r[x].lo] = 1;
-							cut[p][rc.p[p].r[x].hi + 1] = 1;
-						}
-				}
-			}
-	pw_conns_release(&rc);
+	pw_engine_port_cuts(&w->e, cut);
 	size_t n = 0, cap = 0;
 	*out = NULL;
 	for (int p = 0; p < PW_NPROTO; p++) {
@@ -221,10 +192,15 @@ int cmd_matrix(int argc, char **argv)
 	free(ext);
 	/* every pair's connection set, once */
 	struct pw_conns *cs = pw_xcalloc(n * n, sizeof(*cs));
+	struct pw_conns *ss = w.staged ? pw_xcalloc(n * n, sizeof(*ss)) : NULL;
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; k < n; k++)
-			if (eps[i].group >= 0 || eps[k].group >= 0)
-				mx_conns(&w, &eps[i], &eps[k], &cs[i * n + k]);
+			if (eps[i].group >= 0 || eps[k].group >= 0) {
+				mx_conns(&w, &w.e, &eps[i], &eps[k], &cs[i * n + k]);
+				if (ss)
+					mx_conns(&w, w.staged, &eps[i], &eps[k],
+						 &ss[i * n + k]);
+			}
 	bool by_port = nports > 0;
 	if (!by_port)
 		nports = port_classes(&w, &ports);
@@ -234,11 +210,15 @@ int cmd_matrix(int argc, char **argv)
 		for (size_t i = 0; i < n; i++)
 			for (size_t k = 0; k < n; k++) {
 				unsigned char *g = &grid[p * n * n + i * n + k];
-				if (eps[i].group < 0 && eps[k].group < 0)
+				if (eps[i].group < 0 && eps[k].group < 0) {
 					*g = ' ';
-				else
-					*g = pw_conns_has(&cs[i * n + k], ports[p].proto,
-							  ports[p].lo) ? '.' : 'X';
+					continue;
+				}
+				bool now = pw_conns_has(&cs[i * n + k], ports[p].proto,
+							ports[p].lo);
+				bool then = ss ? pw_conns_has(&ss[i * n + k], ports[p].proto,
+							      ports[p].lo) : now;
+				*g = now == then ? (now ? '.' : 'X') : (now ? '-' : '+');
 			}
 	size_t *same = pw_xmalloc((nports + 1) * sizeof(*same));
 	for (size_t p = 0; p < nports; p++) {
@@ -272,26 +252,41 @@ int cmd_matrix(int argc, char **argv)
 					      ports[p].lo);
 			else
 				pw_conns_format(&label, &b);
-			pw_buf_puts(&b, "   ('.' allowed, 'X' denied; rows: from, columns: to)");
+			pw_buf_puts(&b, ss ? "   ('.' allowed, 'X' denied, '-' allowed now but denied if staged policies were enforced, '+' the reverse; rows: from, columns: to)"
+					   : "   ('.' allowed, 'X' denied; rows: from, columns: to)");
 			print_table(eps, n, b.s, &grid[p * n * n]);
 		}
 		pw_conns_release(&label);
 	} else if (!strcmp(fmt, "csv")) {
-		printf(by_port ? "src,dst,port,verdict\n" : "src,dst,allowed\n");
+		if (by_port)
+			printf(ss ? "src,dst,port,verdict,staged\n" : "src,dst,port,verdict\n");
+		else
+			printf(ss ? "src,dst,allowed,staged\n" : "src,dst,allowed\n");
 		for (size_t i = 0; i < n; i++)
 			for (size_t k = 0; k < n; k++) {
 				if (eps[i].group < 0 && eps[k].group < 0)
 					continue;
 				if (by_port) {
-					for (size_t p = 0; p < nports; p++)
-						printf("%s,%s,%s/%u,%s\n", eps[i].name,
+					for (size_t p = 0; p < nports; p++) {
+						char g = (char)grid[p * n * n + i * n + k];
+						printf("%s,%s,%s/%u,%s", eps[i].name,
 						       eps[k].name, pw_proto_name(ports[p].proto),
 						       ports[p].lo,
-						       grid[p * n * n + i * n + k] == '.' ? "allow" : "deny");
+						       g == '.' || g == '-' ? "allow" : "deny");
+						if (ss)
+							printf(",%s", g == '.' || g == '+' ? "allow" : "deny");
+						putchar('\n');
+					}
 				} else {
 					pw_buf_reset(&b);
 					pw_conns_format(&cs[i * n + k], &b);
-					printf("%s,%s,\"%s\"\n", eps[i].name, eps[k].name, b.s);
+					printf("%s,%s,\"%s\"", eps[i].name, eps[k].name, b.s);
+					if (ss) {
+						pw_buf_reset(&b);
+						pw_conns_format(&ss[i * n + k], &b);
+						printf(",\"%s\"", b.s);
+					}
+					putchar('\n');
 				}
 			}
 	} else if (!strcmp(fmt, "md")) {
@@ -338,21 +333,36 @@ int cmd_matrix(int argc, char **argv)
 						char key[16];
 						snprintf(key, sizeof(key), "%s/%u",
 							 pw_proto_name(ports[p].proto), ports[p].lo);
-						doc_add(v, key, doc_str(grid[p * n * n + i * n + k] == '.'
-									? "allow" : "deny"));
+						char g = (char)grid[p * n * n + i * n + k];
+						doc_add(v, key, doc_str(g == '.' || g == '-' ? "allow" : "deny"));
+						if (ss) {
+							char key2[24];
+							snprintf(key2, sizeof(key2), "%s staged", key);
+							doc_add(v, key2, doc_str(g == '.' || g == '+'
+										 ? "allow" : "deny"));
+						}
 					}
 				} else {
 					pw_buf_reset(&b);
 					pw_conns_format(&cs[i * n + k], &b);
 					doc_add(x, "allowed", doc_str(b.s));
+					if (ss) {
+						pw_buf_reset(&b);
+						pw_conns_format(&ss[i * n + k], &b);
+						doc_add(x, "staged", doc_str(b.s));
+					}
 				}
 			}
 		doc_print(r, fmt, stdout);
 		doc_free(r);
 	}
-	for (size_t i = 0; i < n * n; i++)
+	for (size_t i = 0; i < n * n; i++) {
 		pw_conns_release(&cs[i]);
+		if (ss)
+			pw_conns_release(&ss[i]);
+	}
 	free(cs);
+	free(ss);
 	free(grid);
 	free(same);
 	for (size_t i = 0; i < n; i++)

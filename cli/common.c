@@ -65,6 +65,10 @@ int cli_common_opt(struct cli_opts *o, int argc, char **argv, int *i)
 		o->engine_flags |= PW_ENGINE_IPBLOCK_EXCLUDES_PODS;
 		return 1;
 	}
+	if (!strcmp(argv[*i], "--staged")) {
+		o->staged = true;
+		return 1;
+	}
 	if (!strcmp(argv[*i], "--hostnetwork-as-pods")) {
 		o->engine_flags |= PW_ENGINE_HOSTNET_AS_PODS;
 		return 1;
@@ -127,6 +131,12 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 		return rc;
 	if (pw_engine_build(&w->e, &w->c, o->engine_flags) < 0)
 		return cli_error("cannot build the policy engine");
+	if (o->staged) {
+		w->staged = pw_xcalloc(1, sizeof(*w->staged));
+		if (pw_engine_build(w->staged, &w->c,
+				    o->engine_flags | PW_ENGINE_STAGED) < 0)
+			return cli_error("cannot build the staged policy engine");
+	}
 	struct pw_cluster *c = &w->c;
 	for (uint32_t i = 0; i < c->npods; i++) {
 		const struct pw_pod *p = &c->pods[i];
@@ -149,8 +159,14 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 void cli_world_release(struct cli_world *w)
 {
 	pw_engine_release(&w->e);
+	if (w->staged) {
+		pw_engine_release(w->staged);
+		free(w->staged);
+	}
 	pw_strmap_release(&w->pods);
 	pw_strmap_release(&w->groups);
+	if (w->names)
+		pw_arena_release(&w->names_arena);
 	pw_cluster_release(&w->c);
 }
 
@@ -160,6 +176,29 @@ int cli_resolve(const struct cli_world *w, const char *spec,
 	const struct pw_cluster *c = &w->c;
 	struct pw_addr a;
 	*eps = NULL;
+	const char *eq = strchr(spec, '=');
+	if (eq || (!strchr(spec, '/') && strchr(spec, '.') &&
+		   pw_addr_parse(spec, &a) < 0)) {
+		/* a DNS name, optionally with the address it resolved to */
+		char name[256];
+		size_t n = eq ? (size_t)(eq - spec) : strlen(spec);
+		if (!n || n >= sizeof(name))
+			return 0;
+		for (size_t i = 0; i < n; i++)
+			name[i] = (char)(spec[i] >= 'A' && spec[i] <= 'Z'
+						 ? spec[i] - 'A' + 'a' : spec[i]);
+		name[n] = 0;
+		memset(&a, 0, sizeof(a));
+		if (eq && pw_addr_parse(eq + 1, &a) < 0)
+			return 0;
+		if (!w->names)
+			pw_arena_init(&((struct cli_world *)w)->names_arena);
+		((struct cli_world *)w)->names = true;
+		*eps = pw_xmalloc(sizeof(**eps));
+		(*eps)[0] = pw_ep_addr(&a);
+		(*eps)[0].name = pw_arena_strdup(&((struct cli_world *)w)->names_arena, name);
+		return 1;
+	}
 	if (pw_addr_parse(spec, &a) == 0) {
 		/* an address of a pod is that pod */
 		for (uint32_t i = 0; i < c->npods; i++)

@@ -171,6 +171,41 @@ void pw_conns_intersect(struct pw_conns *c, const struct pw_conns *o)
 	}
 }
 
+void pw_conns_subtract(struct pw_conns *c, const struct pw_conns *o)
+{
+	for (int i = 0; i < PW_NPROTO; i++) {
+		const struct pw_portset *a = &c->p[i], *b = &o->p[i];
+		if (!a->n || !b->n)
+			continue;
+		struct pw_portset out = { 0 };
+		uint32_t y = 0;
+		for (uint32_t x = 0; x < a->n; x++) {
+			unsigned lo = a->r[x].lo, hi = a->r[x].hi;
+			while (y < b->n && b->r[y].hi < lo)
+				y++;
+			uint32_t k = y;
+			while (lo <= hi) {
+				if (k >= b->n || b->r[k].lo > hi) {
+					ps_reserve(&out, out.n + 1);
+					out.r[out.n++] = (struct pw_range){ (uint16_t)lo, (uint16_t)hi };
+					break;
+				}
+				if (b->r[k].lo > lo) {
+					ps_reserve(&out, out.n + 1);
+					out.r[out.n++] = (struct pw_range){
+						(uint16_t)lo, (uint16_t)(b->r[k].lo - 1) };
+				}
+				if (b->r[k].hi >= hi)
+					break;
+				lo = b->r[k].hi + 1u;
+				k++;
+			}
+		}
+		free(c->p[i].r);
+		c->p[i] = out;
+	}
+}
+
 bool pw_conns_empty(const struct pw_conns *c)
 {
 	for (int i = 0; i < PW_NPROTO; i++)

@@ -40,6 +40,8 @@ void pw_conns_add_all(struct pw_conns *c);
 void pw_conns_union(struct pw_conns *c, const struct pw_conns *o);
 /* c = c ∩ o */
 void pw_conns_intersect(struct pw_conns *c, const struct pw_conns *o);
+/* c = c \ o */
+void pw_conns_subtract(struct pw_conns *c, const struct pw_conns *o);
 bool pw_conns_empty(const struct pw_conns *c);
 bool pw_conns_all(const struct pw_conns *c);
 bool pw_conns_equal(const struct pw_conns *a, const struct pw_conns *b);

@@ -1,46 +1,120 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The policy engine: the one place that decides whether a connection is
- * allowed.  Everything else (eval, matrix, connlist, lint, later the
+ * allowed.  Everything else (eval, matrix, connlist, diff, lint, later the
  * dataplanes) asks it.
  *
- * Kubernetes NetworkPolicy semantics, in order of precedence:
- *  1. An endpoint outside the cluster, or a hostNetwork pod, is governed
- *     by no policy: its side of a connection allows everything, and pod
- *     selectors never match a hostNetwork pod (it has the node's address;
- *     PW_ENGINE_HOSTNET_AS_PODS turns this off).
- *  2. A pod is isolated for ingress (egress) iff some policy of its
- *     namespace selects it and lists Ingress (Egress) in its types.
- *  3. A non-isolated direction allows everything.  An isolated one allows
- *     exactly the union of the rules of the policies that isolate it.
- *  4. A connection is allowed iff the source's egress and the
- *     destination's ingress both allow it.
- *  5. A rule matches when some peer matches the other end (no peers: every
- *     end) and some port matches (no ports: every port).  Named ports are
- *     resolved against the destination pod, for both directions, and never
- *     match an address outside the cluster.
- *  0. A pod can always reach itself ("a pod cannot block access to
- *     itself", Kubernetes documentation).
- *  6. ipBlock peers match addresses in cidr minus except.  Pods' own
- *     addresses match too, unless PW_ENGINE_IPBLOCK_EXCLUDES_PODS is set.
+ * Every kind of policy is compiled into one model, Calico's: ordered tiers
+ * of ordered policies of ordered rules.
+ *
+ *   tier                        order        default action
+ *   adminnetworkpolicy          1,000        Pass   (AdminNetworkPolicy,
+ *                                                    ClusterNetworkPolicy Admin;
+ *                                                    priority = order)
+ *   user tiers (Tier objects)   their order  their defaultAction (Deny)
+ *   default                     1,000,000    Deny   (Kubernetes NetworkPolicy
+ *                                                    as knp.default.<name>,
+ *                                                    order 1000; Calico
+ *                                                    policies without a tier)
+ *   baselineadminnetworkpolicy  10,000,000   Pass   (BaselineAdminNetworkPolicy,
+ *                                                    ClusterNetworkPolicy Baseline)
+ *
+ * Precedence, for one direction of one connection (ingress is decided at
+ * the destination, egress at the source):
+ *  0. A pod can always reach itself.  An address outside the cluster, and a
+ *     hostNetwork pod (unless PW_ENGINE_HOSTNET_AS_PODS), is governed by no
+ *     policy: its side allows everything.
+ *  1. Tiers are visited by order (ties by name).  A tier in which no policy
+ *     applies to the endpoint (selector matches and types include the
+ *     direction) is skipped.
+ *  2. In a tier, the applicable policies by order (no order: after all
+ *     ordered ones; ties by name), their rules in order.  The first rule
+ *     that matches with Allow or Deny decides; Pass leaves the tier for the
+ *     next one; Log is recorded and evaluation goes on.
+ *  3. A tier that applied but matched nothing ends in its default action:
+ *     Deny decides, Pass goes on to the next tier.
+ *  4. After the last tier, the pod's namespace profile allows.
+ *  5. A connection is allowed iff both directions allow it.
+ * With only Kubernetes NetworkPolicies this is exactly the Kubernetes
+ * semantics: isolated iff some policy applies; then allowed iff some rule
+ * allows.
  *
  * Pods sharing namespace, labels, service account, named ports and
- * hostNetwork share an identity; selectors are evaluated once per identity
- * when the engine is built.
+ * hostNetwork share an identity; every selector is evaluated once per
+ * identity when the engine is built.
  */
 #ifndef PW_ENGINE_H
 #define PW_ENGINE_H
 
 #include "model.h"
 
+/* ipBlocks (and AdminNetworkPolicy networks) match only addresses outside
+   the cluster (netpol-analyzer's and Cilium's reading). */
 #define PW_ENGINE_IPBLOCK_EXCLUDES_PODS 1u
 /* Treat hostNetwork pods like any other pod (netpol-analyzer's reading). */
 #define PW_ENGINE_HOSTNET_AS_PODS 2u
+/* Enforce the staged policies: Set adds or replaces the policy of the same
+   name, Delete removes it.  Without it staged policies are ignored. */
+#define PW_ENGINE_STAGED 4u
+
+/* One side of a compiled rule.  See side_match() in engine.c. */
+struct pw_gside {
+	struct pw_cidr *nets, *not_nets;
+	uint32_t nnets, nnot_nets;
+	bool nets_pods;	 /* nets may match pods' addresses */
+	bool pods_only;	 /* addresses outside the cluster never match */
+	uint64_t *ids;	 /* selector part: pods it matches; NULL = none given */
+	struct pw_cidr *set_nets; /* ... and addresses of the network sets */
+	uint32_t nset_nets;
+	const char **set_domains;
+	uint32_t nset_domains;
+	uint64_t *not_ids; /* notSelector: pods; NULL = none given */
+	struct pw_cidr *not_set_nets;
+	uint32_t nnot_set_nets;
+	const char **domains; /* destination domains */
+	uint32_t ndomains;
+	struct pw_np_port *ports, *not_ports; /* destination ports */
+	uint32_t nports, nnot_ports;
+};
+
+struct pw_grule {
+	enum pw_action action;
+	int proto, not_proto; /* IP protocol numbers, PW_ANY */
+	int icmp_type, icmp_code, not_icmp_type, not_icmp_code;
+	int ip_version;
+	struct pw_gside src, dst;
+	uint32_t index; /* rule index in its source policy */
+	int peer;	/* peer index (NetworkPolicy, AdminNetworkPolicy) or -1 */
+	struct pw_pos pos;
+};
+
+enum pw_gsrc { PW_SRC_K8S, PW_SRC_CALICO, PW_SRC_ADMIN };
+
+struct pw_gpolicy {
+	const char *name;    /* sort key within the tier (Calico's name) */
+	const char *display; /* "NetworkPolicy ns/name", ... */
+	enum pw_gsrc src;
+	uint32_t src_index; /* index in the cluster's list of that kind */
+	uint32_t tier;
+	bool has_order;
+	double order;
+	unsigned types;
+	uint64_t *ids; /* endpoints it applies to */
+	struct pw_grule *rules[2];
+	uint32_t nrules[2];
+	struct pw_pos pos;
+};
+
+struct pw_gtier {
+	const char *name;
+	double order;
+	enum pw_action default_action;
+};
 
 struct pw_identity {
 	uint32_t pod; /* representative pod */
 	uint32_t ns;
-	uint32_t *pols[2]; /* policies isolating it, per direction */
+	uint32_t *pols[2]; /* applicable policies, in evaluation order */
 	uint32_t npols[2];
 };
 
@@ -51,25 +125,45 @@ struct pw_engine {
 	struct pw_identity *ids;
 	uint32_t nids;
 	size_t nwords; /* words per identity bitset */
-	/* identity bitset of the selector part of every peer (NULL for
-	   ipBlock peers), flat: peer q of rule r of policy k, direction d is
-	   peer_bits[rule_base[2 * k + d][r] + q] */
-	uint64_t **peer_bits;
-	uint32_t **rule_base;
-	uint32_t npeers;
+	uint32_t *pod_identity; /* per pod */
+	struct pw_gtier *tiers; /* sorted */
+	uint32_t ntiers;
+	struct pw_gpolicy *pols; /* sorted: tier, order, name */
+	uint32_t npols;
+	int *k8s_pol; /* per cluster NetworkPolicy: engine policy or -1 */
 };
 
-/* One end of a connection: a pod, or an address outside the cluster. */
+/* One end of a connection: a pod, or an address outside the cluster
+   (optionally known by a DNS name). */
 struct pw_ep {
 	int pod; /* index into cluster pods, -1 for an address */
-	struct pw_addr addr; /* family 0 when the pod has none */
+	struct pw_addr addr; /* family 0 when unknown */
+	const char *name;    /* DNS name of an outside destination, lowercase */
 };
 
+/* What is asked: IP protocol and port (TCP, UDP, SCTP, UDPLite) or ICMP
+   type and code. */
+struct pw_query {
+	int ipproto;
+	int port;	       /* 0 when the protocol has none */
+	int icmp_type, icmp_code; /* PW_ANY when not ICMP */
+};
+
+enum pw_step_kind { PW_STEP_RULE, PW_STEP_END_OF_TIER, PW_STEP_PROFILE };
+struct pw_step {
+	enum pw_step_kind kind;
+	uint32_t tier;
+	int policy, rule; /* engine policy, rule index in its direction */
+	enum pw_action action;
+};
+#define PW_MAX_STEPS 24
+
 struct pw_why_dir {
-	bool governed; /* false: external or hostNetwork: no policy applies */
-	const uint32_t *isolating; /* policies isolating the endpoint */
-	uint32_t nisolating;
-	int policy, rule; /* first rule that allowed; -1 when none did */
+	bool governed; /* false: outside, hostNetwork or self: nothing applies */
+	bool allowed;
+	struct pw_step steps[PW_MAX_STEPS];
+	uint32_t nsteps;
+	bool truncated;
 };
 
 struct pw_verdict {
@@ -84,25 +178,40 @@ void pw_engine_release(struct pw_engine *e);
 
 struct pw_ep pw_ep_pod(const struct pw_cluster *c, uint32_t pod);
 struct pw_ep pw_ep_addr(const struct pw_addr *a);
+/* PW_TCP... -> query for that port */
+struct pw_query pw_query_port(int proto, int port);
+/* "TCP/80", "udp/53", "80", "ICMP/8", "ICMP/8/0", "ICMPv6/128", "UDPLite/9",
+   "47" (a protocol number alone) -> 0, or -1 */
+int pw_query_parse(const char *s, struct pw_query *q);
+void pw_query_format(const struct pw_query *q, char out[static 32]);
 
 void pw_engine_eval(const struct pw_engine *e, const struct pw_ep *src,
-		    const struct pw_ep *dst, int proto, int port,
+		    const struct pw_ep *dst, const struct pw_query *q,
 		    struct pw_verdict *out);
-/* Everything that may flow from src to dst; out must be initialised. */
+/* Everything (TCP, UDP, SCTP) that may flow from src to dst. */
 void pw_engine_conns(const struct pw_engine *e, const struct pw_ep *src,
 		     const struct pw_ep *dst, struct pw_conns *out);
-/* One direction only (dir = PW_EGRESS: as src's egress sees it). */
-void pw_engine_dir_conns(const struct pw_engine *e, enum pw_dir dir,
-			 const struct pw_ep *src, const struct pw_ep *dst,
-			 struct pw_conns *out);
-/* Does this peer of policy p match endpoint ep? */
-bool pw_engine_peer_match(const struct pw_engine *e, uint32_t pol,
-			  enum pw_dir dir, uint32_t rule, uint32_t peer,
-			  const struct pw_ep *ep);
-/* The ports of a rule toward destination dst. */
-void pw_engine_rule_ports(const struct pw_engine *e, const struct pw_rule *r,
-			  const struct pw_ep *dst, struct pw_conns *out);
-bool pw_engine_policy_selects(const struct pw_engine *e, uint32_t pol,
+bool pw_engine_governed(const struct pw_engine *e, const struct pw_ep *ep);
+/* The engine policies applicable to a pod in a direction. */
+const uint32_t *pw_engine_applicable(const struct pw_engine *e, uint32_t pod,
+				     enum pw_dir dir, uint32_t *n);
+/* Kubernetes NetworkPolicy k: does it select pod? (false when staged out) */
+bool pw_engine_policy_selects(const struct pw_engine *e, uint32_t k,
 			      uint32_t pod);
+/* The pods (identity bitset) that peer q of rule r of NetworkPolicy k
+   selects; NULL for ipBlock peers or when k is not in this view. */
+const uint64_t *pw_engine_k8s_peer_ids(const struct pw_engine *e, uint32_t k,
+				       enum pw_dir dir, uint32_t r, uint32_t q);
+bool pw_engine_has_id(const struct pw_engine *e, const uint64_t *bits,
+		      uint32_t pod);
+const char *pw_action_name(enum pw_action a);
+/* Mark in cut[proto][port] (arrays of 65537) every first port and every
+   last port + 1 of every rule's port range, named ports resolved against
+   every pod: the bounds of the port classes the policies distinguish. */
+void pw_engine_port_cuts(const struct pw_engine *e,
+			 unsigned char *cut[PW_NPROTO]);
+/* Calico's DNS wildcard rule: a "*" label stands for one or more whole
+   labels ("*.example.com", "www.*.com"); names compare lowercase. */
+bool pw_domain_match(const char *pattern, const char *name);
 
 #endif

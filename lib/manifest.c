@@ -5,7 +5,7 @@
  * file, line and column of the offending node; an object with an error is
  * dropped and loading goes on, so one run reports every error.
  */
-#include "model.h"
+#include "loader.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -20,21 +20,15 @@
 /* Deepest List nesting we follow. */
 #define PW_MAX_LIST_DEPTH 4
 
-struct ld {
-	struct pw_cluster *c;
-	struct pw_diags *d;
-	const char *file; /* arena */
-	yaml_document_t *doc;
-	size_t errors_at_start; /* errors before the current object */
-};
 
-static struct pw_pos file_pos(const char *file)
+
+struct pw_pos ld_file_pos(const char *file)
 {
 	struct pw_pos p = { file, 0, 0 };
 	return p;
 }
 
-static struct pw_pos pos_of(const struct ld *l, const yaml_node_t *n)
+struct pw_pos ld_pos(const struct ld *l, const yaml_node_t *n)
 {
 	struct pw_pos p = { l->file, 0, 0 };
 	if (n) {
@@ -44,12 +38,12 @@ static struct pw_pos pos_of(const struct ld *l, const yaml_node_t *n)
 	return p;
 }
 
-static yaml_node_t *node(const struct ld *l, int idx)
+yaml_node_t *ld_node(const struct ld *l, int idx)
 {
 	return yaml_document_get_node(l->doc, idx);
 }
 
-static bool is_null(const yaml_node_t *n)
+bool ld_is_null(const yaml_node_t *n)
 {
 	if (!n)
 		return true;
@@ -62,22 +56,22 @@ static bool is_null(const yaml_node_t *n)
 }
 
 /* Value of key in a mapping, NULL if absent (or if n is not a mapping). */
-static yaml_node_t *get(const struct ld *l, const yaml_node_t *n,
+yaml_node_t *ld_get(const struct ld *l, const yaml_node_t *n,
 			const char *key)
 {
 	if (!n || n->type != YAML_MAPPING_NODE)
 		return NULL;
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
 	     p < n->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = node(l, p->key);
+		yaml_node_t *k = ld_node(l, p->key);
 		if (k && k->type == YAML_SCALAR_NODE &&
 		    !strcmp((const char *)k->data.scalar.value, key))
-			return node(l, p->value);
+			return ld_node(l, p->value);
 	}
 	return NULL;
 }
 
-static const char *type_name(const yaml_node_t *n)
+const char *ld_type_name(const yaml_node_t *n)
 {
 	switch (n->type) {
 	case YAML_MAPPING_NODE:
@@ -90,37 +84,33 @@ static const char *type_name(const yaml_node_t *n)
 }
 
 /* A mapping or null.  Reports wrong types; returns NULL for null/absent. */
-static yaml_node_t *want_map(struct ld *l, yaml_node_t *n, const char *what)
+yaml_node_t *ld_want_map(struct ld *l, yaml_node_t *n, const char *what)
 {
-	if (is_null(n))
+	if (ld_is_null(n))
 		return NULL;
 	if (n->type != YAML_MAPPING_NODE) {
-		pw_error(l->d, pos_of(l, n), "%s must be a mapping, not %s",
-			 what, type_name(n));
+		pw_error(l->d, ld_pos(l, n), "%s must be a mapping, not %s",
+			 what, ld_type_name(n));
 		return NULL;
 	}
 	return n;
 }
 
-static yaml_node_t *want_seq(struct ld *l, yaml_node_t *n, const char *what)
+yaml_node_t *ld_want_seq(struct ld *l, yaml_node_t *n, const char *what)
 {
-	if (is_null(n))
+	if (ld_is_null(n))
 		return NULL;
 	if (n->type != YAML_SEQUENCE_NODE) {
-		pw_error(l->d, pos_of(l, n), "%s must be a list, not %s",
-			 what, type_name(n));
+		pw_error(l->d, ld_pos(l, n), "%s must be a list, not %s",
+			 what, ld_type_name(n));
 		return NULL;
 	}
 	return n;
 }
 
-#define SEQ_EACH(l, seq, item)                                              \
-	for (yaml_node_item_t *it_##item = (seq)->data.sequence.items.start; \
-	     it_##item < (seq)->data.sequence.items.top &&                   \
-	     ((item) = node((l), *it_##item), 1);                            \
-	     it_##item++)
 
-static size_t seq_len(const yaml_node_t *seq)
+
+size_t ld_seq_len(const yaml_node_t *seq)
 {
 	return seq ? (size_t)(seq->data.sequence.items.top -
 			      seq->data.sequence.items.start)
@@ -128,13 +118,13 @@ static size_t seq_len(const yaml_node_t *seq)
 }
 
 /* A scalar as an arena string; NULL (with an error) if not a scalar. */
-static const char *want_str(struct ld *l, yaml_node_t *n, const char *what)
+const char *ld_want_str(struct ld *l, yaml_node_t *n, const char *what)
 {
 	if (!n || n->type != YAML_SCALAR_NODE) {
 		if (n)
-			pw_error(l->d, pos_of(l, n),
+			pw_error(l->d, ld_pos(l, n),
 				 "%s must be a string, not %s", what,
-				 type_name(n));
+				 ld_type_name(n));
 		return NULL;
 	}
 	return pw_arena_strndup(&l->c->arena,
@@ -143,12 +133,12 @@ static const char *want_str(struct ld *l, yaml_node_t *n, const char *what)
 }
 
 /* Optional string: absent/null -> NULL without error. */
-static const char *opt_str(struct ld *l, yaml_node_t *n, const char *what)
+const char *ld_opt_str(struct ld *l, yaml_node_t *n, const char *what)
 {
-	return is_null(n) ? NULL : want_str(l, n, what);
+	return ld_is_null(n) ? NULL : ld_want_str(l, n, what);
 }
 
-static bool plain_int(const yaml_node_t *n, long *out)
+bool ld_plain_int(const yaml_node_t *n, long *out)
 {
 	if (!n || n->type != YAML_SCALAR_NODE ||
 	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
@@ -165,18 +155,18 @@ static bool plain_int(const yaml_node_t *n, long *out)
 	return true;
 }
 
-static bool want_int(struct ld *l, yaml_node_t *n, const char *what,
+bool ld_want_int(struct ld *l, yaml_node_t *n, const char *what,
 		     long *out)
 {
-	if (plain_int(n, out))
+	if (ld_plain_int(n, out))
 		return true;
-	pw_error(l->d, pos_of(l, n), "%s must be an integer", what);
+	pw_error(l->d, ld_pos(l, n), "%s must be an integer", what);
 	return false;
 }
 
-static int want_bool(struct ld *l, yaml_node_t *n, const char *what)
+int ld_want_bool(struct ld *l, yaml_node_t *n, const char *what)
 {
-	if (is_null(n))
+	if (ld_is_null(n))
 		return 0;
 	if (n->type == YAML_SCALAR_NODE &&
 	    n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
@@ -188,17 +178,17 @@ static int want_bool(struct ld *l, yaml_node_t *n, const char *what)
 		    !strcmp(v, "FALSE"))
 			return 0;
 	}
-	pw_error(l->d, pos_of(l, n), "%s must be true or false", what);
+	pw_error(l->d, ld_pos(l, n), "%s must be true or false", what);
 	return 0;
 }
 
 /* ---- labels and selectors ---------------------------------------------- */
 
-static void load_labels(struct ld *l, yaml_node_t *n, struct pw_labels *out,
+void ld_labels(struct ld *l, yaml_node_t *n, struct pw_labels *out,
 			const char *what)
 {
 	memset(out, 0, sizeof(*out));
-	n = want_map(l, n, what);
+	n = ld_want_map(l, n, what);
 	if (!n)
 		return;
 	size_t cnt = (size_t)(n->data.mapping.pairs.top -
@@ -206,20 +196,20 @@ static void load_labels(struct ld *l, yaml_node_t *n, struct pw_labels *out,
 	out->v = pw_arena_alloc(&l->c->arena, cnt * sizeof(*out->v));
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
 	     p < n->data.mapping.pairs.top; p++) {
-		yaml_node_t *kn = node(l, p->key), *vn = node(l, p->value);
-		const char *k = want_str(l, kn, "a label key");
-		const char *v = is_null(vn) ? "" : want_str(l, vn, "a label value");
+		yaml_node_t *kn = ld_node(l, p->key), *vn = ld_node(l, p->value);
+		const char *k = ld_want_str(l, kn, "a label key");
+		const char *v = ld_is_null(vn) ? "" : ld_want_str(l, vn, "a label value");
 		if (!k || !v)
 			continue;
 		const char *why = pw_label_key_invalid(k);
 		if (why) {
-			pw_error(l->d, pos_of(l, kn),
+			pw_error(l->d, ld_pos(l, kn),
 				 "invalid label key \"%s\": %s", k, why);
 			continue;
 		}
 		why = pw_label_value_invalid(v);
 		if (why) {
-			pw_error(l->d, pos_of(l, vn),
+			pw_error(l->d, ld_pos(l, vn),
 				 "invalid label value \"%s\" for key \"%s\": %s",
 				 v, k, why);
 			continue;
@@ -228,24 +218,24 @@ static void load_labels(struct ld *l, yaml_node_t *n, struct pw_labels *out,
 	}
 	const char *dup = pw_labels_sort(out);
 	if (dup)
-		pw_error(l->d, pos_of(l, n), "duplicate label key \"%s\"", dup);
+		pw_error(l->d, ld_pos(l, n), "duplicate label key \"%s\"", dup);
 }
 
 /* metav1.LabelSelector; returns NULL (no selector) when absent or null. */
-static struct pw_lsel *load_lsel(struct ld *l, yaml_node_t *n,
+struct pw_lsel *ld_lsel(struct ld *l, yaml_node_t *n,
 				 const char *what)
 {
 	struct pw_arena *a = &l->c->arena;
-	if (is_null(n))
+	if (ld_is_null(n))
 		return NULL;
 	struct pw_lsel *s = pw_arena_alloc(a, sizeof(*s));
-	n = want_map(l, n, what);
+	n = ld_want_map(l, n, what);
 	if (!n)
 		return s;
 	size_t cap = 0;
 	struct pw_labels ml;
-	yaml_node_t *mln = get(l, n, "matchLabels");
-	load_labels(l, mln, &ml, "matchLabels");
+	yaml_node_t *mln = ld_get(l, n, "matchLabels");
+	ld_labels(l, mln, &ml, "matchLabels");
 	for (uint32_t i = 0; i < ml.n; i++) {
 		struct pw_req *r = PW_PUSH(a, s->reqs, s->n, cap);
 		r->key = ml.v[i].key;
@@ -254,51 +244,51 @@ static struct pw_lsel *load_lsel(struct ld *l, yaml_node_t *n,
 		r->values[0] = ml.v[i].value;
 		r->nvalues = 1;
 	}
-	yaml_node_t *exprs = want_seq(l, get(l, n, "matchExpressions"),
+	yaml_node_t *exprs = ld_want_seq(l, ld_get(l, n, "matchExpressions"),
 				      "matchExpressions");
 	yaml_node_t *e;
 	if (exprs)
 		SEQ_EACH(l, exprs, e)
 		{
-			if (!want_map(l, e, "a match expression"))
+			if (!ld_want_map(l, e, "a match expression"))
 				continue;
-			yaml_node_t *kn = get(l, e, "key");
-			yaml_node_t *on = get(l, e, "operator");
-			yaml_node_t *vn = get(l, e, "values");
+			yaml_node_t *kn = ld_get(l, e, "key");
+			yaml_node_t *on = ld_get(l, e, "operator");
+			yaml_node_t *vn = ld_get(l, e, "values");
 			if (!kn || !on) {
-				pw_error(l->d, pos_of(l, e),
+				pw_error(l->d, ld_pos(l, e),
 					 "a match expression needs key and operator");
 				continue;
 			}
-			const char *k = want_str(l, kn, "key");
-			const char *op = want_str(l, on, "operator");
+			const char *k = ld_want_str(l, kn, "key");
+			const char *op = ld_want_str(l, on, "operator");
 			if (!k || !op)
 				continue;
 			const char *why = pw_label_key_invalid(k);
 			if (why) {
-				pw_error(l->d, pos_of(l, kn),
+				pw_error(l->d, ld_pos(l, kn),
 					 "invalid label key \"%s\": %s", k, why);
 				continue;
 			}
 			int opv = pw_lsel_op_parse(op);
 			if (opv < 0) {
-				pw_error(l->d, pos_of(l, on),
+				pw_error(l->d, ld_pos(l, on),
 					 "unknown selector operator \"%s\" (want In, NotIn, Exists or DoesNotExist)",
 					 op);
 				continue;
 			}
 			struct pw_req r = { k, (enum pw_lsel_op)opv, NULL, 0 };
-			yaml_node_t *vs = want_seq(l, vn, "values");
-			size_t nv = seq_len(vs);
+			yaml_node_t *vs = ld_want_seq(l, vn, "values");
+			size_t nv = ld_seq_len(vs);
 			if ((opv == PW_OP_IN || opv == PW_OP_NOTIN) && !nv) {
-				pw_error(l->d, pos_of(l, e),
+				pw_error(l->d, ld_pos(l, e),
 					 "operator %s needs a non-empty values list",
 					 op);
 				continue;
 			}
 			if ((opv == PW_OP_EXISTS ||
 			     opv == PW_OP_DOESNOTEXIST) && nv) {
-				pw_error(l->d, pos_of(l, vn),
+				pw_error(l->d, ld_pos(l, vn),
 					 "operator %s takes no values", op);
 				continue;
 			}
@@ -308,14 +298,14 @@ static struct pw_lsel *load_lsel(struct ld *l, yaml_node_t *n,
 			if (vs)
 				SEQ_EACH(l, vs, v)
 				{
-					const char *sv = want_str(l, v, "a value");
+					const char *sv = ld_want_str(l, v, "a value");
 					if (!sv) {
 						bad = true;
 						continue;
 					}
 					why = pw_label_value_invalid(sv);
 					if (why) {
-						pw_error(l->d, pos_of(l, v),
+						pw_error(l->d, ld_pos(l, v),
 							 "invalid label value \"%s\": %s",
 							 sv, why);
 						bad = true;
@@ -332,13 +322,7 @@ static struct pw_lsel *load_lsel(struct ld *l, yaml_node_t *n,
 
 /* ---- objects ------------------------------------------------------------ */
 
-struct meta {
-	const char *kind, *name, *ns; /* ns NULL for cluster-scoped kinds */
-	struct pw_labels labels;
-	const char *owner_kind, *owner_name;
-	yaml_node_t *obj;
-	struct pw_pos pos;
-};
+
 
 uint32_t pw_cluster_ns(struct pw_cluster *c, const char *name)
 {
@@ -358,11 +342,11 @@ int pw_cluster_find_ns(const struct pw_cluster *c, const char *name)
 }
 
 /* Registers Kind/ns/name; reports a duplicate and returns false. */
-static bool register_object(struct ld *l, const struct meta *m)
+bool ld_register(struct ld *l, const struct meta *m)
 {
 	struct pw_cluster *c = l->c;
-	const char *key = pw_arena_printf(&c->arena, "%s/%s/%s", m->kind,
-					  m->ns ? m->ns : "", m->name);
+	const char *key = pw_arena_printf(&c->arena, "%s/%s/%s/%s", m->group,
+					  m->kind, m->ns ? m->ns : "", m->name);
 	struct pw_pos *prev = pw_strmap_get(&c->objects, key);
 	if (prev) {
 		pw_error(l->d, m->pos,
@@ -381,73 +365,73 @@ static void load_pod_spec(struct ld *l, yaml_node_t *spec, struct pw_pod *p)
 {
 	struct pw_arena *a = &l->c->arena;
 	p->sa = "default";
-	spec = want_map(l, spec, "spec");
+	spec = ld_want_map(l, spec, "spec");
 	if (!spec)
 		return;
-	const char *sa = opt_str(l, get(l, spec, "serviceAccountName"),
+	const char *sa = ld_opt_str(l, ld_get(l, spec, "serviceAccountName"),
 				 "serviceAccountName");
 	if (!sa)
-		sa = opt_str(l, get(l, spec, "serviceAccount"),
+		sa = ld_opt_str(l, ld_get(l, spec, "serviceAccount"),
 			     "serviceAccount");
 	if (sa && *sa)
 		p->sa = sa;
-	p->host_network = want_bool(l, get(l, spec, "hostNetwork"),
+	p->host_network = ld_want_bool(l, ld_get(l, spec, "hostNetwork"),
 				    "hostNetwork");
 	size_t cap = 0;
 	static const char *const lists[] = { "containers", "initContainers" };
 	for (size_t li = 0; li < PW_ARRAY_SIZE(lists); li++) {
-		yaml_node_t *cs = want_seq(l, get(l, spec, lists[li]), lists[li]);
+		yaml_node_t *cs = ld_want_seq(l, ld_get(l, spec, lists[li]), lists[li]);
 		yaml_node_t *ct;
 		if (!cs)
 			continue;
 		SEQ_EACH(l, cs, ct)
 		{
-			if (!want_map(l, ct, "a container"))
+			if (!ld_want_map(l, ct, "a container"))
 				continue;
-			yaml_node_t *ps = want_seq(l, get(l, ct, "ports"),
+			yaml_node_t *ps = ld_want_seq(l, ld_get(l, ct, "ports"),
 						   "ports");
 			yaml_node_t *pn;
 			if (!ps)
 				continue;
 			SEQ_EACH(l, ps, pn)
 			{
-				if (!want_map(l, pn, "a container port"))
+				if (!ld_want_map(l, pn, "a container port"))
 					continue;
 				struct pw_cport cp = { NULL, PW_TCP, 0 };
 				long v;
-				yaml_node_t *cpn = get(l, pn, "containerPort");
+				yaml_node_t *cpn = ld_get(l, pn, "containerPort");
 				if (!cpn) {
-					pw_warn(l->d, pos_of(l, pn),
+					pw_warn(l->d, ld_pos(l, pn),
 						"a container port without containerPort, ignored");
 					continue;
 				}
-				if (!want_int(l, cpn, "containerPort", &v))
+				if (!ld_want_int(l, cpn, "containerPort", &v))
 					continue;
 				if (v < 1 || v > PW_PORT_MAX) {
-					pw_error(l->d, pos_of(l, cpn),
+					pw_error(l->d, ld_pos(l, cpn),
 						 "containerPort %ld is out of range 1-65535",
 						 v);
 					continue;
 				}
 				cp.port = (int)v;
-				yaml_node_t *prn = get(l, pn, "protocol");
-				const char *pr = opt_str(l, prn, "protocol");
+				yaml_node_t *prn = ld_get(l, pn, "protocol");
+				const char *pr = ld_opt_str(l, prn, "protocol");
 				if (pr) {
 					cp.proto = pw_proto_parse(pr);
 					if (cp.proto < 0 || strcmp(pr, pw_proto_name(cp.proto))) {
-						pw_error(l->d, pos_of(l, prn),
+						pw_error(l->d, ld_pos(l, prn),
 							 "unknown protocol \"%s\" (want TCP, UDP or SCTP)",
 							 pr);
 						continue;
 					}
 				}
-				yaml_node_t *nn = get(l, pn, "name");
-				cp.name = opt_str(l, nn, "name");
+				yaml_node_t *nn = ld_get(l, pn, "name");
+				cp.name = ld_opt_str(l, nn, "name");
 				if (cp.name) {
 					const char *why =
 						pw_port_name_invalid(cp.name);
 					if (why) {
-						pw_error(l->d, pos_of(l, nn),
+						pw_error(l->d, ld_pos(l, nn),
 							 "invalid port name \"%s\": %s",
 							 cp.name, why);
 						continue;
@@ -462,12 +446,12 @@ static void load_pod_spec(struct ld *l, yaml_node_t *spec, struct pw_pod *p)
 static void add_addr(struct ld *l, struct pw_pod *p, size_t *cap,
 		     yaml_node_t *n)
 {
-	const char *s = want_str(l, n, "a pod IP");
+	const char *s = ld_want_str(l, n, "a pod IP");
 	struct pw_addr addr;
 	if (!s || !*s)
 		return;
 	if (pw_addr_parse(s, &addr) < 0) {
-		pw_error(l->d, pos_of(l, n), "invalid IP address \"%s\"", s);
+		pw_error(l->d, ld_pos(l, n), "invalid IP address \"%s\"", s);
 		return;
 	}
 	for (uint32_t i = 0; i < p->naddrs; i++)
@@ -487,20 +471,20 @@ static void load_pod(struct ld *l, struct meta *m)
 	p.owner_kind = m->owner_kind;
 	p.owner_name = m->owner_name;
 	p.pos = m->pos;
-	load_pod_spec(l, get(l, m->obj, "spec"), &p);
-	yaml_node_t *st = want_map(l, get(l, m->obj, "status"), "status");
+	load_pod_spec(l, ld_get(l, m->obj, "spec"), &p);
+	yaml_node_t *st = ld_want_map(l, ld_get(l, m->obj, "status"), "status");
 	size_t cap = 0;
 	if (st) {
-		yaml_node_t *ip = get(l, st, "podIP");
-		if (!is_null(ip))
+		yaml_node_t *ip = ld_get(l, st, "podIP");
+		if (!ld_is_null(ip))
 			add_addr(l, &p, &cap, ip);
-		yaml_node_t *ips = want_seq(l, get(l, st, "podIPs"), "podIPs");
+		yaml_node_t *ips = ld_want_seq(l, ld_get(l, st, "podIPs"), "podIPs");
 		yaml_node_t *e;
 		if (ips)
 			SEQ_EACH(l, ips, e)
 			{
-				if (want_map(l, e, "a podIPs entry"))
-					add_addr(l, &p, &cap, get(l, e, "ip"));
+				if (ld_want_map(l, e, "a podIPs entry"))
+					add_addr(l, &p, &cap, ld_get(l, e, "ip"));
 			}
 	}
 	if (l->d->errors > l->errors_at_start)
@@ -511,12 +495,12 @@ static void load_pod(struct ld *l, struct meta *m)
 static void load_workload(struct ld *l, struct meta *m)
 {
 	struct pw_cluster *c = l->c;
-	yaml_node_t *spec = want_map(l, get(l, m->obj, "spec"), "spec");
+	yaml_node_t *spec = ld_want_map(l, ld_get(l, m->obj, "spec"), "spec");
 	if (!strcmp(m->kind, "CronJob")) {
-		spec = want_map(l, get(l, spec, "jobTemplate"), "jobTemplate");
-		spec = want_map(l, get(l, spec, "spec"), "jobTemplate.spec");
+		spec = ld_want_map(l, ld_get(l, spec, "jobTemplate"), "jobTemplate");
+		spec = ld_want_map(l, ld_get(l, spec, "spec"), "jobTemplate.spec");
 	}
-	yaml_node_t *tmpl = want_map(l, get(l, spec, "template"), "template");
+	yaml_node_t *tmpl = ld_want_map(l, ld_get(l, spec, "template"), "template");
 	struct pw_workload w = { 0 };
 	w.name = m->name;
 	w.kind = m->kind;
@@ -529,10 +513,10 @@ static void load_workload(struct ld *l, struct meta *m)
 	w.tmpl.owner_kind = m->kind;
 	w.tmpl.owner_name = m->name;
 	w.tmpl.pos = m->pos;
-	yaml_node_t *tm = want_map(l, get(l, tmpl, "metadata"),
+	yaml_node_t *tm = ld_want_map(l, ld_get(l, tmpl, "metadata"),
 				   "template.metadata");
-	load_labels(l, get(l, tm, "labels"), &w.tmpl.labels, "labels");
-	load_pod_spec(l, get(l, tmpl, "spec"), &w.tmpl);
+	ld_labels(l, ld_get(l, tm, "labels"), &w.tmpl.labels, "labels");
+	load_pod_spec(l, ld_get(l, tmpl, "spec"), &w.tmpl);
 	if (!w.tmpl.sa)
 		w.tmpl.sa = "default";
 	if (l->d->errors > l->errors_at_start)
@@ -564,9 +548,9 @@ static void load_service(struct ld *l, struct meta *m)
 	s.name = m->name;
 	s.ns = pw_cluster_ns(c, m->ns);
 	s.pos = m->pos;
-	yaml_node_t *spec = want_map(l, get(l, m->obj, "spec"), "spec");
+	yaml_node_t *spec = ld_want_map(l, ld_get(l, m->obj, "spec"), "spec");
 	struct pw_labels sel;
-	load_labels(l, get(l, spec, "selector"), &sel, "selector");
+	ld_labels(l, ld_get(l, spec, "selector"), &sel, "selector");
 	size_t cap = 0;
 	for (uint32_t i = 0; i < sel.n; i++) {
 		struct pw_req *r = PW_PUSH(&c->arena, s.sel.reqs, s.sel.n, cap);
@@ -583,47 +567,52 @@ static void load_service(struct ld *l, struct meta *m)
 
 static void load_serviceaccount(struct ld *l, struct meta *m)
 {
-	(void)l;
-	(void)m; /* registered for duplicate checks; nothing else to keep yet */
+	struct pw_cluster *c = l->c;
+	if (l->d->errors > l->errors_at_start)
+		return;
+	struct pw_sa *sa = PW_PUSH(&c->arena, c->sas, c->nsas, c->nsas_cap);
+	sa->name = m->name;
+	sa->ns = pw_cluster_ns(c, m->ns);
+	sa->labels = m->labels;
 }
 
 /* ---- NetworkPolicy ------------------------------------------------------ */
 
-static void load_np_port(struct ld *l, yaml_node_t *pn, struct pw_np_port *o,
+void ld_np_port(struct ld *l, yaml_node_t *pn, struct pw_np_port *o,
 			 bool *ok)
 {
-	o->pos = pos_of(l, pn);
+	o->pos = ld_pos(l, pn);
 	o->proto = PW_TCP;
-	yaml_node_t *prn = get(l, pn, "protocol");
-	const char *pr = opt_str(l, prn, "protocol");
+	yaml_node_t *prn = ld_get(l, pn, "protocol");
+	const char *pr = ld_opt_str(l, prn, "protocol");
 	if (pr) {
 		o->proto = pw_proto_parse(pr);
 		if (o->proto < 0 || strcmp(pr, pw_proto_name(o->proto))) {
-			pw_error(l->d, pos_of(l, prn),
+			pw_error(l->d, ld_pos(l, prn),
 				 "unknown protocol \"%s\" (want TCP, UDP or SCTP)",
 				 pr);
 			*ok = false;
 		}
 	}
-	yaml_node_t *port = get(l, pn, "port");
-	yaml_node_t *endp = get(l, pn, "endPort");
+	yaml_node_t *port = ld_get(l, pn, "port");
+	yaml_node_t *endp = ld_get(l, pn, "endPort");
 	long v;
-	if (!is_null(port)) {
-		if (plain_int(port, &v)) {
+	if (!ld_is_null(port)) {
+		if (ld_plain_int(port, &v)) {
 			if (v < 1 || v > PW_PORT_MAX) {
-				pw_error(l->d, pos_of(l, port),
+				pw_error(l->d, ld_pos(l, port),
 					 "port %ld is out of range 1-65535", v);
 				*ok = false;
 			}
 			o->port = (int)v;
 		} else {
-			const char *name = want_str(l, port, "port");
+			const char *name = ld_want_str(l, port, "port");
 			const char *why = name ? pw_port_name_invalid(name)
 					       : NULL;
 			if (!name) {
 				*ok = false;
 			} else if (why) {
-				pw_error(l->d, pos_of(l, port),
+				pw_error(l->d, ld_pos(l, port),
 					 "invalid named port \"%s\": %s", name,
 					 why);
 				*ok = false;
@@ -631,19 +620,19 @@ static void load_np_port(struct ld *l, yaml_node_t *pn, struct pw_np_port *o,
 			o->name = name;
 		}
 	}
-	if (!is_null(endp)) {
-		if (!want_int(l, endp, "endPort", &v)) {
+	if (!ld_is_null(endp)) {
+		if (!ld_want_int(l, endp, "endPort", &v)) {
 			*ok = false;
 		} else if (o->name) {
-			pw_error(l->d, pos_of(l, endp),
+			pw_error(l->d, ld_pos(l, endp),
 				 "endPort cannot be used with a named port");
 			*ok = false;
 		} else if (!o->port) {
-			pw_error(l->d, pos_of(l, endp),
+			pw_error(l->d, ld_pos(l, endp),
 				 "endPort needs a numeric port");
 			*ok = false;
 		} else if (v < o->port || v > PW_PORT_MAX) {
-			pw_error(l->d, pos_of(l, endp),
+			pw_error(l->d, ld_pos(l, endp),
 				 "endPort %ld must be between port %d and 65535",
 				 v, o->port);
 			*ok = false;
@@ -657,55 +646,55 @@ static void load_peer(struct ld *l, yaml_node_t *pn, struct pw_peer *o,
 		      bool *ok)
 {
 	struct pw_arena *a = &l->c->arena;
-	o->pos = pos_of(l, pn);
-	if (!want_map(l, pn, "a peer")) {
+	o->pos = ld_pos(l, pn);
+	if (!ld_want_map(l, pn, "a peer")) {
 		*ok = false;
 		return;
 	}
-	yaml_node_t *ps = get(l, pn, "podSelector");
-	yaml_node_t *ns = get(l, pn, "namespaceSelector");
-	yaml_node_t *ib = get(l, pn, "ipBlock");
+	yaml_node_t *ps = ld_get(l, pn, "podSelector");
+	yaml_node_t *ns = ld_get(l, pn, "namespaceSelector");
+	yaml_node_t *ib = ld_get(l, pn, "ipBlock");
 	size_t before = l->d->errors;
-	o->pod_sel = load_lsel(l, ps, "podSelector");
-	o->ns_sel = load_lsel(l, ns, "namespaceSelector");
-	if (!is_null(ib)) {
+	o->pod_sel = ld_lsel(l, ps, "podSelector");
+	o->ns_sel = ld_lsel(l, ns, "namespaceSelector");
+	if (!ld_is_null(ib)) {
 		if ((o->pod_sel || o->ns_sel)) {
-			pw_error(l->d, pos_of(l, ib),
+			pw_error(l->d, ld_pos(l, ib),
 				 "ipBlock cannot be combined with podSelector or namespaceSelector in one peer");
 			*ok = false;
 		}
 		o->ipblock = true;
-		if (!want_map(l, ib, "ipBlock")) {
+		if (!ld_want_map(l, ib, "ipBlock")) {
 			*ok = false;
 			return;
 		}
-		yaml_node_t *cn = get(l, ib, "cidr");
-		const char *cidr = cn ? want_str(l, cn, "cidr") : NULL;
+		yaml_node_t *cn = ld_get(l, ib, "cidr");
+		const char *cidr = cn ? ld_want_str(l, cn, "cidr") : NULL;
 		if (!cn) {
-			pw_error(l->d, pos_of(l, ib), "ipBlock needs a cidr");
+			pw_error(l->d, ld_pos(l, ib), "ipBlock needs a cidr");
 			*ok = false;
 		} else if (!cidr) {
 			*ok = false;
 		} else if (pw_cidr_parse(cidr, &o->cidr) < 0) {
-			pw_error(l->d, pos_of(l, cn), "invalid CIDR \"%s\"",
+			pw_error(l->d, ld_pos(l, cn), "invalid CIDR \"%s\"",
 				 cidr);
 			*ok = false;
 			cidr = NULL;
 		}
-		yaml_node_t *ex = want_seq(l, get(l, ib, "except"), "except");
-		o->except = pw_arena_alloc(a, seq_len(ex) * sizeof(*o->except));
+		yaml_node_t *ex = ld_want_seq(l, ld_get(l, ib, "except"), "except");
+		o->except = pw_arena_alloc(a, ld_seq_len(ex) * sizeof(*o->except));
 		yaml_node_t *en;
 		if (ex)
 			SEQ_EACH(l, ex, en)
 			{
-				const char *es = want_str(l, en, "except");
+				const char *es = ld_want_str(l, en, "except");
 				struct pw_cidr ec;
 				if (!es) {
 					*ok = false;
 					continue;
 				}
 				if (pw_cidr_parse(es, &ec) < 0) {
-					pw_error(l->d, pos_of(l, en),
+					pw_error(l->d, ld_pos(l, en),
 						 "invalid CIDR \"%s\"", es);
 					*ok = false;
 					continue;
@@ -713,7 +702,7 @@ static void load_peer(struct ld *l, yaml_node_t *pn, struct pw_peer *o,
 				if (cidr && (ec.len <= o->cidr.len ||
 					     !pw_cidr_contains(&o->cidr,
 							       &ec.addr))) {
-					pw_error(l->d, pos_of(l, en),
+					pw_error(l->d, ld_pos(l, en),
 						 "except %s is not strictly within cidr %s",
 						 es, cidr);
 					*ok = false;
@@ -735,7 +724,7 @@ static void load_np_rules(struct ld *l, yaml_node_t *list, enum pw_dir dir,
 {
 	struct pw_arena *a = &l->c->arena;
 	const char *peers_key = dir == PW_INGRESS ? "from" : "to";
-	size_t n = seq_len(list);
+	size_t n = ld_seq_len(list);
 	p->rules[dir] = pw_arena_alloc(a, n * sizeof(struct pw_rule));
 	yaml_node_t *rn;
 	if (!list)
@@ -743,18 +732,18 @@ static void load_np_rules(struct ld *l, yaml_node_t *list, enum pw_dir dir,
 	SEQ_EACH(l, list, rn)
 	{
 		struct pw_rule *r = &p->rules[dir][p->nrules[dir]++];
-		r->pos = pos_of(l, rn);
-		if (is_null(rn))
+		r->pos = ld_pos(l, rn);
+		if (ld_is_null(rn))
 			continue; /* a null rule is the empty rule */
-		if (!want_map(l, rn, "a rule")) {
+		if (!ld_want_map(l, rn, "a rule")) {
 			*ok = false;
 			continue;
 		}
-		yaml_node_t *peers = want_seq(l, get(l, rn, peers_key),
+		yaml_node_t *peers = ld_want_seq(l, ld_get(l, rn, peers_key),
 					      peers_key);
-		yaml_node_t *ports = want_seq(l, get(l, rn, "ports"), "ports");
-		r->peers = pw_arena_alloc(a, seq_len(peers) * sizeof(*r->peers));
-		r->ports = pw_arena_alloc(a, seq_len(ports) * sizeof(*r->ports));
+		yaml_node_t *ports = ld_want_seq(l, ld_get(l, rn, "ports"), "ports");
+		r->peers = pw_arena_alloc(a, ld_seq_len(peers) * sizeof(*r->peers));
+		r->ports = pw_arena_alloc(a, ld_seq_len(ports) * sizeof(*r->ports));
 		yaml_node_t *x;
 		if (peers)
 			SEQ_EACH(l, peers, x)
@@ -764,11 +753,11 @@ static void load_np_rules(struct ld *l, yaml_node_t *list, enum pw_dir dir,
 		if (ports)
 			SEQ_EACH(l, ports, x)
 			{
-				if (!want_map(l, x, "a port")) {
+				if (!ld_want_map(l, x, "a port")) {
 					*ok = false;
 					continue;
 				}
-				load_np_port(l, x, &r->ports[r->nports++], ok);
+				ld_np_port(l, x, &r->ports[r->nports++], ok);
 			}
 	}
 }
@@ -778,25 +767,37 @@ static void load_networkpolicy(struct ld *l, struct meta *m)
 	struct pw_cluster *c = l->c;
 	struct pw_policy p = { 0 };
 	bool ok = true;
+	if (!strcmp(m->kind, "StagedKubernetesNetworkPolicy")) {
+		yaml_node_t *sa = ld_get(l, ld_get(l, m->obj, "spec"), "stagedAction");
+		const char *s = ld_opt_str(l, sa, "stagedAction");
+		p.staged = PW_STAGED_SET;
+		if (s && !strcmp(s, "Delete"))
+			p.staged = PW_STAGED_DELETE;
+		else if (s && strcmp(s, "Set")) {
+			pw_error(l->d, ld_pos(l, sa),
+				 "unknown stagedAction \"%s\" (want Set or Delete)", s);
+			ok = false;
+		}
+	}
 	p.name = m->name;
 	p.ns = pw_cluster_ns(c, m->ns);
 	p.pos = m->pos;
-	yaml_node_t *spec = want_map(l, get(l, m->obj, "spec"), "spec");
-	struct pw_lsel *sel = load_lsel(l, get(l, spec, "podSelector"),
+	yaml_node_t *spec = ld_want_map(l, ld_get(l, m->obj, "spec"), "spec");
+	struct pw_lsel *sel = ld_lsel(l, ld_get(l, spec, "podSelector"),
 					"podSelector");
 	if (sel)
 		p.sel = *sel;
-	yaml_node_t *in = want_seq(l, get(l, spec, "ingress"), "ingress");
-	yaml_node_t *eg = want_seq(l, get(l, spec, "egress"), "egress");
+	yaml_node_t *in = ld_want_seq(l, ld_get(l, spec, "ingress"), "ingress");
+	yaml_node_t *eg = ld_want_seq(l, ld_get(l, spec, "egress"), "egress");
 	load_np_rules(l, in, PW_INGRESS, &p, &ok);
 	load_np_rules(l, eg, PW_EGRESS, &p, &ok);
-	yaml_node_t *types = want_seq(l, get(l, spec, "policyTypes"),
+	yaml_node_t *types = ld_want_seq(l, ld_get(l, spec, "policyTypes"),
 				      "policyTypes");
 	yaml_node_t *t;
 	if (types)
 		SEQ_EACH(l, types, t)
 		{
-			const char *ts = want_str(l, t, "a policy type");
+			const char *ts = ld_want_str(l, t, "a policy type");
 			if (!ts)
 				continue;
 			if (!strcmp(ts, "Ingress"))
@@ -804,7 +805,7 @@ static void load_networkpolicy(struct ld *l, struct meta *m)
 			else if (!strcmp(ts, "Egress"))
 				p.types |= PW_TYPE_EGRESS;
 			else
-				pw_error(l->d, pos_of(l, t),
+				pw_error(l->d, ld_pos(l, t),
 					 "unknown policy type \"%s\" (want Ingress or Egress)",
 					 ts);
 		}
@@ -830,6 +831,25 @@ struct kind_entry {
 
 /* Sorted by kind only for reading; looked up linearly. */
 static const struct kind_entry kinds[] = {
+	{ "AdminNetworkPolicy", "policy.networking.k8s.io", false, pw__load_admin_policy },
+	{ "BaselineAdminNetworkPolicy", "policy.networking.k8s.io", false, pw__load_admin_policy },
+	{ "ClusterNetworkPolicy", "policy.networking.k8s.io", false, pw__load_admin_policy },
+	{ "GlobalNetworkPolicy", "projectcalico.org", false, pw__load_calico_policy },
+	{ "GlobalNetworkPolicy", "crd.projectcalico.org", false, pw__load_calico_policy },
+	{ "GlobalNetworkSet", "projectcalico.org", false, pw__load_calico_netset },
+	{ "GlobalNetworkSet", "crd.projectcalico.org", false, pw__load_calico_netset },
+	{ "NetworkPolicy", "projectcalico.org", true, pw__load_calico_policy },
+	{ "NetworkPolicy", "crd.projectcalico.org", true, pw__load_calico_policy },
+	{ "NetworkSet", "projectcalico.org", true, pw__load_calico_netset },
+	{ "NetworkSet", "crd.projectcalico.org", true, pw__load_calico_netset },
+	{ "StagedGlobalNetworkPolicy", "projectcalico.org", false, pw__load_calico_policy },
+	{ "StagedGlobalNetworkPolicy", "crd.projectcalico.org", false, pw__load_calico_policy },
+	{ "StagedKubernetesNetworkPolicy", "projectcalico.org", true, load_networkpolicy },
+	{ "StagedKubernetesNetworkPolicy", "crd.projectcalico.org", true, load_networkpolicy },
+	{ "StagedNetworkPolicy", "projectcalico.org", true, pw__load_calico_policy },
+	{ "StagedNetworkPolicy", "crd.projectcalico.org", true, pw__load_calico_policy },
+	{ "Tier", "projectcalico.org", false, pw__load_calico_tier },
+	{ "Tier", "crd.projectcalico.org", false, pw__load_calico_tier },
 	{ "CronJob", "batch", true, load_workload },
 	{ "DaemonSet", "apps", true, load_workload },
 	{ "Deployment", "apps", true, load_workload },
@@ -855,7 +875,7 @@ static bool group_matches(const char *api_version, const char *group)
 	    !strncmp(api_version, group, n))
 		return true;
 	return slash && !strncmp(api_version, "extensions/", 11) &&
-	       strcmp(group, "batch");
+	       (!strcmp(group, "apps") || !strcmp(group, "networking.k8s.io"));
 }
 
 static void skip_object(struct ld *l, const struct meta *m, const char *why)
@@ -874,19 +894,19 @@ static void load_object(struct ld *l, yaml_node_t *obj, int depth,
 static void load_list(struct ld *l, yaml_node_t *obj, int depth)
 {
 	if (depth >= PW_MAX_LIST_DEPTH) {
-		pw_error(l->d, pos_of(l, obj), "Lists nested too deeply");
+		pw_error(l->d, ld_pos(l, obj), "Lists nested too deeply");
 		return;
 	}
 	/* kubectl's FooList items may omit kind and apiVersion */
-	const char *kind = (const char *)get(l, obj, "kind")->data.scalar.value;
-	yaml_node_t *an = get(l, obj, "apiVersion");
+	const char *kind = (const char *)ld_get(l, obj, "kind")->data.scalar.value;
+	yaml_node_t *an = ld_get(l, obj, "apiVersion");
 	const char *api = an && an->type == YAML_SCALAR_NODE
 				  ? (const char *)an->data.scalar.value : NULL;
 	const char *ik = NULL;
 	size_t kl = strlen(kind);
 	if (kl > 4 && strcmp(kind, "List"))
 		ik = pw_arena_strndup(&l->c->arena, kind, kl - 4);
-	yaml_node_t *items = want_seq(l, get(l, obj, "items"), "items");
+	yaml_node_t *items = ld_want_seq(l, ld_get(l, obj, "items"), "items");
 	yaml_node_t *it;
 	if (items)
 		SEQ_EACH(l, items, it)
@@ -899,31 +919,31 @@ static void load_object(struct ld *l, yaml_node_t *obj, int depth,
 			const char *item_kind, const char *item_api)
 {
 	struct pw_cluster *c = l->c;
-	if (is_null(obj))
+	if (ld_is_null(obj))
 		return;
 	l->errors_at_start = l->d->errors;
 	if (obj->type != YAML_MAPPING_NODE) {
-		pw_warn(l->d, pos_of(l, obj),
-			"not a Kubernetes object (%s), skipped", type_name(obj));
+		pw_warn(l->d, ld_pos(l, obj),
+			"not a Kubernetes object (%s), skipped", ld_type_name(obj));
 		return;
 	}
-	yaml_node_t *kn = get(l, obj, "kind");
-	yaml_node_t *an = get(l, obj, "apiVersion");
+	yaml_node_t *kn = ld_get(l, obj, "kind");
+	yaml_node_t *an = ld_get(l, obj, "apiVersion");
 	if ((kn && kn->type != YAML_SCALAR_NODE) ||
 	    (an && an->type != YAML_SCALAR_NODE) ||
 	    (!kn && !item_kind) || (!an && !item_api)) {
-		pw_warn(l->d, pos_of(l, obj),
+		pw_warn(l->d, ld_pos(l, obj),
 			"not a Kubernetes object (no kind or apiVersion), skipped");
 		return;
 	}
 	struct meta m = { 0 };
 	m.obj = obj;
-	m.pos = pos_of(l, obj);
-	m.kind = kn ? want_str(l, kn, "kind") : item_kind;
-	const char *api = an ? want_str(l, an, "apiVersion") : item_api;
+	m.pos = ld_pos(l, obj);
+	m.kind = kn ? ld_want_str(l, kn, "kind") : item_kind;
+	const char *api = an ? ld_want_str(l, an, "apiVersion") : item_api;
 	size_t klen = strlen(m.kind);
 	if (!strcmp(m.kind, "List") ||
-	    (klen > 4 && !strcmp(m.kind + klen - 4, "List") && get(l, obj, "items"))) {
+	    (klen > 4 && !strcmp(m.kind + klen - 4, "List") && ld_get(l, obj, "items"))) {
 		load_list(l, obj, depth);
 		return;
 	}
@@ -932,8 +952,9 @@ static void load_object(struct ld *l, yaml_node_t *obj, int depth,
 		if (!strcmp(kinds[i].kind, m.kind) &&
 		    group_matches(api, kinds[i].group))
 			ke = &kinds[i];
-	yaml_node_t *md = get(l, obj, "metadata");
-	yaml_node_t *nn = get(l, md, "name");
+	m.group = ke ? ke->group : "";
+	yaml_node_t *md = ld_get(l, obj, "metadata");
+	yaml_node_t *nn = ld_get(l, md, "name");
 	if (!ke) {
 		m.name = nn && nn->type == YAML_SCALAR_NODE
 				 ? (const char *)nn->data.scalar.value
@@ -943,56 +964,56 @@ static void load_object(struct ld *l, yaml_node_t *obj, int depth,
 						   m.kind, api));
 		return;
 	}
-	md = want_map(l, md, "metadata");
-	nn = get(l, md, "name");
+	md = ld_want_map(l, md, "metadata");
+	nn = ld_get(l, md, "name");
 	if (!nn) {
 		/* generateName objects have no stable identity */
-		yaml_node_t *gn = get(l, md, "generateName");
+		yaml_node_t *gn = ld_get(l, md, "generateName");
 		if (gn && gn->type == YAML_SCALAR_NODE)
 			nn = gn;
 	}
-	m.name = nn ? want_str(l, nn, "metadata.name") : NULL;
+	m.name = nn ? ld_want_str(l, nn, "metadata.name") : NULL;
 	if (!m.name || !*m.name) {
 		if (!nn || (m.name && !*m.name))
-			pw_error(l->d, md ? pos_of(l, md) : m.pos,
+			pw_error(l->d, md ? ld_pos(l, md) : m.pos,
 				 "%s has no metadata.name", m.kind);
 		return;
 	}
 	if (ke->namespaced) {
-		yaml_node_t *nsn = get(l, md, "namespace");
-		m.ns = opt_str(l, nsn, "metadata.namespace");
+		yaml_node_t *nsn = ld_get(l, md, "namespace");
+		m.ns = ld_opt_str(l, nsn, "metadata.namespace");
 		if (!m.ns || !*m.ns)
 			m.ns = "default";
 		const char *why = pw_dns_label_invalid(m.ns);
 		if (why) {
-			pw_error(l->d, pos_of(l, nsn),
+			pw_error(l->d, ld_pos(l, nsn),
 				 "invalid namespace \"%s\": %s", m.ns, why);
 			return;
 		}
 	}
-	load_labels(l, get(l, md, "labels"), &m.labels, "metadata.labels");
+	ld_labels(l, ld_get(l, md, "labels"), &m.labels, "metadata.labels");
 	/* the owner is the controller reference; a Node (static pods) is
 	   none, and a reference without kind names a Pod-kind group, as
 	   netpol-analyzer prints it */
-	yaml_node_t *owners = want_seq(l, get(l, md, "ownerReferences"),
+	yaml_node_t *owners = ld_want_seq(l, ld_get(l, md, "ownerReferences"),
 				       "ownerReferences");
 	yaml_node_t *o;
 	if (owners)
 		SEQ_EACH(l, owners, o)
 		{
-			if (!want_map(l, o, "an owner reference"))
+			if (!ld_want_map(l, o, "an owner reference"))
 				continue;
-			if (!want_bool(l, get(l, o, "controller"), "controller"))
+			if (!ld_want_bool(l, ld_get(l, o, "controller"), "controller"))
 				continue;
-			const char *ok = opt_str(l, get(l, o, "kind"), "kind");
-			const char *on = opt_str(l, get(l, o, "name"), "name");
+			const char *ok = ld_opt_str(l, ld_get(l, o, "kind"), "kind");
+			const char *on = ld_opt_str(l, ld_get(l, o, "name"), "name");
 			if (on && *on && !(ok && !strcmp(ok, "Node"))) {
 				m.owner_kind = ok && *ok ? ok : "Pod";
 				m.owner_name = on;
 			}
 			break;
 		}
-	if (!register_object(l, &m))
+	if (!ld_register(l, &m))
 		return;
 	ke->load(l, &m);
 }
@@ -1008,15 +1029,15 @@ static void check_duplicate_keys(struct ld *l)
 		if (e - b > 256)
 			continue; /* no manifest mapping is that wide */
 		for (yaml_node_pair_t *p = b + 1; p < e; p++) {
-			yaml_node_t *k = node(l, p->key);
+			yaml_node_t *k = ld_node(l, p->key);
 			if (!k || k->type != YAML_SCALAR_NODE)
 				continue;
 			for (yaml_node_pair_t *q = b; q < p; q++) {
-				yaml_node_t *k2 = node(l, q->key);
+				yaml_node_t *k2 = ld_node(l, q->key);
 				if (k2 && k2->type == YAML_SCALAR_NODE &&
 				    !strcmp((const char *)k->data.scalar.value,
 					    (const char *)k2->data.scalar.value)) {
-					pw_error(l->d, pos_of(l, k),
+					pw_error(l->d, ld_pos(l, k),
 						 "mapping key \"%s\" already defined at line %d",
 						 (const char *)k->data.scalar.value,
 						 (int)k2->start_mark.line + 1);
@@ -1050,7 +1071,7 @@ size_t pw_cluster_load_buffer(struct pw_cluster *c, const char *name,
 	struct ld l = { c, d, pw_arena_strdup(&c->arena, name), NULL, 0 };
 	yaml_parser_t parser;
 	if (!yaml_parser_initialize(&parser)) {
-		pw_error(d, file_pos(l.file),
+		pw_error(d, ld_file_pos(l.file),
 			 "cannot initialise the YAML parser");
 		return 1;
 	}
@@ -1084,7 +1105,7 @@ static int ends_with(const char *s, const char *suf)
 static size_t load_file(struct pw_cluster *c, const char *path,
 			struct pw_diags *d)
 {
-	struct pw_pos pos = file_pos(pw_arena_strdup(&c->arena, path));
+	struct pw_pos pos = ld_file_pos(pw_arena_strdup(&c->arena, path));
 	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
 	if (!f) {
 		pw_error(d, pos, "cannot open: %s", strerror(errno));
@@ -1128,7 +1149,7 @@ static size_t load_dir(struct pw_cluster *c, const char *path,
 	int n = scandir(path, &ents, NULL, alphasort);
 	size_t errs = 0;
 	if (n < 0) {
-		pw_error(d, file_pos(pw_arena_strdup(&c->arena, path)),
+		pw_error(d, ld_file_pos(pw_arena_strdup(&c->arena, path)),
 			 "cannot read directory: %s", strerror(errno));
 		return 1;
 	}

@@ -53,12 +53,49 @@ static uint32_t group_for(struct pw_cluster *c, struct pw_strmap *idx,
 	return c->ngroups - 1;
 }
 
+static bool tier_known(const struct pw_cluster *c, const char *name)
+{
+	static const char *const builtin[] = { "default", "adminnetworkpolicy",
+					       "baselineadminnetworkpolicy" };
+	for (size_t i = 0; i < PW_ARRAY_SIZE(builtin); i++)
+		if (!strcmp(name, builtin[i]))
+			return true;
+	for (uint32_t i = 0; i < c->ntiers; i++)
+		if (!strcmp(c->tiers[i].name, name))
+			return true;
+	return false;
+}
+
+/* Calico refuses a policy in a tier that does not exist, and two policies
+   whose names differ only by the "tier." prefix are one policy. */
+static void check_calico(struct pw_cluster *c, struct pw_diags *d)
+{
+	for (uint32_t i = 0; i < c->ncpols; i++) {
+		const struct pw_cpolicy *p = &c->cpols[i];
+		if (!tier_known(c, p->tier))
+			pw_error(d, p->pos,
+				 "%s \"%s\" is in tier \"%s\", which is not defined (add a Tier)",
+				 p->kind, p->name, p->tier);
+		for (uint32_t k = 0; k < i; k++) {
+			const struct pw_cpolicy *q = &c->cpols[k];
+			if (!strcmp(p->kind, q->kind) && p->ns == q->ns &&
+			    !strcmp(p->tier, q->tier) && !strcmp(p->name, q->name)) {
+				pw_error(d, p->pos,
+					 "duplicate %s \"%s.%s\" (first defined at %s:%d:%d)",
+					 p->kind, p->tier, p->name, q->pos.file,
+					 q->pos.line, q->pos.col);
+				break;
+			}
+		}
+	}
+}
+
 void pw_cluster_finish(struct pw_cluster *c, struct pw_diags *d)
 {
-	(void)d;
 	if (c->finished)
 		return;
 	c->finished = true;
+	check_calico(c, d);
 	/* workloads whose pods are in the input do not add a template pod */
 	struct pw_strmap owned;
 	pw_strmap_init(&owned);

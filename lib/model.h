@@ -100,12 +100,136 @@ struct pw_rule {
 	struct pw_pos pos;
 };
 
+enum pw_staged { PW_ENFORCED = 0, PW_STAGED_SET, PW_STAGED_DELETE };
+
+/* A Kubernetes NetworkPolicy (or a StagedKubernetesNetworkPolicy). */
 struct pw_policy {
 	const char *name;
 	uint32_t ns;
+	enum pw_staged staged;
 	struct pw_lsel sel;
 	unsigned types; /* PW_TYPE_* */
 	struct pw_rule *rules[2]; /* [PW_INGRESS], [PW_EGRESS] */
+	uint32_t nrules[2];
+	struct pw_pos pos;
+};
+
+/* ---- Calico projectcalico.org/v3 ------------------------------------- */
+
+struct pw_csel; /* calsel.h */
+
+enum pw_action { PW_ACT_ALLOW, PW_ACT_DENY, PW_ACT_PASS, PW_ACT_LOG };
+
+/* A tier; the built-in ones are added by pw_cluster_finish(). */
+struct pw_tier {
+	const char *name;
+	double order;
+	bool has_order;
+	enum pw_action default_action; /* Deny or Pass */
+	bool builtin;
+	struct pw_pos pos;
+};
+
+/* Source or destination of a Calico rule (an EntityRule). */
+struct pw_cside {
+	struct pw_cidr *nets, *not_nets;
+	uint32_t nnets, nnot_nets;
+	struct pw_csel *sel, *not_sel, *ns_sel; /* NULL when absent */
+	/* ports carry the rule's protocol (-1: any of TCP/UDP/SCTP) */
+	struct pw_np_port *ports, *not_ports;
+	uint32_t nports, nnot_ports;
+	bool has_sa;
+	const char **sa_names;
+	uint32_t nsa_names;
+	struct pw_csel *sa_sel;
+	const char **domains;
+	uint32_t ndomains;
+};
+
+#define PW_ANY (-1)
+/* IP protocol numbers used in rules and queries. */
+#define PW_IPPROTO_ICMP 1
+#define PW_IPPROTO_TCP 6
+#define PW_IPPROTO_UDP 17
+#define PW_IPPROTO_ICMPV6 58
+#define PW_IPPROTO_SCTP 132
+#define PW_IPPROTO_UDPLITE 136
+
+struct pw_crule {
+	enum pw_action action;
+	int proto, not_proto; /* IP protocol numbers; PW_ANY when unset */
+	int icmp_type, icmp_code; /* PW_ANY when unset */
+	int not_icmp_type, not_icmp_code;
+	int ip_version; /* 0, 4 or 6 */
+	struct pw_cside src, dst;
+	struct pw_pos pos;
+};
+
+/* NetworkPolicy, GlobalNetworkPolicy and their staged forms. */
+struct pw_cpolicy {
+	const char *name; /* without the "tier." prefix */
+	const char *kind;
+	int ns;		  /* -1: global */
+	const char *tier; /* "default" when unset */
+	bool has_order;
+	double order;
+	struct pw_csel *sel;	/* NULL: all() */
+	struct pw_csel *ns_sel; /* global policies: namespaceSelector */
+	struct pw_csel *sa_sel; /* serviceAccountSelector */
+	unsigned types;
+	struct pw_crule *rules[2];
+	uint32_t nrules[2];
+	enum pw_staged staged;
+	struct pw_pos pos;
+};
+
+/* NetworkSet (ns >= 0) and GlobalNetworkSet (ns = -1). */
+struct pw_netset {
+	const char *name;
+	int ns;
+	struct pw_labels labels;
+	struct pw_cidr *nets;
+	uint32_t nnets;
+	const char **domains; /* allowedEgressDomains */
+	uint32_t ndomains;
+	struct pw_pos pos;
+};
+
+struct pw_sa {
+	const char *name;
+	uint32_t ns;
+	struct pw_labels labels;
+};
+
+/* ---- policy.networking.k8s.io ------------------------------------------ */
+
+enum pw_apeer_kind { PW_AP_NAMESPACES, PW_AP_PODS, PW_AP_NETWORKS, PW_AP_NODES };
+
+struct pw_apeer {
+	enum pw_apeer_kind kind;
+	struct pw_lsel *ns_sel, *pod_sel; /* namespaces: ns_sel only */
+	struct pw_cidr *nets;
+	uint32_t nnets;
+	struct pw_pos pos;
+};
+
+struct pw_arule {
+	const char *name;
+	enum pw_action action; /* Allow/Accept, Deny, Pass */
+	struct pw_apeer *peers;
+	uint32_t npeers;
+	struct pw_np_port *ports; /* nports == 0: every port */
+	uint32_t nports;
+	struct pw_pos pos;
+};
+
+/* AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy. */
+struct pw_apolicy {
+	const char *name, *kind;
+	bool baseline;
+	int priority;
+	struct pw_lsel *subj_ns, *subj_pod; /* subj_pod NULL: whole namespaces */
+	struct pw_arule *rules[2];
 	uint32_t nrules[2];
 	struct pw_pos pos;
 };
@@ -137,6 +261,21 @@ struct pw_cluster {
 	struct pw_service *svcs;
 	uint32_t nsvcs;
 	size_t nsvcs_cap;
+	struct pw_tier *tiers;
+	uint32_t ntiers;
+	size_t ntiers_cap;
+	struct pw_cpolicy *cpols;
+	uint32_t ncpols;
+	size_t ncpols_cap;
+	struct pw_netset *netsets;
+	uint32_t nnetsets;
+	size_t nnetsets_cap;
+	struct pw_sa *sas;
+	uint32_t nsas;
+	size_t nsas_cap;
+	struct pw_apolicy *apols;
+	uint32_t napols;
+	size_t napols_cap;
 	const char **skipped; /* "FILE:LINE: Kind name" of ignored objects */
 	uint32_t nskipped;
 	size_t nskipped_cap;

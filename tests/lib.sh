@@ -17,13 +17,16 @@ summary() { echo "$1: $PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ]; }
 compare_verdicts() {
 	name=$1 exp=$2 act=$3
 	out=$(awk -v name="$name" '
-		NR == FNR { e[FNR] = toupper($4); l[FNR] = $1 " " $2 " " $3; n = FNR; next }
-		{ a[FNR] = $4; m = FNR }
+		NR == FNR { e[FNR] = toupper($4); s[FNR] = toupper($5); l[FNR] = $1 " " $2 " " $3; n = FNR; next }
+		{ a[FNR] = $4; b[FNR] = $5; m = FNR }
 		END {
 			p = 0; f = 0
 			for (i = 1; i <= n; i++) {
 				if (a[i] == e[i]) p++
 				else { f++; printf "FAIL: %s: %s: expected %s, got %s\n", name, l[i], e[i], (a[i] == "" ? "nothing" : a[i]) }
+				if (s[i] == "") continue
+				if (b[i] == s[i]) p++
+				else { f++; printf "FAIL: %s: %s: staged: expected %s, got %s\n", name, l[i], s[i], (b[i] == "" ? "nothing" : b[i]) }
 			}
 			printf "#%d %d\n", p, f
 		}' "$exp" "$act")

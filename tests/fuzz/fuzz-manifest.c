@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < d.n; i++)
 		pw_diag_format(&d.v[i], &b);
 	if (!d.errors && c.npods <= 64) {
-		for (unsigned flags = 0; flags < 4; flags++) {
+		for (unsigned flags = 0; flags < 8; flags++) {
 			struct pw_engine e;
 			if (pw_engine_build(&e, &c, flags) < 0)
 				continue;
@@ -36,7 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					struct pw_ep t = pw_ep_pod(&c, k);
 					struct pw_verdict v;
 					pw_engine_conns(&e, &s, &t, &cs);
-					pw_engine_eval(&e, &s, &t, PW_TCP, 80, &v);
+					struct pw_query q = pw_query_port(PW_TCP, 80);
+					pw_engine_eval(&e, &s, &t, &q, &v);
 					/* the two views must agree */
 					if (v.allowed != pw_conns_has(&cs, PW_TCP, 80))
 						__builtin_trap();

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Internal interface of the manifest loader, shared by the files that load
+ * one family of kinds each: manifest.c (core Kubernetes kinds and the file
+ * walk), calico.c (projectcalico.org/v3), adminpolicy.c
+ * (policy.networking.k8s.io).  Not part of libpodwall's API.
+ *
+ * Conventions: ld_want_*() report a wrong type as an error at the node and
+ * return NULL/false; ld_opt_*() treat absent and null alike.  A loader
+ * adds its object to the cluster only if no error was reported since
+ * l->errors_at_start.
+ */
+#ifndef PW_LOADER_H
+#define PW_LOADER_H
+
+#include <yaml.h>
+
+#include "model.h"
+
+struct ld {
+	struct pw_cluster *c;
+	struct pw_diags *d;
+	const char *file; /* arena */
+	yaml_document_t *doc;
+	size_t errors_at_start; /* errors before the current object */
+};
+
+struct meta {
+	const char *group; /* API group of the kind ("" for core) */
+	const char *kind, *name, *ns; /* ns NULL for cluster-scoped kinds */
+	struct pw_labels labels;
+	const char *owner_kind, *owner_name;
+	yaml_node_t *obj;
+	struct pw_pos pos;
+};
+
+#define SEQ_EACH(l, seq, item)                                              \
+	for (yaml_node_item_t *it_##item = (seq)->data.sequence.items.start; \
+	     it_##item < (seq)->data.sequence.items.top &&                   \
+	     ((item) = ld_node((l), *it_##item), 1);                            \
+	     it_##item++)
+
+struct pw_pos ld_file_pos(const char *file);
+struct pw_pos ld_pos(const struct ld *l, const yaml_node_t *n);
+yaml_node_t *ld_node(const struct ld *l, int idx);
+bool ld_is_null(const yaml_node_t *n);
+yaml_node_t *ld_get(const struct ld *l, const yaml_node_t *n,
+			const char *key);
+const char *ld_type_name(const yaml_node_t *n);
+yaml_node_t *ld_want_map(struct ld *l, yaml_node_t *n, const char *what);
+yaml_node_t *ld_want_seq(struct ld *l, yaml_node_t *n, const char *what);
+size_t ld_seq_len(const yaml_node_t *seq);
+const char *ld_want_str(struct ld *l, yaml_node_t *n, const char *what);
+const char *ld_opt_str(struct ld *l, yaml_node_t *n, const char *what);
+bool ld_plain_int(const yaml_node_t *n, long *out);
+bool ld_want_int(struct ld *l, yaml_node_t *n, const char *what,
+		     long *out);
+int ld_want_bool(struct ld *l, yaml_node_t *n, const char *what);
+void ld_labels(struct ld *l, yaml_node_t *n, struct pw_labels *out,
+			const char *what);
+struct pw_lsel *ld_lsel(struct ld *l, yaml_node_t *n,
+				 const char *what);
+bool ld_register(struct ld *l, const struct meta *m);
+void ld_np_port(struct ld *l, yaml_node_t *pn, struct pw_np_port *o,
+			 bool *ok);
+
+/* Loaders of the other files, called through the kinds table. */
+void pw__load_calico_policy(struct ld *l, struct meta *m);
+void pw__load_calico_tier(struct ld *l, struct meta *m);
+void pw__load_calico_netset(struct ld *l, struct meta *m);
+void pw__load_admin_policy(struct ld *l, struct meta *m);
+
+#endif
