@@ -14,8 +14,9 @@
  * How to add an operator "k OP 'v'":
  *   1. a token kind in enum tok_kind and its name in tok_names[];
  *   2. recognise the word in lex_operator() (mind the word boundary);
- *   3. a node kind in enum node_kind, its spelling in cmp_ops[] and its
- *      test in node_match();
+ *   3. a node kind in enum node_kind, the token-to-node case in
+ *      parse_comparison(), its spelling in cmp_ops[] and its test in
+ *      node_match();
  *   4. rows in tests/unit/test-calsel.c (match, canonical and token tables).
  */
 #include "calsel.h"
