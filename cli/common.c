@@ -372,6 +372,23 @@ size_t cli_ext_classes(const struct pw_cluster *c, bool npa_style,
 	if (pw_cidr_parse("0.0.0.0/0", &all4) || pw_cidr_parse("::/0", &all6))
 		return 0;
 	add_cidr_cuts(&cuts[0], &n[0], &cap[0], &all4);
+	/* one block: nets minus excepts */
+#define CUT_BLOCK(cidrp, exc, nexc)                                            \
+	do {                                                                   \
+		struct pw_peer pb_ = { 0 };                                    \
+		pb_.ipblock = true;                                            \
+		pb_.cidr = *(cidrp);                                           \
+		pb_.except = (struct pw_cidr *)(exc);                          \
+		pb_.nexcept = (nexc);                                          \
+		int f_ = pb_.cidr.addr.family == 6;                            \
+		if (f_ && npa_style)                                           \
+			break;                                                 \
+		if (f_ && !seen6) {                                            \
+			seen6 = true;                                          \
+			add_cidr_cuts(&cuts[1], &n[1], &cap[1], &all6);        \
+		}                                                              \
+		add_block_cuts(&cuts[f_], &n[f_], &cap[f_], &pb_);             \
+	} while (0)
 	for (uint32_t k = 0; k < c->npols; k++)
 		for (int d = 0; d < 2; d++)
 			for (uint32_t r = 0; r < c->pols[k].nrules[d]; r++) {
@@ -380,19 +397,35 @@ size_t cli_ext_classes(const struct pw_cluster *c, bool npa_style,
 					continue;
 				for (uint32_t q = 0; q < rule->npeers; q++) {
 					const struct pw_peer *p = &rule->peers[q];
-					if (!p->ipblock)
-						continue;
-					int f = p->cidr.addr.family == 6;
-					if (f && npa_style)
-						continue;
-					if (f && !seen6) {
-						seen6 = true;
-						add_cidr_cuts(&cuts[1], &n[1],
-							      &cap[1], &all6);
-					}
-					add_block_cuts(&cuts[f], &n[f], &cap[f], p);
+					if (p->ipblock)
+						CUT_BLOCK(&p->cidr, p->except, p->nexcept);
 				}
 			}
+	/* AdminNetworkPolicy networks (egress only) */
+	for (uint32_t k = 0; k < c->napols && (dirs & (1u << PW_EGRESS)); k++)
+		for (uint32_t r = 0; r < c->apols[k].nrules[PW_EGRESS]; r++) {
+			const struct pw_arule *ar = &c->apols[k].rules[PW_EGRESS][r];
+			for (uint32_t q = 0; q < ar->npeers; q++)
+				for (uint32_t x = 0; x < ar->peers[q].nnets; x++)
+					CUT_BLOCK(&ar->peers[q].nets[x], NULL, 0);
+		}
+	/* Calico nets and network sets (not known to netpol-analyzer) */
+	for (uint32_t k = 0; k < c->ncpols && !npa_style; k++)
+		for (int d = 0; d < 2; d++)
+			for (uint32_t r = 0; r < c->cpols[k].nrules[d]; r++) {
+				const struct pw_crule *cr = &c->cpols[k].rules[d][r];
+				const struct pw_cside *sides[2] = { &cr->src, &cr->dst };
+				for (int x = 0; x < 2; x++) {
+					for (uint32_t i = 0; i < sides[x]->nnets; i++)
+						CUT_BLOCK(&sides[x]->nets[i], NULL, 0);
+					for (uint32_t i = 0; i < sides[x]->nnot_nets; i++)
+						CUT_BLOCK(&sides[x]->not_nets[i], NULL, 0);
+				}
+			}
+	for (uint32_t k = 0; k < c->nnetsets && !npa_style; k++)
+		for (uint32_t i = 0; i < c->netsets[k].nnets; i++)
+			CUT_BLOCK(&c->netsets[k].nets[i], NULL, 0);
+#undef CUT_BLOCK
 	size_t total = 0;
 	*out = NULL;
 	for (int f = 0; f < 2; f++) {

@@ -31,13 +31,9 @@ static bool load_subject(struct ld *l, yaml_node_t *n, struct pw_apolicy *p)
 	} else {
 		if (!ld_want_map(l, pods, "pods"))
 			return false;
+		/* an absent selector is the empty one: all */
 		yaml_node_t *nsn = ld_get(l, pods, "namespaceSelector");
 		yaml_node_t *psn = ld_get(l, pods, "podSelector");
-		if (!nsn || !psn) {
-			pw_error(l->d, ld_pos(l, pods),
-				 "subject pods needs namespaceSelector and podSelector");
-			return false;
-		}
 		p->subj_ns = ld_lsel(l, nsn, "namespaceSelector");
 		p->subj_pod = ld_lsel(l, psn, "podSelector");
 		if (!p->subj_ns)
@@ -88,11 +84,6 @@ static bool load_peer(struct ld *l, yaml_node_t *n, enum pw_dir dir,
 			return false;
 		yaml_node_t *nsn = ld_get(l, v, "namespaceSelector");
 		yaml_node_t *psn = ld_get(l, v, "podSelector");
-		if (!nsn || !psn) {
-			pw_error(l->d, ld_pos(l, v),
-				 "pods peer needs namespaceSelector and podSelector");
-			return false;
-		}
 		o->ns_sel = ld_lsel(l, nsn, "namespaceSelector");
 		o->pod_sel = ld_lsel(l, psn, "podSelector");
 		if (!o->ns_sel)
@@ -141,6 +132,8 @@ static bool load_aport(struct ld *l, yaml_node_t *n, struct pw_np_port *o)
 		return false;
 	}
 	if (nm) {
+		/* the protocol is the container port's */
+		o->proto = PW_ANY;
 		o->name = ld_want_str(l, nm, "namedPort");
 		const char *why = o->name ? pw_port_name_invalid(o->name) : "";
 		if (why) {
@@ -206,7 +199,7 @@ static bool load_cnp_proto(struct ld *l, yaml_node_t *n, struct pw_np_port *o)
 		return false;
 	yaml_node_t *nm = ld_get(l, n, "destinationNamedPort");
 	if (nm) {
-		o->proto = PW_TCP;
+		o->proto = PW_ANY;
 		o->name = ld_want_str(l, nm, "destinationNamedPort");
 		const char *why = o->name ? pw_port_name_invalid(o->name) : "";
 		if (why) {
@@ -291,8 +284,8 @@ static void load_arules(struct ld *l, yaml_node_t *list, enum pw_dir dir,
 			r->action = PW_ACT_PASS;
 		else {
 			pw_error(l->d, an ? ld_pos(l, an) : r->pos,
-				 "%s action \"%s\" (want %s)", as ? "unknown" : "missing",
-				 as ? as : "",
+				 "%s%s%s (want %s)", as ? "unknown action \"" : "a rule needs an action",
+				 as ? as : "", as ? "\"" : "",
 				 cnp ? (p->baseline ? "Accept or Deny" : "Accept, Deny or Pass")
 				     : (p->baseline ? "Allow or Deny" : "Allow, Deny or Pass"));
 			*ok = false;

@@ -20,6 +20,13 @@ static struct pw_csel *load_sel(struct ld *l, yaml_node_t *n, const char *what)
 	const char *text = ld_want_str(l, n, what);
 	if (!text)
 		return NULL;
+	/* a YAML block scalar (selector: |) ends in a newline; Calico's
+	   tokenizer knows only spaces and tabs */
+	size_t len = strlen(text);
+	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		len--;
+	if (len != strlen(text))
+		text = pw_arena_strndup(&l->c->arena, text, len);
 	const char *err = NULL;
 	size_t at = 0;
 	struct pw_csel *s = pw_csel_parse(&l->c->arena, text, &err, &at);
