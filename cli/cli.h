@@ -78,4 +78,15 @@ struct cli_extclass {
 size_t cli_ext_classes(const struct pw_cluster *c, bool npa_style,
 		       unsigned dirs, struct cli_extclass **out);
 
+/* What may flow between two matrix endpoints (a group, or an address when
+   the group is -1); a workload pair only where every replica pair may. */
+void cli_pair_conns(const struct pw_cluster *c, const struct pw_engine *e,
+		    int ga, const struct pw_addr *aa, int gb,
+		    const struct pw_addr *ab, struct pw_conns *out);
+/* The classes of two partitions cut together (heap; caller frees). */
+size_t cli_ext_merge(const struct cli_extclass *a, size_t na,
+		     const struct cli_extclass *b, size_t nb,
+		     struct cli_extclass **out);
+int cmd_diff(int argc, char **argv);
+
 #endif

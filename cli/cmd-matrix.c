@@ -47,32 +47,7 @@ static void mx_conns(const struct cli_world *w, const struct pw_engine *e,
 		     const struct mx_ep *a, const struct mx_ep *b,
 		     struct pw_conns *out)
 {
-	const struct pw_cluster *c = &w->c;
-	uint32_t na = a->group < 0 ? 1 : c->groups[a->group].npods;
-	uint32_t nb = b->group < 0 ? 1 : c->groups[b->group].npods;
-	struct pw_conns one;
-	bool first = true;
-	pw_conns_init(&one);
-	pw_conns_clear(out);
-	/* a workload pair is allowed only where every replica pair is */
-	for (uint32_t i = 0; i < na; i++)
-		for (uint32_t k = 0; k < nb; k++) {
-			struct pw_ep s = a->group < 0 ? pw_ep_addr(&a->addr)
-				: pw_ep_pod(c, c->groups[a->group].pods[i]);
-			struct pw_ep d = b->group < 0 ? pw_ep_addr(&b->addr)
-				: pw_ep_pod(c, c->groups[b->group].pods[k]);
-			if (s.pod >= 0 && s.pod == d.pod && (na > 1 || nb > 1))
-				continue;
-			pw_engine_conns(e, &s, &d, &one);
-			if (first)
-				pw_conns_copy(out, &one);
-			else
-				pw_conns_intersect(out, &one);
-			first = false;
-		}
-	if (first) /* a single pod to itself */
-		pw_conns_add_all(out);
-	pw_conns_release(&one);
+	cli_pair_conns(&w->c, e, a->group, &a->addr, b->group, &b->addr, out);
 }
 
 /* Port class boundaries: every start and end+1 of every rule port. */

@@ -94,6 +94,16 @@ bool cli_output_ok(const char *o, const char *const *allowed)
 	return false;
 }
 
+static int diag_cmp(const struct pw_diag *a, const struct pw_diag *b)
+{
+	int c = strcmp(a->pos.file ? a->pos.file : "", b->pos.file ? b->pos.file : "");
+	if (c)
+		return c;
+	if (a->pos.line != b->pos.line)
+		return a->pos.line < b->pos.line ? -1 : 1;
+	return a->pos.col < b->pos.col ? -1 : a->pos.col > b->pos.col;
+}
+
 int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 {
 	struct pw_diags d;
@@ -111,6 +121,16 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 	pw_cluster_finish(&w->c, &d);
 	if (o->engine_flags & PW_ENGINE_IPBLOCK_EXCLUDES_PODS)
 		pw_cluster_check_ipblock_ports(&w->c, &d);
+	/* by file and position, whichever check found them */
+	for (size_t i = 1; i < d.n; i++) {
+		struct pw_diag x = d.v[i];
+		size_t k = i;
+		while (k > 0 && diag_cmp(&d.v[k - 1], &x) > 0) {
+			d.v[k] = d.v[k - 1];
+			k--;
+		}
+		d.v[k] = x;
+	}
 	for (size_t i = 0; i < d.n; i++) {
 		pw_buf_reset(&b);
 		pw_diag_format(&d.v[i], &b);
@@ -459,4 +479,73 @@ size_t cli_ext_classes(const struct pw_cluster *c, bool npa_style,
 		free(cuts[f]);
 	}
 	return total;
+}
+
+void cli_pair_conns(const struct pw_cluster *c, const struct pw_engine *e,
+		    int ga, const struct pw_addr *aa, int gb,
+		    const struct pw_addr *ab, struct pw_conns *out)
+{
+	uint32_t na = ga < 0 ? 1 : c->groups[ga].npods;
+	uint32_t nb = gb < 0 ? 1 : c->groups[gb].npods;
+	struct pw_conns one;
+	bool first = true;
+	pw_conns_init(&one);
+	pw_conns_clear(out);
+	/* a workload pair is allowed only where every replica pair is */
+	for (uint32_t i = 0; i < na; i++)
+		for (uint32_t k = 0; k < nb; k++) {
+			struct pw_ep s = ga < 0 ? pw_ep_addr(aa)
+						: pw_ep_pod(c, c->groups[ga].pods[i]);
+			struct pw_ep d = gb < 0 ? pw_ep_addr(ab)
+						: pw_ep_pod(c, c->groups[gb].pods[k]);
+			if (s.pod >= 0 && s.pod == d.pod && (na > 1 || nb > 1))
+				continue;
+			pw_engine_conns(e, &s, &d, &one);
+			if (first)
+				pw_conns_copy(out, &one);
+			else
+				pw_conns_intersect(out, &one);
+			first = false;
+		}
+	if (first) /* a single pod to itself */
+		pw_conns_add_all(out);
+	pw_conns_release(&one);
+}
+
+static int extclass_cmp(const void *x, const void *y)
+{
+	const struct cli_extclass *a = x, *b = y;
+	return pw_addr_cmp(&a->lo, &b->lo);
+}
+
+size_t cli_ext_merge(const struct cli_extclass *a, size_t na,
+		     const struct cli_extclass *b, size_t nb,
+		     struct cli_extclass **out)
+{
+	struct cli_extclass *v = pw_xmalloc((na + nb + 1) * sizeof(*v));
+	size_t n = 0;
+	for (size_t i = 0; i < na; i++)
+		v[n++] = a[i];
+	for (size_t i = 0; i < nb; i++)
+		v[n++] = b[i];
+	if (n)
+		qsort(v, n, sizeof(*v), extclass_cmp);
+	size_t u = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!u || pw_addr_cmp(&v[u - 1].lo, &v[i].lo))
+			v[u++] = v[i];
+	/* each class now ends just before the next one of its family */
+	for (size_t i = 0; i < u; i++) {
+		if (i + 1 < u && v[i + 1].lo.family == v[i].lo.family) {
+			v[i].hi = v[i + 1].lo;
+			addr_dec(&v[i].hi);
+		}
+		char x[48], y[48];
+		pw_addr_format(&v[i].lo, x);
+		pw_addr_format(&v[i].hi, y);
+		if (!range_as_cidr(&v[i].lo, &v[i].hi, v[i].name, sizeof(v[i].name)))
+			snprintf(v[i].name, sizeof(v[i].name), "%s-%s", x, y);
+	}
+	*out = v;
+	return u;
 }

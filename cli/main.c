@@ -13,6 +13,8 @@ struct command {
 static const struct command commands[] = {
 	{ "connlist", cmd_connlist,
 	  "list allowed connections between workloads (netpol-analyzer format)" },
+	{ "diff", cmd_diff,
+	  "what changes between two policy sets, or if staged policies were enforced" },
 	{ "eval", cmd_eval,
 	  "may SRC reach DST on a port, and which policy and rule decided" },
 	{ "lint", cmd_lint,
@@ -23,7 +25,7 @@ static const struct command commands[] = {
 static void usage(FILE *f)
 {
 	fputs("usage: podwall <command> [options]\n\n"
-	      "podwall analyses Kubernetes network policies exactly.\n\n"
+	      "podwall analyses Kubernetes and Calico network policies exactly.\n\n"
 	      "commands:\n",
 	      f);
 	for (size_t i = 0; i < PW_ARRAY_SIZE(commands); i++)

@@ -513,7 +513,6 @@ void pw__load_calico_tier(struct ld *l, struct meta *m)
 		if (!s || !*s || *end || !isfinite(d)) {
 			if (s)
 				pw_error(l->d, ld_pos(l, on), "order must be a number");
-			return;
 		}
 		t.has_order = true;
 		t.order = d;
@@ -525,7 +524,6 @@ void pw__load_calico_tier(struct ld *l, struct meta *m)
 	else if (s && strcasecmp(s, "Deny")) {
 		pw_error(l->d, ld_pos(l, da),
 			 "unknown defaultAction \"%s\" (want Deny or Pass)", s);
-		return;
 	}
 	if (l->d->errors > l->errors_at_start)
 		return;
