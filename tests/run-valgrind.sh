@@ -29,4 +29,10 @@ vg connlist connlist -f "$npa" --ipblock-excludes-pods --hostnetwork-as-pods
 vg lint lint -f "$here/cli/0041-lint-findings"
 vg errors eval -f "$here/cli/0050-errors-all-reported/in" --src x/p --dst x/p --port 80
 vg yaml-syntax matrix -f "$here/cli/0051-yaml-syntax"
+vg calico-staged eval -f "$here/cli/0061-calico-eval-staged" --src dev/centos --dst dev/nginx --port UDP/53 --staged
+vg matrix-netsets matrix -f "$here/cases/124-networksets-and-global" --staged
+vg diff diff -f "$here/cli/0064-diff-to/before" --to "$here/cli/0064-diff-to/after"
+vg diff-staged diff -f "$here/cases/140-staged-set-and-delete" --staged -o json
+vg anp connlist -f "$SHARED/conformance/netpol-analyzer/tests/anp_demo" --ipblock-excludes-pods
+vg calico-errors matrix -f "$here/cli/0065-calico-errors"
 summary valgrind
