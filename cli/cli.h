@@ -28,6 +28,10 @@ struct cli_opts {
 	unsigned engine_flags;
 	bool staged; /* --staged: also build the staged view */
 	int verbose;
+	uint32_t replicas; /* pods per workload template (lab) */
+	/* called after loading, before the engine is built (lab addresses) */
+	int (*prepare)(struct pw_cluster *c, void *arg);
+	void *prepare_arg;
 };
 
 /* A loaded cluster and its engine. */
@@ -88,5 +92,6 @@ size_t cli_ext_merge(const struct cli_extclass *a, size_t na,
 		     const struct cli_extclass *b, size_t nb,
 		     struct cli_extclass **out);
 int cmd_diff(int argc, char **argv);
+int cmd_lab(int argc, char **argv);
 
 #endif

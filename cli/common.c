@@ -116,6 +116,7 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 		return cli_error("no input: give manifests with -f FILE|DIR|-");
 	pw_diags_init(&d);
 	pw_buf_init(&b);
+	w->c.template_replicas = o->replicas;
 	for (int i = 0; i < o->nfiles; i++)
 		pw_cluster_load_path(&w->c, o->files[i], &d);
 	pw_cluster_finish(&w->c, &d);
@@ -149,6 +150,8 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 	pw_buf_release(&b);
 	if (rc)
 		return rc;
+	if (o->prepare && o->prepare(&w->c, o->prepare_arg) < 0)
+		return -1;
 	if (pw_engine_build(&w->e, &w->c, o->engine_flags) < 0)
 		return cli_error("cannot build the policy engine");
 	if (o->staged) {

@@ -17,6 +17,8 @@ static const struct command commands[] = {
 	  "what changes between two policy sets, or if staged policies were enforced" },
 	{ "eval", cmd_eval,
 	  "may SRC reach DST on a port, and which policy and rule decided" },
+	{ "lab", cmd_lab,
+	  "run the pods as network namespaces, enforce with nftables, probe" },
 	{ "lint", cmd_lint,
 	  "find problems in a policy set (no default deny, DNS blocked, ...)" },
 	{ "matrix", cmd_matrix, "the reachability matrix of all endpoints" },

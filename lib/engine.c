@@ -853,7 +853,7 @@ static bool in_domains(const char *const *v, uint32_t n, const char *name)
 }
 
 /* Does side s match endpoint ep (ports aside)? */
-static bool side_match(const struct pw_engine *e, const struct pw_gside *s,
+bool pw_engine_side_match(const struct pw_engine *e, const struct pw_gside *s,
 		       const struct pw_ep *ep)
 {
 	bool pod = ep->pod >= 0;
@@ -902,7 +902,7 @@ static bool family_ok(const struct pw_grule *r, const struct pw_ep *a,
 }
 
 /* Resolve a named port against the destination; 0 when it does not. */
-static int resolve_named(const struct pw_engine *e, const struct pw_np_port *pp,
+int pw_engine_resolve_named(const struct pw_engine *e, const struct pw_np_port *pp,
 			 int proto, const struct pw_ep *dst)
 {
 	if (dst->pod < 0)
@@ -923,7 +923,7 @@ static bool port_in(const struct pw_engine *e, const struct pw_np_port *v,
 		if (pp->proto != pproto && pp->proto != PW_ANY)
 			continue;
 		if (pp->name) {
-			if (pproto < PW_NPROTO && resolve_named(e, pp, pproto, dst) == port)
+			if (pproto < PW_NPROTO && pw_engine_resolve_named(e, pp, pproto, dst) == port)
 				return true;
 		} else if (!pp->port) {
 			return true;
@@ -957,8 +957,8 @@ static bool rule_match(const struct pw_engine *e, const struct pw_grule *r,
 	if (r->dst.nnot_ports && pp >= 0 &&
 	    port_in(e, r->dst.not_ports, r->dst.nnot_ports, pp, q->port, dst))
 		return false;
-	return family_ok(r, src, dst) && side_match(e, &r->src, src) &&
-	       side_match(e, &r->dst, dst);
+	return family_ok(r, src, dst) && pw_engine_side_match(e, &r->src, src) &&
+	       pw_engine_side_match(e, &r->dst, dst);
 }
 
 /* The TCP/UDP/SCTP ports rule r matches toward dst, ends aside. */
@@ -982,7 +982,7 @@ static void rule_ports(const struct pw_engine *e, const struct pw_grule *r,
 			if (pp->proto != p && pp->proto != PW_ANY)
 				continue;
 			if (pp->name) {
-				int v = resolve_named(e, pp, p, dst);
+				int v = pw_engine_resolve_named(e, pp, p, dst);
 				if (v)
 					pw_conns_add(out, p, (unsigned)v, (unsigned)v);
 			} else if (!pp->port) {
@@ -1001,7 +1001,7 @@ static void rule_ports(const struct pw_engine *e, const struct pw_grule *r,
 				if (pp->proto != p && pp->proto != PW_ANY)
 					continue;
 				if (pp->name) {
-					int v = resolve_named(e, pp, p, dst);
+					int v = pw_engine_resolve_named(e, pp, p, dst);
 					if (v)
 						pw_conns_add(tmp, p, (unsigned)v, (unsigned)v);
 				} else {
@@ -1018,8 +1018,8 @@ static void rule_ports(const struct pw_engine *e, const struct pw_grule *r,
 static bool rule_ends_match(const struct pw_engine *e, const struct pw_grule *r,
 			    const struct pw_ep *src, const struct pw_ep *dst)
 {
-	return family_ok(r, src, dst) && side_match(e, &r->src, src) &&
-	       side_match(e, &r->dst, dst);
+	return family_ok(r, src, dst) && pw_engine_side_match(e, &r->src, src) &&
+	       pw_engine_side_match(e, &r->dst, dst);
 }
 
 /* ---- evaluation --------------------------------------------------------- */
@@ -1215,7 +1215,7 @@ static void cut_ports(const struct pw_engine *e, const struct pw_np_port *v,
 			if (pp->name) {
 				for (uint32_t k = 0; k < e->c->npods; k++) {
 					struct pw_ep ep = pw_ep_pod(e->c, k);
-					int v2 = resolve_named(e, pp, p, &ep);
+					int v2 = pw_engine_resolve_named(e, pp, p, &ep);
 					if (v2)
 						cut_port(cut, p, (unsigned)v2, (unsigned)v2);
 				}

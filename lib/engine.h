@@ -205,6 +205,14 @@ const uint64_t *pw_engine_k8s_peer_ids(const struct pw_engine *e, uint32_t k,
 bool pw_engine_has_id(const struct pw_engine *e, const uint64_t *bits,
 		      uint32_t pod);
 const char *pw_action_name(enum pw_action a);
+/* Does one side of a compiled rule match an endpoint (ports aside)? */
+bool pw_engine_side_match(const struct pw_engine *e, const struct pw_gside *s,
+			  const struct pw_ep *ep);
+/* A named port of protocol proto (PW_TCP...) on the destination pod; 0 if
+   it has none. */
+int pw_engine_resolve_named(const struct pw_engine *e,
+			    const struct pw_np_port *pp, int proto,
+			    const struct pw_ep *dst);
 /* Mark in cut[proto][port] (arrays of 65537) every first port and every
    last port + 1 of every rule's port range, named ports resolved against
    every pod: the bounds of the port classes the policies distinguish. */

@@ -112,9 +112,14 @@ void pw_cluster_finish(struct pw_cluster *c, struct pw_diags *d)
 		char key[600];
 		snprintf(key, sizeof(key), "%u/%s/%s", w->ns, w->kind, w->name);
 		w->has_pods = pw_strmap_get(&owned, key) != NULL;
-		if (!w->has_pods)
-			*PW_PUSH(&c->arena, c->pods, c->npods, c->npods_cap) =
-				w->tmpl;
+		uint32_t n = c->template_replicas > 1 ? c->template_replicas : 1;
+		for (uint32_t r = 0; r < n && !w->has_pods; r++) {
+			struct pw_pod *p = PW_PUSH(&c->arena, c->pods, c->npods,
+						   c->npods_cap);
+			*p = w->tmpl;
+			if (n > 1)
+				p->name = pw_arena_printf(&c->arena, "%s-%u", w->name, r);
+		}
 	}
 	pw_strmap_release(&owned);
 	for (uint32_t i = 0; i < c->nns; i++)

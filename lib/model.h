@@ -276,6 +276,7 @@ struct pw_cluster {
 	struct pw_apolicy *apols;
 	uint32_t napols;
 	size_t napols_cap;
+	uint32_t template_replicas; /* pods per workload without pods (0 = 1) */
 	const char **skipped; /* "FILE:LINE: Kind name" of ignored objects */
 	uint32_t nskipped;
 	size_t nskipped_cap;

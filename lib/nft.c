@@ -1,0 +1,561 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "nft.h"
+
+#include <nftables/libnftables.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void pw_nft_init(struct pw_nft *t)
+{
+	memset(t, 0, sizeof(*t));
+}
+
+void pw_nft_release(struct pw_nft *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->v[i].kind);
+		free(t->v[i].name);
+		free(t->v[i].body);
+	}
+	free(t->v);
+	pw_nft_init(t);
+}
+
+static struct pw_nft_obj *find(const struct pw_nft *t, const char *kind,
+			       const char *name)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (!strcmp(t->v[i].kind, kind) && !strcmp(t->v[i].name, name))
+			return &t->v[i];
+	return NULL;
+}
+
+static void add_obj(struct pw_nft *t, const char *kind, const char *name,
+		    const char *body)
+{
+	if (find(t, kind, name))
+		return; /* sets are shared by content */
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 32;
+		t->v = pw_xrealloc(t->v, t->cap * sizeof(*t->v));
+	}
+	t->v[t->n++] = (struct pw_nft_obj){ pw_xstrdup(kind), pw_xstrdup(name),
+					    pw_xstrdup(body) };
+}
+
+/* ---- sets --------------------------------------------------------------- */
+
+struct render {
+	const struct pw_engine *e;
+	const struct pw_dp_port *ports;
+	size_t nports;
+	struct pw_nft *t;
+	struct pw_buf elems; /* scratch */
+	size_t nelems;
+};
+
+static void elem(struct render *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#include <stdarg.h>
+static void elem(struct render *r, const char *fmt, ...)
+{
+	va_list ap;
+	char tmp[160];
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	pw_buf_printf(&r->elems, "%s%s", r->nelems++ ? ", " : "", tmp);
+}
+
+/* Emit the collected elements as a named set of the given type; returns
+   its name (static buffer, valid until the next call) or NULL if empty. */
+static const char *emit_set(struct render *r, const char *type, bool interval,
+			    char name[static 24])
+{
+	if (!r->nelems)
+		return NULL;
+	struct pw_buf b;
+	pw_buf_init(&b);
+	pw_buf_printf(&b, "type %s; %selements = { %s }", type,
+		      interval ? "flags interval; auto-merge; " : "", r->elems.s);
+	uint64_t h = pw_hash_bytes(b.s, b.len, 0x70777331);
+	snprintf(name, 24, "s_%016llx", (unsigned long long)h);
+	add_obj(r->t, "set", name, b.s);
+	pw_buf_release(&b);
+	pw_buf_reset(&r->elems);
+	r->nelems = 0;
+	return name;
+}
+
+static void begin_set(struct render *r)
+{
+	pw_buf_reset(&r->elems);
+	r->nelems = 0;
+}
+
+static void elem_addr(struct render *r, const struct pw_addr *a)
+{
+	char s[48];
+	if (a->family != 4)
+		return;
+	pw_addr_format(a, s);
+	elem(r, "%s", s);
+}
+
+static void elem_cidr(struct render *r, const struct pw_cidr *c)
+{
+	char s[52];
+	if (c->addr.family != 4)
+		return;
+	pw_cidr_format(c, s);
+	elem(r, "%s", s);
+}
+
+static const char *l4name(int pproto)
+{
+	switch (pproto) {
+	case PW_TCP: return "tcp";
+	case PW_UDP: return "udp";
+	case PW_SCTP: return "sctp";
+	default: return "udplite";
+	}
+}
+
+/* ---- rules ------------------------------------------------------------- */
+
+/* The other end's part of a rule: expressions on field F ("ip saddr" or
+   "ip daddr").  False when it can match nothing. */
+static bool remote_side(struct render *r, const struct pw_gside *s,
+			const char *f, struct pw_buf *m)
+{
+	const struct pw_engine *e = r->e;
+	char name[24];
+	const char *set;
+	if (s->ndomains)
+		return false; /* needs addresses learnt from DNS */
+	if (s->nnets) {
+		begin_set(r);
+		for (uint32_t i = 0; i < s->nnets; i++)
+			elem_cidr(r, &s->nets[i]);
+		if (!(set = emit_set(r, "ipv4_addr", true, name)))
+			return false;
+		pw_buf_printf(m, " %s @%s", f, set);
+		if (!s->nets_pods)
+			pw_buf_printf(m, " %s != @pods", f);
+	}
+	if (s->nnot_nets) {
+		begin_set(r);
+		for (uint32_t i = 0; i < s->nnot_nets; i++)
+			elem_cidr(r, &s->not_nets[i]);
+		if ((set = emit_set(r, "ipv4_addr", true, name)))
+			pw_buf_printf(m, " %s != @%s", f, set);
+	}
+	if (s->pods_only)
+		pw_buf_printf(m, " %s @pods", f);
+	if (s->ids) {
+		begin_set(r);
+		for (size_t i = 0; i < r->nports; i++) {
+			uint32_t p = r->ports[i].pod;
+			if (pw_engine_has_id(e, s->ids, p) && e->c->pods[p].naddrs)
+				elem_addr(r, &e->c->pods[p].addrs[0]);
+		}
+		for (uint32_t i = 0; i < s->nset_nets; i++)
+			elem_cidr(r, &s->set_nets[i]);
+		if (!(set = emit_set(r, "ipv4_addr", true, name)))
+			return false;
+		pw_buf_printf(m, " %s @%s", f, set);
+	}
+	if (s->not_ids) {
+		begin_set(r);
+		for (size_t i = 0; i < r->nports; i++) {
+			uint32_t p = r->ports[i].pod;
+			if (pw_engine_has_id(e, s->not_ids, p) && e->c->pods[p].naddrs)
+				elem_addr(r, &e->c->pods[p].addrs[0]);
+		}
+		for (uint32_t i = 0; i < s->nnot_set_nets; i++)
+			elem_cidr(r, &s->not_set_nets[i]);
+		if ((set = emit_set(r, "ipv4_addr", true, name)))
+			pw_buf_printf(m, " %s != @%s", f, set);
+	}
+	return true;
+}
+
+/* Numeric ports (proto . port ranges) of a port list; named ports resolved
+   against the pod `at` when at >= 0, or collected as (addr . proto . port)
+   over every lab pod when at < 0.  Returns false if the list names ports
+   and none can match. */
+static void port_sets(struct render *r, const struct pw_np_port *v, uint32_t n,
+		      int at, const char **numeric, const char **named,
+		      char nbuf[static 24], char xbuf[static 24])
+{
+	const struct pw_engine *e = r->e;
+	*numeric = *named = NULL;
+	begin_set(r);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct pw_np_port *pp = &v[i];
+		for (int p = 0; p <= PW_NPROTO; p++) {
+			if (pp->proto != p && pp->proto != PW_ANY)
+				continue;
+			if (pp->proto == PW_ANY && p == PW_NPROTO)
+				continue;
+			if (pp->name) {
+				if (at < 0 || p == PW_NPROTO)
+					continue;
+				struct pw_ep ep = pw_ep_pod(e->c, (uint32_t)at);
+				int port = pw_engine_resolve_named(e, pp, p, &ep);
+				if (port)
+					elem(r, "%s . %d", l4name(p), port);
+			} else if (!pp->port) {
+				elem(r, "%s . 1-65535", l4name(p));
+			} else if (pp->end_port && pp->end_port != pp->port) {
+				elem(r, "%s . %d-%d", l4name(p), pp->port, pp->end_port);
+			} else {
+				elem(r, "%s . %d", l4name(p), pp->port);
+			}
+		}
+	}
+	*numeric = emit_set(r, "inet_proto . inet_service", true, nbuf);
+	if (at >= 0)
+		return;
+	begin_set(r);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct pw_np_port *pp = &v[i];
+		if (!pp->name)
+			continue;
+		for (size_t k = 0; k < r->nports; k++) {
+			uint32_t pod = r->ports[k].pod;
+			const struct pw_pod *pd = &e->c->pods[pod];
+			if (!pd->naddrs || pd->addrs[0].family != 4)
+				continue;
+			struct pw_ep ep = pw_ep_pod(e->c, pod);
+			for (int p = 0; p < PW_NPROTO; p++) {
+				if (pp->proto != p && pp->proto != PW_ANY)
+					continue;
+				int port = pw_engine_resolve_named(e, pp, p, &ep);
+				char a[48];
+				pw_addr_format(&pd->addrs[0], a);
+				if (port)
+					elem(r, "%s . %s . %d", a, l4name(p), port);
+			}
+		}
+	}
+	*named = emit_set(r, "ipv4_addr . inet_proto . inet_service", false, xbuf);
+}
+
+static const char *action_stmt(enum pw_action a)
+{
+	switch (a) {
+	case PW_ACT_ALLOW:
+		return "meta mark set meta mark | 0x1 return";
+	case PW_ACT_DENY:
+		return "drop";
+	case PW_ACT_PASS:
+		return "return";
+	default:
+		return "log prefix \"podwall: \"";
+	}
+}
+
+/* One compiled rule of endpoint P (port index k) in direction dir. */
+static void render_rule(struct render *r, size_t k, enum pw_dir dir,
+			const struct pw_gpolicy *g, const struct pw_grule *gr,
+			struct pw_buf *chain)
+{
+	const struct pw_engine *e = r->e;
+	uint32_t pod = r->ports[k].pod;
+	struct pw_ep self = pw_ep_pod(e->c, pod);
+	const struct pw_gside *local = dir == PW_EGRESS ? &gr->src : &gr->dst;
+	const struct pw_gside *remote = dir == PW_EGRESS ? &gr->dst : &gr->src;
+	const char *f = dir == PW_EGRESS ? "ip daddr" : "ip saddr";
+	if (!pw_engine_side_match(e, local, &self))
+		return;
+	if (gr->ip_version == 6)
+		return; /* the dataplane is IPv4 */
+	struct pw_buf m;
+	pw_buf_init(&m);
+	if (gr->proto != PW_ANY)
+		pw_buf_printf(&m, " meta l4proto %d", gr->proto);
+	if (gr->not_proto != PW_ANY)
+		pw_buf_printf(&m, " meta l4proto != %d", gr->not_proto);
+	if (gr->icmp_type != PW_ANY) {
+		const char *ic = gr->proto == PW_IPPROTO_ICMPV6 ? "icmpv6" : "icmp";
+		pw_buf_printf(&m, " %s type %d", ic, gr->icmp_type);
+		if (gr->icmp_code != PW_ANY)
+			pw_buf_printf(&m, " %s code %d", ic, gr->icmp_code);
+	}
+	if (gr->not_icmp_type != PW_ANY) {
+		if (gr->not_icmp_code != PW_ANY)
+			pw_buf_printf(&m, " icmp type . icmp code != { %d . %d }",
+				      gr->not_icmp_type, gr->not_icmp_code);
+		else
+			pw_buf_printf(&m, " icmp type != %d", gr->not_icmp_type);
+	}
+	if (!remote_side(r, remote, f, &m)) {
+		pw_buf_release(&m);
+		return;
+	}
+	/* ports are the destination's: named ones resolve against P when P is
+	   the destination, against the other end's address otherwise */
+	char nb[24], xb[24], nnb[24], nxb[24];
+	const char *num = NULL, *named = NULL, *nnum = NULL, *nnamed = NULL;
+	int at = dir == PW_INGRESS ? (int)pod : -1;
+	const struct pw_gside *d = &gr->dst;
+	if (d->nports) {
+		port_sets(r, d->ports, d->nports, at, &num, &named, nb, xb);
+		if (!num && !named) {
+			pw_buf_release(&m);
+			return;
+		}
+	}
+	if (d->nnot_ports) {
+		port_sets(r, d->not_ports, d->nnot_ports, at, &nnum, &nnamed, nnb, nxb);
+		if (nnum)
+			pw_buf_printf(&m, " meta l4proto . th dport != @%s", nnum);
+		if (nnamed)
+			pw_buf_printf(&m, " ip daddr . meta l4proto . th dport != @%s",
+				      nnamed);
+	}
+	const char *act = action_stmt(gr->action);
+	/* numeric and named ports are alternatives: two rules, one action */
+	if (!d->nports) {
+		pw_buf_printf(chain, "\t\t%s counter %s comment \"%s %s[%u]\"\n",
+			      m.s ? m.s : "", act, g->name,
+			      dir == PW_INGRESS ? "ingress" : "egress", gr->index);
+		r->t->rules++;
+	}
+	if (num) {
+		pw_buf_printf(chain, "\t\t%s meta l4proto . th dport @%s counter %s comment \"%s %s[%u]\"\n",
+			      m.s ? m.s : "", num, act, g->name,
+			      dir == PW_INGRESS ? "ingress" : "egress", gr->index);
+		r->t->rules++;
+	}
+	if (named) {
+		pw_buf_printf(chain, "\t\t%s ip daddr . meta l4proto . th dport @%s counter %s comment \"%s %s[%u]\"\n",
+			      m.s ? m.s : "", named, act, g->name,
+			      dir == PW_INGRESS ? "ingress" : "egress", gr->index);
+		r->t->rules++;
+	}
+	pw_buf_release(&m);
+}
+
+static void render_endpoint(struct render *r, size_t k, enum pw_dir dir)
+{
+	const struct pw_engine *e = r->e;
+	uint32_t pod = r->ports[k].pod;
+	const char *dn = dir == PW_EGRESS ? "eg" : "in";
+	uint32_t n;
+	const uint32_t *pols = pw_engine_applicable(e, pod, dir, &n);
+	struct pw_buf top, ch, name;
+	pw_buf_init(&top);
+	pw_buf_init(&ch);
+	pw_buf_init(&name);
+	uint32_t i = 0;
+	while (i < n) {
+		uint32_t tier = e->pols[pols[i]].tier;
+		pw_buf_reset(&ch);
+		for (; i < n && e->pols[pols[i]].tier == tier; i++) {
+			const struct pw_gpolicy *g = &e->pols[pols[i]];
+			for (uint32_t x = 0; x < g->nrules[dir]; x++)
+				render_rule(r, k, dir, g, &g->rules[dir][x], &ch);
+		}
+		if (e->tiers[tier].default_action == PW_ACT_DENY)
+			pw_buf_printf(&ch, "\t\tcounter drop comment \"end of tier %s\"\n",
+				      e->tiers[tier].name);
+		pw_buf_reset(&name);
+		pw_buf_printf(&name, "%s_%zu_t%u", dn, k, tier);
+		add_obj(r->t, "chain", name.s, ch.s ? ch.s : "");
+		pw_buf_printf(&top, "\t\tjump %s\n\t\tmeta mark & 0x1 == 0x1 return\n",
+			      name.s);
+	}
+	pw_buf_puts(&top, "\t\treturn\n");
+	pw_buf_reset(&name);
+	pw_buf_printf(&name, "%s_%zu", dn, k);
+	add_obj(r->t, "chain", name.s, top.s);
+	pw_buf_release(&top);
+	pw_buf_release(&ch);
+	pw_buf_release(&name);
+}
+
+void pw_nft_build(const struct pw_engine *e, const struct pw_dp_port *ports,
+		  size_t nports, struct pw_nft *out)
+{
+	struct render r = { e, ports, nports, out, { 0 }, 0 };
+	pw_buf_init(&r.elems);
+	/* the lab's pods */
+	begin_set(&r);
+	for (size_t k = 0; k < nports; k++) {
+		const struct pw_pod *p = &e->c->pods[ports[k].pod];
+		if (p->naddrs)
+			elem_addr(&r, &p->addrs[0]);
+	}
+	struct pw_buf b;
+	pw_buf_init(&b);
+	pw_buf_printf(&b, "type ipv4_addr; flags interval; %s%s%s",
+		      r.nelems ? "elements = { " : "", r.nelems ? r.elems.s : "",
+		      r.nelems ? " }" : "");
+	add_obj(out, "set", "pods", b.s);
+	pw_buf_reset(&r.elems);
+	r.nelems = 0;
+	struct pw_buf fw, egm, inm;
+	pw_buf_init(&fw);
+	pw_buf_init(&egm);
+	pw_buf_init(&inm);
+	size_t ne = 0, ni = 0;
+	for (size_t k = 0; k < nports; k++) {
+		struct pw_ep ep = pw_ep_pod(e->c, ports[k].pod);
+		if (!pw_engine_governed(e, &ep))
+			continue;
+		for (int d = 0; d < 2; d++) {
+			uint32_t n;
+			pw_engine_applicable(e, ports[k].pod, (enum pw_dir)d, &n);
+			if (!n)
+				continue; /* nothing applies: the profile allows */
+			render_endpoint(&r, k, (enum pw_dir)d);
+			if (d == PW_EGRESS)
+				pw_buf_printf(&egm, "%s\"%s\" : jump eg_%zu", ne++ ? ", " : "",
+					      ports[k].ifname, k);
+			else
+				pw_buf_printf(&inm, "%s\"%s\" : jump in_%zu", ni++ ? ", " : "",
+					      ports[k].ifname, k);
+		}
+	}
+	pw_buf_puts(&fw, "\t\ttype filter hook forward priority filter; policy accept;\n"
+			 "\t\tct state established,related accept\n"
+			 "\t\tct state invalid drop\n");
+	if (ne)
+		pw_buf_printf(&fw, "\t\tiifname vmap { %s }\n", egm.s);
+	pw_buf_puts(&fw, "\t\tmeta mark set meta mark & 0xfffffffe\n");
+	if (ni)
+		pw_buf_printf(&fw, "\t\toifname vmap { %s }\n", inm.s);
+	pw_buf_puts(&fw, "\t\tmeta mark set meta mark & 0xfffffffe accept\n");
+	add_obj(out, "chain", "forward", fw.s);
+	pw_buf_release(&fw);
+	pw_buf_release(&egm);
+	pw_buf_release(&inm);
+	pw_buf_release(&b);
+	pw_buf_release(&r.elems);
+}
+
+static void obj_decl(const struct pw_nft_obj *o, const char *table,
+		     struct pw_buf *out)
+{
+	pw_buf_printf(out, "add %s inet %s %s { %s%s }\n", o->kind, table, o->name,
+		      !strcmp(o->kind, "set") ? o->body : "",
+		      !strcmp(o->kind, "chain") && !strcmp(o->name, "forward")
+			      ? "type filter hook forward priority filter; policy accept;"
+			      : "");
+}
+
+/* Rules of a chain body, one "add rule" each; the forward chain's header
+   line is its declaration, not a rule. */
+static void chain_rules(const struct pw_nft_obj *o, const char *table,
+			struct pw_buf *out)
+{
+	const char *p = o->body;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		while (len && (*p == '\t' || *p == ' ')) {
+			p++;
+			len--;
+		}
+		if (len && strncmp(p, "type filter hook", 16))
+			pw_buf_printf(out, "add rule inet %s %s %.*s\n", table,
+				      o->name, (int)len, p);
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+}
+
+void pw_nft_script_full(const struct pw_nft *t, const char *table,
+			struct pw_buf *out)
+{
+	pw_buf_printf(out, "add table inet %s\ndelete table inet %s\nadd table inet %s\n",
+		      table, table, table);
+	/* sets first, chains declared before any rule jumps to them */
+	for (size_t i = 0; i < t->n; i++)
+		if (!strcmp(t->v[i].kind, "set"))
+			obj_decl(&t->v[i], table, out);
+	for (size_t i = 0; i < t->n; i++)
+		if (!strcmp(t->v[i].kind, "chain"))
+			obj_decl(&t->v[i], table, out);
+	for (size_t i = 0; i < t->n; i++)
+		if (!strcmp(t->v[i].kind, "chain"))
+			chain_rules(&t->v[i], table, out);
+}
+
+void pw_nft_script_delta(const struct pw_nft *old, const struct pw_nft *t,
+			 const char *table, struct pw_buf *out)
+{
+	/* new sets and chains first, so rules may refer to them */
+	for (size_t i = 0; i < t->n; i++)
+		if (!find(old, t->v[i].kind, t->v[i].name))
+			obj_decl(&t->v[i], table, out);
+	/* changed sets: new content (sets are named by content, so a changed
+	   set is a new one; only "pods" changes in place) */
+	const struct pw_nft_obj *op = find(old, "set", "pods");
+	const struct pw_nft_obj *np = find(t, "set", "pods");
+	if (op && np && strcmp(op->body, np->body)) {
+		pw_buf_printf(out, "flush set inet %s pods\n", table);
+		const char *el = strstr(np->body, "elements = {");
+		if (el)
+			pw_buf_printf(out, "add element inet %s pods %s\n", table,
+				      el + strlen("elements = "));
+	}
+	/* chains whose rules changed, or that are new */
+	for (size_t i = 0; i < t->n; i++) {
+		const struct pw_nft_obj *o = &t->v[i];
+		if (strcmp(o->kind, "chain"))
+			continue;
+		const struct pw_nft_obj *was = find(old, "chain", o->name);
+		if (was && !strcmp(was->body, o->body))
+			continue;
+		if (was)
+			pw_buf_printf(out, "flush chain inet %s %s\n", table, o->name);
+		chain_rules(o, table, out);
+	}
+	/* chains, then sets, that are gone */
+	for (size_t i = 0; i < old->n; i++)
+		if (!strcmp(old->v[i].kind, "chain") &&
+		    !find(t, "chain", old->v[i].name))
+			pw_buf_printf(out, "flush chain inet %s %s\n", table,
+				      old->v[i].name);
+	for (size_t i = 0; i < old->n; i++)
+		if (!strcmp(old->v[i].kind, "chain") &&
+		    !find(t, "chain", old->v[i].name))
+			pw_buf_printf(out, "delete chain inet %s %s\n", table,
+				      old->v[i].name);
+	for (size_t i = 0; i < old->n; i++)
+		if (!strcmp(old->v[i].kind, "set") && !find(t, "set", old->v[i].name))
+			pw_buf_printf(out, "delete set inet %s %s\n", table,
+				      old->v[i].name);
+}
+
+int pw_nft_run(const char *script, struct pw_buf *err)
+{
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!ctx) {
+		pw_buf_puts(err, "cannot create an nftables context");
+		return -1;
+	}
+	nft_ctx_buffer_output(ctx);
+	nft_ctx_buffer_error(ctx);
+	int rc = nft_run_cmd_from_buffer(ctx, script);
+	if (rc) {
+		const char *msg = nft_ctx_get_error_buffer(ctx);
+		pw_buf_puts(err, msg && *msg ? msg : "nftables refused the ruleset");
+	}
+	nft_ctx_free(ctx);
+	return rc ? -1 : 0;
+}
+
+int pw_nft_delete(const char *table, struct pw_buf *err)
+{
+	char cmd[160];
+	snprintf(cmd, sizeof(cmd), "add table inet %s\ndelete table inet %s\n",
+		 table, table);
+	return pw_nft_run(cmd, err);
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The nftables dataplane: the engine's decisions rendered as one
+ * podwall-owned `inet` table, for a router that forwards between pods
+ * (the lab's router namespace, or a node).
+ *
+ * Layout of the table (per pod P with router-side interface IF):
+ *
+ *   set pods              every lab pod address
+ *   set s_<hash>          a peer group or port set, shared by content
+ *   chain forward         hook forward:
+ *                           ct state established,related accept
+ *                           ct state invalid drop
+ *                           iifname vmap { IF : jump eg_P }   source's egress
+ *                           meta mark clear allow bit
+ *                           oifname vmap { IF : jump in_P }   dest's ingress
+ *   chain eg_P, in_P      one "jump <tier chain>; allowed? return" per tier
+ *                         the endpoint visits, then return (the profile)
+ *   chain eg_P_t<N>       the rules of tier N's applicable policies, in
+ *                         order: Allow sets the allow bit and returns, Deny
+ *                         drops, Pass returns, Log logs; the tier's end
+ *                         drops when its default action is Deny
+ *
+ * Everything the engine decides statically for P (its own selectors, its
+ * named ports as a destination) is folded at render time; what depends on
+ * the other end is matched per packet through sets.  A rule that cannot
+ * match (an empty peer group, a DNS rule, which needs addresses learnt
+ * from DNS) is left out.  Counters on every rule.  IPv4 only for now.
+ */
+#ifndef PW_NFT_H
+#define PW_NFT_H
+
+#include "engine.h"
+
+#define PW_NFT_MARK_ALLOW 0x1u
+
+struct pw_dp_port {
+	uint32_t pod;	    /* cluster pod index */
+	const char *ifname; /* router-side interface of its veth */
+};
+
+/* A rendered table: named objects, so that two renders can be compared and
+   only what changed sent to the kernel. */
+struct pw_nft_obj {
+	char *kind; /* "set" or "chain" */
+	char *name;
+	char *body; /* what goes between the braces */
+};
+struct pw_nft {
+	struct pw_nft_obj *v;
+	size_t n, cap;
+	size_t rules; /* rules rendered, for statistics */
+};
+
+void pw_nft_init(struct pw_nft *t);
+void pw_nft_release(struct pw_nft *t);
+void pw_nft_build(const struct pw_engine *e, const struct pw_dp_port *ports,
+		  size_t nports, struct pw_nft *out);
+/* A script that replaces the table atomically. */
+void pw_nft_script_full(const struct pw_nft *t, const char *table,
+			struct pw_buf *out);
+/* A script that changes only what differs from old (one transaction). */
+void pw_nft_script_delta(const struct pw_nft *old, const struct pw_nft *t,
+			 const char *table, struct pw_buf *out);
+/* Run a script through libnftables in the current network namespace.
+   0, or -1 with the error text in err. */
+int pw_nft_run(const char *script, struct pw_buf *err);
+/* Delete the table if it exists (idempotent). */
+int pw_nft_delete(const char *table, struct pw_buf *err);
+
+#endif
