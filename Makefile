@@ -5,6 +5,7 @@
 #   make deps       install missing Debian packages
 #   make demo       deps + build + the seed 000 scenario
 #   make fuzz       build and run the libFuzzer targets (FUZZ_SECONDS each)
+#   make bench      benchmarks (the lab's need root)
 #   V=1             show full commands
 
 CC       ?= cc
@@ -32,7 +33,7 @@ else
 Q := @
 endif
 
-.PHONY: all test test-run deps demo demo-run fuzz clean
+.PHONY: all test test-run deps demo demo-run fuzz clean bench
 .DELETE_ON_ERROR:
 
 all: podwall
@@ -76,9 +77,18 @@ test: deps
 
 # every suite runs on the ASan+UBSan build; the release build runs under
 # valgrind
-test-run: podwall build/asan/podwall $(UNIT_BIN)
+test-run: podwall build/asan/podwall $(UNIT_BIN) build/asan/nca-calico
 	@PODWALL=build/asan/podwall SHARED=$(SHARED) UNIT_BINS="$(UNIT_BIN)" \
-		VALGRIND_PODWALL=./podwall sh tests/run.sh
+		NCA_RUN=build/asan/nca-calico VALGRIND_PODWALL=./podwall sh tests/run.sh
+
+build/asan/nca-calico: tests/conformance/nca-calico.c $(LIB_ASAN_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  CC/SAN  $<"
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -O1 -o $@ $^ $(LDLIBS)
+
+# benchmarks print figures and ratios; the lab ones need root
+bench: podwall
+	@PODWALL=$(CURDIR)/podwall sh bench/lab.sh
 
 FUZZ_TARGETS := manifest calsel
 fuzz: $(FUZZ_TARGETS:%=build/fuzz/%)

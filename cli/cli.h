@@ -93,5 +93,6 @@ size_t cli_ext_merge(const struct cli_extclass *a, size_t na,
 		     struct cli_extclass **out);
 int cmd_diff(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
+int cmd_gen(int argc, char **argv);
 
 #endif

@@ -11,11 +11,16 @@
  *   pods     "K ns/name ADDR": a pod's lab index and address, kept stable
  *   nft      the table last put in force, to change only what differs
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -28,10 +33,12 @@
 
 static const char lab_usage[] =
 	"usage: podwall lab up -f FILE|DIR [-f ...] [--name NAME] [--replicas N]\n"
-	"                      [--external ADDR ...] [--ipblock-excludes-pods]\n"
+	"                      [--external ADDR ... | --no-external]\n"
+	"                      [--ipblock-excludes-pods] [--hostnetwork-as-pods]\n"
 	"       podwall lab apply -f FILE [...] [--name NAME] [--keep-established]\n"
 	"       podwall lab delete -f FILE [...] [--name NAME] [--keep-established]\n"
-	"       podwall lab probe [--port PROTO/N ...] [--name NAME] [-o table|json]\n"
+	"       podwall lab probe [--port PROTO/N ...] [--name NAME] [--timeout MS]\n"
+	"                         [-o table|json|tsv]\n"
 	"       podwall lab exec NS/POD [--name NAME] -- CMD [ARG...]\n"
 	"       podwall lab status [--name NAME]\n"
 	"       podwall lab down [--name NAME]\n"
@@ -56,6 +63,13 @@ static const char lab_usage[] =
 	"  exec      run a command in a pod's network namespace\n"
 	"  status    what the lab holds\n"
 	"  down      remove everything the lab created (idempotent)\n";
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
 
 #define LAB_CIDR_BASE 0x0af40000u /* 10.244.0.0/16 for pods without an IP */
 #define MAX_EXTERNALS 16
@@ -424,6 +438,9 @@ static int start_server(struct lab *lb, const char *netns, const struct pw_pod *
 	}
 	if (pid == 0) {
 		setsid();
+		/* the child records itself, so a parent killed right after the
+		   fork leaves no unrecorded server behind */
+		pw_lab_own(lb->name, "pid %d %s", (int)getpid(), netns);
 		int fd = open("/dev/null", O_RDWR);
 		if (fd >= 0) {
 			dup2(fd, 0);
@@ -438,24 +455,76 @@ static int start_server(struct lab *lb, const char *netns, const struct pw_pod *
 		_exit(127);
 	}
 	pw_buf_release(&ports);
-	return pw_lab_own(lb->name, "pid %d %s", (int)pid, netns);
+	return 0;
 }
 
-/* Is pid one of this lab's servers (and not a recycled pid)? */
+static bool our_server(int pid, const char *lab);
+
+/* Every process whose network namespace is one of the lab's: servers, and
+   what `lab exec` started there.  The namespace goes; so do they. */
+static void kill_in_netns(const char *netns)
+{
+	char path[300];
+	struct stat st;
+	snprintf(path, sizeof(path), "/run/netns/%s", netns);
+	if (stat(path, &st) < 0)
+		return;
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		int pid = atoi(de->d_name);
+		if (pid <= 1 || pid == getpid())
+			continue;
+		char np[64];
+		struct stat ps;
+		snprintf(np, sizeof(np), "/proc/%d/ns/net", pid);
+		if (stat(np, &ps) == 0 && ps.st_ino == st.st_ino && ps.st_dev == st.st_dev)
+			kill(pid, SIGKILL);
+	}
+	closedir(d);
+}
+
+/* Every process whose command line is this lab's server: a fallback for
+   records a crash may have lost. */
+static void kill_servers_scan(const char *lab)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		int pid = atoi(de->d_name);
+		if (pid > 1 && pid != getpid() && our_server(pid, lab))
+			kill(pid, SIGKILL);
+	}
+	closedir(d);
+}
+
+/* Is pid one of this lab's servers (and not a recycled pid)?  Its command
+   line is "podwall lab __serve NAME ..." (argv[0] may be a path). */
 static bool our_server(int pid, const char *lab)
 {
-	char path[64];
+	char path[64], buf[512];
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-	char *cl = read_file(path);
-	if (!cl)
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return false;
-	/* argv[0] may be a path; argv[1..3] = lab __serve NAME */
-	const char *a1 = cl + strlen(cl) + 1;
-	const char *a2 = a1 + strlen(a1) + 1;
-	const char *a3 = a2 + strlen(a2) + 1;
-	bool ok = !strcmp(a1, "lab") && !strcmp(a2, "__serve") && !strcmp(a3, lab);
-	free(cl);
-	return ok;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	const char *want[] = { "lab", "__serve", lab };
+	const char *p = buf, *end = buf + n;
+	p += strlen(p) + 1; /* argv[0] */
+	for (size_t i = 0; i < PW_ARRAY_SIZE(want); i++) {
+		if (p >= end || strcmp(p, want[i]))
+			return false;
+		p += strlen(p) + 1;
+	}
+	return true;
 }
 
 static volatile sig_atomic_t serve_stop;
@@ -490,6 +559,166 @@ static int lab_serve(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	return pw_serve(v, n, &serve_stop) < 0 ? 1 : 0;
+}
+
+/* Internal test tools, run inside pods with `lab exec`:
+ *   lab __echo PORT             accept TCP connections, echo what they send
+ *   lab __hold ADDR PORT SECS   connect, then every 100 ms send a line and
+ *                               wait up to 1 s for its echo; print "held" and
+ *                               exit 0 if the connection lived SECS seconds,
+ *                               print "cut after N ms" and exit 1 if not */
+
+static int lab_echo(int argc, char **argv)
+{
+	if (argc < 2)
+		return EXIT_USAGE;
+	int port = atoi(argv[1]);
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1;
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	struct sockaddr_in a = { 0 };
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 16) < 0)
+		return 1;
+	signal(SIGCHLD, SIG_IGN);
+	for (;;) {
+		int c = accept(s, NULL, NULL);
+		if (c < 0)
+			continue;
+		if (fork() == 0) {
+			/* a connection the policies cut never sees a FIN: do not
+			   outlive the server */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			char buf[512];
+			ssize_t n;
+			while ((n = read(c, buf, sizeof(buf))) > 0)
+				if (write(c, buf, (size_t)n) != n)
+					break;
+			_exit(0);
+		}
+		close(c);
+	}
+}
+
+static int lab_hold(int argc, char **argv)
+{
+	if (argc < 4)
+		return EXIT_USAGE;
+	struct pw_addr dst;
+	if (pw_addr_parse(argv[1], &dst) < 0 || dst.family != 4)
+		return EXIT_USAGE;
+	int secs = atoi(argv[3]);
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { 0 };
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)atoi(argv[2]));
+	memcpy(&a.sin_addr, dst.b, 4);
+	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		printf("cannot connect: %s\n", strerror(errno));
+		return 1;
+	}
+	double t0 = now_ms();
+	while (now_ms() - t0 < secs * 1000.0) {
+		if (write(s, "ping\n", 5) != 5) {
+			printf("cut after %.0f ms (write failed)\n", now_ms() - t0);
+			return 1;
+		}
+		struct pollfd p = { s, POLLIN, 0 };
+		char buf[64];
+		if (poll(&p, 1, 1000) <= 0 || read(s, buf, sizeof(buf)) <= 0) {
+			printf("cut after %.0f ms\n", now_ms() - t0);
+			return 1;
+		}
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	printf("held\n");
+	return 0;
+}
+
+/* Benchmark tools, run inside pods with `lab exec`:
+ *   lab __sink tcp|udp PORT SECS       count what arrives for SECS seconds
+ *   lab __blast tcp|udp ADDR PORT SECS SIZE   send SIZE-byte writes or
+ *                                      datagrams for SECS seconds
+ * __sink prints "bytes N packets N seconds S". */
+static int lab_sink(int argc, char **argv)
+{
+	if (argc < 4)
+		return EXIT_USAGE;
+	bool udp = !strcmp(argv[1], "udp");
+	double secs = atof(argv[3]);
+	int s = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+	int one = 1, big = 8 << 20;
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(s, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	struct sockaddr_in a = { 0 };
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)atoi(argv[2]));
+	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    (!udp && listen(s, 4) < 0))
+		return 1;
+	int c = s;
+	if (!udp) {
+		struct pollfd p = { s, POLLIN, 0 };
+		if (poll(&p, 1, 10000) <= 0 || (c = accept(s, NULL, NULL)) < 0)
+			return 1;
+	}
+	static char buf[1 << 16];
+	unsigned long long bytes = 0, pkts = 0;
+	double t0 = -1, t1 = 0;
+	for (;;) {
+		struct pollfd p = { c, POLLIN, 0 };
+		if (poll(&p, 1, 500) <= 0)
+			break;
+		ssize_t n = recv(c, buf, sizeof(buf), 0);
+		if (n <= 0)
+			break;
+		t1 = now_ms();
+		if (t0 < 0)
+			t0 = t1;
+		bytes += (unsigned long long)n;
+		pkts++;
+		if (t1 - t0 > secs * 1000 + 500)
+			break;
+	}
+	printf("bytes %llu packets %llu seconds %.3f\n", bytes, pkts,
+	       t0 < 0 ? 0 : (t1 - t0) / 1000.0);
+	return 0;
+}
+
+static int lab_blast(int argc, char **argv)
+{
+	if (argc < 6)
+		return EXIT_USAGE;
+	bool udp = !strcmp(argv[1], "udp");
+	struct pw_addr dst;
+	if (pw_addr_parse(argv[2], &dst) < 0 || dst.family != 4)
+		return EXIT_USAGE;
+	double secs = atof(argv[4]);
+	size_t size = (size_t)atoi(argv[5]);
+	if (size < 1 || size > 65000)
+		return EXIT_USAGE;
+	int s = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { 0 };
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)atoi(argv[3]));
+	memcpy(&a.sin_addr, dst.b, 4);
+	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) < 0)
+		return 1;
+	char *buf = pw_xcalloc(1, size);
+	double t0 = now_ms();
+	while (now_ms() - t0 < secs * 1000) {
+		for (int i = 0; i < 64; i++)
+			if (send(s, buf, size, 0) < 0 && errno != ENOBUFS &&
+			    errno != ECONNREFUSED && errno != EAGAIN) {
+				free(buf);
+				return 1;
+			}
+	}
+	free(buf);
+	close(s);
+	return 0;
 }
 
 /* ---- the dataplane -------------------------------------------------------- */
@@ -563,7 +792,9 @@ static int lab_enforce(struct lab *lb, const struct cli_world *w, bool delta,
 	struct pw_nft t, old;
 	pw_nft_init(&t);
 	pw_nft_init(&old);
-	pw_nft_build(&w->e, ports, n, &t);
+	/* the benchmark's baseline: rules one by one, as iptables has them */
+	const char *lin = getenv("PODWALL_NFT_LINEAR");
+	pw_nft_build_opts(&w->e, ports, n, lin && *lin == '1', &t);
 	struct pw_buf script;
 	pw_buf_init(&script);
 	char path[512];
@@ -690,6 +921,14 @@ static int lab_down(const char *name)
 		waitpid(pid, NULL, WNOHANG);
 	}
 	free(copy);
+	kill_servers_scan(name);
+	copy = pw_xstrdup(owned);
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char ns[200];
+		if (sscanf(line, "netns %199s", ns) == 1)
+			kill_in_netns(ns);
+	}
+	free(copy);
 	copy = pw_xstrdup(owned);
 	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char ns[200];
@@ -729,10 +968,12 @@ struct probe_job {
 	int fd;
 };
 
+static int probe_timeout_ms = 500;
+
 static int run_probes(void *arg)
 {
 	struct probe_job *j = arg;
-	if (pw_probe_run(j->v, j->n, 1000) < 0)
+	if (pw_probe_run(j->v, j->n, probe_timeout_ms) < 0)
 		return -1;
 	size_t len = j->n * sizeof(*j->v);
 	const char *p = (const char *)j->v;
@@ -853,7 +1094,25 @@ static int lab_probe(struct lab *lb, struct cli_world *w, int *protos,
 		}
 	}
 	bool json = fmt && !strcmp(fmt, "json");
-	if (!json) {
+	if (fmt && !strcmp(fmt, "tsv")) {
+		for (size_t s = 0; s < n; s++) {
+			size_t m = 0;
+			for (size_t d = 0; d < n; d++) {
+				if (d == s)
+					continue;
+				for (size_t q = 0; q < nq; q++, m++) {
+					struct pw_query qq = pw_query_port(protos[q], portv[q]);
+					struct pw_verdict v;
+					pw_engine_eval(&w->e, &eps[s].ep, &eps[d].ep, &qq, &v);
+					char cell = obs[(q * n + s) * n + d];
+					printf("%s\t%s\t%s/%d\t%s\t%s\n", eps[s].label, eps[d].label,
+					       pw_proto_name(protos[q]), portv[q],
+					       cell == '?' ? "untested" : cell == '.' ? "allow" : "deny",
+					       v.allowed ? "allow" : "deny");
+				}
+			}
+		}
+	} else if (!json) {
 		printf("Endpoints:\n");
 		for (size_t i = 0; i < n; i++)
 			printf("  %2zu  %s\n", i + 1, eps[i].label);
@@ -899,13 +1158,6 @@ static int lab_probe(struct lab *lb, struct cli_world *w, int *protos,
 
 /* ---- apply / delete ------------------------------------------------------ */
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /* conntrack entries the new policies deny are removed */
 static int cut_established(struct lab *lb, const struct cli_world *w)
 {
@@ -928,6 +1180,10 @@ static int cut_established(struct lab *lb, const struct cli_world *w)
 			continue;
 		int p = pw_proto_parse(proto);
 		if (p < 0)
+			continue;
+		/* closing and closed TCP flows are no connections to cut */
+		if (p == PW_TCP && !strstr(line, " ESTABLISHED ") &&
+		    !strstr(line, " SYN_SENT ") && !strstr(line, " SYN_RECV "))
 			continue;
 		const char *s = strstr(line, "src="), *d = strstr(line, "dst=");
 		const char *sp = strstr(line, "sport="), *dp = strstr(line, "dport=");
@@ -1131,6 +1387,14 @@ int cmd_lab(int argc, char **argv)
 	const char *sub = argv[1];
 	if (!strcmp(sub, "__serve"))
 		return lab_serve(argc - 1, argv + 1);
+	if (!strcmp(sub, "__echo"))
+		return lab_echo(argc - 1, argv + 1);
+	if (!strcmp(sub, "__hold"))
+		return lab_hold(argc - 1, argv + 1);
+	if (!strcmp(sub, "__sink"))
+		return lab_sink(argc - 1, argv + 1);
+	if (!strcmp(sub, "__blast"))
+		return lab_blast(argc - 1, argv + 1);
 	struct cli_opts o = { 0 };
 	const char *name = "podwall";
 	bool keep = false;
@@ -1185,6 +1449,14 @@ int cmd_lab(int argc, char **argv)
 			}
 			protos[nq] = p;
 			ports[nq++] = n;
+		} else if ((v = cli_optval(argc, argv, &i, NULL, "--timeout", &err))) {
+			probe_timeout_ms = atoi(v);
+			if (probe_timeout_ms < 10 || probe_timeout_ms > 60000) {
+				cli_error("lab probe: --timeout must be 10-60000 ms");
+				goto out;
+			}
+		} else if (!strcmp(argv[i], "--no-external")) {
+			next = 0;
 		} else if (!strcmp(argv[i], "--keep-established")) {
 			keep = true;
 		} else if (!err && !target && argv[i][0] != '-' && !strcmp(sub, "exec")) {

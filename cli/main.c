@@ -17,6 +17,7 @@ static const struct command commands[] = {
 	  "what changes between two policy sets, or if staged policies were enforced" },
 	{ "eval", cmd_eval,
 	  "may SRC reach DST on a port, and which policy and rule decided" },
+	{ "gen", cmd_gen, "a deterministic synthetic cluster, for benchmarks" },
 	{ "lab", cmd_lab,
 	  "run the pods as network namespaces, enforce with nftables, probe" },
 	{ "lint", cmd_lint,

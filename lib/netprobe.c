@@ -658,9 +658,19 @@ int pw_serve(const struct pw_listen *v, size_t n, volatile sig_atomic_t *stop)
 			if (!pfd[k].revents)
 				continue;
 			struct listener *l = &ls[map[k]];
-			char banner[32];
-			int blen = snprintf(banner, sizeof(banner),
-					    "podwall %d\n", l->port);
+			char banner[160];
+			int blen;
+			if (l->proto == PW_UDP)
+				blen = snprintf(banner, sizeof(banner),
+						"podwall %d\n", l->port);
+			else /* an HTTP answer, for curl by hand */
+				blen = snprintf(banner, sizeof(banner),
+						"HTTP/1.0 200 OK\r\n"
+						"Content-Type: text/plain\r\n"
+						"Content-Length: %d\r\n\r\n"
+						"podwall %d\n",
+						(int)snprintf(NULL, 0, "podwall %d\n", l->port),
+						l->port);
 			if (l->proto == PW_UDP) {
 				serve_dgram(l, banner, (size_t)blen);
 			} else if (!serve_stream(l, banner, (size_t)blen)) {

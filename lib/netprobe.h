@@ -97,7 +97,8 @@ struct pw_listen {
  * Each entry is one socket on the unspecified address: IPv6 with
  * IPV6_V6ONLY=0 (serving IPv4 too), or IPv4 alone when the kernel has no
  * IPv6.  TCP and SCTP (one-to-one) listen with SO_REUSEADDR and a SOMAXCONN
- * backlog, accept non-blockingly, send the banner "podwall <port>\n" and
+ * backlog, accept non-blockingly, send the banner (an HTTP/1.0 200 response
+ * whose body is "podwall <port>\n", so that curl works by hand) and
  * close.  UDP answers every datagram with the same banner, sent from the
  * address the datagram was sent to (IP_PKTINFO/IPV6_PKTINFO), so that
  * replies pass a client's connected socket on multi-address hosts.  UDP

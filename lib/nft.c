@@ -2,6 +2,7 @@
 #include "nft.h"
 
 #include <nftables/libnftables.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,12 +54,18 @@ struct render {
 	struct pw_nft *t;
 	struct pw_buf elems; /* scratch */
 	size_t nelems;
+	bool linear; /* one rule per peer and port, no sets (bench baseline) */
+	/* a run of consecutive rules with one action that are all a lookup of
+	   (peer address . protocol . port): rendered as one rule */
+	struct pw_buf run;
+	size_t nrun;
+	int run_action;
+	const char *run_field;
 };
 
 static void elem(struct render *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-#include <stdarg.h>
 static void elem(struct render *r, const char *fmt, ...)
 {
 	va_list ap;
@@ -121,6 +128,13 @@ static const char *l4name(int pproto)
 	case PW_SCTP: return "sctp";
 	default: return "udplite";
 	}
+}
+
+static int l4num(int pproto)
+{
+	static const int n[] = { PW_IPPROTO_TCP, PW_IPPROTO_UDP, PW_IPPROTO_SCTP,
+				 PW_IPPROTO_UDPLITE };
+	return n[pproto];
 }
 
 /* ---- rules ------------------------------------------------------------- */
@@ -258,6 +272,131 @@ static const char *action_stmt(enum pw_action a)
 	}
 }
 
+static void flush_run(struct render *r, struct pw_buf *chain)
+{
+	if (!r->nrun)
+		return;
+	struct pw_buf b;
+	pw_buf_init(&b);
+	pw_buf_printf(&b, "type ipv4_addr . inet_proto . inet_service; flags interval; "
+		      "elements = { %s }", r->run.s);
+	uint64_t h = pw_hash_bytes(b.s, b.len, 0x72756e31);
+	char name[24];
+	snprintf(name, sizeof(name), "s_%016llx", (unsigned long long)h);
+	add_obj(r->t, "set", name, b.s);
+	pw_buf_printf(chain, "\t\t%s . meta l4proto . th dport @%s counter %s\n",
+		      r->run_field, name, action_stmt((enum pw_action)r->run_action));
+	r->t->rules++;
+	pw_buf_release(&b);
+	pw_buf_reset(&r->run);
+	r->nrun = 0;
+}
+
+/* Address elements of a remote side that is only a set of addresses (no
+   negation, no other predicate); false if it is more than that. */
+static bool remote_addrs(struct render *r, const struct pw_gside *s,
+			 struct pw_buf *out, size_t *n)
+{
+	const struct pw_engine *e = r->e;
+	char as[52];
+	if (s->ndomains || s->nnot_nets || s->not_ids || (s->nnets && s->ids) ||
+	    (s->nnets && !s->nets_pods))
+		return false;
+	if (s->nnets) {
+		for (uint32_t i = 0; i < s->nnets; i++)
+			if (s->nets[i].addr.family == 4) {
+				pw_cidr_format(&s->nets[i], as);
+				pw_buf_printf(out, "%s%s", (*n)++ ? "\x1f" : "", as);
+			}
+		return true;
+	}
+	if (s->ids) {
+		for (size_t i = 0; i < r->nports; i++) {
+			uint32_t p = r->ports[i].pod;
+			if (pw_engine_has_id(e, s->ids, p) && e->c->pods[p].naddrs &&
+			    e->c->pods[p].addrs[0].family == 4) {
+				pw_addr_format(&e->c->pods[p].addrs[0], as);
+				pw_buf_printf(out, "%s%s", (*n)++ ? "\x1f" : "", as);
+			}
+		}
+		for (uint32_t i = 0; i < s->nset_nets; i++)
+			if (s->set_nets[i].addr.family == 4) {
+				pw_cidr_format(&s->set_nets[i], as);
+				pw_buf_printf(out, "%s%s", (*n)++ ? "\x1f" : "", as);
+			}
+		return true;
+	}
+	if (s->pods_only)
+		return false;
+	pw_buf_printf(out, "%s0.0.0.0/0", (*n)++ ? "\x1f" : "");
+	return true;
+}
+
+/* Can rule gr be part of a run?  Then add its elements and return true. */
+static bool try_run(struct render *r, size_t k, enum pw_dir dir,
+		    const struct pw_grule *gr, struct pw_buf *chain)
+{
+	const struct pw_engine *e = r->e;
+	const struct pw_gside *remote = dir == PW_EGRESS ? &gr->dst : &gr->src;
+	const struct pw_gside *d = &gr->dst;
+	if (r->linear || gr->action == PW_ACT_LOG || gr->not_proto != PW_ANY ||
+	    gr->icmp_type != PW_ANY || gr->not_icmp_type != PW_ANY ||
+	    gr->ip_version || !d->nports || d->nnot_ports)
+		return false;
+	/* named destination ports: only when the destination is P */
+	for (uint32_t i = 0; i < d->nports; i++)
+		if (d->ports[i].name && dir == PW_EGRESS)
+			return false;
+	struct pw_buf addrs;
+	size_t na = 0;
+	pw_buf_init(&addrs);
+	if (!remote_addrs(r, remote, &addrs, &na)) {
+		pw_buf_release(&addrs);
+		return false;
+	}
+	const char *f = dir == PW_EGRESS ? "ip daddr" : "ip saddr";
+	if (r->nrun && (r->run_action != (int)gr->action || strcmp(r->run_field, f)))
+		flush_run(r, chain);
+	r->run_action = (int)gr->action;
+	r->run_field = f;
+	/* ports, named ones resolved against P (the destination) */
+	struct pw_ep self = pw_ep_pod(e->c, r->ports[k].pod);
+	char *save, *tok;
+	for (uint32_t i = 0; i < d->nports; i++) {
+		const struct pw_np_port *pp = &d->ports[i];
+		for (int p = 0; p <= PW_NPROTO; p++) {
+			if (pp->proto != p && pp->proto != PW_ANY)
+				continue;
+			if (pp->proto == PW_ANY && p == PW_NPROTO)
+				continue;
+			char ports[24];
+			if (gr->proto != PW_ANY && l4num(p) != gr->proto)
+				continue;
+			if (pp->name) {
+				int v = p < PW_NPROTO ? pw_engine_resolve_named(e, pp, p, &self) : 0;
+				if (!v)
+					continue;
+				snprintf(ports, sizeof(ports), "%d", v);
+			} else if (!pp->port) {
+				snprintf(ports, sizeof(ports), "1-65535");
+			} else if (pp->end_port && pp->end_port != pp->port) {
+				snprintf(ports, sizeof(ports), "%d-%d", pp->port, pp->end_port);
+			} else {
+				snprintf(ports, sizeof(ports), "%d", pp->port);
+			}
+			char *copy = pw_xstrdup(addrs.s ? addrs.s : "");
+			for (tok = strtok_r(copy, "\x1f", &save); tok;
+			     tok = strtok_r(NULL, "\x1f", &save)) {
+				pw_buf_printf(&r->run, "%s%s . %s . %s", r->nrun++ ? ", " : "",
+					      tok, l4name(p), ports);
+			}
+			free(copy);
+		}
+	}
+	pw_buf_release(&addrs);
+	return true;
+}
+
 /* One compiled rule of endpoint P (port index k) in direction dir. */
 static void render_rule(struct render *r, size_t k, enum pw_dir dir,
 			const struct pw_gpolicy *g, const struct pw_grule *gr,
@@ -273,6 +412,9 @@ static void render_rule(struct render *r, size_t k, enum pw_dir dir,
 		return;
 	if (gr->ip_version == 6)
 		return; /* the dataplane is IPv4 */
+	if (try_run(r, k, dir, gr, chain))
+		return;
+	flush_run(r, chain);
 	struct pw_buf m;
 	pw_buf_init(&m);
 	if (gr->proto != PW_ANY)
@@ -360,9 +502,12 @@ static void render_endpoint(struct render *r, size_t k, enum pw_dir dir)
 			for (uint32_t x = 0; x < g->nrules[dir]; x++)
 				render_rule(r, k, dir, g, &g->rules[dir][x], &ch);
 		}
-		if (e->tiers[tier].default_action == PW_ACT_DENY)
+		flush_run(r, &ch);
+		if (e->tiers[tier].default_action == PW_ACT_DENY) {
 			pw_buf_printf(&ch, "\t\tcounter drop comment \"end of tier %s\"\n",
 				      e->tiers[tier].name);
+			r->t->rules++;
+		}
 		pw_buf_reset(&name);
 		pw_buf_printf(&name, "%s_%zu_t%u", dn, k, tier);
 		add_obj(r->t, "chain", name.s, ch.s ? ch.s : "");
@@ -381,8 +526,20 @@ static void render_endpoint(struct render *r, size_t k, enum pw_dir dir)
 void pw_nft_build(const struct pw_engine *e, const struct pw_dp_port *ports,
 		  size_t nports, struct pw_nft *out)
 {
-	struct render r = { e, ports, nports, out, { 0 }, 0 };
+	pw_nft_build_opts(e, ports, nports, false, out);
+}
+
+void pw_nft_build_opts(const struct pw_engine *e, const struct pw_dp_port *ports,
+		       size_t nports, bool linear, struct pw_nft *out)
+{
+	struct render r = { 0 };
+	r.e = e;
+	r.ports = ports;
+	r.nports = nports;
+	r.t = out;
+	r.linear = linear;
 	pw_buf_init(&r.elems);
+	pw_buf_init(&r.run);
 	/* the lab's pods */
 	begin_set(&r);
 	for (size_t k = 0; k < nports; k++) {
@@ -436,6 +593,7 @@ void pw_nft_build(const struct pw_engine *e, const struct pw_dp_port *ports,
 	pw_buf_release(&inm);
 	pw_buf_release(&b);
 	pw_buf_release(&r.elems);
+	pw_buf_release(&r.run);
 }
 
 static void obj_decl(const struct pw_nft_obj *o, const char *table,

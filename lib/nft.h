@@ -21,6 +21,12 @@
  *                         drops, Pass returns, Log logs; the tier's end
  *                         drops when its default action is Deny
  *
+ * Consecutive rules of one action whose match is only "the other end's
+ * address is in a set and the destination port in another" (the common
+ * case: every Kubernetes NetworkPolicy rule with ports) become one lookup
+ * in a concatenated interval set (address . protocol . port), so the cost
+ * per packet does not grow with the number of such rules.
+ *
  * Everything the engine decides statically for P (its own selectors, its
  * named ports as a destination) is folded at render time; what depends on
  * the other end is matched per packet through sets.  A rule that cannot
@@ -56,6 +62,10 @@ void pw_nft_init(struct pw_nft *t);
 void pw_nft_release(struct pw_nft *t);
 void pw_nft_build(const struct pw_engine *e, const struct pw_dp_port *ports,
 		  size_t nports, struct pw_nft *out);
+/* linear: no merging of rules into set lookups, one rule per policy rule
+   (the baseline the benchmark compares with). */
+void pw_nft_build_opts(const struct pw_engine *e, const struct pw_dp_port *ports,
+		       size_t nports, bool linear, struct pw_nft *out);
 /* A script that replaces the table atomically. */
 void pw_nft_script_full(const struct pw_nft *t, const char *table,
 			struct pw_buf *out);

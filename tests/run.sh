@@ -44,6 +44,13 @@ run_suite sh "$here/run-cli.sh"
 run_suite sh "$here/conformance/k8s-e2e.sh"
 run_suite sh "$here/conformance/recipes.sh"
 run_suite sh "$here/conformance/netpol-analyzer.sh"
+run_suite sh "$here/conformance/nca-calico.sh"
+# the lab needs root (network namespaces, nftables); CI runs as root
+if [ "$(id -u)" = 0 ] && [ -z "$PODWALL_SKIP_LAB" ]; then
+	run_suite sh "$here/lab/run.sh"
+else
+	echo "lab: not run (needs root)"
+fi
 if [ -n "$VALGRIND_PODWALL" ]; then
 	run_suite sh "$here/run-valgrind.sh"
 fi

@@ -33,7 +33,6 @@
  */
 #include <ctype.h>
 #include <dirent.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -583,17 +582,23 @@ static void topo_wep(struct topo *t, struct pw_arena *a, yaml_document_t *d,
 	pw_buf_putc(&t->js, '}');
 }
 
+/* The items of a "FooList" need not say their kind (kubectl omits it). */
 static void topo_item(struct topo *t, struct pw_arena *a, yaml_document_t *d,
 		      yaml_node_t *it, bool want_ns, bool want_pods,
-		      const char *file)
+		      const char *file, const char *item_kind)
 {
-	const char *kind = ystr(yget(d, it, "kind"));
+	const char *kind = ystrne(yget(d, it, "kind"));
+	if (!kind)
+		kind = item_kind;
 	if (!kind)
 		return;
 	yaml_node_t *items = yget(d, it, "items");
 	if (ends_with(kind, "List") && items && items->type == YAML_SEQUENCE_NODE) {
+		const char *ik = strcmp(kind, "List")
+					 ? pw_arena_strndup(a, kind, strlen(kind) - 4)
+					 : NULL;
 		for (size_t i = 0; i < yseq_len(items); i++)
-			topo_item(t, a, d, yseq_at(d, items, i), want_ns, want_pods, file);
+			topo_item(t, a, d, yseq_at(d, items, i), want_ns, want_pods, file, ik);
 		return;
 	}
 	if (want_ns && !strcmp(kind, "Namespace"))
@@ -643,7 +648,7 @@ static int topo_build(struct topo *t, struct pw_arena *a, const char *nslist,
 		for (size_t k = 0; k < y.n; k++)
 			topo_item(t, a, &y.d[k], yaml_document_get_root_node(&y.d[k]),
 				  strs_has(&nsf, all.v[i]), strs_has(&podf, all.v[i]),
-				  all.v[i]);
+				  all.v[i], NULL);
 		ydocs_free(&y);
 	}
 	pw_buf_puts(&t->js, "]}");
@@ -1690,6 +1695,14 @@ static void fset_minus_format(struct pw_buf *b, const struct fset *f, const stru
 	pw_conns_subtract(&d, &g->pc);
 	if (skip_tcp)
 		d.p[PW_TCP].n = 0;
+	bool everything = pw_conns_all(&d);
+	for (uint32_t i = 0; i < sp->n && everything; i++)
+		everything = f->pr[i] && !g->pr[i];
+	if (everything) {
+		pw_buf_puts(b, "all connections");
+		pw_conns_release(&d);
+		return;
+	}
 	if (!pw_conns_empty(&d)) {
 		pw_conns_format(&d, b);
 		any = true;
@@ -1710,7 +1723,7 @@ static void fset_minus_format(struct pw_buf *b, const struct fset *f, const stru
 			else
 				pw_buf_printf(b, "proto %d", pr->proto);
 			if (on < tot) {
-				pw_buf_puts(b, "(type/code");
+				pw_buf_puts(b, "(classes from type/code");
 				for (uint32_t k = i; k < j; k++)
 					if (f->pr[k] && !g->pr[k])
 						pw_buf_printf(b, " %d/%d", sp->p[k].type, sp->p[k].code);
@@ -2205,8 +2218,13 @@ static void eval_config(struct pw_arena *a, const struct scheme *s, const struct
 		note_skipped(&c, &res->out);
 		pw_buf_putc(&res->out, '\n');
 	}
-	if (verbose && t.nnotes)
-		pw_buf_puts(&res->out, t.notes.s);
+	if (verbose) {
+		pw_buf_printf(&res->out,
+			      "    topology: %zu namespaces, %zu pods, %zu workload endpoints imported\n",
+			      t.nns, t.npods, t.nweps);
+		if (t.nnotes)
+			pw_buf_puts(&res->out, t.notes.s);
+	}
 
 	/* endpoints: pods, then the classes of addresses */
 	struct endpoint *ev = NULL;
@@ -2278,8 +2296,19 @@ static void eval_config(struct pw_arena *a, const struct scheme *s, const struct
 				res->l7 = true;
 			if (same) {
 				/* podwall cannot restrict TCP by L7 attributes */
-				if (skip_tcp && (want.l7 || !fset_eq(&want, &got, &sp, false)))
+				if (skip_tcp && (want.l7 || !fset_eq(&want, &got, &sp, false))) {
+					if (verbose && res->nexcl < difflimit) {
+						pw_buf_printf(&res->out,
+							      "    TCP, not compared: %s -> %s: NCA only: ",
+							      ev[si].name, ev[di].name);
+						fset_minus_format(&res->out, &want, &got, &sp, false);
+						pw_buf_puts(&res->out, "; podwall only: ");
+						fset_minus_format(&res->out, &got, &want, &sp, false);
+						pw_buf_puts(&res->out, want.l7 ? " (NCA side restricted by L7 attributes)\n"
+										: "\n");
+					}
 					res->nexcl++;
+				}
 				continue;
 			}
 			if (res->ndiff++ < difflimit) {
@@ -2327,6 +2356,7 @@ static void run_query(struct pw_arena *a, const struct scheme *s, const struct q
 	struct pw_buf msg;
 	pw_buf_init(&msg);
 	bool failed = false, divergent = false;
+	unsigned nmatch = 0;
 	if (parse_expected(a, q->expected, q->name, &xf, &err) < 0) {
 		printf("FAIL: %s: %s\n", q->id, err);
 		tl->fail++;
@@ -2382,6 +2412,7 @@ static void run_query(struct pw_arena *a, const struct scheme *s, const struct q
 			if (verbose)
 				pw_buf_puts(&msg, res.out.s ? res.out.s : "");
 		} else {
+			nmatch++;
 			if (verbose) {
 				pw_buf_printf(&msg, "  config %s: %zu pairs match%s%s\n", cf, res.npairs,
 					      fl ? "; engine flag ipblock-excludes-pods: " : "",
@@ -2403,6 +2434,9 @@ static void run_query(struct pw_arena *a, const struct scheme *s, const struct q
 	} else if (divergent) {
 		tl->known++;
 		printf("known divergence: %s\n%s", q->id, msg.s ? msg.s : "");
+		if (nmatch)
+			printf("  the query's %u other config%s match%s\n", nmatch,
+			       nmatch > 1 ? "s" : "", nmatch > 1 ? "" : "es");
 	} else {
 		tl->pass++;
 		if (verbose)
@@ -2410,8 +2444,6 @@ static void run_query(struct pw_arena *a, const struct scheme *s, const struct q
 	}
 	pw_buf_release(&msg);
 }
-
-static void find_schemes(struct pw_arena *a, const char *dir, struct strs *out);
 
 static bool scheme_name(const char *n)
 {

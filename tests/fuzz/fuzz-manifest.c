@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "../../lib/engine.h"
+#include "../../lib/nft.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -45,6 +46,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					pw_conns_format(&cs, &b);
 				}
 			pw_conns_release(&cs);
+			/* the dataplane renders whatever the engine accepted */
+			struct pw_dp_port ports[64];
+			for (uint32_t i = 0; i < c.npods; i++)
+				ports[i] = (struct pw_dp_port){ i, "pwr0" };
+			struct pw_nft t;
+			pw_nft_init(&t);
+			pw_nft_build_opts(&e, ports, c.npods, flags & 1, &t);
+			pw_buf_reset(&b);
+			pw_nft_script_full(&t, "podwall", &b);
+			pw_nft_release(&t);
 			pw_engine_release(&e);
 		}
 	}

@@ -338,8 +338,15 @@ static void test_banner(void)
 			memcpy(&s6->sin6_addr, a.b, 16);
 			sl = sizeof(*s6);
 		}
-		char want[32], got[64] = "";
-		snprintf(want, sizeof(want), "podwall %d\n", ports[b[i].port]);
+		char want[160], got[200] = "";
+		if (b[i].type == SOCK_DGRAM)
+			snprintf(want, sizeof(want), "podwall %d\n", ports[b[i].port]);
+		else
+			snprintf(want, sizeof(want),
+				 "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n"
+				 "Content-Length: %d\r\n\r\npodwall %d\n",
+				 (int)snprintf(NULL, 0, "podwall %d\n", ports[b[i].port]),
+				 ports[b[i].port]);
 		int fd = socket(ss.ss_family, b[i].type | SOCK_CLOEXEC, 0);
 		struct timeval tv = { 1, 0 };
 		ssize_t r = -1;
