@@ -66,7 +66,7 @@ traffic() { # -> "gbps kpps"
 	sleep 0.3
 	$PODWALL lab exec bench/client --name $LAB -- "$PODWALL" lab __blast udp 10.70.0.2 5201 "$SECS" 64
 	wait $sp
-	udp=$(awk '{ if ($6 > 0) printf "%.0f", $4 / $6 / 1e3; else print 0 }' "$T/sink")
+	udp=$(awk '{ if ($6 > 0) printf "%.1f", $4 / $6 / 1e3; else print 0 }' "$T/sink")
 	echo "$tcp $udp"
 }
 
@@ -90,10 +90,10 @@ for n in 1000 10000; do
 		gen $n 0 > "$T/p.yaml"
 		$PODWALL lab delete -f "$T/p.yaml" --name $LAB > /dev/null
 		PODWALL_NFT_LINEAR=$lin $PODWALL lab apply -f "$T/p.yaml" --name $LAB > "$T/apply" || exit 1
-		rules=$(awk '/rules in force/ { gsub(/\(/, "", $7); print $7 }' "$T/apply")
+		rules=$(awk '/rules in force/ { gsub(/\(/, "", $9); print $9 }' "$T/apply")
 		set -- $(traffic)
 		awk -v m=$mode -v n=$n -v r="$rules" -v t=$1 -v u=$2 -v bt=$base_tcp -v bu=$base_udp 'BEGIN {
 			printf "%-6s %5d policy rules (%s nft rules): TCP %s Gbit/s (%.2fx no policy), UDP 64 B %s kpps (%.2fx)\n",
-				m, n, r, t, bt > 0 ? t / bt : 0, u, bu > 0 ? u / bu : 0 }'
+				m, n, r, t, (bt > 0 ? t / bt : 0), u, (bu > 0 ? u / bu : 0) }'
 	done
 done

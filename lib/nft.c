@@ -278,8 +278,9 @@ static void flush_run(struct render *r, struct pw_buf *chain)
 		return;
 	struct pw_buf b;
 	pw_buf_init(&b);
+	/* a counter per element: per peer and port, where the rules were */
 	pw_buf_printf(&b, "type ipv4_addr . inet_proto . inet_service; flags interval; "
-		      "elements = { %s }", r->run.s);
+		      "counter; elements = { %s }", r->run.s);
 	uint64_t h = pw_hash_bytes(b.s, b.len, 0x72756e31);
 	char name[24];
 	snprintf(name, sizeof(name), "s_%016llx", (unsigned long long)h);
