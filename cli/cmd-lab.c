@@ -41,6 +41,7 @@ static const char lab_usage[] =
 	"                         [-o table|json|tsv]\n"
 	"       podwall lab exec NS/POD [--name NAME] -- CMD [ARG...]\n"
 	"       podwall lab status [--name NAME]\n"
+	"       podwall lab render -f FILE|DIR [...]\n"
 	"       podwall lab down [--name NAME]\n"
 	"\n"
 	"Run the pods of a cluster as network namespaces behind a router that\n"
@@ -62,6 +63,8 @@ static const char lab_usage[] =
 	"            difference; cells the kernel cannot test are 'untested'\n"
 	"  exec      run a command in a pod's network namespace\n"
 	"  status    what the lab holds\n"
+	"  render    print the nftables script a lab of these manifests would\n"
+	"            put in force (no root needed)\n"
 	"  down      remove everything the lab created (idempotent)\n";
 
 static double now_ms(void)
@@ -1473,11 +1476,51 @@ int cmd_lab(int argc, char **argv)
 		cli_error("lab: --name must be 1-20 of a-z, 0-9, '-'");
 		goto out;
 	}
-	if (geteuid() != 0) {
+	struct lab lb;
+	if (strcmp(sub, "render") && geteuid() != 0) {
 		cli_error("lab: needs root (network namespaces and nftables)");
 		goto out;
 	}
-	struct lab lb;
+	if (!strcmp(sub, "render")) {
+		/* the ruleset a lab of these manifests would put in force */
+		if (!o.nfiles) {
+			cli_error("lab render: give manifests with -f");
+			goto out;
+		}
+		memset(&lb, 0, sizeof(lb));
+		snprintf(lb.name, sizeof(lb.name), "%s", name);
+		lb.flags = o.engine_flags;
+		lb.replicas = replicas;
+		for (int f = 0; f < o.nfiles; f++) {
+			lb.inputs = pw_xrealloc(lb.inputs, (size_t)(lb.ninputs + 1) * sizeof(char *));
+			lb.inputs[lb.ninputs++] = pw_xstrdup(o.files[f]);
+		}
+		struct cli_world w;
+		if (lab_load(&lb, &w) == 0) {
+			struct pw_dp_port *pp;
+			char **names;
+			size_t np;
+			lab_ports(&lb, &w, &pp, &np, &names);
+			struct pw_nft t;
+			struct pw_buf b;
+			pw_nft_init(&t);
+			pw_buf_init(&b);
+			const char *lin = getenv("PODWALL_NFT_LINEAR");
+			pw_nft_build_opts(&w.e, pp, np, lin && *lin == '1', &t);
+			pw_nft_script_full(&t, PW_LAB_TABLE, &b);
+			fputs(b.s ? b.s : "", stdout);
+			pw_buf_release(&b);
+			pw_nft_release(&t);
+			for (size_t i = 0; i < np; i++)
+				free(names[i]);
+			free(names);
+			free(pp);
+			rc = 0;
+		}
+		cli_world_release(&w);
+		lab_release(&lb);
+		goto out;
+	}
 	if (!strcmp(sub, "down")) {
 		rc = lab_down(name);
 		goto out;

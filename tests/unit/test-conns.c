@@ -3,30 +3,33 @@
 #include "t.h"
 
 /* Each case: ranges added (proto, lo, hi) to A and B; expected text of A,
-   of A ∪ B and of A ∩ B. */
+   of A ∪ B, of A ∩ B and of A \ B. */
 struct rng {
 	int proto;
 	unsigned lo, hi;
 };
 static const struct {
 	struct rng a[4], b[4];
-	const char *a_s, *or_s, *and_s;
+	const char *a_s, *or_s, *and_s, *sub_s;
 } cases[] = {
 	{ { { PW_TCP, 80, 80 } }, { { PW_TCP, 81, 81 } },
-	  "TCP 80", "TCP 80-81", "No Connections" },
+	  "TCP 80", "TCP 80-81", "No Connections", "TCP 80" },
 	{ { { PW_TCP, 1, 65535 }, { PW_UDP, 1, 65535 }, { PW_SCTP, 1, 65535 } },
 	  { { PW_UDP, 53, 53 } },
-	  "All Connections", "All Connections", "UDP 53" },
+	  "All Connections", "All Connections", "UDP 53",
+	  "SCTP 1-65535,TCP 1-65535,UDP 1-52,54-65535" },
 	{ { { PW_TCP, 1, 79 }, { PW_TCP, 81, 65535 } }, { { PW_TCP, 80, 80 } },
-	  "TCP 1-79,81-65535", "TCP 1-65535", "No Connections" },
+	  "TCP 1-79,81-65535", "TCP 1-65535", "No Connections", "TCP 1-79,81-65535" },
 	{ { { PW_UDP, 53, 53 }, { PW_TCP, 53, 53 }, { PW_SCTP, 9000, 9010 } },
 	  { { PW_TCP, 50, 60 }, { PW_SCTP, 9005, 9020 } },
 	  "SCTP 9000-9010,TCP 53,UDP 53", "SCTP 9000-9020,TCP 50-60,UDP 53",
-	  "SCTP 9005-9010,TCP 53" },
+	  "SCTP 9005-9010,TCP 53", "SCTP 9000-9004,UDP 53" },
 	{ { { PW_TCP, 10, 20 }, { PW_TCP, 30, 40 } }, { { PW_TCP, 15, 35 } },
-	  "TCP 10-20,30-40", "TCP 10-40", "TCP 15-20,30-35" },
+	  "TCP 10-20,30-40", "TCP 10-40", "TCP 15-20,30-35", "TCP 10-14,36-40" },
 	{ { { PW_TCP, 10, 20 }, { PW_TCP, 21, 30 } }, { { 0, 0, 0 } },
-	  "TCP 10-30", "TCP 10-30", "No Connections" },
+	  "TCP 10-30", "TCP 10-30", "No Connections", "TCP 10-30" },
+	{ { { PW_TCP, 1, 65535 } }, { { PW_TCP, 1, 1 }, { PW_TCP, 65535, 65535 }, { PW_TCP, 100, 200 } },
+	  "TCP 1-65535", "TCP 1-65535", "TCP 1,100-200,65535", "TCP 2-99,201-65534" },
 };
 
 static void fill(struct pw_conns *c, const struct rng *r)
@@ -75,6 +78,15 @@ int main(void)
 		pw_conns_copy(&x, &a);
 		pw_conns_intersect(&x, &b);
 		T_CHECK(check_text(&x, cases[i].and_s), "case %zu: A&B", i);
+		struct pw_conns d;
+		pw_conns_init(&d);
+		pw_conns_copy(&d, &a);
+		pw_conns_subtract(&d, &b);
+		T_CHECK(check_text(&d, cases[i].sub_s), "case %zu: A-B", i);
+		/* (A \ B) ∪ (A ∩ B) = A */
+		pw_conns_union(&d, &x);
+		T_CHECK(pw_conns_equal(&d, &a), "case %zu: (A-B)|(A&B) = A", i);
+		pw_conns_release(&d);
 		/* membership agrees with the text */
 		for (unsigned port = 1; port <= 100; port++)
 			T_CHECK(pw_conns_has(&u, PW_TCP, port) ==
