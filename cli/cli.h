@@ -28,6 +28,7 @@ struct cli_opts {
 	unsigned engine_flags;
 	bool staged; /* --staged: also build the staged view */
 	int verbose;
+	bool stats; /* --stats: timings and peak memory on stderr at exit */
 	uint32_t replicas; /* pods per workload template (lab) */
 	/* called after loading, before the engine is built (lab addresses) */
 	int (*prepare)(struct pw_cluster *c, void *arg);
@@ -43,6 +44,8 @@ struct cli_world {
 	struct pw_strmap groups; /* "ns/name" -> group index + 1 */
 	struct pw_arena names_arena; /* DNS names given on the command line */
 	bool names;
+	bool stats;
+	double t_start, t_loaded, t_built; /* ms, CLOCK_MONOTONIC */
 };
 
 /*

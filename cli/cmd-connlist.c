@@ -23,6 +23,7 @@ static const char connlist_usage[] =
 	"      --ipblock-excludes-pods  ipBlocks match only addresses outside\n"
 	"                            the cluster (netpol-analyzer's reading)\n"
 	"  -o, --output FORMAT       txt (default) or csv\n"
+	"      --stats               timings and peak memory on stderr\n"
 	"  -v, --verbose             also list the objects that were skipped\n";
 
 struct cl_ep {

@@ -27,6 +27,7 @@ static const char diff_usage[] =
 	"                            the cluster\n"
 	"      --hostnetwork-as-pods treat hostNetwork pods like other pods\n"
 	"  -o, --output FORMAT       table (default), csv, json or yaml\n"
+	"      --stats               timings and peak memory on stderr\n"
 	"\n"
 	"Exit status: 0 no change, 1 changes, 2 bad usage or input.\n";
 

@@ -31,6 +31,7 @@ static const char eval_usage[] =
 	"                            the cluster (netpol-analyzer, Cilium reading)\n"
 	"      --hostnetwork-as-pods treat hostNetwork pods like other pods\n"
 	"  -o, --output FORMAT       table (default), json or yaml\n"
+	"      --stats               timings and peak memory on stderr\n"
 	"  -v, --verbose             also list the objects that were skipped\n"
 	"\n"
 	"Exit status: 0 ALLOW, 1 DENY, 2 bad usage or input (batch: 0 unless an\n"

@@ -33,6 +33,7 @@ static const char lint_usage[] =
 	"      --ipblock-excludes-pods  ipBlocks match only addresses outside\n"
 	"                            the cluster\n"
 	"  -o, --output FORMAT       table (default), json or yaml\n"
+	"      --stats               timings and peak memory on stderr\n"
 	"\n"
 	"Exit status: 0 no findings, 1 findings, 2 bad usage or input.\n";
 

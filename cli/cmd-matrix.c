@@ -30,6 +30,7 @@ static const char matrix_usage[] =
 	"                            the cluster\n"
 	"      --hostnetwork-as-pods treat hostNetwork pods like other pods\n"
 	"  -o, --output FORMAT       table (default), csv, json, yaml or md\n"
+	"      --stats               timings and peak memory on stderr\n"
 	"  -v, --verbose             also list the objects that were skipped\n";
 
 struct mx_ep {

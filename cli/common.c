@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <stdarg.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,6 +75,10 @@ int cli_common_opt(struct cli_opts *o, int argc, char **argv, int *i)
 		o->engine_flags |= PW_ENGINE_HOSTNET_AS_PODS;
 		return 1;
 	}
+	if (!strcmp(argv[*i], "--stats")) {
+		o->stats = true;
+		return 1;
+	}
 	if (!strcmp(argv[*i], "-v") || !strcmp(argv[*i], "--verbose")) {
 		o->verbose++;
 		return 1;
@@ -104,11 +110,20 @@ static int diag_cmp(const struct pw_diag *a, const struct pw_diag *b)
 	return a->pos.col < b->pos.col ? -1 : a->pos.col > b->pos.col;
 }
 
+static double mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 {
 	struct pw_diags d;
 	struct pw_buf b;
 	memset(w, 0, sizeof(*w));
+	w->stats = o->stats;
+	w->t_start = mono_ms();
 	pw_cluster_init(&w->c);
 	pw_strmap_init(&w->pods);
 	pw_strmap_init(&w->groups);
@@ -152,8 +167,10 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 		return rc;
 	if (o->prepare && o->prepare(&w->c, o->prepare_arg) < 0)
 		return -1;
+	w->t_loaded = mono_ms();
 	if (pw_engine_build(&w->e, &w->c, o->engine_flags) < 0)
 		return cli_error("cannot build the policy engine");
+	w->t_built = mono_ms();
 	if (o->staged) {
 		w->staged = pw_xcalloc(1, sizeof(*w->staged));
 		if (pw_engine_build(w->staged, &w->c,
@@ -181,6 +198,16 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 
 void cli_world_release(struct cli_world *w)
 {
+	if (w->stats && w->t_built > 0) {
+		struct rusage ru;
+		getrusage(RUSAGE_SELF, &ru);
+		fprintf(stderr,
+			"stats: %u pods, %u identities, %u policies; load %.1f ms, engine %.1f ms, "
+			"answer %.1f ms, total %.1f ms; peak RSS %.1f MiB\n",
+			w->c.npods, w->e.nids, w->e.npols, w->t_loaded - w->t_start,
+			w->t_built - w->t_loaded, mono_ms() - w->t_built,
+			mono_ms() - w->t_start, ru.ru_maxrss / 1024.0);
+	}
 	pw_engine_release(&w->e);
 	if (w->staged) {
 		pw_engine_release(w->staged);
