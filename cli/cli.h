@@ -63,7 +63,7 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o);
 void cli_world_release(struct cli_world *w);
 /* Resolve "ns/name", "name" (in defns) or an address.  Pods of a workload
    go to *pods (heap, caller frees).  Returns the count, 0 if unknown. */
-int cli_resolve(const struct cli_world *w, const char *spec,
+int cli_resolve(struct cli_world *w, const char *spec,
 		const char *defns, struct pw_ep **eps);
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *cli_pod_name(const struct cli_world *w, uint32_t pod,

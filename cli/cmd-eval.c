@@ -217,7 +217,7 @@ static struct doc *doc_outcome(struct doc *r, const struct cli_world *w,
 	return r;
 }
 
-static int eval_one(const struct cli_world *w, const struct cli_opts *o,
+static int eval_one(struct cli_world *w, const struct cli_opts *o,
 		    const char *src, const char *dst, const char *portspec)
 {
 	struct pw_query q;
@@ -277,7 +277,7 @@ struct resolved {
 	int n;
 };
 
-static struct resolved *batch_resolve(const struct cli_world *w,
+static struct resolved *batch_resolve(struct cli_world *w,
 				      const struct cli_opts *o,
 				      struct pw_strmap *cache,
 				      struct pw_arena *a, const char *spec)
@@ -310,7 +310,7 @@ static bool batch_allowed(const struct pw_engine *e, const struct resolved *s,
 	return true;
 }
 
-static int eval_batch(const struct cli_world *w, const struct cli_opts *o,
+static int eval_batch(struct cli_world *w, const struct cli_opts *o,
 		      const char *path)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;

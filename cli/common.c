@@ -220,7 +220,7 @@ void cli_world_release(struct cli_world *w)
 	pw_cluster_release(&w->c);
 }
 
-int cli_resolve(const struct cli_world *w, const char *spec,
+int cli_resolve(struct cli_world *w, const char *spec,
 		const char *defns, struct pw_ep **eps)
 {
 	const struct pw_cluster *c = &w->c;
@@ -242,11 +242,11 @@ int cli_resolve(const struct cli_world *w, const char *spec,
 		if (eq && pw_addr_parse(eq + 1, &a) < 0)
 			return 0;
 		if (!w->names)
-			pw_arena_init(&((struct cli_world *)w)->names_arena);
-		((struct cli_world *)w)->names = true;
+			pw_arena_init(&w->names_arena);
+		w->names = true;
 		*eps = pw_xmalloc(sizeof(**eps));
 		(*eps)[0] = pw_ep_addr(&a);
-		(*eps)[0].name = pw_arena_strdup(&((struct cli_world *)w)->names_arena, name);
+		(*eps)[0].name = pw_arena_strdup(&w->names_arena, name);
 		return 1;
 	}
 	if (pw_addr_parse(spec, &a) == 0) {
