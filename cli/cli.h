@@ -58,6 +58,16 @@ int cli_common_opt(struct cli_opts *o, int argc, char **argv, int *i);
 const char *cli_optval(int argc, char **argv, int *i, const char *s,
 		       const char *l, int *err);
 void cli_opts_release(struct cli_opts *o);
+/*
+ * The argument loop every command shares: --help, the common options, and
+ * the command's own through extra (NULL: none), which returns 1 if it took
+ * argv[*i], 0 if it is not one of its options, -1 on an error it printed.
+ * Returns 0 to go on, 1 when --help was printed (exit 0), -1 on a usage
+ * error (printed, with the usage).
+ */
+int cli_parse(const char *cmd, const char *usage, int argc, char **argv,
+	      struct cli_opts *o,
+	      int (*extra)(void *ctx, int argc, char **argv, int *i), void *ctx);
 /* Load, validate, build the engine; prints diagnostics.  0 or -1. */
 int cli_world_load(struct cli_world *w, const struct cli_opts *o);
 void cli_world_release(struct cli_world *w);

@@ -71,20 +71,9 @@ int cmd_connlist(int argc, char **argv)
 {
 	struct cli_opts o = { 0 };
 	int rc = EXIT_USAGE;
-	for (int i = 1; i < argc; i++) {
-		int r;
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			fputs(connlist_usage, stdout);
-			rc = 0;
-			goto out;
-		}
-		if ((r = cli_common_opt(&o, argc, argv, &i)) != 0) {
-			if (r < 0)
-				goto out;
-			continue;
-		}
-		cli_error("connlist: unknown option '%s'", argv[i]);
-		fputs(connlist_usage, stderr);
+	int parsed = cli_parse("connlist", connlist_usage, argc, argv, &o, NULL, NULL);
+	if (parsed) {
+		rc = parsed > 0 ? 0 : EXIT_USAGE;
 		goto out;
 	}
 	static const char *const outs[] = { "txt", "csv", NULL };

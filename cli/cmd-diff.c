@@ -116,33 +116,28 @@ struct change {
 	char *ports_text;
 };
 
+/* --to PATH, repeatable: the manifests after */
+static int to_opt(void *ctx, int argc, char **argv, int *i)
+{
+	struct cli_opts *to = ctx;
+	int err = 0;
+	const char *v = cli_optval(argc, argv, i, NULL, "--to", &err);
+	if (err)
+		return -1;
+	if (!v)
+		return 0;
+	to->files = pw_xrealloc(to->files, (size_t)(to->nfiles + 1) * sizeof(*to->files));
+	to->files[to->nfiles++] = v;
+	return 1;
+}
+
 int cmd_diff(int argc, char **argv)
 {
 	struct cli_opts o = { 0 }, to = { 0 };
 	int rc = EXIT_USAGE;
-	for (int i = 1; i < argc; i++) {
-		int err = 0, r;
-		const char *v;
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			fputs(diff_usage, stdout);
-			rc = 0;
-			goto out;
-		}
-		if ((v = cli_optval(argc, argv, &i, NULL, "--to", &err))) {
-			to.files = pw_xrealloc(to.files, (size_t)(to.nfiles + 1) *
-							       sizeof(*to.files));
-			to.files[to.nfiles++] = v;
-			continue;
-		}
-		if (err)
-			goto out;
-		if ((r = cli_common_opt(&o, argc, argv, &i)) != 0) {
-			if (r < 0)
-				goto out;
-			continue;
-		}
-		cli_error("diff: unknown option '%s'", argv[i]);
-		fputs(diff_usage, stderr);
+	int parsed = cli_parse("diff", diff_usage, argc, argv, &o, to_opt, &to);
+	if (parsed) {
+		rc = parsed > 0 ? 0 : EXIT_USAGE;
 		goto out;
 	}
 	static const char *const outs[] = { "table", "csv", "json", "yaml", NULL };

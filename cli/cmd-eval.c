@@ -377,40 +377,41 @@ static int eval_batch(struct cli_world *w, const struct cli_opts *o,
 	return rc;
 }
 
+struct eval_args {
+	const char *src, *dst, *port, *batch;
+};
+
+static int eval_opt(void *ctx, int argc, char **argv, int *i)
+{
+	struct eval_args *ea = ctx;
+	int err = 0;
+	const char *v;
+	if ((v = cli_optval(argc, argv, i, NULL, "--src", &err)))
+		ea->src = v;
+	else if (!err && (v = cli_optval(argc, argv, i, NULL, "--dst", &err)))
+		ea->dst = v;
+	else if (!err && (v = cli_optval(argc, argv, i, "-p", "--port", &err)))
+		ea->port = v;
+	else if (!err && (v = cli_optval(argc, argv, i, NULL, "--batch", &err)))
+		ea->batch = v;
+	return err ? -1 : v ? 1 : 0;
+}
+
 int cmd_eval(int argc, char **argv)
 {
 	struct cli_opts o = { 0 };
 	const char *src = NULL, *dst = NULL, *port = NULL, *batch = NULL;
 	int rc = EXIT_USAGE;
-	for (int i = 1; i < argc; i++) {
-		int err = 0, r;
-		const char *v;
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			fputs(eval_usage, stdout);
-			rc = 0;
-			goto out;
-		}
-		if ((r = cli_common_opt(&o, argc, argv, &i)) != 0) {
-			if (r < 0)
-				goto out;
-			continue;
-		}
-		if ((v = cli_optval(argc, argv, &i, NULL, "--src", &err)))
-			src = v;
-		else if ((v = cli_optval(argc, argv, &i, NULL, "--dst", &err)))
-			dst = v;
-		else if ((v = cli_optval(argc, argv, &i, "-p", "--port", &err)))
-			port = v;
-		else if ((v = cli_optval(argc, argv, &i, NULL, "--batch", &err)))
-			batch = v;
-		else if (!err) {
-			cli_error("eval: unknown option '%s'", argv[i]);
-			fputs(eval_usage, stderr);
-			goto out;
-		}
-		if (err)
-			goto out;
+	struct eval_args ea = { NULL, NULL, NULL, NULL };
+	int parsed = cli_parse("eval", eval_usage, argc, argv, &o, eval_opt, &ea);
+	if (parsed) {
+		rc = parsed > 0 ? 0 : EXIT_USAGE;
+		goto out;
 	}
+	src = ea.src;
+	dst = ea.dst;
+	port = ea.port;
+	batch = ea.batch;
 	static const char *const outs[] = { "table", "json", "yaml", NULL };
 	if (o.output && !cli_output_ok(o.output, outs)) {
 		cli_error("eval: -o must be table, json or yaml");

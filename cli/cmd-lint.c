@@ -442,20 +442,9 @@ int cmd_lint(int argc, char **argv)
 {
 	struct cli_opts o = { 0 };
 	int rc = EXIT_USAGE;
-	for (int i = 1; i < argc; i++) {
-		int r;
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			fputs(lint_usage, stdout);
-			rc = 0;
-			goto out;
-		}
-		if ((r = cli_common_opt(&o, argc, argv, &i)) != 0) {
-			if (r < 0)
-				goto out;
-			continue;
-		}
-		cli_error("lint: unknown option '%s'", argv[i]);
-		fputs(lint_usage, stderr);
+	int parsed = cli_parse("lint", lint_usage, argc, argv, &o, NULL, NULL);
+	if (parsed) {
+		rc = parsed > 0 ? 0 : EXIT_USAGE;
 		goto out;
 	}
 	static const char *const outs[] = { "table", "json", "yaml", NULL };

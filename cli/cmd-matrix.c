@@ -97,39 +97,40 @@ static void print_table(struct mx_ep *eps, size_t n, const char *title,
 	}
 }
 
+struct port_ctx {
+	struct mx_port **ports;
+	size_t *n;
+};
+
+/* --port PROTO/N, repeatable */
+static int port_opt(void *ctx, int argc, char **argv, int *i)
+{
+	struct port_ctx *pc = ctx;
+	int err = 0, proto, port;
+	const char *v = cli_optval(argc, argv, i, "-p", "--port", &err);
+	if (err)
+		return -1;
+	if (!v)
+		return 0;
+	if (pw_protoport_parse(v, &proto, &port) < 0) {
+		cli_error("matrix: invalid --port '%s' (want PROTO/N)", v);
+		return -1;
+	}
+	*pc->ports = pw_xrealloc(*pc->ports, (*pc->n + 1) * sizeof(**pc->ports));
+	(*pc->ports)[(*pc->n)++] = (struct mx_port){ proto, (unsigned)port, (unsigned)port };
+	return 1;
+}
+
 int cmd_matrix(int argc, char **argv)
 {
 	struct cli_opts o = { 0 };
 	int rc = EXIT_USAGE;
 	struct mx_port *ports = NULL;
 	size_t nports = 0;
-	for (int i = 1; i < argc; i++) {
-		int err = 0, r;
-		const char *v;
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			fputs(matrix_usage, stdout);
-			rc = 0;
-			goto out;
-		}
-		if ((r = cli_common_opt(&o, argc, argv, &i)) != 0) {
-			if (r < 0)
-				goto out;
-			continue;
-		}
-		if ((v = cli_optval(argc, argv, &i, "-p", "--port", &err))) {
-			int proto, port;
-			if (pw_protoport_parse(v, &proto, &port) < 0) {
-				cli_error("matrix: invalid --port '%s' (want PROTO/N)", v);
-				goto out;
-			}
-			ports = pw_xrealloc(ports, (nports + 1) * sizeof(*ports));
-			ports[nports++] = (struct mx_port){ proto, (unsigned)port,
-							    (unsigned)port };
-			continue;
-		}
-		if (!err)
-			cli_error("matrix: unknown option '%s'", argv[i]);
-		fputs(matrix_usage, stderr);
+	struct port_ctx pc = { &ports, &nports };
+	int parsed = cli_parse("matrix", matrix_usage, argc, argv, &o, port_opt, &pc);
+	if (parsed) {
+		rc = parsed > 0 ? 0 : EXIT_USAGE;
 		goto out;
 	}
 	static const char *const outs[] = { "table", "csv", "json", "yaml", "md", NULL };

@@ -86,6 +86,33 @@ int cli_common_opt(struct cli_opts *o, int argc, char **argv, int *i)
 	return 0;
 }
 
+int cli_parse(const char *cmd, const char *usage, int argc, char **argv,
+	      struct cli_opts *o,
+	      int (*extra)(void *ctx, int argc, char **argv, int *i), void *ctx)
+{
+	for (int i = 1; i < argc; i++) {
+		int r;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(usage, stdout);
+			return 1;
+		}
+		if ((r = cli_common_opt(o, argc, argv, &i)) != 0) {
+			if (r < 0)
+				return -1;
+			continue;
+		}
+		if (extra && (r = extra(ctx, argc, argv, &i)) != 0) {
+			if (r < 0)
+				return -1;
+			continue;
+		}
+		cli_error("%s: unknown option '%s'", cmd, argv[i]);
+		fputs(usage, stderr);
+		return -1;
+	}
+	return 0;
+}
+
 void cli_opts_release(struct cli_opts *o)
 {
 	free(o->files);
