@@ -58,8 +58,6 @@ static void add(struct lint *l, const char *check, struct pw_pos pos,
 		uint32_t ns, const char *fmt, ...)
 {
 	va_list ap;
-	struct pw_buf b;
-	pw_buf_init(&b);
 	va_start(ap, fmt);
 	int n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
@@ -72,7 +70,6 @@ static void add(struct lint *l, const char *check, struct pw_pos pos,
 		l->v = pw_xrealloc(l->v, l->cap * sizeof(*l->v));
 	}
 	l->v[l->n++] = (struct finding){ check, pos, msg, ns };
-	pw_buf_release(&b);
 }
 
 static const char *ns_name(const struct lint *l, uint32_t ns)

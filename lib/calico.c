@@ -44,15 +44,6 @@ static struct pw_csel *load_sel(struct ld *l, yaml_node_t *n, const char *what)
 	return s;
 }
 
-static const struct {
-	const char *name;
-	int num;
-} protos[] = {
-	{ "TCP", PW_IPPROTO_TCP },	 { "UDP", PW_IPPROTO_UDP },
-	{ "ICMP", PW_IPPROTO_ICMP },	 { "ICMPv6", PW_IPPROTO_ICMPV6 },
-	{ "SCTP", PW_IPPROTO_SCTP },	 { "UDPLite", PW_IPPROTO_UDPLITE },
-};
-
 /* "TCP", "tcp", 6 -> IP protocol number; PW_ANY when absent; -2 on error */
 static int load_proto(struct ld *l, yaml_node_t *n, const char *what)
 {
@@ -70,30 +61,15 @@ static int load_proto(struct ld *l, yaml_node_t *n, const char *what)
 	const char *s = ld_want_str(l, n, what);
 	if (!s)
 		return -2;
-	for (size_t i = 0; i < PW_ARRAY_SIZE(protos); i++)
-		if (!strcasecmp(s, protos[i].name))
-			return protos[i].num;
+	int num = pw_ipproto_parse(s, strlen(s));
+	if (num > 0)
+		return num;
 	pw_error(l->d, ld_pos(l, n),
 		 "unknown %s \"%s\" (want TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or 1-255)",
 		 what, s);
 	return -2;
 }
 
-static int conns_proto(int ipproto)
-{
-	switch (ipproto) {
-	case PW_IPPROTO_TCP:
-		return PW_TCP;
-	case PW_IPPROTO_UDP:
-		return PW_UDP;
-	case PW_IPPROTO_SCTP:
-		return PW_SCTP;
-	case PW_ANY:
-		return PW_ANY;
-	default:
-		return PW_NPROTO; /* UDPLite: has ports, not a tracked protocol */
-	}
-}
 
 static bool parse_num(const char *s, long *v)
 {
@@ -125,7 +101,7 @@ static void load_cports(struct ld *l, yaml_node_t *seq, int ipproto,
 	yaml_node_t *pn;
 	SEQ_EACH(l, seq, pn)
 	{
-		struct pw_np_port p = { conns_proto(ipproto), 0, 0, NULL,
+		struct pw_np_port p = { ipproto == PW_ANY ? PW_ANY : pw_proto_of_ip(ipproto), 0, 0, NULL,
 					ld_pos(l, pn) };
 		long a, b;
 		const char *s = ld_want_str(l, pn, "a port");

@@ -12,6 +12,54 @@ const char *pw_proto_name(int proto)
 	return proto >= 0 && proto < PW_NPROTO ? proto_names[proto] : "?";
 }
 
+static const struct {
+	const char *name;
+	int num;
+} ipprotos[] = {
+	{ "TCP", PW_IPPROTO_TCP },	 { "UDP", PW_IPPROTO_UDP },
+	{ "SCTP", PW_IPPROTO_SCTP },	 { "UDPLite", PW_IPPROTO_UDPLITE },
+	{ "ICMP", PW_IPPROTO_ICMP },	 { "ICMPv6", PW_IPPROTO_ICMPV6 },
+};
+
+int pw_proto_of_ip(int ipproto)
+{
+	switch (ipproto) {
+	case PW_IPPROTO_TCP:
+		return PW_TCP;
+	case PW_IPPROTO_UDP:
+		return PW_UDP;
+	case PW_IPPROTO_SCTP:
+		return PW_SCTP;
+	case PW_IPPROTO_UDPLITE:
+		return PW_NPROTO;
+	default:
+		return -1;
+	}
+}
+
+int pw_proto_ip(int proto)
+{
+	static const int map[] = { PW_IPPROTO_TCP, PW_IPPROTO_UDP, PW_IPPROTO_SCTP,
+				   PW_IPPROTO_UDPLITE };
+	return proto >= 0 && proto <= PW_NPROTO ? map[proto] : -1;
+}
+
+int pw_ipproto_parse(const char *s, size_t n)
+{
+	for (size_t i = 0; i < PW_ARRAY_SIZE(ipprotos); i++)
+		if (strlen(ipprotos[i].name) == n && !strncasecmp(s, ipprotos[i].name, n))
+			return ipprotos[i].num;
+	return -1;
+}
+
+const char *pw_ipproto_name(int ipproto)
+{
+	for (size_t i = 0; i < PW_ARRAY_SIZE(ipprotos); i++)
+		if (ipprotos[i].num == ipproto)
+			return ipprotos[i].name;
+	return NULL;
+}
+
 int pw_proto_parse(const char *s)
 {
 	for (int i = 0; i < PW_NPROTO; i++)

@@ -25,6 +25,27 @@ struct pw_conns {
 	struct pw_portset p[PW_NPROTO];
 };
 
+#define PW_ANY (-1)
+/* IP protocol numbers used in rules and queries. */
+#define PW_IPPROTO_ICMP 1
+#define PW_IPPROTO_TCP 6
+#define PW_IPPROTO_UDP 17
+#define PW_IPPROTO_ICMPV6 58
+#define PW_IPPROTO_SCTP 132
+#define PW_IPPROTO_UDPLITE 136
+
+/*
+ * IP protocol numbers and the port sets: pw_proto_of_ip() gives PW_TCP,
+ * PW_UDP or PW_SCTP, PW_NPROTO for UDPLite (it has ports but no set here),
+ * -1 for protocols without ports; pw_proto_ip() is its inverse.
+ */
+int pw_proto_of_ip(int ipproto);
+int pw_proto_ip(int proto);
+/* "TCP", "udp", "ICMPv6", "UDPLite" (any case; n bytes of s) -> number,
+   or -1; the name of a number, or NULL. */
+int pw_ipproto_parse(const char *s, size_t n);
+const char *pw_ipproto_name(int ipproto);
+
 const char *pw_proto_name(int proto);
 /* "TCP"/"tcp" -> PW_TCP ...; -1 if unknown. */
 int pw_proto_parse(const char *s);

@@ -130,6 +130,28 @@ static const struct pw_pod *rep(const struct pw_engine *e, uint32_t id)
 	return &e->c->pods[e->ids[id].pod];
 }
 
+/* The identities of governed pods in a namespace that ns_sel selects (NULL:
+   namespace ns only; ns < 0: any) whose labels pod_sel selects (NULL: any):
+   Kubernetes label selectors, evaluated once per identity. */
+static uint64_t *ids_where(struct pw_engine *e, const struct pw_lsel *ns_sel,
+			   int ns, const struct pw_lsel *pod_sel)
+{
+	const struct pw_cluster *c = e->c;
+	uint64_t *bs = bits_new(e);
+	for (uint32_t i = 0; i < e->nids; i++) {
+		const struct pw_pod *p = rep(e, i);
+		if (!pod_governed(e->flags, p))
+			continue;
+		if (ns_sel ? !pw_lsel_match(ns_sel, &c->nss[p->ns].labels)
+			   : (ns >= 0 && (int)p->ns != ns))
+			continue;
+		if (pod_sel && !pw_lsel_match(pod_sel, &p->labels))
+			continue;
+		bit_set(bs, i);
+	}
+	return bs;
+}
+
 /* ---- compiling sides ---------------------------------------------------- */
 
 static void push_nets(struct pw_engine *e, struct pw_cidr **v, uint32_t *n,
@@ -143,7 +165,6 @@ static void push_nets(struct pw_engine *e, struct pw_cidr **v, uint32_t *n,
 static void k8s_peer_side(struct pw_engine *e, const struct pw_policy *pol,
 			  const struct pw_peer *peer, struct pw_gside *s)
 {
-	const struct pw_cluster *c = e->c;
 	if (peer->ipblock) {
 		s->nets = (struct pw_cidr *)&peer->cidr;
 		s->nnets = 1;
@@ -153,18 +174,7 @@ static void k8s_peer_side(struct pw_engine *e, const struct pw_policy *pol,
 		return;
 	}
 	s->pods_only = true;
-	s->ids = bits_new(e);
-	for (uint32_t i = 0; i < e->nids; i++) {
-		const struct pw_pod *p = rep(e, i);
-		if (!pod_governed(e->flags, p))
-			continue;
-		if (peer->ns_sel ? !pw_lsel_match(peer->ns_sel, &c->nss[p->ns].labels)
-				 : p->ns != pol->ns)
-			continue;
-		if (peer->pod_sel && !pw_lsel_match(peer->pod_sel, &p->labels))
-			continue;
-		bit_set(s->ids, i);
-	}
+	s->ids = ids_where(e, peer->ns_sel, (int)pol->ns, peer->pod_sel);
 }
 
 static bool sa_ok(const struct pw_cside *cs, const struct pw_pod *p,
@@ -262,7 +272,6 @@ static void calico_side(struct pw_engine *e, const struct views *v, int pns,
 static void admin_peer_side(struct pw_engine *e, const struct pw_apeer *peer,
 			    struct pw_gside *s)
 {
-	const struct pw_cluster *c = e->c;
 	if (peer->kind == PW_AP_NETWORKS) {
 		s->nets = peer->nets;
 		s->nnets = peer->nnets;
@@ -270,18 +279,10 @@ static void admin_peer_side(struct pw_engine *e, const struct pw_apeer *peer,
 		return;
 	}
 	s->pods_only = true;
-	s->ids = bits_new(e);
 	if (peer->kind == PW_AP_NODES)
-		return; /* nodes are not modelled: matches nothing */
-	for (uint32_t i = 0; i < e->nids; i++) {
-		const struct pw_pod *p = rep(e, i);
-		if (!pod_governed(e->flags, p) ||
-		    !pw_lsel_match(peer->ns_sel, &c->nss[p->ns].labels))
-			continue;
-		if (peer->pod_sel && !pw_lsel_match(peer->pod_sel, &p->labels))
-			continue;
-		bit_set(s->ids, i);
-	}
+		s->ids = bits_new(e); /* nodes are not modelled: matches nothing */
+	else
+		s->ids = ids_where(e, peer->ns_sel, -1, peer->pod_sel);
 }
 
 /* ---- compiling policies ------------------------------------------------- */
@@ -318,13 +319,7 @@ static void compile_k8s(struct pw_engine *e, uint32_t k, struct plist *out)
 	g->types = pol->types;
 	g->pos = pol->pos;
 	g->tier = UINT32_MAX; /* "default", resolved later */
-	g->ids = bits_new(e);
-	for (uint32_t i = 0; i < e->nids; i++) {
-		const struct pw_pod *p = rep(e, i);
-		if (pod_governed(e->flags, p) && p->ns == pol->ns &&
-		    pw_lsel_match(&pol->sel, &p->labels))
-			bit_set(g->ids, i);
-	}
+	g->ids = ids_where(e, NULL, (int)pol->ns, &pol->sel);
 	for (int d = 0; d < 2; d++) {
 		size_t cap = 0;
 		if (!(pol->types & (1u << d)))
@@ -423,16 +418,7 @@ static void compile_admin(struct pw_engine *e, uint32_t k, struct plist *out)
 	g->order = pol->priority;
 	g->pos = pol->pos;
 	g->tier = UINT32_MAX - (pol->baseline ? 2 : 1);
-	g->ids = bits_new(e);
-	for (uint32_t i = 0; i < e->nids; i++) {
-		const struct pw_pod *p = rep(e, i);
-		if (!pod_governed(e->flags, p) ||
-		    !pw_lsel_match(pol->subj_ns, &c->nss[p->ns].labels))
-			continue;
-		if (pol->subj_pod && !pw_lsel_match(pol->subj_pod, &p->labels))
-			continue;
-		bit_set(g->ids, i);
-	}
+	g->ids = ids_where(e, pol->subj_ns, -1, pol->subj_pod);
 	for (int d = 0; d < 2; d++) {
 		size_t cap = 0;
 		if (pol->nrules[d])
@@ -674,32 +660,9 @@ struct pw_ep pw_ep_addr(const struct pw_addr *a)
 	return ep;
 }
 
-static int ipproto_of(int proto)
-{
-	static const int map[] = { PW_IPPROTO_TCP, PW_IPPROTO_UDP, PW_IPPROTO_SCTP };
-	return proto >= 0 && proto < PW_NPROTO ? map[proto] : PW_IPPROTO_UDPLITE;
-}
-
-/* IP protocol -> index of the port sets (PW_NPROTO: UDPLite; -1 none) */
-static int port_proto(int ipproto)
-{
-	switch (ipproto) {
-	case PW_IPPROTO_TCP:
-		return PW_TCP;
-	case PW_IPPROTO_UDP:
-		return PW_UDP;
-	case PW_IPPROTO_SCTP:
-		return PW_SCTP;
-	case PW_IPPROTO_UDPLITE:
-		return PW_NPROTO;
-	default:
-		return -1;
-	}
-}
-
 struct pw_query pw_query_port(int proto, int port)
 {
-	struct pw_query q = { ipproto_of(proto), port, PW_ANY, PW_ANY };
+	struct pw_query q = { pw_proto_ip(proto), port, PW_ANY, PW_ANY };
 	return q;
 }
 
@@ -719,12 +682,6 @@ static bool num(const char *s, size_t n, long max, long *out)
 
 int pw_query_parse(const char *s, struct pw_query *q)
 {
-	static const struct {
-		const char *name;
-		int num;
-	} names[] = { { "TCP", PW_IPPROTO_TCP },     { "UDP", PW_IPPROTO_UDP },
-		      { "SCTP", PW_IPPROTO_SCTP },   { "UDPLite", PW_IPPROTO_UDPLITE },
-		      { "ICMP", PW_IPPROTO_ICMP },   { "ICMPv6", PW_IPPROTO_ICMPV6 } };
 	const char *slash = strchr(s, '/');
 	size_t n = slash ? (size_t)(slash - s) : strlen(s);
 	long v;
@@ -741,9 +698,7 @@ int pw_query_parse(const char *s, struct pw_query *q)
 		q->port = (int)v;
 		return 0;
 	}
-	for (size_t i = 0; i < PW_ARRAY_SIZE(names); i++)
-		if (strlen(names[i].name) == n && !strncasecmp(s, names[i].name, n))
-			q->ipproto = names[i].num;
+	q->ipproto = pw_ipproto_parse(s, n);
 	if (q->ipproto < 0) {
 		if (!num(s, n, 255, &v) || v < 1)
 			return -1;
@@ -764,7 +719,7 @@ int pw_query_parse(const char *s, struct pw_query *q)
 		}
 		return 0;
 	}
-	if (port_proto(q->ipproto) < 0)
+	if (pw_proto_of_ip(q->ipproto) < 0)
 		return *rest ? -1 : 0; /* protocols without ports: "47/" */
 	if (!num(rest, strlen(rest), 65535, &v) || v < 1)
 		return -1;
@@ -774,15 +729,7 @@ int pw_query_parse(const char *s, struct pw_query *q)
 
 void pw_query_format(const struct pw_query *q, char out[static 32])
 {
-	const char *name = NULL;
-	switch (q->ipproto) {
-	case PW_IPPROTO_TCP: name = "TCP"; break;
-	case PW_IPPROTO_UDP: name = "UDP"; break;
-	case PW_IPPROTO_SCTP: name = "SCTP"; break;
-	case PW_IPPROTO_UDPLITE: name = "UDPLite"; break;
-	case PW_IPPROTO_ICMP: name = "ICMP"; break;
-	case PW_IPPROTO_ICMPV6: name = "ICMPv6"; break;
-	}
+	const char *name = pw_ipproto_name(q->ipproto);
 	char p[8];
 	snprintf(p, sizeof(p), "%d", q->ipproto);
 	if (q->icmp_type != PW_ANY)
@@ -950,7 +897,7 @@ static bool rule_match(const struct pw_engine *e, const struct pw_grule *r,
 	if (r->not_icmp_type != PW_ANY && q->icmp_type == r->not_icmp_type &&
 	    (r->not_icmp_code == PW_ANY || q->icmp_code == r->not_icmp_code))
 		return false;
-	int pp = port_proto(q->ipproto);
+	int pp = pw_proto_of_ip(q->ipproto);
 	if (r->dst.nports &&
 	    (pp < 0 || !port_in(e, r->dst.ports, r->dst.nports, pp, q->port, dst)))
 		return false;
@@ -970,7 +917,7 @@ static void rule_ports(const struct pw_engine *e, const struct pw_grule *r,
 	if (r->icmp_type != PW_ANY)
 		return;
 	for (int p = 0; p < PW_NPROTO; p++) {
-		int ip = ipproto_of(p);
+		int ip = pw_proto_ip(p);
 		if ((r->proto != PW_ANY && r->proto != ip) || r->not_proto == ip)
 			continue;
 		if (!r->dst.nports) {

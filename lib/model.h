@@ -146,14 +146,6 @@ struct pw_cside {
 	uint32_t ndomains;
 };
 
-#define PW_ANY (-1)
-/* IP protocol numbers used in rules and queries. */
-#define PW_IPPROTO_ICMP 1
-#define PW_IPPROTO_TCP 6
-#define PW_IPPROTO_UDP 17
-#define PW_IPPROTO_ICMPV6 58
-#define PW_IPPROTO_SCTP 132
-#define PW_IPPROTO_UDPLITE 136
 
 struct pw_crule {
 	enum pw_action action;

@@ -130,12 +130,6 @@ static const char *l4name(int pproto)
 	}
 }
 
-static int l4num(int pproto)
-{
-	static const int n[] = { PW_IPPROTO_TCP, PW_IPPROTO_UDP, PW_IPPROTO_SCTP,
-				 PW_IPPROTO_UDPLITE };
-	return n[pproto];
-}
 
 /* ---- rules ------------------------------------------------------------- */
 
@@ -371,7 +365,7 @@ static bool try_run(struct render *r, size_t k, enum pw_dir dir,
 			if (pp->proto == PW_ANY && p == PW_NPROTO)
 				continue;
 			char ports[24];
-			if (gr->proto != PW_ANY && l4num(p) != gr->proto)
+			if (gr->proto != PW_ANY && pw_proto_ip(p) != gr->proto)
 				continue;
 			if (pp->name) {
 				int v = p < PW_NPROTO ? pw_engine_resolve_named(e, pp, p, &self) : 0;
