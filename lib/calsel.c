@@ -822,3 +822,28 @@ bool pw_csel_uses_global(const struct pw_csel *s)
 {
 	return s->uses_global;
 }
+
+/* A requirement every match has: the root, or a kid of a root AND, that is
+   "key == 'v'" or "key in {...}". */
+bool pw_csel_required(const struct pw_csel *s, const char **key,
+		      const char *const **vals, uint32_t *nvals)
+{
+	const struct node *r = s->root;
+	uint32_t n = r->kind == N_AND ? r->nkids : 1;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct node *k = r->kind == N_AND ? r->kids[i] : r;
+		if (k->kind == N_EQ) {
+			*key = k->key;
+			*vals = &k->val;
+			*nvals = 1;
+			return true;
+		}
+		if (k->kind == N_IN) {
+			*key = k->key;
+			*vals = k->set;
+			*nvals = k->nset;
+			return true;
+		}
+	}
+	return false;
+}

@@ -101,6 +101,10 @@ void pw_csel_format(const struct pw_csel *s, struct pw_buf *out);
 bool pw_csel_is_all(const struct pw_csel *s);
 bool pw_csel_is_global(const struct pw_csel *s);
 bool pw_csel_uses_global(const struct pw_csel *s);
+/* A label every match must carry: key with one of vals (for indexes).
+   false when the selector has no such top-level requirement. */
+bool pw_csel_required(const struct pw_csel *s, const char **key,
+		      const char *const **vals, uint32_t *nvals);
 
 /*
  * Tokenizer, for the tokenizer conformance table: appends the token stream

@@ -53,14 +53,6 @@ static struct pw_labels labels_plus(struct pw_arena *a,
 	return l;
 }
 
-/* What Calico selectors see. */
-struct views {
-	struct pw_labels *pod;	  /* per identity */
-	struct pw_labels *ns;	  /* per namespace */
-	struct pw_labels *sa;	  /* per identity: its service account's */
-	struct pw_labels *netset; /* per network set */
-};
-
 static const struct pw_labels *sa_labels(const struct pw_cluster *c,
 					 uint32_t ns, const char *name)
 {
@@ -70,38 +62,76 @@ static const struct pw_labels *sa_labels(const struct pw_cluster *c,
 	return NULL;
 }
 
-static void build_views(struct pw_engine *e, struct views *v)
+static const struct pw_pod *rep(const struct pw_engine *e, uint32_t id)
+{
+	return &e->ids[id].snap;
+}
+
+static void idvec_push(struct pw_engine *e, struct pw_idvec *v, uint32_t x)
+{
+	*PW_PUSH(&e->arena, v->v, v->n, v->cap) = x;
+}
+
+/* What Calico selectors see of identity i; its entries in the indexes. */
+static void index_identity(struct pw_engine *e, uint32_t i, struct pw_buf *b)
 {
 	const struct pw_cluster *c = e->c;
 	struct pw_arena *a = &e->arena;
 	static const struct pw_labels none = { NULL, 0 };
-	v->ns = pw_arena_alloc(a, c->nns * sizeof(*v->ns));
+	const struct pw_pod *p = rep(e, i);
+	struct pw_label x[] = {
+		{ "projectcalico.org/namespace", c->nss[p->ns].name },
+		{ "projectcalico.org/orchestrator", "k8s" },
+		{ "projectcalico.org/serviceaccount", p->sa },
+	};
+	e->vpod[i] = labels_plus(a, &p->labels, x, 3);
+	const struct pw_labels *sl = sa_labels(c, p->ns, p->sa);
+	struct pw_label y[] = { { "projectcalico.org/name", p->sa } };
+	e->vsa[i] = labels_plus(a, sl ? sl : &none, y, 1);
+	idvec_push(e, &e->ns_ids[p->ns], i);
+	for (uint32_t k = 0; k < p->labels.n; k++)
+		for (int all = 0; all < 2; all++) {
+			pw_buf_reset(b);
+			pw_buf_printf(b, "%u\x1f%s\x1f%s", all ? UINT32_MAX : p->ns,
+				      p->labels.v[k].key, p->labels.v[k].value);
+			uintptr_t v = (uintptr_t)pw_strmap_get(&e->post, b->s);
+			if (!v) {
+				struct pw_idvec *pv =
+					PW_PUSH(a, e->posts, e->nposts, e->posts_cap);
+				memset(pv, 0, sizeof(*pv));
+				v = e->nposts;
+				pw_strmap_put(&e->post, pw_arena_strndup(a, b->s, b->len),
+					      (void *)v);
+			}
+			idvec_push(e, &e->posts[v - 1], i);
+		}
+}
+
+static void build_views(struct pw_engine *e)
+{
+	const struct pw_cluster *c = e->c;
+	struct pw_arena *a = &e->arena;
+	struct pw_buf b;
+	pw_buf_init(&b);
+	e->vns = pw_arena_alloc(a, (c->nns + 1) * sizeof(*e->vns));
 	for (uint32_t i = 0; i < c->nns; i++) {
 		struct pw_label x[] = { { "projectcalico.org/name", c->nss[i].name } };
-		v->ns[i] = labels_plus(a, &c->nss[i].labels, x, 1);
+		e->vns[i] = labels_plus(a, &c->nss[i].labels, x, 1);
 	}
-	v->pod = pw_arena_alloc(a, e->nids * sizeof(*v->pod));
-	v->sa = pw_arena_alloc(a, e->nids * sizeof(*v->sa));
-	for (uint32_t i = 0; i < e->nids; i++) {
-		const struct pw_pod *p = &c->pods[e->ids[i].pod];
-		struct pw_label x[] = {
-			{ "projectcalico.org/namespace", c->nss[p->ns].name },
-			{ "projectcalico.org/orchestrator", "k8s" },
-			{ "projectcalico.org/serviceaccount", p->sa },
-		};
-		v->pod[i] = labels_plus(a, &p->labels, x, 3);
-		const struct pw_labels *sl = sa_labels(c, p->ns, p->sa);
-		struct pw_label y[] = { { "projectcalico.org/name", p->sa } };
-		v->sa[i] = labels_plus(a, sl ? sl : &none, y, 1);
-	}
-	v->netset = pw_arena_alloc(a, c->nnetsets * sizeof(*v->netset));
+	e->ns_ids = pw_arena_alloc(a, (c->nns + 1) * sizeof(*e->ns_ids));
+	e->vpod = pw_arena_alloc(a, e->ids_cap * sizeof(*e->vpod));
+	e->vsa = pw_arena_alloc(a, e->ids_cap * sizeof(*e->vsa));
+	for (uint32_t i = 0; i < e->nids; i++)
+		index_identity(e, i, &b);
+	e->vnetset = pw_arena_alloc(a, (c->nnetsets + 1) * sizeof(*e->vnetset));
 	for (uint32_t i = 0; i < c->nnetsets; i++) {
 		const struct pw_netset *s = &c->netsets[i];
 		struct pw_label x[] = { { "projectcalico.org/namespace",
 					  s->ns >= 0 ? c->nss[s->ns].name : "" } };
-		v->netset[i] = s->ns >= 0 ? labels_plus(a, &s->labels, x, 1)
-					  : s->labels;
+		e->vnetset[i] = s->ns >= 0 ? labels_plus(a, &s->labels, x, 1)
+					   : s->labels;
 	}
+	pw_buf_release(&b);
 }
 
 static uint64_t *bits_new(struct pw_engine *e)
@@ -119,63 +149,18 @@ static bool bit(const uint64_t *bs, uint32_t i)
 	return bs[i >> 6] >> (i & 63) & 1;
 }
 
+bool pw_engine_bit(const uint64_t *bits, uint32_t i)
+{
+	return bit(bits, i);
+}
+
 bool pw_engine_has_id(const struct pw_engine *e, const uint64_t *bits,
 		      uint32_t pod)
 {
 	return bits && bit(bits, e->pod_identity[pod]);
 }
 
-static const struct pw_pod *rep(const struct pw_engine *e, uint32_t id)
-{
-	return &e->c->pods[e->ids[id].pod];
-}
-
-/* The identities of governed pods in a namespace that ns_sel selects (NULL:
-   namespace ns only; ns < 0: any) whose labels pod_sel selects (NULL: any):
-   Kubernetes label selectors, evaluated once per identity. */
-static uint64_t *ids_where(struct pw_engine *e, const struct pw_lsel *ns_sel,
-			   int ns, const struct pw_lsel *pod_sel)
-{
-	const struct pw_cluster *c = e->c;
-	uint64_t *bs = bits_new(e);
-	for (uint32_t i = 0; i < e->nids; i++) {
-		const struct pw_pod *p = rep(e, i);
-		if (!pod_governed(e->flags, p))
-			continue;
-		if (ns_sel ? !pw_lsel_match(ns_sel, &c->nss[p->ns].labels)
-			   : (ns >= 0 && (int)p->ns != ns))
-			continue;
-		if (pod_sel && !pw_lsel_match(pod_sel, &p->labels))
-			continue;
-		bit_set(bs, i);
-	}
-	return bs;
-}
-
-/* ---- compiling sides ---------------------------------------------------- */
-
-static void push_nets(struct pw_engine *e, struct pw_cidr **v, uint32_t *n,
-		      size_t *cap, const struct pw_cidr *src, uint32_t m)
-{
-	for (uint32_t i = 0; i < m; i++)
-		*PW_PUSH(&e->arena, *v, *n, *cap) = src[i];
-}
-
-/* Kubernetes NetworkPolicy peer -> side */
-static void k8s_peer_side(struct pw_engine *e, const struct pw_policy *pol,
-			  const struct pw_peer *peer, struct pw_gside *s)
-{
-	if (peer->ipblock) {
-		s->nets = (struct pw_cidr *)&peer->cidr;
-		s->nnets = 1;
-		s->not_nets = peer->except;
-		s->nnot_nets = peer->nexcept;
-		s->nets_pods = !(e->flags & PW_ENGINE_IPBLOCK_EXCLUDES_PODS);
-		return;
-	}
-	s->pods_only = true;
-	s->ids = ids_where(e, peer->ns_sel, (int)pol->ns, peer->pod_sel);
-}
+/* ---- selector parts over identities ------------------------------------ */
 
 static bool sa_ok(const struct pw_cside *cs, const struct pw_pod *p,
 		  const struct pw_labels *sal)
@@ -192,6 +177,237 @@ static bool sa_ok(const struct pw_cside *cs, const struct pw_pod *p,
 	return !cs->sa_sel || pw_csel_match(cs->sa_sel, sal);
 }
 
+static bool gsel_match(const struct pw_engine *e, const struct pw_gsel *g,
+		       uint32_t i)
+{
+	const struct pw_cluster *c = e->c;
+	const struct pw_pod *p = rep(e, i);
+	const struct pw_cside *cs = g->cs;
+	switch (g->kind) {
+	case PW_GS_K8S:
+		if (!pod_governed(e->flags, p))
+			return false;
+		if (g->ns_sel ? !pw_lsel_match(g->ns_sel, &c->nss[p->ns].labels)
+			      : (g->ns >= 0 && (int)p->ns != g->ns))
+			return false;
+		return !g->pod_sel || pw_lsel_match(g->pod_sel, &p->labels);
+	case PW_GS_CSIDE:
+		if (!pod_governed(e->flags, p) ||
+		    (cs->ns_sel && pw_csel_is_global(cs->ns_sel)))
+			return false;
+		if (cs->ns_sel ? !pw_csel_match(cs->ns_sel, &e->vns[p->ns])
+			       : (g->ns >= 0 && (int)p->ns != g->ns))
+			return false;
+		if (cs->sel && !pw_csel_match(cs->sel, &e->vpod[i]))
+			return false;
+		return sa_ok(cs, p, &e->vsa[i]);
+	case PW_GS_CNOT:
+		return pw_csel_match(cs->not_sel, &e->vpod[i]);
+	case PW_GS_CPOL:
+		if (!pod_governed(e->flags, p))
+			return false;
+		if (g->ns >= 0 && (int)p->ns != g->ns)
+			return false;
+		if (g->csel && !pw_csel_match(g->csel, &e->vpod[i]))
+			return false;
+		if (g->cns_sel && !pw_csel_match(g->cns_sel, &e->vns[p->ns]))
+			return false;
+		return !g->csa_sel || pw_csel_match(g->csa_sel, &e->vsa[i]);
+	default:
+		return false;
+	}
+}
+
+/* A label every identity the part matches carries (for the index);
+   keys Calico adds to its views are not in the index. */
+static bool gsel_required(const struct pw_gsel *g, const char **key,
+			  const char *const **vals, uint32_t *nvals)
+{
+	bool ok = false;
+	if (g->kind == PW_GS_K8S && g->pod_sel) {
+		for (uint32_t i = 0; i < g->pod_sel->n && !ok; i++) {
+			const struct pw_req *r = &g->pod_sel->reqs[i];
+			if (r->op == PW_OP_IN) {
+				*key = r->key;
+				*vals = r->values;
+				*nvals = r->nvalues;
+				ok = true;
+			}
+		}
+	} else if (g->kind == PW_GS_CSIDE && g->cs->sel) {
+		ok = pw_csel_required(g->cs->sel, key, vals, nvals);
+	} else if (g->kind == PW_GS_CPOL && g->csel) {
+		ok = pw_csel_required(g->csel, key, vals, nvals);
+	}
+	return ok && strncmp(*key, "projectcalico.org/", 18);
+}
+
+/* Could part g match identities of namespace n at all? */
+static bool gsel_ns_ok(const struct pw_engine *e, const struct pw_gsel *g,
+		       uint32_t n)
+{
+	switch (g->kind) {
+	case PW_GS_K8S:
+		return g->ns_sel ? pw_lsel_match(g->ns_sel, &e->c->nss[n].labels)
+				 : (g->ns < 0 || (int)n == g->ns);
+	case PW_GS_CSIDE:
+		if (g->cs->ns_sel)
+			return !pw_csel_is_global(g->cs->ns_sel) &&
+			       pw_csel_match(g->cs->ns_sel, &e->vns[n]);
+		return g->ns < 0 || (int)n == g->ns;
+	case PW_GS_CPOL:
+		return (g->ns < 0 || (int)n == g->ns) &&
+		       (!g->cns_sel || pw_csel_match(g->cns_sel, &e->vns[n]));
+	case PW_GS_CNOT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static const struct pw_idvec *posting(const struct pw_engine *e, uint32_t ns,
+				      const char *key, const char *val,
+				      struct pw_buf *b)
+{
+	pw_buf_reset(b);
+	pw_buf_printf(b, "%u\x1f%s\x1f%s", ns, key, val);
+	uintptr_t v = (uintptr_t)pw_strmap_get(&e->post, b->s);
+	return v ? &e->posts[v - 1] : NULL;
+}
+
+/* A key that parts matching the same identities share. */
+static void gsel_key(const struct pw_gsel *g, struct pw_buf *b)
+{
+	const struct pw_cside *cs = g->cs;
+	/* the namespace matters only when no namespace selector is given */
+	bool ns_free = (g->kind == PW_GS_K8S && g->ns_sel) ||
+		       (g->kind == PW_GS_CSIDE && cs->ns_sel) || g->kind == PW_GS_CNOT;
+	pw_buf_reset(b);
+	pw_buf_printf(b, "%d|%d|", (int)g->kind, ns_free ? -1 : g->ns);
+	switch (g->kind) {
+	case PW_GS_K8S:
+		if (g->ns_sel)
+			pw_lsel_format(g->ns_sel, b);
+		pw_buf_putc(b, '|');
+		if (g->pod_sel)
+			pw_lsel_format(g->pod_sel, b);
+		break;
+	case PW_GS_CSIDE:
+		if (cs->sel)
+			pw_csel_format(cs->sel, b);
+		pw_buf_putc(b, '|');
+		if (cs->ns_sel)
+			pw_csel_format(cs->ns_sel, b);
+		pw_buf_printf(b, "|%d|", cs->has_sa);
+		for (uint32_t i = 0; i < cs->nsa_names; i++)
+			pw_buf_printf(b, "%s,", cs->sa_names[i]);
+		pw_buf_putc(b, '|');
+		if (cs->sa_sel)
+			pw_csel_format(cs->sa_sel, b);
+		break;
+	case PW_GS_CNOT:
+		pw_csel_format(cs->not_sel, b);
+		break;
+	case PW_GS_CPOL:
+		if (g->csel)
+			pw_csel_format(g->csel, b);
+		pw_buf_putc(b, '|');
+		if (g->cns_sel)
+			pw_csel_format(g->cns_sel, b);
+		pw_buf_putc(b, '|');
+		if (g->csa_sel)
+			pw_csel_format(g->csa_sel, b);
+		break;
+	default:
+		break;
+	}
+}
+
+/* The identities part g matches, as a bitset shared by every part with the
+   same key.  Candidates: the label index when g requires a label, else the
+   identities of the namespaces it can match; each is then matched in full. */
+static uint64_t *gsel_fill(struct pw_engine *e, const struct pw_gsel *g,
+			   struct pw_buf *b)
+{
+	gsel_key(g, b);
+	uintptr_t cached = (uintptr_t)pw_strmap_get(&e->sel_cache, b->s);
+	if (cached)
+		return e->sels[cached - 1].bits;
+	struct pw_gselset *gs = PW_PUSH(&e->arena, e->sels, e->nsels, e->sels_cap);
+	gs->g = *g;
+	gs->bits = bits_new(e);
+	pw_strmap_put(&e->sel_cache, pw_arena_strndup(&e->arena, b->s, b->len),
+		      (void *)(uintptr_t)e->nsels);
+	uint64_t *bs = gs->bits;
+	if (g->kind == PW_GS_NONE)
+		return bs;
+	const char *key;
+	const char *const *vals;
+	uint32_t nvals;
+	bool req = gsel_required(g, &key, &vals, &nvals);
+	int only = g->kind == PW_GS_K8S && !g->ns_sel ? g->ns
+		 : g->kind == PW_GS_CSIDE && !g->cs->ns_sel ? g->ns
+		 : g->kind == PW_GS_CPOL ? g->ns : -1;
+	if (only < 0 && req) {
+		for (uint32_t k = 0; k < nvals; k++) {
+			const struct pw_idvec *v = posting(e, UINT32_MAX, key, vals[k], b);
+			for (uint32_t i = 0; v && i < v->n; i++)
+				if (gsel_match(e, g, v->v[i]))
+					bit_set(bs, v->v[i]);
+		}
+		return bs;
+	}
+	uint32_t lo = only >= 0 ? (uint32_t)only : 0;
+	uint32_t hi = only >= 0 ? (uint32_t)only + 1 : e->c->nns;
+	for (uint32_t n = lo; n < hi; n++) {
+		if (!gsel_ns_ok(e, g, n))
+			continue;
+		for (uint32_t k = 0; k < (req ? nvals : 1); k++) {
+			const struct pw_idvec *v = req ? posting(e, n, key, vals[k], b)
+						       : &e->ns_ids[n];
+			for (uint32_t i = 0; v && i < v->n; i++)
+				if (gsel_match(e, g, v->v[i]))
+					bit_set(bs, v->v[i]);
+		}
+	}
+	return bs;
+}
+
+/* ---- compiling sides ---------------------------------------------------- */
+
+static void push_nets(struct pw_engine *e, struct pw_cidr **v, uint32_t *n,
+		      size_t *cap, const struct pw_cidr *src, uint32_t m)
+{
+	for (uint32_t i = 0; i < m; i++)
+		*PW_PUSH(&e->arena, *v, *n, *cap) = src[i];
+}
+
+static struct pw_gsel k8s_gsel(const struct pw_lsel *ns_sel, int ns,
+			       const struct pw_lsel *pod_sel)
+{
+	struct pw_gsel g = { .kind = PW_GS_K8S, .ns = ns, .ns_sel = ns_sel,
+			     .pod_sel = pod_sel };
+	return g;
+}
+
+/* Kubernetes NetworkPolicy peer -> side */
+static void k8s_peer_side(struct pw_engine *e, const struct pw_policy *pol,
+			  const struct pw_peer *peer, struct pw_gside *s,
+			  struct pw_buf *b)
+{
+	if (peer->ipblock) {
+		s->nets = (struct pw_cidr *)&peer->cidr;
+		s->nnets = 1;
+		s->not_nets = peer->except;
+		s->nnot_nets = peer->nexcept;
+		s->nets_pods = !(e->flags & PW_ENGINE_IPBLOCK_EXCLUDES_PODS);
+		return;
+	}
+	s->pods_only = true;
+	s->sel = k8s_gsel(peer->ns_sel, (int)pol->ns, peer->pod_sel);
+	s->ids = gsel_fill(e, &s->sel, b);
+}
+
 /*
  * Calico EntityRule -> side.  Scoping as Calico does it: in a namespaced
  * policy, once selector, serviceAccounts or namespaceSelector is given the
@@ -200,8 +416,8 @@ static bool sa_ok(const struct pw_cside *cs, const struct pw_pod *p,
  * the non-namespaced resources (global network sets).  notSelector is
  * applied unscoped.
  */
-static void calico_side(struct pw_engine *e, const struct views *v, int pns,
-			const struct pw_cside *cs, bool dst, struct pw_gside *s)
+static void calico_side(struct pw_engine *e, int pns, const struct pw_cside *cs,
+			bool dst, struct pw_gside *s, struct pw_buf *b)
 {
 	const struct pw_cluster *c = e->c;
 	size_t cap = 0;
@@ -220,20 +436,8 @@ static void calico_side(struct pw_engine *e, const struct views *v, int pns,
 	}
 	if (cs->sel || cs->ns_sel || cs->has_sa || (cs->not_sel && pns >= 0)) {
 		bool global_ns = cs->ns_sel && pw_csel_is_global(cs->ns_sel);
-		s->ids = bits_new(e);
-		for (uint32_t i = 0; i < e->nids && !global_ns; i++) {
-			const struct pw_pod *p = rep(e, i);
-			if (!pod_governed(e->flags, p))
-				continue;
-			if (cs->ns_sel ? !pw_csel_match(cs->ns_sel, &v->ns[p->ns])
-				       : (pns >= 0 && (int)p->ns != pns))
-				continue;
-			if (cs->sel && !pw_csel_match(cs->sel, &v->pod[i]))
-				continue;
-			if (!sa_ok(cs, p, &v->sa[i]))
-				continue;
-			bit_set(s->ids, i);
-		}
+		s->sel = (struct pw_gsel){ .kind = PW_GS_CSIDE, .ns = pns, .cs = cs };
+		s->ids = gsel_fill(e, &s->sel, b);
 		size_t dcap = 0;
 		for (uint32_t k = 0; k < c->nnetsets && !cs->has_sa; k++) {
 			const struct pw_netset *ns = &c->netsets[k];
@@ -242,12 +446,12 @@ static void calico_side(struct pw_engine *e, const struct views *v, int pns,
 				in_scope = ns->ns < 0;
 			else if (cs->ns_sel)
 				in_scope = ns->ns >= 0 &&
-					   pw_csel_match(cs->ns_sel, &v->ns[ns->ns]);
+					   pw_csel_match(cs->ns_sel, &e->vns[ns->ns]);
 			else if (pns >= 0)
 				in_scope = ns->ns == pns;
 			else
 				in_scope = true; /* global policies see every set */
-			if (!in_scope || (cs->sel && !pw_csel_match(cs->sel, &v->netset[k])))
+			if (!in_scope || (cs->sel && !pw_csel_match(cs->sel, &e->vnetset[k])))
 				continue;
 			push_nets(e, &s->set_nets, &s->nset_nets, &cap, ns->nets, ns->nnets);
 			for (uint32_t d = 0; d < ns->ndomains; d++)
@@ -257,12 +461,10 @@ static void calico_side(struct pw_engine *e, const struct views *v, int pns,
 	}
 	if (cs->not_sel) {
 		size_t ncap = 0;
-		s->not_ids = bits_new(e);
-		for (uint32_t i = 0; i < e->nids; i++)
-			if (pw_csel_match(cs->not_sel, &v->pod[i]))
-				bit_set(s->not_ids, i);
+		s->not_sel = (struct pw_gsel){ .kind = PW_GS_CNOT, .ns = pns, .cs = cs };
+		s->not_ids = gsel_fill(e, &s->not_sel, b);
 		for (uint32_t k = 0; k < c->nnetsets; k++)
-			if (pw_csel_match(cs->not_sel, &v->netset[k]))
+			if (pw_csel_match(cs->not_sel, &e->vnetset[k]))
 				push_nets(e, &s->not_set_nets, &s->nnot_set_nets, &ncap,
 					  c->netsets[k].nets, c->netsets[k].nnets);
 	}
@@ -270,7 +472,7 @@ static void calico_side(struct pw_engine *e, const struct views *v, int pns,
 
 /* AdminNetworkPolicy peer -> side */
 static void admin_peer_side(struct pw_engine *e, const struct pw_apeer *peer,
-			    struct pw_gside *s)
+			    struct pw_gside *s, struct pw_buf *b)
 {
 	if (peer->kind == PW_AP_NETWORKS) {
 		s->nets = peer->nets;
@@ -279,19 +481,14 @@ static void admin_peer_side(struct pw_engine *e, const struct pw_apeer *peer,
 		return;
 	}
 	s->pods_only = true;
-	if (peer->kind == PW_AP_NODES)
-		s->ids = bits_new(e); /* nodes are not modelled: matches nothing */
+	if (peer->kind == PW_AP_NODES) /* nodes are not modelled: nothing */
+		s->sel = (struct pw_gsel){ .kind = PW_GS_NONE };
 	else
-		s->ids = ids_where(e, peer->ns_sel, -1, peer->pod_sel);
+		s->sel = k8s_gsel(peer->ns_sel, -1, peer->pod_sel);
+	s->ids = gsel_fill(e, &s->sel, b);
 }
 
 /* ---- compiling policies ------------------------------------------------- */
-
-struct plist {
-	struct pw_gpolicy *v;
-	uint32_t n;
-	size_t cap;
-};
 
 static struct pw_grule *grule_new(struct pw_engine *e, struct pw_gpolicy *g,
 				  int d, size_t *cap)
@@ -301,14 +498,15 @@ static struct pw_grule *grule_new(struct pw_engine *e, struct pw_gpolicy *g,
 	r->icmp_type = r->icmp_code = PW_ANY;
 	r->not_icmp_type = r->not_icmp_code = PW_ANY;
 	r->peer = -1;
+	r->uid = e->next_uid++;
 	return r;
 }
 
-static void compile_k8s(struct pw_engine *e, uint32_t k, struct plist *out)
+static void compile_k8s(struct pw_engine *e, uint32_t k, struct pw_gpolicy *g,
+			struct pw_buf *b)
 {
 	const struct pw_cluster *c = e->c;
 	const struct pw_policy *pol = &c->pols[k];
-	struct pw_gpolicy *g = PW_PUSH(&e->arena, out->v, out->n, out->cap);
 	g->name = pw_arena_printf(&e->arena, "knp.default.%s", pol->name);
 	g->display = pw_arena_printf(&e->arena, "NetworkPolicy %s/%s",
 				     c->nss[pol->ns].name, pol->name);
@@ -319,7 +517,10 @@ static void compile_k8s(struct pw_engine *e, uint32_t k, struct plist *out)
 	g->types = pol->types;
 	g->pos = pol->pos;
 	g->tier = UINT32_MAX; /* "default", resolved later */
-	g->ids = ids_where(e, NULL, (int)pol->ns, &pol->sel);
+	struct pw_lsel *sel = pw_arena_alloc(&e->arena, sizeof(*sel));
+	*sel = pol->sel; /* the cluster's array of policies may move */
+	g->subj = k8s_gsel(NULL, (int)pol->ns, sel);
+	g->ids = gsel_fill(e, &g->subj, b);
 	for (int d = 0; d < 2; d++) {
 		size_t cap = 0;
 		if (!(pol->types & (1u << d)))
@@ -338,18 +539,17 @@ static void compile_k8s(struct pw_engine *e, uint32_t k, struct plist *out)
 					continue;
 				gr->peer = (int)q;
 				k8s_peer_side(e, pol, &rule->peers[q],
-					      d == PW_INGRESS ? &gr->src : &gr->dst);
+					      d == PW_INGRESS ? &gr->src : &gr->dst, b);
 			}
 		}
 	}
 }
 
-static void compile_calico(struct pw_engine *e, const struct views *v,
-			   uint32_t k, struct plist *out)
+static void compile_calico(struct pw_engine *e, uint32_t k,
+			   struct pw_gpolicy *g, struct pw_buf *b)
 {
 	const struct pw_cluster *c = e->c;
 	const struct pw_cpolicy *pol = &c->cpols[k];
-	struct pw_gpolicy *g = PW_PUSH(&e->arena, out->v, out->n, out->cap);
 	const char *kind = pol->kind;
 	if (!strncmp(kind, "Staged", 6))
 		kind += 6;
@@ -367,21 +567,10 @@ static void compile_calico(struct pw_engine *e, const struct views *v,
 	g->types = pol->types;
 	g->pos = pol->pos;
 	g->tier = UINT32_MAX;
-	g->ids = bits_new(e);
-	for (uint32_t i = 0; i < e->nids; i++) {
-		const struct pw_pod *p = rep(e, i);
-		if (!pod_governed(e->flags, p))
-			continue;
-		if (pol->ns >= 0 && (int)p->ns != pol->ns)
-			continue;
-		if (pol->sel && !pw_csel_match(pol->sel, &v->pod[i]))
-			continue;
-		if (pol->ns_sel && !pw_csel_match(pol->ns_sel, &v->ns[p->ns]))
-			continue;
-		if (pol->sa_sel && !pw_csel_match(pol->sa_sel, &v->sa[i]))
-			continue;
-		bit_set(g->ids, i);
-	}
+	g->subj = (struct pw_gsel){ .kind = PW_GS_CPOL, .ns = pol->ns,
+				    .csel = pol->sel, .cns_sel = pol->ns_sel,
+				    .csa_sel = pol->sa_sel };
+	g->ids = gsel_fill(e, &g->subj, b);
 	for (int d = 0; d < 2; d++) {
 		size_t cap = 0;
 		if (!(pol->types & (1u << d)))
@@ -399,17 +588,17 @@ static void compile_calico(struct pw_engine *e, const struct views *v,
 			gr->ip_version = cr->ip_version;
 			gr->index = r;
 			gr->pos = cr->pos;
-			calico_side(e, v, pol->ns, &cr->src, false, &gr->src);
-			calico_side(e, v, pol->ns, &cr->dst, true, &gr->dst);
+			calico_side(e, pol->ns, &cr->src, false, &gr->src, b);
+			calico_side(e, pol->ns, &cr->dst, true, &gr->dst, b);
 		}
 	}
 }
 
-static void compile_admin(struct pw_engine *e, uint32_t k, struct plist *out)
+static void compile_admin(struct pw_engine *e, uint32_t k, struct pw_gpolicy *g,
+			  struct pw_buf *b)
 {
 	const struct pw_cluster *c = e->c;
 	const struct pw_apolicy *pol = &c->apols[k];
-	struct pw_gpolicy *g = PW_PUSH(&e->arena, out->v, out->n, out->cap);
 	g->name = pol->name;
 	g->display = pw_arena_printf(&e->arena, "%s %s", pol->kind, pol->name);
 	g->src = PW_SRC_ADMIN;
@@ -418,7 +607,8 @@ static void compile_admin(struct pw_engine *e, uint32_t k, struct plist *out)
 	g->order = pol->priority;
 	g->pos = pol->pos;
 	g->tier = UINT32_MAX - (pol->baseline ? 2 : 1);
-	g->ids = ids_where(e, pol->subj_ns, -1, pol->subj_pod);
+	g->subj = k8s_gsel(pol->subj_ns, -1, pol->subj_pod);
+	g->ids = gsel_fill(e, &g->subj, b);
 	for (int d = 0; d < 2; d++) {
 		size_t cap = 0;
 		if (pol->nrules[d])
@@ -434,7 +624,7 @@ static void compile_admin(struct pw_engine *e, uint32_t k, struct plist *out)
 				gr->dst.ports = ar->ports;
 				gr->dst.nports = ar->nports;
 				admin_peer_side(e, &ar->peers[q],
-						d == PW_INGRESS ? &gr->src : &gr->dst);
+						d == PW_INGRESS ? &gr->src : &gr->dst, b);
 			}
 		}
 	}
@@ -459,14 +649,14 @@ static void select_view(const struct pw_engine *e, bool *ck, bool *kk)
 	const struct pw_cluster *c = e->c;
 	bool staged = e->flags & PW_ENGINE_STAGED;
 	for (uint32_t i = 0; i < c->ncpols; i++)
-		ck[i] = c->cpols[i].staged == PW_ENFORCED;
+		ck[i] = c->cpols[i].staged == PW_ENFORCED && !c->cpols[i].deleted;
 	for (uint32_t i = 0; i < c->npols; i++)
-		kk[i] = c->pols[i].staged == PW_ENFORCED;
+		kk[i] = c->pols[i].staged == PW_ENFORCED && !c->pols[i].deleted;
 	if (!staged)
 		return;
 	for (uint32_t i = 0; i < c->ncpols; i++) {
 		const struct pw_cpolicy *s = &c->cpols[i];
-		if (s->staged == PW_ENFORCED)
+		if (s->staged == PW_ENFORCED || s->deleted)
 			continue;
 		for (uint32_t k = 0; k < c->ncpols; k++)
 			if (c->cpols[k].staged == PW_ENFORCED && same_calico(s, &c->cpols[k]))
@@ -475,7 +665,7 @@ static void select_view(const struct pw_engine *e, bool *ck, bool *kk)
 	}
 	for (uint32_t i = 0; i < c->npols; i++) {
 		const struct pw_policy *s = &c->pols[i];
-		if (s->staged == PW_ENFORCED)
+		if (s->staged == PW_ENFORCED || s->deleted)
 			continue;
 		for (uint32_t k = 0; k < c->npols; k++)
 			if (c->pols[k].staged == PW_ENFORCED && c->pols[k].ns == s->ns &&
@@ -528,9 +718,9 @@ static uint32_t tier_index(const struct pw_engine *e, const char *name)
 	return UINT32_MAX;
 }
 
-static int pol_cmp(const void *x, const void *y)
+/* Evaluation order: tier, order (none: last), name. */
+static int pol_cmp(const struct pw_gpolicy *a, const struct pw_gpolicy *b)
 {
-	const struct pw_gpolicy *a = x, *b = y;
 	if (a->tier != b->tier)
 		return a->tier < b->tier ? -1 : 1;
 	if (a->has_order != b->has_order)
@@ -543,7 +733,67 @@ static int pol_cmp(const void *x, const void *y)
 	return strcmp(a->display, b->display);
 }
 
+static const struct pw_gpolicy *sort_base;
+static int slot_cmp(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	int c = pol_cmp(&sort_base[a], &sort_base[b]);
+	return c ? c : (a < b ? -1 : a > b);
+}
+
+static void resolve_tier(struct pw_engine *e, struct pw_gpolicy *g)
+{
+	if (g->tier == UINT32_MAX - 1)
+		g->tier = tier_index(e, "adminnetworkpolicy");
+	else if (g->tier == UINT32_MAX - 2)
+		g->tier = tier_index(e, "baselineadminnetworkpolicy");
+	else if (g->src == PW_SRC_CALICO) {
+		g->tier = tier_index(e, e->c->cpols[g->src_index].tier);
+		if (g->tier == UINT32_MAX) /* reported by the loader */
+			g->tier = tier_index(e, "default");
+	} else
+		g->tier = tier_index(e, "default");
+}
+
+static void slot_map_set(struct pw_engine *e, enum pw_gsrc src, uint32_t k,
+			 int slot)
+{
+	while (e->nslot_of[src] <= k)
+		*PW_PUSH(&e->arena, e->slot_of[src], e->nslot_of[src],
+			 e->slot_of_cap[src]) = -1;
+	e->slot_of[src][k] = slot;
+	e->k8s_pol = e->slot_of[PW_SRC_K8S];
+}
+
+static int slot_map_get(const struct pw_engine *e, enum pw_gsrc src, uint32_t k)
+{
+	return k < e->nslot_of[src] ? e->slot_of[src][k] : -1;
+}
+
+static struct pw_gpolicy *slot_new(struct pw_engine *e)
+{
+	struct pw_gpolicy *g = PW_PUSH(&e->arena, e->pols, e->npols, e->pols_cap);
+	memset(g, 0, sizeof(*g));
+	return g;
+}
+
 /* ---- build -------------------------------------------------------------- */
+
+/* A new identity for pod i (its key already known absent), or UINT32_MAX
+   when the bitsets have no room. */
+static uint32_t identity_new(struct pw_engine *e, uint32_t i, const char *key)
+{
+	const struct pw_cluster *c = e->c;
+	if (e->nids == e->ids_cap)
+		return UINT32_MAX;
+	struct pw_identity *id = &e->ids[e->nids];
+	memset(id, 0, sizeof(*id));
+	id->pod = i;
+	id->snap = c->pods[i];
+	id->ns = c->pods[i].ns;
+	pw_strmap_put(&e->id_index, key, (void *)(uintptr_t)(e->nids + 1));
+	return e->nids++;
+}
 
 int pw_engine_build(struct pw_engine *e, const struct pw_cluster *c,
 		    unsigned flags)
@@ -553,95 +803,234 @@ int pw_engine_build(struct pw_engine *e, const struct pw_cluster *c,
 	e->flags = flags;
 	pw_arena_init(&e->arena);
 	struct pw_arena *a = &e->arena;
-	struct pw_strmap idx;
 	struct pw_buf b;
-	pw_strmap_init(&idx);
+	pw_strmap_init(&e->id_index);
+	pw_strmap_init(&e->post);
+	pw_strmap_init(&e->sel_cache);
 	pw_buf_init(&b);
-	size_t cap = 0;
-	e->pod_identity = pw_arena_alloc(a, c->npods * sizeof(uint32_t));
+	/* room for new identities: incremental relabels */
+	e->ids_cap = c->npods + c->npods / 4 + 64;
+	e->ids = pw_arena_alloc(a, e->ids_cap * sizeof(*e->ids));
+	e->pod_identity = pw_arena_alloc(a, (c->npods + 1) * sizeof(uint32_t));
 	for (uint32_t i = 0; i < c->npods; i++) {
 		const char *key = identity_key(a, &c->pods[i], &b);
-		uintptr_t v = (uintptr_t)pw_strmap_get(&idx, key);
-		if (!v) {
-			struct pw_identity *id = PW_PUSH(a, e->ids, e->nids, cap);
-			id->pod = i;
-			id->ns = c->pods[i].ns;
-			v = e->nids;
-			pw_strmap_put(&idx, key, (void *)v);
-		}
-		e->pod_identity[i] = (uint32_t)(v - 1);
-		((struct pw_pod *)&c->pods[i])->identity = (uint32_t)(v - 1);
+		uintptr_t v = (uintptr_t)pw_strmap_get(&e->id_index, key);
+		uint32_t id = v ? (uint32_t)(v - 1) : identity_new(e, i, key);
+		e->pod_identity[i] = id;
+		((struct pw_pod *)&c->pods[i])->identity = id;
 	}
-	pw_strmap_release(&idx);
-	pw_buf_release(&b);
-	e->nwords = (e->nids + 63) / 64;
+	/* bitsets: room for an eighth more identities (relabels) */
+	if (e->nids + e->nids / 8 + 64 < e->ids_cap)
+		e->ids_cap = e->nids + e->nids / 8 + 64;
+	e->nwords = (e->ids_cap + 63) / 64;
 
-	struct views v;
-	build_views(e, &v);
+	build_views(e);
 	build_tiers(e);
 	qsort(e->tiers, e->ntiers, sizeof(*e->tiers), tier_cmp);
 
 	bool *ck = pw_xcalloc(c->ncpols + 1, sizeof(bool));
 	bool *kk = pw_xcalloc(c->npols + 1, sizeof(bool));
 	select_view(e, ck, kk);
-	struct plist pl = { NULL, 0, 0 };
-	for (uint32_t k = 0; k < c->npols; k++)
-		if (kk[k])
-			compile_k8s(e, k, &pl);
-	for (uint32_t k = 0; k < c->ncpols; k++)
-		if (ck[k])
-			compile_calico(e, &v, k, &pl);
-	for (uint32_t k = 0; k < c->napols; k++)
-		compile_admin(e, k, &pl);
-	free(ck);
-	free(kk);
-	uint32_t t_default = tier_index(e, "default");
-	uint32_t t_anp = tier_index(e, "adminnetworkpolicy");
-	uint32_t t_banp = tier_index(e, "baselineadminnetworkpolicy");
-	for (uint32_t i = 0; i < pl.n; i++) {
-		struct pw_gpolicy *g = &pl.v[i];
-		if (g->tier == UINT32_MAX - 1)
-			g->tier = t_anp;
-		else if (g->tier == UINT32_MAX - 2)
-			g->tier = t_banp;
-		else if (g->src == PW_SRC_CALICO) {
-			g->tier = tier_index(e, c->cpols[g->src_index].tier);
-			if (g->tier == UINT32_MAX)
-				g->tier = t_default; /* reported by the loader */
-		} else
-			g->tier = t_default;
-	}
-	if (pl.n)
-		qsort(pl.v, pl.n, sizeof(*pl.v), pol_cmp);
-	e->pols = pl.v;
-	e->npols = pl.n;
-	e->k8s_pol = pw_arena_alloc(a, (c->npols + 1) * sizeof(int));
-	for (uint32_t k = 0; k < c->npols; k++)
-		e->k8s_pol[k] = -1;
-	for (uint32_t i = 0; i < e->npols; i++)
-		if (e->pols[i].src == PW_SRC_K8S)
-			e->k8s_pol[e->pols[i].src_index] = (int)i;
-
-	/* per identity, per direction: applicable policies in order */
-	for (uint32_t i = 0; i < e->nids; i++) {
-		struct pw_identity *id = &e->ids[i];
-		size_t pcap[2] = { 0, 0 };
-		for (uint32_t k = 0; k < e->npols; k++) {
-			const struct pw_gpolicy *g = &e->pols[k];
-			if (!bit(g->ids, i))
-				continue;
-			for (int d = 0; d < 2; d++)
-				if (g->types & (1u << d))
-					*PW_PUSH(a, id->pols[d], id->npols[d], pcap[d]) = k;
+	for (uint32_t k = 0; k < c->npols; k++) {
+		slot_map_set(e, PW_SRC_K8S, k, -1);
+		if (kk[k]) {
+			slot_map_set(e, PW_SRC_K8S, k, (int)e->npols);
+			compile_k8s(e, k, slot_new(e), &b);
 		}
 	}
+	for (uint32_t k = 0; k < c->ncpols; k++) {
+		slot_map_set(e, PW_SRC_CALICO, k, -1);
+		if (ck[k]) {
+			slot_map_set(e, PW_SRC_CALICO, k, (int)e->npols);
+			compile_calico(e, k, slot_new(e), &b);
+		}
+	}
+	for (uint32_t k = 0; k < c->napols; k++) {
+		slot_map_set(e, PW_SRC_ADMIN, k, -1);
+		if (!c->apols[k].deleted) {
+			slot_map_set(e, PW_SRC_ADMIN, k, (int)e->npols);
+			compile_admin(e, k, slot_new(e), &b);
+		}
+	}
+	slot_map_set(e, PW_SRC_K8S, c->npols, -1); /* k8s_pol is never NULL */
+	free(ck);
+	free(kk);
+	for (uint32_t i = 0; i < e->npols; i++)
+		resolve_tier(e, &e->pols[i]);
+
+	/* per identity, per direction: applicable policies in order */
+	uint32_t *order = pw_xmalloc((e->npols + 1) * sizeof(*order));
+	for (uint32_t i = 0; i < e->npols; i++)
+		order[i] = i;
+	sort_base = e->pols;
+	if (e->npols)
+		qsort(order, e->npols, sizeof(*order), slot_cmp);
+	size_t (*pcap)[2] = pw_xcalloc(e->nids + 1, sizeof(*pcap));
+	for (uint32_t o = 0; o < e->npols; o++) {
+		const struct pw_gpolicy *g = &e->pols[order[o]];
+		for (size_t w = 0; w < (e->nids + 63) / 64; w++)
+			for (uint64_t m = g->ids[w]; m; m &= m - 1) {
+				struct pw_identity *id =
+					&e->ids[w * 64 + (size_t)__builtin_ctzll(m)];
+				for (int d = 0; d < 2; d++)
+					if (g->types & (1u << d))
+						*PW_PUSH(a, id->pols[d], id->npols[d],
+							 pcap[id - e->ids][d]) = order[o];
+			}
+	}
+	free(pcap);
+	free(order);
+	pw_buf_release(&b);
 	return 0;
 }
 
 void pw_engine_release(struct pw_engine *e)
 {
+	pw_strmap_release(&e->id_index);
+	pw_strmap_release(&e->post);
+	pw_strmap_release(&e->sel_cache);
 	pw_arena_release(&e->arena);
 	memset(e, 0, sizeof(*e));
+}
+
+/* ---- incremental updates ------------------------------------------------ */
+
+/* Remove slot from identity i's list for d, and insert it again when it
+   applies, in evaluation order. */
+static void relist(struct pw_engine *e, uint32_t i, uint32_t slot)
+{
+	struct pw_identity *id = &e->ids[i];
+	const struct pw_gpolicy *g = &e->pols[slot];
+	for (int d = 0; d < 2; d++) {
+		uint32_t n = id->npols[d];
+		bool in = bit(g->ids, i) && (g->types & (1u << d));
+		uint32_t *v = pw_arena_alloc(&e->arena, (n + 1) * sizeof(*v));
+		uint32_t m = 0;
+		bool placed = !in;
+		for (uint32_t k = 0; k < n; k++) {
+			uint32_t s = id->pols[d][k];
+			if (s == slot)
+				continue;
+			if (!placed && pol_cmp(g, &e->pols[s]) < 0) {
+				v[m++] = slot;
+				placed = true;
+			}
+			v[m++] = s;
+		}
+		if (!placed)
+			v[m++] = slot;
+		id->pols[d] = v;
+		id->npols[d] = m;
+	}
+}
+
+static bool model_present(const struct pw_cluster *c, enum pw_gsrc src,
+			  uint32_t k, bool *staged)
+{
+	*staged = false;
+	switch (src) {
+	case PW_SRC_K8S:
+		*staged = k < c->npols && c->pols[k].staged != PW_ENFORCED;
+		return k < c->npols && !c->pols[k].deleted && !*staged;
+	case PW_SRC_CALICO:
+		*staged = k < c->ncpols && c->cpols[k].staged != PW_ENFORCED;
+		return k < c->ncpols && !c->cpols[k].deleted && !*staged;
+	default:
+		return k < c->napols && !c->apols[k].deleted;
+	}
+}
+
+int pw_engine_update_policy(struct pw_engine *e, enum pw_gsrc src, uint32_t k,
+			    uint64_t *affected)
+{
+	bool staged;
+	bool present = model_present(e->c, src, k, &staged);
+	if ((e->flags & PW_ENGINE_STAGED) || staged)
+		return -1;
+	int slot = slot_map_get(e, src, k);
+	if (slot < 0 && !present)
+		return 0;
+	if (slot >= 0)
+		for (size_t w = 0; w < e->nwords; w++)
+			affected[w] |= e->pols[slot].ids[w];
+	if (slot < 0) {
+		slot = (int)e->npols;
+		slot_new(e);
+		slot_map_set(e, src, k, slot);
+	}
+	struct pw_gpolicy *g = &e->pols[slot];
+	uint32_t gen = g->gen + 1;
+	memset(g, 0, sizeof(*g));
+	g->gen = gen;
+	if (present) {
+		struct pw_buf b;
+		pw_buf_init(&b);
+		if (src == PW_SRC_K8S)
+			compile_k8s(e, k, g, &b);
+		else if (src == PW_SRC_CALICO)
+			compile_calico(e, k, g, &b);
+		else
+			compile_admin(e, k, g, &b);
+		pw_buf_release(&b);
+		resolve_tier(e, g);
+	} else {
+		g->name = g->display = "(deleted)";
+		g->src = src;
+		g->src_index = k;
+		g->ids = bits_new(e);
+		g->subj.kind = PW_GS_NONE;
+	}
+	for (size_t w = 0; w < e->nwords; w++)
+		affected[w] |= g->ids[w];
+	for (size_t w = 0; w < e->nwords; w++)
+		for (uint64_t m = affected[w]; m; m &= m - 1)
+			relist(e, (uint32_t)(w * 64 + (size_t)__builtin_ctzll(m)),
+			       (uint32_t)slot);
+	return 0;
+}
+
+int pw_engine_update_pod(struct pw_engine *e, uint32_t pod)
+{
+	const struct pw_cluster *c = e->c;
+	struct pw_buf b;
+	pw_buf_init(&b);
+	const char *key = identity_key(&e->arena, &c->pods[pod], &b);
+	uintptr_t v = (uintptr_t)pw_strmap_get(&e->id_index, key);
+	uint32_t id;
+	if (v) {
+		id = (uint32_t)(v - 1);
+	} else {
+		id = identity_new(e, pod, key);
+		if (id == UINT32_MAX) {
+			pw_buf_release(&b);
+			return -1;
+		}
+		index_identity(e, id, &b);
+		/* every distinct selector part, once, for the newcomer */
+		for (uint32_t k = 0; k < e->nsels; k++)
+			if (gsel_match(e, &e->sels[k].g, id))
+				bit_set(e->sels[k].bits, id);
+		uint32_t *mine = pw_xmalloc((e->npols + 1) * sizeof(*mine));
+		uint32_t n = 0;
+		for (uint32_t k = 0; k < e->npols; k++)
+			if (bit(e->pols[k].ids, id))
+				mine[n++] = k;
+		sort_base = e->pols;
+		if (n)
+			qsort(mine, n, sizeof(*mine), slot_cmp);
+		struct pw_identity *ident = &e->ids[id];
+		for (int d = 0; d < 2; d++) {
+			ident->pols[d] = pw_arena_alloc(&e->arena, (n + 1) * sizeof(uint32_t));
+			for (uint32_t k = 0; k < n; k++)
+				if (e->pols[mine[k]].types & (1u << d))
+					ident->pols[d][ident->npols[d]++] = mine[k];
+		}
+		free(mine);
+	}
+	e->pod_identity[pod] = id;
+	((struct pw_pod *)&c->pods[pod])->identity = id;
+	pw_buf_release(&b);
+	return 0;
 }
 
 /* ---- endpoints and queries --------------------------------------------- */
@@ -799,43 +1188,49 @@ static bool in_domains(const char *const *v, uint32_t n, const char *name)
 	return false;
 }
 
-/* Does side s match endpoint ep (ports aside)? */
-bool pw_engine_side_match(const struct pw_engine *e, const struct pw_gside *s,
-		       const struct pw_ep *ep)
+/* Does side s match an endpoint (ports aside)?  A pod is known by its
+   identity; addr (family 0: none) and name (NULL: none) as given. */
+bool pw_engine_side_match_id(const struct pw_engine *e, const struct pw_gside *s,
+			     bool pod, uint32_t identity,
+			     const struct pw_addr *addr, const char *name)
 {
-	bool pod = ep->pod >= 0;
+	(void)e;
 	if (s->nnets) {
-		if (!ep->addr.family || (pod && !s->nets_pods) ||
-		    !in_nets(s->nets, s->nnets, &ep->addr))
+		if (!addr->family || (pod && !s->nets_pods) ||
+		    !in_nets(s->nets, s->nnets, addr))
 			return false;
 	}
-	if (s->nnot_nets && ep->addr.family &&
-	    in_nets(s->not_nets, s->nnot_nets, &ep->addr))
+	if (s->nnot_nets && addr->family && in_nets(s->not_nets, s->nnot_nets, addr))
 		return false;
 	if (!pod && s->pods_only)
 		return false;
 	if (s->ids) {
 		if (pod) {
-			if (!bit(s->ids, e->pod_identity[ep->pod]) &&
-			    !(ep->addr.family &&
-			      in_nets(s->set_nets, s->nset_nets, &ep->addr)))
+			if (!bit(s->ids, identity) &&
+			    !(addr->family && in_nets(s->set_nets, s->nset_nets, addr)))
 				return false;
-		} else if (!(ep->addr.family &&
-			     in_nets(s->set_nets, s->nset_nets, &ep->addr)) &&
-			   !in_domains(s->set_domains, s->nset_domains, ep->name)) {
+		} else if (!(addr->family && in_nets(s->set_nets, s->nset_nets, addr)) &&
+			   !in_domains(s->set_domains, s->nset_domains, name)) {
 			return false;
 		}
 	}
 	if (s->not_ids) {
-		if (pod && bit(s->not_ids, e->pod_identity[ep->pod]))
+		if (pod && bit(s->not_ids, identity))
 			return false;
-		if (ep->addr.family &&
-		    in_nets(s->not_set_nets, s->nnot_set_nets, &ep->addr))
+		if (addr->family && in_nets(s->not_set_nets, s->nnot_set_nets, addr))
 			return false;
 	}
-	if (s->ndomains && (pod || !in_domains(s->domains, s->ndomains, ep->name)))
+	if (s->ndomains && (pod || !in_domains(s->domains, s->ndomains, name)))
 		return false;
 	return true;
+}
+
+bool pw_engine_side_match(const struct pw_engine *e, const struct pw_gside *s,
+			  const struct pw_ep *ep)
+{
+	bool pod = ep->pod >= 0;
+	return pw_engine_side_match_id(e, s, pod, pod ? e->pod_identity[ep->pod] : 0,
+				       &ep->addr, ep->name);
 }
 
 static bool family_ok(const struct pw_grule *r, const struct pw_ep *a,

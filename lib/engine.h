@@ -57,6 +57,26 @@
    name, Delete removes it.  Without it staged policies are ignored. */
 #define PW_ENGINE_STAGED 4u
 
+/*
+ * Which identities a selector part matches, kept so that an identity that
+ * appears later (a relabelled pod) is evaluated the same way.  Kinds:
+ *   K8S    Kubernetes peer or subject: ns_sel (NULL: namespace ns, or any
+ *          when ns < 0) and pod_sel (NULL: any), governed pods only
+ *   CSIDE  Calico EntityRule cs in a policy of namespace ns (-1: global)
+ *   CNOT   Calico notSelector of cs, unscoped
+ *   CPOL   Calico policy subject: ns, csel, cns_sel, csa_sel
+ *   NONE   matches nothing (AdminNetworkPolicy nodes)
+ */
+enum pw_gsel_kind { PW_GS_UNSET, PW_GS_K8S, PW_GS_CSIDE, PW_GS_CNOT,
+		    PW_GS_CPOL, PW_GS_NONE };
+struct pw_gsel {
+	enum pw_gsel_kind kind;
+	int ns;
+	const struct pw_lsel *ns_sel, *pod_sel;
+	const struct pw_cside *cs;
+	const struct pw_csel *csel, *cns_sel, *csa_sel;
+};
+
 /* One side of a compiled rule.  See side_match() in engine.c. */
 struct pw_gside {
 	struct pw_cidr *nets, *not_nets;
@@ -64,11 +84,13 @@ struct pw_gside {
 	bool nets_pods;	 /* nets may match pods' addresses */
 	bool pods_only;	 /* addresses outside the cluster never match */
 	uint64_t *ids;	 /* selector part: pods it matches; NULL = none given */
+	struct pw_gsel sel; /* how ids was computed */
 	struct pw_cidr *set_nets; /* ... and addresses of the network sets */
 	uint32_t nset_nets;
 	const char **set_domains;
 	uint32_t nset_domains;
 	uint64_t *not_ids; /* notSelector: pods; NULL = none given */
+	struct pw_gsel not_sel;
 	struct pw_cidr *not_set_nets;
 	uint32_t nnot_set_nets;
 	const char **domains; /* destination domains */
@@ -85,6 +107,7 @@ struct pw_grule {
 	struct pw_gside src, dst;
 	uint32_t index; /* rule index in its source policy */
 	int peer;	/* peer index (NetworkPolicy, AdminNetworkPolicy) or -1 */
+	uint32_t uid;	/* unique in the engine, new for every compilation */
 	struct pw_pos pos;
 };
 
@@ -100,6 +123,8 @@ struct pw_gpolicy {
 	double order;
 	unsigned types;
 	uint64_t *ids; /* endpoints it applies to */
+	struct pw_gsel subj; /* how ids was computed */
+	uint32_t gen;	/* bumped whenever the slot is recompiled */
 	struct pw_grule *rules[2];
 	uint32_t nrules[2];
 	struct pw_pos pos;
@@ -112,10 +137,22 @@ struct pw_gtier {
 };
 
 struct pw_identity {
-	uint32_t pod; /* representative pod */
+	uint32_t pod; /* a pod it was first seen on */
+	struct pw_pod snap; /* that pod as it was then (what selectors see) */
 	uint32_t ns;
 	uint32_t *pols[2]; /* applicable policies, in evaluation order */
 	uint32_t npols[2];
+};
+
+struct pw_gselset {
+	struct pw_gsel g;
+	uint64_t *bits;
+};
+
+struct pw_idvec {
+	uint32_t *v;
+	uint32_t n;
+	size_t cap;
 };
 
 struct pw_engine {
@@ -124,13 +161,35 @@ struct pw_engine {
 	struct pw_arena arena;
 	struct pw_identity *ids;
 	uint32_t nids;
-	size_t nwords; /* words per identity bitset */
+	uint32_t ids_cap; /* identities the bitsets have room for */
+	size_t nwords;	  /* words per identity bitset */
 	uint32_t *pod_identity; /* per pod */
 	struct pw_gtier *tiers; /* sorted */
 	uint32_t ntiers;
-	struct pw_gpolicy *pols; /* sorted: tier, order, name */
+	/* Policy slots.  The applicable lists of the identities give the
+	   evaluation order (tier, order, name); a slot of a deleted policy
+	   stays, empty. */
+	struct pw_gpolicy *pols;
 	uint32_t npols;
-	int *k8s_pol; /* per cluster NetworkPolicy: engine policy or -1 */
+	size_t pols_cap;
+	int *slot_of[3]; /* per source kind and index: slot or -1 */
+	uint32_t nslot_of[3];
+	size_t slot_of_cap[3];
+	int *k8s_pol; /* = slot_of[PW_SRC_K8S] */
+	uint32_t next_uid;
+	/* what selectors see, and indexes for evaluating them */
+	struct pw_labels *vpod, *vsa, *vns, *vnetset; /* Calico's views */
+	struct pw_idvec *ns_ids;  /* identities per namespace */
+	struct pw_strmap id_index; /* identity key -> index + 1 */
+	struct pw_strmap post;	   /* "ns\x1fkey\x1fvalue" -> posting + 1 */
+	struct pw_idvec *posts;
+	uint32_t nposts;
+	size_t posts_cap;
+	/* every distinct selector part and its identities (shared) */
+	struct pw_strmap sel_cache; /* key -> index + 1 */
+	struct pw_gselset *sels;
+	uint32_t nsels;
+	size_t sels_cap;
 };
 
 /* One end of a connection: a pod, or an address outside the cluster
@@ -205,6 +264,30 @@ const uint64_t *pw_engine_k8s_peer_ids(const struct pw_engine *e, uint32_t k,
 bool pw_engine_has_id(const struct pw_engine *e, const uint64_t *bits,
 		      uint32_t pod);
 const char *pw_action_name(enum pw_action a);
+
+/*
+ * Incremental updates.  After c->pols[k] (or cpols, apols per src) was
+ * changed in place, appended (k == the old count) or marked deleted:
+ * recompile that policy alone.  The identities whose applicable policies
+ * may have changed (the policy's old and new subjects) are set in affected
+ * (a bitset of e->nwords words, zeroed by the caller).  Returns 0, or -1
+ * when only a rebuild can do it (a staged view, a staged policy).
+ */
+int pw_engine_update_policy(struct pw_engine *e, enum pw_gsrc src, uint32_t k,
+			    uint64_t *affected) PW_WARN_UNUSED;
+/*
+ * After pod's labels were replaced (with a new array: the old one must stay
+ * valid): move it to the identity of its new labels, creating one if need
+ * be (every selector is evaluated for it).  Returns 0, or -1 when the
+ * bitsets have no room left (rebuild).
+ */
+int pw_engine_update_pod(struct pw_engine *e, uint32_t pod) PW_WARN_UNUSED;
+/* Identity-level side match: is_pod, identity (when is_pod), address
+   (family 0: none) and DNS name (NULL: none). */
+bool pw_engine_side_match_id(const struct pw_engine *e, const struct pw_gside *s,
+			     bool is_pod, uint32_t identity,
+			     const struct pw_addr *addr, const char *name);
+bool pw_engine_bit(const uint64_t *bits, uint32_t i);
 /* Does one side of a compiled rule match an endpoint (ports aside)? */
 bool pw_engine_side_match(const struct pw_engine *e, const struct pw_gside *s,
 			  const struct pw_ep *ep);

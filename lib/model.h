@@ -107,6 +107,7 @@ struct pw_policy {
 	const char *name;
 	uint32_t ns;
 	enum pw_staged staged;
+	bool deleted; /* removed since loading (incremental updates) */
 	struct pw_lsel sel;
 	unsigned types; /* PW_TYPE_* */
 	struct pw_rule *rules[2]; /* [PW_INGRESS], [PW_EGRESS] */
@@ -172,6 +173,7 @@ struct pw_cpolicy {
 	struct pw_crule *rules[2];
 	uint32_t nrules[2];
 	enum pw_staged staged;
+	bool deleted; /* removed since loading (incremental updates) */
 	struct pw_pos pos;
 };
 
@@ -221,6 +223,7 @@ struct pw_apolicy {
 	bool baseline;
 	int priority;
 	struct pw_lsel *subj_ns, *subj_pod; /* subj_pod NULL: whole namespaces */
+	bool deleted; /* removed since loading (incremental updates) */
 	struct pw_arule *rules[2];
 	uint32_t nrules[2];
 	struct pw_pos pos;
