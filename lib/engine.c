@@ -817,7 +817,6 @@ int pw_engine_build(struct pw_engine *e, const struct pw_cluster *c,
 		uintptr_t v = (uintptr_t)pw_strmap_get(&e->id_index, key);
 		uint32_t id = v ? (uint32_t)(v - 1) : identity_new(e, i, key);
 		e->pod_identity[i] = id;
-		((struct pw_pod *)&c->pods[i])->identity = id;
 	}
 	/* bitsets: room for an eighth more identities (relabels) */
 	if (e->nids + e->nids / 8 + 64 < e->ids_cap)
@@ -1028,7 +1027,6 @@ int pw_engine_update_pod(struct pw_engine *e, uint32_t pod)
 		free(mine);
 	}
 	e->pod_identity[pod] = id;
-	((struct pw_pod *)&c->pods[pod])->identity = id;
 	pw_buf_release(&b);
 	return 0;
 }

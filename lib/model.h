@@ -48,7 +48,6 @@ struct pw_pod {
 	bool template; /* synthesised from a workload's pod template */
 	const char *owner_kind, *owner_name; /* NULL when none */
 	uint32_t group;	   /* index into cluster groups */
-	uint32_t identity; /* index into engine identities (set by compile) */
 	struct pw_pos pos;
 };
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # Runs every test suite and ends with one line "N passed, M failed".
-# Environment: PODWALL (binary under test), SHARED (../shared), UNIT_BINS.
+# Environment: PODWALL (binary under test), SHARED (../shared), UNIT_BINS,
+# REACH_DIFF (the differential runner).
 : "${PODWALL:=./podwall}"
 : "${SHARED:=../shared}"
 case $PODWALL in /*) ;; *) PODWALL=$(pwd)/$PODWALL ;; esac
@@ -45,6 +46,7 @@ run_suite sh "$here/conformance/k8s-e2e.sh"
 run_suite sh "$here/conformance/recipes.sh"
 run_suite sh "$here/conformance/netpol-analyzer.sh"
 run_suite sh "$here/conformance/nca-calico.sh"
+run_suite sh "$here/differential.sh"
 # the lab needs root (network namespaces, nftables); CI runs as root
 if [ "$(id -u)" = 0 ] && [ -z "$PODWALL_SKIP_LAB" ]; then
 	run_suite sh "$here/lab/nft-check.sh"

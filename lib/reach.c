@@ -1,0 +1,1151 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Reachability at cluster scale.  See reach.h for the model. */
+#include "reach.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pw_ivec {
+	uint32_t *v;
+	uint32_t n;
+	size_t cap;
+};
+
+struct pw_acpods {
+	uint64_t *bits; /* pod atoms whose address is in the class */
+};
+
+/* (identity, address class) -> atom, open addressing */
+struct pw_amap {
+	uint64_t *keys; /* key + 1; 0 = empty */
+	uint32_t *vals;
+	size_t n, cap;
+};
+
+struct pw_pcache {
+	uint64_t *bits; /* the atoms a rule's peer side matches */
+	uint32_t natoms; /* atoms it was computed for */
+};
+
+enum { ROW_LIST, ROW_COLIST, ROW_BITS };
+#define NONE UINT32_MAX
+
+/* ---- bitsets ------------------------------------------------------------- */
+
+static bool bit(const uint64_t *b, uint32_t i)
+{
+	return b[i >> 6] >> (i & 63) & 1;
+}
+
+static void bit_set(uint64_t *b, uint32_t i)
+{
+	b[i >> 6] |= 1ull << (i & 63);
+}
+
+static void bit_put(uint64_t *b, uint32_t i, bool v)
+{
+	if (v)
+		b[i >> 6] |= 1ull << (i & 63);
+	else
+		b[i >> 6] &= ~(1ull << (i & 63));
+}
+
+/* bits [lo, hi] */
+static void set_range(uint64_t *b, uint32_t lo, uint32_t hi)
+{
+	for (uint32_t i = lo; i <= hi && i % 64; i++)
+		bit_set(b, i);
+	uint32_t i = lo % 64 ? lo + (64 - lo % 64) : lo;
+	for (; i + 63 <= hi; i += 64)
+		b[i >> 6] = ~0ull;
+	for (; i <= hi; i++)
+		bit_set(b, i);
+}
+
+static size_t words(const struct pw_reach *r)
+{
+	return (r->natoms + 63) / 64;
+}
+
+static void b_all(const struct pw_reach *r, uint64_t *b)
+{
+	memset(b, 0, r->nwords * 8);
+	if (r->natoms)
+		set_range(b, 0, r->natoms - 1);
+}
+
+static void b_zero(const struct pw_reach *r, uint64_t *b)
+{
+	memset(b, 0, words(r) * 8);
+}
+
+static void b_and(const struct pw_reach *r, uint64_t *a, const uint64_t *b)
+{
+	for (size_t w = 0, n = words(r); w < n; w++)
+		a[w] &= b[w];
+}
+
+static void b_andnot(const struct pw_reach *r, uint64_t *a, const uint64_t *b)
+{
+	for (size_t w = 0, n = words(r); w < n; w++)
+		a[w] &= ~b[w];
+}
+
+static void b_or(const struct pw_reach *r, uint64_t *a, const uint64_t *b)
+{
+	for (size_t w = 0, n = words(r); w < n; w++)
+		a[w] |= b[w];
+}
+
+static bool b_empty(const struct pw_reach *r, const uint64_t *a)
+{
+	for (size_t w = 0, n = words(r); w < n; w++)
+		if (a[w])
+			return false;
+	return true;
+}
+
+/* ---- addresses ------------------------------------------------------------ */
+
+static bool addr_inc(struct pw_addr *a)
+{
+	for (int i = (a->family == 4 ? 4 : 16) - 1; i >= 0; i--)
+		if (++a->b[i])
+			return true;
+	return false;
+}
+
+static struct pw_addr cidr_last(const struct pw_cidr *c)
+{
+	struct pw_addr a = c->addr;
+	int n = a.family == 4 ? 32 : 128;
+	for (int i = c->len; i < n; i++)
+		a.b[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	return a;
+}
+
+/* the address class of a: the last start <= a */
+static uint32_t aclass_of(const struct pw_reach *r, const struct pw_addr *a)
+{
+	uint32_t lo = 0, hi = r->nbounds;
+	while (hi - lo > 1) {
+		uint32_t mid = (lo + hi) / 2;
+		if (pw_addr_cmp(&r->bounds[mid], a) <= 0)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool is_bound(const struct pw_reach *r, const struct pw_addr *a)
+{
+	return !pw_addr_cmp(&r->bounds[aclass_of(r, a)], a);
+}
+
+static bool cidr_aligned(const struct pw_reach *r, const struct pw_cidr *c)
+{
+	struct pw_addr end = cidr_last(c);
+	return is_bound(r, &c->addr) && (!addr_inc(&end) || is_bound(r, &end));
+}
+
+struct addrv {
+	struct pw_addr *v;
+	size_t n, cap;
+};
+
+static void addrv_push(struct addrv *v, const struct pw_addr *a)
+{
+	if (v->n == v->cap) {
+		v->cap = v->cap ? v->cap * 2 : 64;
+		v->v = pw_xrealloc(v->v, v->cap * sizeof(*v->v));
+	}
+	v->v[v->n++] = *a;
+}
+
+static void cut_cidrs(struct addrv *v, const struct pw_cidr *c, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		struct pw_addr end = cidr_last(&c[i]);
+		addrv_push(v, &c[i].addr);
+		if (addr_inc(&end))
+			addrv_push(v, &end);
+	}
+}
+
+static void cut_side(struct addrv *v, const struct pw_gside *s)
+{
+	cut_cidrs(v, s->nets, s->nnets);
+	cut_cidrs(v, s->not_nets, s->nnot_nets);
+	cut_cidrs(v, s->set_nets, s->nset_nets);
+	cut_cidrs(v, s->not_set_nets, s->nnot_set_nets);
+}
+
+static int addr_qcmp(const void *x, const void *y)
+{
+	return pw_addr_cmp(x, y);
+}
+
+static void build_bounds(struct pw_reach *r)
+{
+	const struct pw_engine *e = r->e;
+	struct addrv v = { NULL, 0, 0 };
+	struct pw_addr z4 = { .family = 4 }, z6 = { .family = 6 };
+	addrv_push(&v, &z4);
+	addrv_push(&v, &z6);
+	for (uint32_t k = 0; k < e->npols; k++)
+		for (int d = 0; d < 2; d++)
+			for (uint32_t i = 0; i < e->pols[k].nrules[d]; i++) {
+				cut_side(&v, &e->pols[k].rules[d][i].src);
+				cut_side(&v, &e->pols[k].rules[d][i].dst);
+			}
+	qsort(v.v, v.n, sizeof(*v.v), addr_qcmp);
+	size_t n = 0;
+	for (size_t i = 0; i < v.n; i++)
+		if (!n || pw_addr_cmp(&v.v[n - 1], &v.v[i]))
+			v.v[n++] = v.v[i];
+	r->bounds = v.v;
+	r->nbounds = (uint32_t)n;
+}
+
+/* ---- atoms ---------------------------------------------------------------- */
+
+static uint64_t amap_key(uint32_t id, uint32_t ac)
+{
+	return ((uint64_t)id << 32 | ac) + 1;
+}
+
+static size_t amap_slot(const struct pw_amap *m, uint64_t key)
+{
+	size_t i = (size_t)(key * 0x9e3779b97f4a7c15ull >> 20) & (m->cap - 1);
+	while (m->keys[i] && m->keys[i] != key)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+static uint32_t amap_get(const struct pw_amap *m, uint32_t id, uint32_t ac)
+{
+	if (!m->cap)
+		return NONE;
+	size_t i = amap_slot(m, amap_key(id, ac));
+	return m->keys[i] ? m->vals[i] : NONE;
+}
+
+static void amap_put(struct pw_amap *m, uint32_t id, uint32_t ac, uint32_t atom)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		struct pw_amap old = *m;
+		m->cap = m->cap ? m->cap * 2 : 64;
+		m->keys = pw_xcalloc(m->cap, sizeof(*m->keys));
+		m->vals = pw_xcalloc(m->cap, sizeof(*m->vals));
+		m->n = 0;
+		for (size_t i = 0; i < old.cap; i++)
+			if (old.keys[i]) {
+				size_t s = amap_slot(m, old.keys[i]);
+				m->keys[s] = old.keys[i];
+				m->vals[s] = old.vals[i];
+				m->n++;
+			}
+		free(old.keys);
+		free(old.vals);
+	}
+	size_t s = amap_slot(m, amap_key(id, ac));
+	if (!m->keys[s])
+		m->n++;
+	m->keys[s] = amap_key(id, ac);
+	m->vals[s] = atom;
+}
+
+static struct pw_ivec *ivec_at(struct pw_reach *r, struct pw_strmap *m,
+			       const char *key)
+{
+	uintptr_t v = (uintptr_t)pw_strmap_get(m, key);
+	if (!v) {
+		struct pw_ivec *iv = PW_PUSH(&r->arena, r->nvecs, r->nnvecs, r->nvecs_cap);
+		memset(iv, 0, sizeof(*iv));
+		v = r->nnvecs;
+		pw_strmap_put(m, pw_arena_strdup(&r->arena, key), (void *)v);
+	}
+	return &r->nvecs[v - 1];
+}
+
+static const struct pw_ivec *ivec_get(const struct pw_reach *r,
+				      const struct pw_strmap *m, const char *key)
+{
+	uintptr_t v = (uintptr_t)pw_strmap_get(m, key);
+	return v ? &r->nvecs[v - 1] : NULL;
+}
+
+static const struct pw_pod *id_pod(const struct pw_reach *r, uint32_t id)
+{
+	return &r->e->ids[id].snap;
+}
+
+/* What bitsets and indexes know of a pod atom. */
+static void index_atom(struct pw_reach *r, uint32_t a)
+{
+	const struct pw_atom *at = &r->atoms[a];
+	char key[300];
+	bit_put(r->fam[0], a, at->addr.family != 6);
+	bit_put(r->fam[1], a, at->addr.family != 4);
+	if (at->identity == NONE)
+		return;
+	bit_set(r->pods, a);
+	if (at->aclass != NONE) {
+		struct pw_acpods *ap = &r->acpods[at->aclass];
+		if (!ap->bits)
+			ap->bits = pw_xcalloc(r->nwords, 8);
+		bit_set(ap->bits, a);
+	}
+	const struct pw_pod *p = id_pod(r, at->identity);
+	for (uint32_t i = 0; i < p->nports; i++) {
+		const struct pw_cport *cp = &p->ports[i];
+		if (!cp->name || cp->proto < 0 || cp->proto >= PW_NPROTO)
+			continue;
+		snprintf(key, sizeof(key), "%s\x1f%d\x1f%d", cp->name, cp->proto, cp->port);
+		struct pw_ivec *v = ivec_at(r, &r->named, key);
+		*PW_PUSH(&r->arena, v->v, v->n, v->cap) = a;
+		snprintf(key, sizeof(key), "%s\x1f%d", cp->name, cp->proto);
+		v = ivec_at(r, &r->named_ports, key);
+		bool seen = false;
+		for (uint32_t k = 0; k < v->n && !seen; k++)
+			seen = v->v[k] == (uint32_t)cp->port;
+		if (!seen)
+			*PW_PUSH(&r->arena, v->v, v->n, v->cap) = (uint32_t)cp->port;
+	}
+}
+
+static uint32_t atom_new(struct pw_reach *r, uint32_t id, uint32_t ac,
+			 const struct pw_addr *addr)
+{
+	if (r->nwords && r->natoms == r->atoms_cap)
+		return NONE;
+	if (r->natoms % 1024 == 0)
+		r->atoms = pw_xrealloc(r->atoms, (r->natoms + 1024) * sizeof(*r->atoms));
+	struct pw_atom *at = &r->atoms[r->natoms];
+	memset(at, 0, sizeof(*at));
+	at->identity = id;
+	at->aclass = ac;
+	if (addr)
+		at->addr = *addr;
+	at->cls[0] = at->cls[1] = PW_NO_CLASS;
+	if (id != NONE && (id >= r->nid0 || r->atoms[id].aclass != ac))
+		amap_put(r->extra, id, ac, r->natoms);
+	return r->natoms++;
+}
+
+static const struct pw_addr *pod_addr(const struct pw_pod *p)
+{
+	static const struct pw_addr none = { 0 };
+	return p->naddrs ? &p->addrs[0] : &none;
+}
+
+/* The atom of (identity, address), NONE if it has none yet. */
+static uint32_t find_atom(const struct pw_reach *r, uint32_t id,
+			  const struct pw_addr *a, uint32_t *ac)
+{
+	*ac = a->family ? aclass_of(r, a) : NONE;
+	if (id < r->nid0 && r->atoms[id].aclass == *ac)
+		return id;
+	return amap_get(r->extra, id, *ac);
+}
+
+/* ---- sides as atom sets ---------------------------------------------------- */
+
+static bool atom_in_side(const struct pw_reach *r, const struct pw_gside *s,
+			 uint32_t a)
+{
+	const struct pw_atom *at = &r->atoms[a];
+	return pw_engine_side_match_id(r->e, s, at->identity != NONE, at->identity,
+				       &at->addr, NULL);
+}
+
+static void nets_bits(const struct pw_reach *r, const struct pw_cidr *c,
+		      uint32_t n, bool pods, uint64_t *out)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		struct pw_addr end = cidr_last(&c[i]);
+		uint32_t lo = aclass_of(r, &c[i].addr), hi = aclass_of(r, &end);
+		set_range(out, r->ext_base + lo, r->ext_base + hi);
+		for (uint32_t k = lo; pods && k <= hi; k++)
+			if (r->acpods[k].bits)
+				b_or(r, out, r->acpods[k].bits);
+	}
+}
+
+static void ids_bits(const struct pw_reach *r, const uint64_t *ids, uint64_t *out)
+{
+	size_t w = (r->nid0 + 63) / 64;
+	memcpy(out, ids, w * 8);
+	if (r->nid0 % 64)
+		out[w - 1] &= (1ull << (r->nid0 % 64)) - 1;
+	memset(out + w, 0, (words(r) - w) * 8);
+	for (uint32_t a = r->ext_base + r->next; a < r->natoms; a++)
+		if (pw_engine_bit(ids, r->atoms[a].identity))
+			bit_set(out, a);
+}
+
+/* The atoms side s matches (ports aside); atoms have no DNS names. */
+static void side_atoms(const struct pw_reach *r, const struct pw_gside *s,
+		       uint64_t *out)
+{
+	uint64_t *t = r->scratch, *t2 = r->scratch + r->nwords;
+	b_all(r, out);
+	if (s->ndomains) {
+		b_zero(r, out);
+		return;
+	}
+	if (s->nnets) {
+		b_zero(r, t);
+		nets_bits(r, s->nets, s->nnets, s->nets_pods, t);
+		b_and(r, out, t);
+	}
+	if (s->nnot_nets) {
+		b_zero(r, t);
+		nets_bits(r, s->not_nets, s->nnot_nets, true, t);
+		b_andnot(r, out, t);
+	}
+	if (s->pods_only)
+		b_and(r, out, r->pods);
+	if (s->ids) {
+		ids_bits(r, s->ids, t);
+		b_zero(r, t2);
+		nets_bits(r, s->set_nets, s->nset_nets, true, t2);
+		b_or(r, t, t2);
+		b_and(r, out, t);
+	}
+	if (s->not_ids) {
+		ids_bits(r, s->not_ids, t);
+		b_zero(r, t2);
+		nets_bits(r, s->not_set_nets, s->nnot_set_nets, true, t2);
+		b_or(r, t, t2);
+		b_andnot(r, out, t);
+	}
+}
+
+static bool fam_ok(const struct pw_grule *gr, const struct pw_atom *at)
+{
+	return !gr->ip_version || !at->addr.family || at->addr.family == gr->ip_version;
+}
+
+/* The peer atoms of rule gr in direction d, cached per compiled rule. */
+static const uint64_t *peer_bits(struct pw_reach *r, const struct pw_grule *gr,
+				 int d)
+{
+	const struct pw_gside *s = d == PW_INGRESS ? &gr->src : &gr->dst;
+	if (gr->uid >= r->npeers) {
+		uint32_t n = r->e->next_uid + 64;
+		r->peers = pw_xrealloc(r->peers, n * sizeof(*r->peers));
+		memset(r->peers + r->npeers, 0, (n - r->npeers) * sizeof(*r->peers));
+		r->npeers = n;
+	}
+	struct pw_pcache *pc = &r->peers[gr->uid];
+	if (!pc->bits) {
+		pc->bits = pw_xmalloc(r->nwords * 8);
+		side_atoms(r, s, pc->bits);
+		if (gr->ip_version)
+			b_and(r, pc->bits, r->fam[gr->ip_version == 6]);
+		pc->natoms = r->natoms;
+	}
+	for (; pc->natoms < r->natoms; pc->natoms++)
+		bit_put(pc->bits, pc->natoms,
+			atom_in_side(r, s, pc->natoms) &&
+				fam_ok(gr, &r->atoms[pc->natoms]));
+	return pc->bits;
+}
+
+/* ---- ports ---------------------------------------------------------------- */
+
+static int named_port(const struct pw_reach *r, uint32_t id, const char *name,
+		      int proto)
+{
+	if (id == NONE)
+		return 0;
+	const struct pw_pod *p = id_pod(r, id);
+	for (uint32_t i = 0; i < p->nports; i++)
+		if (p->ports[i].name && p->ports[i].proto == proto &&
+		    !strcmp(p->ports[i].name, name))
+			return p->ports[i].port;
+	return 0;
+}
+
+/* Does an entry of v match port x of proto p at a destination of identity
+   id (NONE: outside)? */
+static bool port_in(const struct pw_reach *r, const struct pw_np_port *v,
+		    uint32_t n, int p, uint32_t x, uint32_t id)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		const struct pw_np_port *pp = &v[i];
+		if (pp->proto != p && pp->proto != PW_ANY)
+			continue;
+		if (pp->name) {
+			if (named_port(r, id, pp->name, p) == (int)x)
+				return true;
+		} else if (!pp->port ||
+			   (x >= (uint32_t)pp->port &&
+			    x <= (uint32_t)(pp->end_port ? pp->end_port : pp->port))) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The destination atoms at which an entry of v matches port x of proto p. */
+static void port_atoms(const struct pw_reach *r, const struct pw_np_port *v,
+		       uint32_t n, int p, uint32_t x, uint64_t *out)
+{
+	if (port_in(r, v, n, p, x, NONE)) { /* a number or a range: everyone */
+		b_all(r, out);
+		return;
+	}
+	b_zero(r, out);
+	char key[300];
+	for (uint32_t i = 0; i < n; i++) {
+		const struct pw_np_port *pp = &v[i];
+		if (!pp->name || (pp->proto != p && pp->proto != PW_ANY))
+			continue;
+		snprintf(key, sizeof(key), "%s\x1f%d\x1f%u", pp->name, p, x);
+		const struct pw_ivec *iv = ivec_get(r, &r->named, key);
+		for (uint32_t k = 0; iv && k < iv->n; k++)
+			bit_set(out, iv->v[k]);
+	}
+}
+
+static bool rule_proto_ok(const struct pw_grule *gr, int p)
+{
+	int ip = pw_proto_ip(p);
+	return gr->icmp_type == PW_ANY && (gr->proto == PW_ANY || gr->proto == ip) &&
+	       gr->not_proto != ip;
+}
+
+/* Does the rule's condition on the class's own endpoint hold? */
+static bool self_ok(const struct pw_reach *r, const struct pw_grule *gr, int d,
+		    uint32_t self)
+{
+	return fam_ok(gr, &r->atoms[self]) &&
+	       atom_in_side(r, d == PW_INGRESS ? &gr->dst : &gr->src, self);
+}
+
+static bool side_trivial(const struct pw_gside *s)
+{
+	return !s->nnets && !s->nnot_nets && !s->pods_only && !s->ids &&
+	       !s->not_ids && !s->ndomains;
+}
+
+/* ---- classes ---------------------------------------------------------------- */
+
+struct cutv {
+	uint32_t *v;
+	uint32_t n, cap;
+};
+
+static void cut_add(struct cutv *c, uint32_t x)
+{
+	if (x < 1 || x > PW_PORT_MAX)
+		return;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 8;
+		c->v = pw_xrealloc(c->v, c->cap * sizeof(*c->v));
+	}
+	c->v[c->n++] = x;
+}
+
+static int u32_cmp(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+static void cut_entries(const struct pw_reach *r, const struct pw_np_port *v,
+			uint32_t n, int p, int d, uint32_t id, struct cutv *c)
+{
+	char key[300];
+	for (uint32_t i = 0; i < n; i++) {
+		const struct pw_np_port *pp = &v[i];
+		if (pp->proto != p && pp->proto != PW_ANY)
+			continue;
+		if (pp->name && d == PW_INGRESS) {
+			uint32_t x = (uint32_t)named_port(r, id, pp->name, p);
+			cut_add(c, x);
+			cut_add(c, x + 1);
+		} else if (pp->name) {
+			snprintf(key, sizeof(key), "%s\x1f%d", pp->name, p);
+			const struct pw_ivec *iv = ivec_get(r, &r->named_ports, key);
+			for (uint32_t k = 0; iv && k < iv->n; k++) {
+				cut_add(c, iv->v[k]);
+				cut_add(c, iv->v[k] + 1);
+			}
+		} else if (pp->port) {
+			cut_add(c, (uint32_t)pp->port);
+			cut_add(c, (uint32_t)(pp->end_port ? pp->end_port : pp->port) + 1);
+		}
+	}
+}
+
+static void row_store(struct pw_reach *r, struct pw_row *row, const uint64_t *b)
+{
+	uint32_t pop = 0;
+	size_t nw = words(r);
+	for (size_t w = 0; w < nw; w++)
+		pop += (uint32_t)__builtin_popcountll(b[w]);
+	memset(row, 0, sizeof(*row));
+	row->natoms = r->natoms;
+	row->id = r->nrowids++;
+	if ((size_t)pop * 32 <= (size_t)r->natoms) {
+		row->mode = ROW_LIST;
+	} else if ((size_t)(r->natoms - pop) * 32 <= (size_t)r->natoms) {
+		row->mode = ROW_COLIST;
+	} else {
+		row->mode = ROW_BITS;
+		row->bits = pw_xmalloc(nw * 8);
+		memcpy(row->bits, b, nw * 8);
+		return;
+	}
+	bool want = row->mode == ROW_LIST;
+	row->n = want ? pop : r->natoms - pop;
+	row->v = row->n ? pw_xmalloc(row->n * sizeof(uint32_t)) : NULL;
+	uint32_t k = 0;
+	for (uint32_t a = 0; a < r->natoms; a++)
+		if (bit(b, a) == want)
+			row->v[k++] = a;
+}
+
+static bool row_has(const struct pw_reach *r, const struct pw_row *row, uint32_t a)
+{
+	if (a >= row->natoms) {
+		const struct pw_atom *at = &r->atoms[a];
+		return row->id < at->npatch && bit(at->patch, row->id);
+	}
+	if (row->mode == ROW_BITS)
+		return bit(row->bits, a);
+	uint32_t lo = 0, hi = row->n;
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		if (row->v[mid] < a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	bool in = lo < row->n && row->v[lo] == a;
+	return row->mode == ROW_LIST ? in : !in;
+}
+
+/* Walk class k's rules for port x of proto p: the allowed peers. */
+static void row_compute(struct pw_reach *r, const struct pw_rclass *k, int p,
+			uint32_t x, uint64_t *allowed)
+{
+	const struct pw_engine *e = r->e;
+	uint64_t *live = r->scratch + 2 * r->nwords, *pass = r->scratch + 3 * r->nwords;
+	uint64_t *m = r->scratch + 4 * r->nwords, *pt = r->scratch + 5 * r->nwords;
+	int d = k->dir;
+	uint32_t id = r->atoms[k->self].identity;
+	b_all(r, live);
+	b_zero(r, allowed);
+	uint32_t i = 0;
+	while (i < k->npols && !b_empty(r, live)) {
+		uint32_t tier = e->pols[k->pols[i]].tier;
+		b_zero(r, pass);
+		for (; i < k->npols && e->pols[k->pols[i]].tier == tier; i++) {
+			const struct pw_gpolicy *g = &e->pols[k->pols[i]];
+			for (uint32_t q = 0; q < g->nrules[d]; q++) {
+				const struct pw_grule *gr = &g->rules[d][q];
+				if (gr->action == PW_ACT_LOG || !rule_proto_ok(gr, p) ||
+				    !self_ok(r, gr, d, k->self))
+					continue;
+				const struct pw_gside *ds = &gr->dst;
+				if (d == PW_INGRESS &&
+				    ((ds->nports && !port_in(r, ds->ports, ds->nports, p, x, id)) ||
+				     (ds->nnot_ports &&
+				      port_in(r, ds->not_ports, ds->nnot_ports, p, x, id))))
+					continue;
+				memcpy(m, peer_bits(r, gr, d), words(r) * 8);
+				b_and(r, m, live);
+				if (d == PW_EGRESS && ds->nports) {
+					port_atoms(r, ds->ports, ds->nports, p, x, pt);
+					b_and(r, m, pt);
+				}
+				if (d == PW_EGRESS && ds->nnot_ports) {
+					port_atoms(r, ds->not_ports, ds->nnot_ports, p, x, pt);
+					b_andnot(r, m, pt);
+				}
+				if (gr->action == PW_ACT_ALLOW)
+					b_or(r, allowed, m);
+				else if (gr->action == PW_ACT_PASS)
+					b_or(r, pass, m);
+				b_andnot(r, live, m);
+			}
+		}
+		if (e->tiers[tier].default_action == PW_ACT_DENY)
+			memcpy(live, pass, words(r) * 8);
+		else
+			b_or(r, live, pass);
+	}
+	b_or(r, allowed, live); /* the profile allows the rest */
+}
+
+/* The same walk for one peer atom b. */
+static bool single(const struct pw_reach *r, const struct pw_rclass *k, int p,
+		   uint32_t x, uint32_t b)
+{
+	const struct pw_engine *e = r->e;
+	int d = k->dir;
+	uint32_t self_id = r->atoms[k->self].identity;
+	const struct pw_atom *bt = &r->atoms[b];
+	uint32_t i = 0;
+	bool live = true;
+	while (i < k->npols && live) {
+		uint32_t tier = e->pols[k->pols[i]].tier;
+		bool pass = false;
+		for (; i < k->npols && e->pols[k->pols[i]].tier == tier; i++) {
+			const struct pw_gpolicy *g = &e->pols[k->pols[i]];
+			for (uint32_t q = 0; q < g->nrules[d] && live; q++) {
+				const struct pw_grule *gr = &g->rules[d][q];
+				if (gr->action == PW_ACT_LOG || !rule_proto_ok(gr, p) ||
+				    !self_ok(r, gr, d, k->self))
+					continue;
+				const struct pw_gside *ds = &gr->dst;
+				uint32_t dst_id = d == PW_INGRESS ? self_id : bt->identity;
+				if ((ds->nports && !port_in(r, ds->ports, ds->nports, p, x, dst_id)) ||
+				    (ds->nnot_ports &&
+				     port_in(r, ds->not_ports, ds->nnot_ports, p, x, dst_id)))
+					continue;
+				if (!fam_ok(gr, bt) ||
+				    !atom_in_side(r, d == PW_INGRESS ? &gr->src : &gr->dst, b))
+					continue;
+				if (gr->action == PW_ACT_ALLOW)
+					return true;
+				pass = gr->action == PW_ACT_PASS;
+				live = false;
+			}
+		}
+		if (e->tiers[tier].default_action == PW_ACT_DENY)
+			live = pass;
+		else
+			live = live || pass;
+	}
+	return live;
+}
+
+static void class_compute(struct pw_reach *r, struct pw_rclass *k)
+{
+	const struct pw_engine *e = r->e;
+	uint32_t id = r->atoms[k->self].identity;
+	k->nrows = 0;
+	for (int p = 0; p < PW_NPROTO; p++) {
+		struct cutv c = { NULL, 0, 0 };
+		cut_add(&c, 1);
+		for (uint32_t i = 0; i < k->npols; i++) {
+			const struct pw_gpolicy *g = &e->pols[k->pols[i]];
+			for (uint32_t q = 0; q < g->nrules[k->dir]; q++) {
+				const struct pw_grule *gr = &g->rules[k->dir][q];
+				if (gr->action == PW_ACT_LOG || !rule_proto_ok(gr, p))
+					continue;
+				cut_entries(r, gr->dst.ports, gr->dst.nports, p, k->dir, id, &c);
+				cut_entries(r, gr->dst.not_ports, gr->dst.nnot_ports, p,
+					    k->dir, id, &c);
+			}
+		}
+		qsort(c.v, c.n, sizeof(*c.v), u32_cmp);
+		uint32_t n = 0;
+		for (uint32_t i = 0; i < c.n; i++)
+			if (!n || c.v[n - 1] != c.v[i])
+				c.v[n++] = c.v[i];
+		k->cuts[p] = c.v;
+		k->ncuts[p] = n;
+		k->nrows += n;
+	}
+	k->rows = pw_xmalloc(k->nrows * sizeof(*k->rows));
+	uint64_t *allowed = r->scratch + 6 * r->nwords;
+	uint32_t j = 0;
+	for (int p = 0; p < PW_NPROTO; p++)
+		for (uint32_t i = 0; i < k->ncuts[p]; i++) {
+			row_compute(r, k, p, k->cuts[p][i], allowed);
+			row_store(r, &k->rows[j++], allowed);
+		}
+}
+
+static void class_free_rows(struct pw_rclass *k)
+{
+	for (uint32_t i = 0; i < k->nrows; i++) {
+		free(k->rows[i].v);
+		free(k->rows[i].bits);
+	}
+	free(k->rows);
+	k->rows = NULL;
+	k->nrows = 0;
+	for (int p = 0; p < PW_NPROTO; p++) {
+		free(k->cuts[p]);
+		k->cuts[p] = NULL;
+		k->ncuts[p] = 0;
+	}
+	free(k->pols);
+	k->pols = NULL;
+	k->npols = 0;
+}
+
+static bool governed(const struct pw_reach *r, uint32_t id)
+{
+	return !id_pod(r, id)->host_network || (r->e->flags & PW_ENGINE_HOSTNET_AS_PODS);
+}
+
+/* The class of atom a in direction d, found or made; PW_NO_CLASS if
+   nothing can govern it. */
+static uint32_t class_for(struct pw_reach *r, uint32_t a, int d)
+{
+	const struct pw_engine *e = r->e;
+	const struct pw_atom *at = &r->atoms[a];
+	uint32_t id = at->identity;
+	if (id == NONE || !governed(r, id))
+		return PW_NO_CLASS;
+	const struct pw_identity *ident = &e->ids[id];
+	struct pw_buf *b = &r->kb;
+	pw_buf_reset(b);
+	pw_buf_printf(b, "%d/%d/", d, at->addr.family);
+	for (uint32_t i = 0; i < ident->npols[d]; i++) {
+		const struct pw_gpolicy *g = &e->pols[ident->pols[d][i]];
+		pw_buf_printf(b, "%u.%u:", ident->pols[d][i], g->gen);
+		for (uint32_t q = 0; q < g->nrules[d]; q++) {
+			const struct pw_grule *gr = &g->rules[d][q];
+			const struct pw_gside *self = d == PW_INGRESS ? &gr->dst : &gr->src;
+			if (!side_trivial(self) || gr->ip_version)
+				pw_buf_putc(b, self_ok(r, gr, d, a) ? '1' : '0');
+			for (int pass = 0; pass < 2 && d == PW_INGRESS; pass++) {
+				const struct pw_np_port *v = pass ? gr->dst.not_ports : gr->dst.ports;
+				uint32_t n = pass ? gr->dst.nnot_ports : gr->dst.nports;
+				for (uint32_t k = 0; k < n; k++)
+					if (v[k].name)
+						for (int p = 0; p < PW_NPROTO; p++)
+							pw_buf_printf(b, "=%d",
+								      named_port(r, id, v[k].name, p));
+			}
+		}
+		pw_buf_putc(b, ';');
+	}
+	uintptr_t v = (uintptr_t)pw_strmap_get(&r->cls_index, b->s);
+	uint32_t k;
+	if (v) {
+		k = (uint32_t)(v - 1);
+	} else {
+		struct pw_rclass *c = PW_PUSH(&r->arena, r->cls, r->ncls, r->cls_cap);
+		memset(c, 0, sizeof(*c));
+		c->key = pw_arena_strndup(&r->arena, b->s, b->len);
+		c->dir = (uint8_t)d;
+		k = r->ncls - 1;
+		pw_strmap_put(&r->cls_index, c->key, (void *)(uintptr_t)r->ncls);
+	}
+	struct pw_rclass *c = &r->cls[k];
+	if (!c->live) {
+		c->live = true;
+		c->self = a;
+		c->npols = ident->npols[d];
+		c->pols = pw_xmalloc((c->npols + 1) * sizeof(uint32_t));
+		if (c->npols)
+			memcpy(c->pols, ident->pols[d], c->npols * sizeof(uint32_t));
+		class_compute(r, c);
+	}
+	c->members++;
+	return k;
+}
+
+static void class_put(struct pw_reach *r, uint32_t k)
+{
+	if (k == PW_NO_CLASS)
+		return;
+	struct pw_rclass *c = &r->cls[k];
+	if (--c->members == 0) {
+		c->live = false;
+		class_free_rows(c);
+	}
+}
+
+/* ---- build ------------------------------------------------------------------ */
+
+int pw_reach_build(struct pw_reach *r, const struct pw_engine *e)
+{
+	const struct pw_cluster *c = e->c;
+	memset(r, 0, sizeof(*r));
+	r->e = e;
+	pw_arena_init(&r->arena);
+	pw_strmap_init(&r->named);
+	pw_strmap_init(&r->named_ports);
+	pw_strmap_init(&r->cls_index);
+	pw_buf_init(&r->kb);
+	r->extra = pw_xcalloc(1, sizeof(*r->extra));
+	build_bounds(r);
+	r->acpods = pw_xcalloc(r->nbounds, sizeof(*r->acpods));
+	r->nacpods = r->nbounds;
+	r->nid0 = e->nids;
+	for (uint32_t i = 0; i < e->nids; i++) {
+		const struct pw_addr *a = pod_addr(id_pod(r, i));
+		atom_new(r, i, a->family ? aclass_of(r, a) : NONE, a);
+	}
+	r->ext_base = r->natoms;
+	r->next = r->nbounds;
+	for (uint32_t i = 0; i < r->nbounds; i++)
+		atom_new(r, NONE, i, &r->bounds[i]);
+	r->pod_atom = pw_xmalloc((c->npods + 1) * sizeof(uint32_t));
+	for (uint32_t p = 0; p < c->npods; p++) {
+		const struct pw_addr *a = pod_addr(&c->pods[p]);
+		uint32_t ac, id = e->pod_identity[p];
+		uint32_t at = find_atom(r, id, a, &ac);
+		r->pod_atom[p] = at != NONE ? at : atom_new(r, id, ac, a);
+	}
+	/* room for an eighth more atoms (relabels) */
+	r->atoms_cap = r->natoms + r->natoms / 8 + 64;
+	r->atoms = pw_xrealloc(r->atoms, r->atoms_cap * sizeof(*r->atoms));
+	r->nwords = (r->atoms_cap + 63) / 64;
+	r->pods = pw_xcalloc(r->nwords, 8);
+	r->fam[0] = pw_xcalloc(r->nwords, 8);
+	r->fam[1] = pw_xcalloc(r->nwords, 8);
+	r->scratch = pw_xcalloc(7 * r->nwords, 8);
+	for (uint32_t a = 0; a < r->natoms; a++)
+		index_atom(r, a);
+	for (uint32_t a = 0; a < r->natoms; a++)
+		for (int d = 0; d < 2; d++)
+			r->atoms[a].cls[d] = class_for(r, a, d);
+	r->uid_seen = e->next_uid;
+	return 0;
+}
+
+void pw_reach_release(struct pw_reach *r)
+{
+	for (uint32_t k = 0; k < r->ncls; k++)
+		class_free_rows(&r->cls[k]);
+	for (uint32_t a = 0; a < r->natoms; a++)
+		free(r->atoms[a].patch);
+	for (uint32_t i = 0; i < r->nacpods; i++)
+		free(r->acpods[i].bits);
+	for (uint32_t i = 0; i < r->npeers; i++)
+		free(r->peers[i].bits);
+	free(r->peers);
+	free(r->acpods);
+	free(r->atoms);
+	free(r->pod_atom);
+	free(r->bounds);
+	free(r->pods);
+	free(r->fam[0]);
+	free(r->fam[1]);
+	free(r->scratch);
+	if (r->extra) {
+		free(r->extra->keys);
+		free(r->extra->vals);
+		free(r->extra);
+	}
+	pw_strmap_release(&r->named);
+	pw_strmap_release(&r->named_ports);
+	pw_strmap_release(&r->cls_index);
+	pw_buf_release(&r->kb);
+	pw_arena_release(&r->arena);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- questions ---------------------------------------------------------------- */
+
+static uint32_t ep_atom(const struct pw_reach *r, const struct pw_ep *ep)
+{
+	if (ep->name)
+		return NONE;
+	if (ep->pod >= 0) {
+		const struct pw_addr *a = pod_addr(&r->e->c->pods[ep->pod]);
+		if (a->family != ep->addr.family ||
+		    (a->family && pw_addr_cmp(a, &ep->addr)))
+			return NONE; /* another address of the pod */
+		return r->pod_atom[ep->pod];
+	}
+	if (!ep->addr.family)
+		return NONE;
+	return r->ext_base + aclass_of(r, &ep->addr);
+}
+
+static uint32_t local_class(const struct pw_rclass *k, int p, uint32_t port)
+{
+	uint32_t base = 0;
+	for (int q = 0; q < p; q++)
+		base += k->ncuts[q];
+	const uint32_t *v = k->cuts[p];
+	uint32_t lo = 0, hi = k->ncuts[p];
+	while (hi - lo > 1) {
+		uint32_t mid = (lo + hi) / 2;
+		if (v[mid] <= port)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return base + lo;
+}
+
+static bool dir_allows(const struct pw_reach *r, uint32_t self, uint32_t peer,
+		       int d, int p, uint32_t port)
+{
+	uint32_t k = r->atoms[self].cls[d];
+	if (k == PW_NO_CLASS)
+		return true;
+	const struct pw_rclass *c = &r->cls[k];
+	return row_has(r, &c->rows[local_class(c, p, port)], peer);
+}
+
+int pw_reach_allowed(const struct pw_reach *r, const struct pw_ep *src,
+		     const struct pw_ep *dst, const struct pw_query *q)
+{
+	int p = pw_proto_of_ip(q->ipproto);
+	if (p < 0 || p >= PW_NPROTO || q->icmp_type != PW_ANY || q->port < 1 ||
+	    q->port > PW_PORT_MAX)
+		return -1;
+	uint32_t s = ep_atom(r, src), d = ep_atom(r, dst);
+	if (s == NONE || d == NONE)
+		return -1;
+	if (src->pod >= 0 && src->pod == dst->pod)
+		return 1;
+	return dir_allows(r, s, d, PW_EGRESS, p, (uint32_t)q->port) &&
+	       dir_allows(r, d, s, PW_INGRESS, p, (uint32_t)q->port);
+}
+
+bool pw_reach_conns(const struct pw_reach *r, const struct pw_ep *src,
+		    const struct pw_ep *dst, struct pw_conns *out)
+{
+	uint32_t s = ep_atom(r, src), d = ep_atom(r, dst);
+	if (s == NONE || d == NONE)
+		return false;
+	pw_conns_clear(out);
+	if (src->pod >= 0 && src->pod == dst->pod) {
+		pw_conns_add_all(out);
+		return true;
+	}
+	uint32_t ke = r->atoms[s].cls[PW_EGRESS], ki = r->atoms[d].cls[PW_INGRESS];
+	const struct pw_rclass *ce = ke == PW_NO_CLASS ? NULL : &r->cls[ke];
+	const struct pw_rclass *ci = ki == PW_NO_CLASS ? NULL : &r->cls[ki];
+	uint32_t be = 0, bi = 0;
+	for (int p = 0; p < PW_NPROTO; p++) {
+		/* walk the two cut lists together */
+		uint32_t ie = 0, ii = 0, ne = ce ? ce->ncuts[p] : 1,
+			 ni = ci ? ci->ncuts[p] : 1;
+		uint32_t lo = 1;
+		while (lo <= PW_PORT_MAX) {
+			uint32_t nxe = ie + 1 < ne ? ce->cuts[p][ie + 1] : PW_PORT_MAX + 1;
+			uint32_t nxi = ii + 1 < ni ? ci->cuts[p][ii + 1] : PW_PORT_MAX + 1;
+			uint32_t hi = (nxe < nxi ? nxe : nxi) - 1;
+			bool ok = (!ce || row_has(r, &ce->rows[be + ie], d)) &&
+				  (!ci || row_has(r, &ci->rows[bi + ii], s));
+			if (ok)
+				pw_conns_add(out, p, lo, hi);
+			lo = hi + 1;
+			if (lo == nxe)
+				ie++;
+			if (lo == nxi)
+				ii++;
+		}
+		be += ce ? ce->ncuts[p] : 0;
+		bi += ci ? ci->ncuts[p] : 0;
+	}
+	return true;
+}
+
+/* ---- updates ---------------------------------------------------------------- */
+
+static bool rules_aligned(const struct pw_reach *r, const struct pw_gpolicy *g)
+{
+	for (int d = 0; d < 2; d++)
+		for (uint32_t i = 0; i < g->nrules[d]; i++)
+			for (int s = 0; s < 2; s++) {
+				const struct pw_gside *sd = s ? &g->rules[d][i].dst
+							     : &g->rules[d][i].src;
+				const struct {
+					const struct pw_cidr *v;
+					uint32_t n;
+				} l[] = { { sd->nets, sd->nnets },
+					  { sd->not_nets, sd->nnot_nets },
+					  { sd->set_nets, sd->nset_nets },
+					  { sd->not_set_nets, sd->nnot_set_nets } };
+				for (size_t k = 0; k < PW_ARRAY_SIZE(l); k++)
+					for (uint32_t j = 0; j < l[k].n; j++)
+						if (!cidr_aligned(r, &l[k].v[j]))
+							return false;
+			}
+	return true;
+}
+
+int pw_reach_update_policy(struct pw_reach *r, const uint64_t *affected)
+{
+	const struct pw_engine *e = r->e;
+	/* every recompiled policy applies to some affected identity or to
+	   none; check the ones whose rules are new to us */
+	for (uint32_t k = 0; k < e->npols; k++) {
+		const struct pw_gpolicy *g = &e->pols[k];
+		bool fresh = false;
+		for (int d = 0; d < 2 && !fresh; d++)
+			fresh = g->nrules[d] && g->rules[d][0].uid >= r->uid_seen;
+		if (fresh && !rules_aligned(r, g))
+			return -1;
+	}
+	for (uint32_t a = 0; a < r->natoms; a++) {
+		struct pw_atom *at = &r->atoms[a];
+		if (at->identity == NONE || !pw_engine_bit(affected, at->identity))
+			continue;
+		for (int d = 0; d < 2; d++) {
+			uint32_t old = at->cls[d];
+			at->cls[d] = class_for(r, a, d);
+			class_put(r, old);
+		}
+	}
+	r->uid_seen = e->next_uid;
+	return 0;
+}
+
+int pw_reach_update_pod(struct pw_reach *r, uint32_t pod)
+{
+	const struct pw_engine *e = r->e;
+	const struct pw_addr *addr = pod_addr(&e->c->pods[pod]);
+	uint32_t ac, id = e->pod_identity[pod];
+	uint32_t a = find_atom(r, id, addr, &ac);
+	if (a != NONE) {
+		r->pod_atom[pod] = a;
+		return 0;
+	}
+	a = atom_new(r, id, ac, addr);
+	if (a == NONE)
+		return -1;
+	index_atom(r, a);
+	/* its answer as a peer in every row computed before it existed */
+	struct pw_atom *at = &r->atoms[a];
+	at->npatch = r->nrowids;
+	at->patch = pw_xcalloc((r->nrowids + 63) / 64 + 1, 8);
+	for (uint32_t k = 0; k < r->ncls; k++) {
+		const struct pw_rclass *c = &r->cls[k];
+		if (!c->live)
+			continue;
+		uint32_t j = 0;
+		for (int p = 0; p < PW_NPROTO; p++)
+			for (uint32_t i = 0; i < c->ncuts[p]; i++, j++)
+				if (single(r, c, p, c->cuts[p][i], a))
+					bit_set(at->patch, c->rows[j].id);
+	}
+	for (int d = 0; d < 2; d++)
+		r->atoms[a].cls[d] = class_for(r, a, d);
+	r->pod_atom[pod] = a;
+	return 0;
+}
+
+void pw_reach_stats(const struct pw_reach *r, struct pw_reach_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->atoms = r->natoms;
+	s->bytes = (size_t)r->atoms_cap * sizeof(*r->atoms) + 10 * r->nwords * 8;
+	for (uint32_t k = 0; k < r->ncls; k++) {
+		const struct pw_rclass *c = &r->cls[k];
+		if (!c->live)
+			continue;
+		s->classes++;
+		s->rows += c->nrows;
+		for (uint32_t i = 0; i < c->nrows; i++)
+			s->bytes += sizeof(struct pw_row) +
+				    (c->rows[i].bits ? r->nwords * 8
+						     : c->rows[i].n * sizeof(uint32_t));
+	}
+	for (uint32_t i = 0; i < r->npeers; i++)
+		if (r->peers[i].bits)
+			s->bytes += r->nwords * 8;
+	for (uint32_t i = 0; i < r->nacpods; i++)
+		if (r->acpods[i].bits)
+			s->bytes += r->nwords * 8;
+}

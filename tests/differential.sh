@@ -1,0 +1,47 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# The differential test of the fast engine against the per-connection
+# reference (tests/differential/reach-diff.c): every behaviour case, every
+# k8s-e2e step, every netpol-analyzer input and random clusters (Kubernetes
+# and Calico) from `podwall gen`, each with random sequences of
+# incremental changes (relabels; policy edits, deletions and additions),
+# under each engine flag.  One check per cluster state.
+# Environment: REACH_DIFF (default build/asan/reach-diff), PODWALL, SHARED.
+: "${REACH_DIFF:=build/asan/reach-diff}"
+: "${PODWALL:=./podwall}"
+: "${SHARED:=../shared}"
+here=$(dirname "$0")
+T=$(mktemp -d "${TMPDIR:-/tmp}/podwall-diff.XXXXXX")
+trap 'rm -rf "$T"' EXIT INT TERM
+pass=0
+fail=0
+run() {
+	"$REACH_DIFF" "$@" > "$T/out" 2>&1
+	rc=$?
+	grep -v ': [0-9]* passed, [0-9]* failed$' "$T/out" | grep -v 'inputs skipped' | head -20
+	line=$(grep -E '^reach-diff: [0-9]+ passed, [0-9]+ failed$' "$T/out")
+	if [ -z "$line" ]; then
+		echo "FAIL: reach-diff $* printed no summary (exit $rc)"
+		tail -5 "$T/out"
+		fail=$((fail + 1))
+		return
+	fi
+	p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed$/\1/')
+	f=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed$/\2/')
+	pass=$((pass + p))
+	fail=$((fail + f))
+}
+for s in 1 2 3 4 5 6 7 8; do
+	extra=
+	[ $((s % 2)) = 0 ] && extra=--calico
+	$PODWALL gen --pods $((30 + s * 10)) --policies $((20 + s * 5)) --namespaces 4 \
+		--seed $s $extra > "$T/gen-$s.yaml"
+done
+npa=$(ls -d "$SHARED"/conformance/netpol-analyzer/tests/*/ 2>/dev/null)
+e2e=$(ls "$SHARED"/conformance/k8s-e2e/E*/step*/manifests.yaml 2>/dev/null)
+for flags in 0 1 2; do
+	run --changes 40 --seed $((flags + 11)) --flags $flags "$T"/gen-*.yaml "$here"/cases/*/
+	run --changes 8 --seed $((flags + 21)) --flags $flags $npa $e2e
+done
+echo "differential: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
