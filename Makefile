@@ -24,6 +24,7 @@ SRC     := $(LIB_SRC) $(CLI_SRC)
 OBJ     := $(SRC:%.c=build/rel/%.o)
 ASAN_OBJ:= $(SRC:%.c=build/asan/%.o)
 LIB_ASAN_OBJ := $(LIB_SRC:%.c=build/asan/%.o)
+LIB_OBJ := $(LIB_SRC:%.c=build/rel/%.o)
 UNIT_SRC:= $(wildcard tests/unit/*.c)
 UNIT_BIN:= $(UNIT_SRC:tests/unit/%.c=build/asan/unit/%)
 
@@ -92,10 +93,14 @@ build/asan/nca-calico: tests/conformance/nca-calico.c $(LIB_ASAN_OBJ)
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -O1 -o $@ $^ $(LDLIBS)
 
 # benchmarks print figures and ratios; the lab ones need root
-bench: podwall
-	@PODWALL=$(CURDIR)/podwall sh bench/engine.sh
+bench: podwall build/rel/engine-bench
+	@PODWALL=$(CURDIR)/podwall ENGINE_BENCH=$(CURDIR)/build/rel/engine-bench sh bench/engine.sh
 	@if [ "$$(id -u)" = 0 ]; then PODWALL=$(CURDIR)/podwall sh bench/lab.sh; \
 	else echo "lab benchmarks: not run (need root)"; fi
+
+build/rel/engine-bench: bench/engine-bench.c $(LIB_OBJ)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 FUZZ_TARGETS := manifest calsel
 fuzz: $(FUZZ_TARGETS:%=build/fuzz/%)

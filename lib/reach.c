@@ -606,9 +606,13 @@ static void row_store(struct pw_reach *r, struct pw_row *row, const uint64_t *b)
 	row->n = want ? pop : r->natoms - pop;
 	row->v = row->n ? pw_xmalloc(row->n * sizeof(uint32_t)) : NULL;
 	uint32_t k = 0;
-	for (uint32_t a = 0; a < r->natoms; a++)
-		if (bit(b, a) == want)
-			row->v[k++] = a;
+	for (size_t w = 0; w < nw; w++) {
+		uint64_t m = want ? b[w] : ~b[w];
+		if (w == nw - 1 && r->natoms % 64)
+			m &= (1ull << (r->natoms % 64)) - 1;
+		for (; m; m &= m - 1)
+			row->v[k++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(m));
+	}
 }
 
 static bool row_has(const struct pw_reach *r, const struct pw_row *row, uint32_t a)
@@ -631,17 +635,72 @@ static bool row_has(const struct pw_reach *r, const struct pw_row *row, uint32_t
 	return row->mode == ROW_LIST ? in : !in;
 }
 
+/* Can rule gr of class k match at port x of proto p, for some peer? */
+static bool rule_may_match(const struct pw_reach *r, const struct pw_rclass *k,
+			   const struct pw_grule *gr, int p, uint32_t x)
+{
+	int d = k->dir;
+	uint32_t id = r->atoms[k->self].identity;
+	const struct pw_gside *ds = &gr->dst;
+	if (gr->action == PW_ACT_LOG || !rule_proto_ok(gr, p) || !self_ok(r, gr, d, k->self))
+		return false;
+	if (d == PW_INGRESS)
+		return (!ds->nports || port_in(r, ds->ports, ds->nports, p, x, id)) &&
+		       (!ds->nnot_ports || !port_in(r, ds->not_ports, ds->nnot_ports, p, x, id));
+	if (!ds->nports || port_in(r, ds->ports, ds->nports, p, x, UINT32_MAX))
+		return true;
+	char key[300];
+	for (uint32_t i = 0; i < ds->nports; i++) {
+		const struct pw_np_port *pp = &ds->ports[i];
+		if (!pp->name || (pp->proto != p && pp->proto != PW_ANY))
+			continue;
+		snprintf(key, sizeof(key), "%s\x1f%d\x1f%u", pp->name, p, x);
+		if (ivec_get(r, &r->named, key))
+			return true;
+	}
+	return false;
+}
+
+/* The peers rule gr lets through at (p, x), among live ones, into m. */
+static bool rule_peers(struct pw_reach *r, const struct pw_rclass *k,
+		       const struct pw_grule *gr, int p, uint32_t x, uint64_t *m)
+{
+	int d = k->dir;
+	uint64_t *pt = r->scratch + 5 * r->nwords;
+	const struct pw_gside *ds = &gr->dst;
+	if (!rule_may_match(r, k, gr, p, x))
+		return false;
+	memcpy(m, peer_bits(r, gr, d), words(r) * 8);
+	if (d == PW_EGRESS && ds->nports) {
+		port_atoms(r, ds->ports, ds->nports, p, x, pt);
+		b_and(r, m, pt);
+	}
+	if (d == PW_EGRESS && ds->nnot_ports) {
+		port_atoms(r, ds->not_ports, ds->nnot_ports, p, x, pt);
+		b_andnot(r, m, pt);
+	}
+	return true;
+}
+
 /* Walk class k's rules for port x of proto p: the allowed peers. */
 static void row_compute(struct pw_reach *r, const struct pw_rclass *k, int p,
 			uint32_t x, uint64_t *allowed)
 {
 	const struct pw_engine *e = r->e;
 	uint64_t *live = r->scratch + 2 * r->nwords, *pass = r->scratch + 3 * r->nwords;
-	uint64_t *m = r->scratch + 4 * r->nwords, *pt = r->scratch + 5 * r->nwords;
+	uint64_t *m = r->scratch + 4 * r->nwords;
 	int d = k->dir;
-	uint32_t id = r->atoms[k->self].identity;
-	b_all(r, live);
 	b_zero(r, allowed);
+	if (k->simple) { /* one Deny tier of Allow rules: the union */
+		for (uint32_t i = 0; i < k->npols; i++) {
+			const struct pw_gpolicy *g = &e->pols[k->pols[i]];
+			for (uint32_t q = 0; q < g->nrules[d]; q++)
+				if (rule_peers(r, k, &g->rules[d][q], p, x, m))
+					b_or(r, allowed, m);
+		}
+		return;
+	}
+	b_all(r, live);
 	uint32_t i = 0;
 	while (i < k->npols && !b_empty(r, live)) {
 		uint32_t tier = e->pols[k->pols[i]].tier;
@@ -650,25 +709,9 @@ static void row_compute(struct pw_reach *r, const struct pw_rclass *k, int p,
 			const struct pw_gpolicy *g = &e->pols[k->pols[i]];
 			for (uint32_t q = 0; q < g->nrules[d]; q++) {
 				const struct pw_grule *gr = &g->rules[d][q];
-				if (gr->action == PW_ACT_LOG || !rule_proto_ok(gr, p) ||
-				    !self_ok(r, gr, d, k->self))
+				if (!rule_peers(r, k, gr, p, x, m))
 					continue;
-				const struct pw_gside *ds = &gr->dst;
-				if (d == PW_INGRESS &&
-				    ((ds->nports && !port_in(r, ds->ports, ds->nports, p, x, id)) ||
-				     (ds->nnot_ports &&
-				      port_in(r, ds->not_ports, ds->nnot_ports, p, x, id))))
-					continue;
-				memcpy(m, peer_bits(r, gr, d), words(r) * 8);
 				b_and(r, m, live);
-				if (d == PW_EGRESS && ds->nports) {
-					port_atoms(r, ds->ports, ds->nports, p, x, pt);
-					b_and(r, m, pt);
-				}
-				if (d == PW_EGRESS && ds->nnot_ports) {
-					port_atoms(r, ds->not_ports, ds->nnot_ports, p, x, pt);
-					b_andnot(r, m, pt);
-				}
 				if (gr->action == PW_ACT_ALLOW)
 					b_or(r, allowed, m);
 				else if (gr->action == PW_ACT_PASS)
@@ -684,9 +727,10 @@ static void row_compute(struct pw_reach *r, const struct pw_rclass *k, int p,
 	b_or(r, allowed, live); /* the profile allows the rest */
 }
 
-/* The same walk for one peer atom b. */
+/* The same walk for one peer atom b; in[uid] caches whether b is in each
+   rule's peer side (-1: not known yet). */
 static bool single(const struct pw_reach *r, const struct pw_rclass *k, int p,
-		   uint32_t x, uint32_t b)
+		   uint32_t x, uint32_t b, int8_t *in)
 {
 	const struct pw_engine *e = r->e;
 	int d = k->dir;
@@ -710,8 +754,11 @@ static bool single(const struct pw_reach *r, const struct pw_rclass *k, int p,
 				    (ds->nnot_ports &&
 				     port_in(r, ds->not_ports, ds->nnot_ports, p, x, dst_id)))
 					continue;
-				if (!fam_ok(gr, bt) ||
-				    !atom_in_side(r, d == PW_INGRESS ? &gr->src : &gr->dst, b))
+				if (in[gr->uid] < 0)
+					in[gr->uid] = fam_ok(gr, bt) &&
+						      atom_in_side(r, d == PW_INGRESS ? &gr->src
+										     : &gr->dst, b);
+				if (!in[gr->uid])
 					continue;
 				if (gr->action == PW_ACT_ALLOW)
 					return true;
@@ -756,12 +803,46 @@ static void class_compute(struct pw_reach *r, struct pw_rclass *k)
 		k->nrows += n;
 	}
 	k->rows = pw_xmalloc(k->nrows * sizeof(*k->rows));
+	k->simple = k->npols > 0;
+	for (uint32_t i = 0; i < k->npols && k->simple; i++) {
+		const struct pw_gpolicy *g = &e->pols[k->pols[i]];
+		k->simple = g->tier == e->pols[k->pols[0]].tier &&
+			    e->tiers[g->tier].default_action == PW_ACT_DENY;
+		for (uint32_t q = 0; q < g->nrules[k->dir] && k->simple; q++)
+			k->simple = g->rules[k->dir][q].action == PW_ACT_ALLOW ||
+				    g->rules[k->dir][q].action == PW_ACT_LOG;
+	}
 	uint64_t *allowed = r->scratch + 6 * r->nwords;
-	uint32_t j = 0;
+	uint32_t j = 0, none = UINT32_MAX;
 	for (int p = 0; p < PW_NPROTO; p++)
-		for (uint32_t i = 0; i < k->ncuts[p]; i++) {
-			row_compute(r, k, p, k->cuts[p][i], allowed);
-			row_store(r, &k->rows[j++], allowed);
+		for (uint32_t i = 0; i < k->ncuts[p]; i++, j++) {
+			uint32_t x = k->cuts[p][i];
+			bool any = false;
+			for (uint32_t n = 0; n < k->npols && !any; n++) {
+				const struct pw_gpolicy *g = &e->pols[k->pols[n]];
+				for (uint32_t q = 0; q < g->nrules[k->dir] && !any; q++)
+					any = rule_may_match(r, k, &g->rules[k->dir][q], p, x);
+			}
+			if (!any && none != UINT32_MAX) { /* the same as before */
+				const struct pw_row *o = &k->rows[none];
+				struct pw_row *nr = &k->rows[j];
+				*nr = *o;
+				nr->id = r->nrowids++;
+				if (o->v) {
+					nr->v = pw_xmalloc(o->n * sizeof(uint32_t));
+					memcpy(nr->v, o->v, o->n * sizeof(uint32_t));
+				}
+				if (o->bits) {
+					nr->bits = pw_xmalloc(r->nwords * 8);
+					memcpy(nr->bits, o->bits, r->nwords * 8);
+				}
+				continue;
+			}
+			row_compute(r, k, p, x, allowed);
+			row_store(r, &k->rows[j], allowed);
+			k->rows[j].nomatch = !any;
+			if (!any)
+				none = j;
 		}
 }
 
@@ -1110,16 +1191,24 @@ int pw_reach_update_pod(struct pw_reach *r, uint32_t pod)
 	struct pw_atom *at = &r->atoms[a];
 	at->npatch = r->nrowids;
 	at->patch = pw_xcalloc((r->nrowids + 63) / 64 + 1, 8);
+	int8_t *in = pw_xmalloc(e->next_uid + 1);
+	memset(in, -1, e->next_uid + 1);
 	for (uint32_t k = 0; k < r->ncls; k++) {
 		const struct pw_rclass *c = &r->cls[k];
 		if (!c->live)
 			continue;
 		uint32_t j = 0;
 		for (int p = 0; p < PW_NPROTO; p++)
-			for (uint32_t i = 0; i < c->ncuts[p]; i++, j++)
-				if (single(r, c, p, c->cuts[p][i], a))
-					bit_set(at->patch, c->rows[j].id);
+			for (uint32_t i = 0; i < c->ncuts[p]; i++, j++) {
+				const struct pw_row *row = &c->rows[j];
+				/* no rule matches there: everyone gets the same */
+				bool v = row->nomatch ? row_has(r, row, 0)
+						      : single(r, c, p, c->cuts[p][i], a, in);
+				if (v)
+					bit_set(at->patch, row->id);
+			}
 	}
+	free(in);
 	for (int d = 0; d < 2; d++)
 		r->atoms[a].cls[d] = class_for(r, a, d);
 	r->pod_atom[pod] = a;

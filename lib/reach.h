@@ -53,6 +53,7 @@ struct pw_row {
 	uint32_t natoms; /* atoms that existed when it was computed */
 	uint32_t id;	 /* number among every row ever computed */
 	uint8_t mode;
+	bool nomatch; /* no rule can match at these ports: peers do not matter */
 };
 
 struct pw_rclass {
@@ -60,6 +61,7 @@ struct pw_rclass {
 	bool live;
 	uint32_t members;
 	uint32_t self;	    /* the atom it was computed for */
+	bool simple;	    /* one Deny tier of Allow rules: rows are unions */
 	uint32_t *pols;	    /* applicable engine policies, in order */
 	uint32_t npols;
 	uint32_t *cuts[PW_NPROTO]; /* first port of each local port class */
