@@ -28,6 +28,13 @@ struct pw_pcache {
 	uint32_t natoms; /* atoms it was computed for */
 };
 
+/* per rule uid: the rule and the classes whose chains hold it */
+struct pw_rev {
+	const struct pw_grule *gr;
+	uint32_t *cls;
+	uint32_t n, cap;
+};
+
 enum { ROW_LIST, ROW_COLIST, ROW_BITS };
 #define NONE UINT32_MAX
 
@@ -617,9 +624,9 @@ static void row_store(struct pw_reach *r, struct pw_row *row, const uint64_t *b)
 
 static bool row_has(const struct pw_reach *r, const struct pw_row *row, uint32_t a)
 {
-	if (a >= row->natoms) {
+	if (a >= row->natoms) { /* the patch holds where it differs from fall */
 		const struct pw_atom *at = &r->atoms[a];
-		return row->id < at->npatch && bit(at->patch, row->id);
+		return (row->id < at->npatch && bit(at->patch, row->id)) != row->fall;
 	}
 	if (row->mode == ROW_BITS)
 		return bit(row->bits, a);
@@ -774,6 +781,23 @@ static bool single(const struct pw_reach *r, const struct pw_rclass *k, int p,
 	return live;
 }
 
+static void rev_add(struct pw_reach *r, const struct pw_grule *gr, uint32_t k)
+{
+	if (gr->uid >= r->nrev) {
+		uint32_t n = r->e->next_uid + 64;
+		r->rev = pw_xrealloc(r->rev, n * sizeof(*r->rev));
+		memset(r->rev + r->nrev, 0, (n - r->nrev) * sizeof(*r->rev));
+		r->nrev = n;
+	}
+	struct pw_rev *v = &r->rev[gr->uid];
+	v->gr = gr;
+	if (v->n == v->cap) {
+		v->cap = v->cap ? v->cap * 2 : 4;
+		v->cls = pw_xrealloc(v->cls, v->cap * sizeof(*v->cls));
+	}
+	v->cls[v->n++] = k;
+}
+
 static void class_compute(struct pw_reach *r, struct pw_rclass *k)
 {
 	const struct pw_engine *e = r->e;
@@ -803,6 +827,20 @@ static void class_compute(struct pw_reach *r, struct pw_rclass *k)
 		k->nrows += n;
 	}
 	k->rows = pw_xmalloc(k->nrows * sizeof(*k->rows));
+	/* what a peer no rule matches gets: the tiers' default actions */
+	k->fall = true;
+	for (uint32_t i = 0; i < k->npols; i++) {
+		uint32_t t = e->pols[k->pols[i]].tier;
+		if (e->tiers[t].default_action == PW_ACT_DENY) {
+			k->fall = false;
+			break;
+		}
+	}
+	for (uint32_t i = 0; i < k->npols; i++) {
+		const struct pw_gpolicy *g = &e->pols[k->pols[i]];
+		for (uint32_t q = 0; q < g->nrules[k->dir]; q++)
+			rev_add(r, &g->rules[k->dir][q], (uint32_t)(k - r->cls));
+	}
 	k->simple = k->npols > 0;
 	for (uint32_t i = 0; i < k->npols && k->simple; i++) {
 		const struct pw_gpolicy *g = &e->pols[k->pols[i]];
@@ -841,6 +879,7 @@ static void class_compute(struct pw_reach *r, struct pw_rclass *k)
 			row_compute(r, k, p, x, allowed);
 			row_store(r, &k->rows[j], allowed);
 			k->rows[j].nomatch = !any;
+			k->rows[j].fall = k->fall;
 			if (!any)
 				none = j;
 		}
@@ -999,6 +1038,9 @@ void pw_reach_release(struct pw_reach *r)
 		free(r->acpods[i].bits);
 	for (uint32_t i = 0; i < r->npeers; i++)
 		free(r->peers[i].bits);
+	for (uint32_t i = 0; i < r->nrev; i++)
+		free(r->rev[i].cls);
+	free(r->rev);
 	free(r->peers);
 	free(r->acpods);
 	free(r->atoms);
@@ -1187,27 +1229,43 @@ int pw_reach_update_pod(struct pw_reach *r, uint32_t pod)
 	if (a == NONE)
 		return -1;
 	index_atom(r, a);
-	/* its answer as a peer in every row computed before it existed */
+	/* its answer as a peer in every row computed before it existed: the
+	   patch marks where it differs from what a peer no rule of the class
+	   matches gets, so only the classes of rules it is a peer of matter */
 	struct pw_atom *at = &r->atoms[a];
 	at->npatch = r->nrowids;
 	at->patch = pw_xcalloc((r->nrowids + 63) / 64 + 1, 8);
 	int8_t *in = pw_xmalloc(e->next_uid + 1);
 	memset(in, -1, e->next_uid + 1);
-	for (uint32_t k = 0; k < r->ncls; k++) {
-		const struct pw_rclass *c = &r->cls[k];
-		if (!c->live)
+	uint8_t *seen = pw_xcalloc(r->ncls + 1, 1);
+	for (uint32_t u = 0; u < r->nrev; u++) {
+		const struct pw_rev *v = &r->rev[u];
+		if (!v->n)
 			continue;
-		uint32_t j = 0;
-		for (int p = 0; p < PW_NPROTO; p++)
-			for (uint32_t i = 0; i < c->ncuts[p]; i++, j++) {
-				const struct pw_row *row = &c->rows[j];
-				/* no rule matches there: everyone gets the same */
-				bool v = row->nomatch ? row_has(r, row, 0)
-						      : single(r, c, p, c->cuts[p][i], a, in);
-				if (v)
-					bit_set(at->patch, row->id);
-			}
+		int d = v->gr->action == PW_ACT_LOG ? -1 : -2;
+		for (uint32_t i = 0; i < v->n && d == -2; i++)
+			if (r->cls[v->cls[i]].live)
+				d = r->cls[v->cls[i]].dir;
+		if (d < 0)
+			continue;
+		in[u] = fam_ok(v->gr, at) &&
+			atom_in_side(r, d == PW_INGRESS ? &v->gr->src : &v->gr->dst, a);
+		for (uint32_t i = 0; i < v->n && in[u]; i++) {
+			const struct pw_rclass *c = &r->cls[v->cls[i]];
+			if (!c->live || seen[v->cls[i]])
+				continue;
+			seen[v->cls[i]] = 1;
+			uint32_t j = 0;
+			for (int p = 0; p < PW_NPROTO; p++)
+				for (uint32_t x = 0; x < c->ncuts[p]; x++, j++) {
+					const struct pw_row *row = &c->rows[j];
+					if (!row->nomatch &&
+					    single(r, c, p, c->cuts[p][x], a, in) != row->fall)
+						bit_set(at->patch, row->id);
+				}
+		}
 	}
+	free(seen);
 	free(in);
 	for (int d = 0; d < 2; d++)
 		r->atoms[a].cls[d] = class_for(r, a, d);

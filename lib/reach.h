@@ -54,6 +54,7 @@ struct pw_row {
 	uint32_t id;	 /* number among every row ever computed */
 	uint8_t mode;
 	bool nomatch; /* no rule can match at these ports: peers do not matter */
+	bool fall;    /* its class's verdict for a peer no rule matches */
 };
 
 struct pw_rclass {
@@ -62,6 +63,7 @@ struct pw_rclass {
 	uint32_t members;
 	uint32_t self;	    /* the atom it was computed for */
 	bool simple;	    /* one Deny tier of Allow rules: rows are unions */
+	bool fall;	    /* the verdict for a peer that no rule matches */
 	uint32_t *pols;	    /* applicable engine policies, in order */
 	uint32_t npols;
 	uint32_t *cuts[PW_NPROTO]; /* first port of each local port class */
@@ -83,6 +85,7 @@ struct pw_atom {
 };
 
 struct pw_acpods; /* reach.c */
+struct pw_rev;
 struct pw_amap;
 
 struct pw_reach {
@@ -110,6 +113,8 @@ struct pw_reach {
 	uint32_t uid_seen; /* rules compiled after this are new to it */
 	struct pw_pcache *peers; /* per rule uid */
 	uint32_t npeers;
+	struct pw_rev *rev; /* per rule uid: the classes that hold it */
+	uint32_t nrev;
 	uint64_t *scratch; /* 6 atom bitsets */
 	struct pw_buf kb;
 	struct pw_arena arena;
