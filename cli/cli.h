@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "../lib/engine.h"
+#include "../lib/reach.h"
 
 #define EXIT_FINDINGS 1
 #define EXIT_USAGE 2
@@ -29,6 +30,7 @@ struct cli_opts {
 	bool staged; /* --staged: also build the staged view */
 	int verbose;
 	bool stats; /* --stats: timings and peak memory on stderr at exit */
+	bool reach; /* also build the fast engine (lib/reach.h) */
 	uint32_t replicas; /* pods per workload template (lab) */
 	/* called after loading, before the engine is built (lab addresses) */
 	int (*prepare)(struct pw_cluster *c, void *arg);
@@ -40,12 +42,13 @@ struct cli_world {
 	struct pw_cluster c;
 	struct pw_engine e;
 	struct pw_engine *staged; /* with --staged: the staged view, else NULL */
+	struct pw_reach *reach, *staged_reach; /* when asked for (o->reach) */
 	struct pw_strmap pods;	 /* "ns/name" -> pod index + 1 */
 	struct pw_strmap groups; /* "ns/name" -> group index + 1 */
 	struct pw_arena names_arena; /* DNS names given on the command line */
 	bool names;
 	bool stats;
-	double t_start, t_loaded, t_built; /* ms, CLOCK_MONOTONIC */
+	double t_start, t_loaded, t_built, t_matrix; /* ms, CLOCK_MONOTONIC */
 };
 
 /*
@@ -98,8 +101,12 @@ size_t cli_ext_classes(const struct pw_cluster *c, bool npa_style,
 /* What may flow between two matrix endpoints (a group, or an address when
    the group is -1); a workload pair only where every replica pair may. */
 void cli_pair_conns(const struct pw_cluster *c, const struct pw_engine *e,
-		    int ga, const struct pw_addr *aa, int gb,
-		    const struct pw_addr *ab, struct pw_conns *out);
+		    const struct pw_reach *r, int ga, const struct pw_addr *aa,
+		    int gb, const struct pw_addr *ab, struct pw_conns *out);
+/* What may flow from s to d: the fast engine r when it can answer (r may
+   be NULL), else the per-connection evaluation. */
+void cli_conns(const struct pw_engine *e, const struct pw_reach *r,
+	       const struct pw_ep *s, const struct pw_ep *d, struct pw_conns *out);
 /* The classes of two partitions cut together (heap; caller frees). */
 size_t cli_ext_merge(const struct cli_extclass *a, size_t na,
 		     const struct cli_extclass *b, size_t nb,

@@ -61,7 +61,7 @@ static void ep_conns(const struct cli_world *w, const struct cl_ep *a,
 						: pw_ep_pod(c, c->groups[a->group].pods[i]);
 			struct pw_ep d = b->ext ? pw_ep_addr(&b->addr)
 						: pw_ep_pod(c, c->groups[b->group].pods[k]);
-			pw_engine_conns(&w->e, &s, &d, &one);
+			cli_conns(&w->e, w->reach, &s, &d, &one);
 			pw_conns_union(out, &one);
 		}
 	pw_conns_release(&one);
@@ -72,6 +72,7 @@ int cmd_connlist(int argc, char **argv)
 	struct cli_opts o = { 0 };
 	int rc = EXIT_USAGE;
 	int parsed = cli_parse("connlist", connlist_usage, argc, argv, &o, NULL, NULL);
+	o.reach = true;
 	if (parsed) {
 		rc = parsed > 0 ? 0 : EXIT_USAGE;
 		goto out;

@@ -243,9 +243,9 @@ int cmd_diff(int argc, char **argv)
 			pw_conns_clear(&ba);
 			pw_conns_clear(&af);
 			if ((s->ext || s->ga >= 0) && (d->ext || d->ga >= 0))
-				cli_pair_conns(ca, sa.e, s->ga, &s->addr, d->ga, &d->addr, &ba);
+				cli_pair_conns(ca, sa.e, NULL, s->ga, &s->addr, d->ga, &d->addr, &ba);
 			if ((s->ext || s->gb >= 0) && (d->ext || d->gb >= 0))
-				cli_pair_conns(cb, sb.e, s->gb, &s->addr, d->gb, &d->addr, &af);
+				cli_pair_conns(cb, sb.e, NULL, s->gb, &s->addr, d->gb, &d->addr, &af);
 			for (int dirn = 0; dirn < 2; dirn++) {
 				pw_conns_copy(&x, dirn ? &af : &ba);
 				pw_conns_subtract(&x, dirn ? &ba : &af);

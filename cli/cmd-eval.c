@@ -297,14 +297,21 @@ static struct resolved *batch_resolve(struct cli_world *w,
 	return r;
 }
 
-static bool batch_allowed(const struct pw_engine *e, const struct resolved *s,
-			  const struct resolved *d, const struct pw_query *q)
+/* The fast engine where it answers (TCP/UDP/SCTP between pods and
+   addresses), else the per-connection evaluation. */
+static bool batch_allowed(const struct pw_engine *e, const struct pw_reach *r,
+			  const struct resolved *s, const struct resolved *d,
+			  const struct pw_query *q)
 {
 	struct pw_verdict v;
 	for (int i = 0; i < s->n; i++)
 		for (int k = 0; k < d->n; k++) {
-			pw_engine_eval(e, &s->eps[i], &d->eps[k], q, &v);
-			if (!v.allowed)
+			int ok = r ? pw_reach_allowed(r, &s->eps[i], &d->eps[k], q) : -1;
+			if (ok < 0) {
+				pw_engine_eval(e, &s->eps[i], &d->eps[k], q, &v);
+				ok = v.allowed;
+			}
+			if (!ok)
 				return false;
 		}
 	return true;
@@ -360,10 +367,11 @@ static int eval_batch(struct cli_world *w, const struct cli_opts *o,
 			rc = EXIT_USAGE;
 			continue;
 		}
-		bool ok = batch_allowed(&w->e, s, d, &q);
+		bool ok = batch_allowed(&w->e, w->reach, s, d, &q);
 		if (w->staged)
 			printf("%s %s %s %s %s\n", f1, f2, f3, ok ? "ALLOW" : "DENY",
-			       batch_allowed(w->staged, s, d, &q) ? "ALLOW" : "DENY");
+			       batch_allowed(w->staged, w->staged_reach, s, d, &q)
+				       ? "ALLOW" : "DENY");
 		else
 			printf("%s %s %s %s\n", f1, f2, f3, ok ? "ALLOW" : "DENY");
 	}
@@ -422,6 +430,9 @@ int cmd_eval(int argc, char **argv)
 		fputs(eval_usage, stderr);
 		goto out;
 	}
+	/* one question is answered by the per-connection evaluation, which
+	   explains itself; many by the fast engine */
+	o.reach = batch != NULL;
 	struct cli_world w;
 	if (cli_world_load(&w, &o) < 0) {
 		cli_world_release(&w);

@@ -45,10 +45,10 @@ struct mx_port {
 };
 
 static void mx_conns(const struct cli_world *w, const struct pw_engine *e,
-		     const struct mx_ep *a, const struct mx_ep *b,
-		     struct pw_conns *out)
+		     const struct pw_reach *r, const struct mx_ep *a,
+		     const struct mx_ep *b, struct pw_conns *out)
 {
-	cli_pair_conns(&w->c, e, a->group, &a->addr, b->group, &b->addr, out);
+	cli_pair_conns(&w->c, e, r, a->group, &a->addr, b->group, &b->addr, out);
 }
 
 /* Port class boundaries: every start and end+1 of every rule port. */
@@ -129,6 +129,7 @@ int cmd_matrix(int argc, char **argv)
 	size_t nports = 0;
 	struct port_ctx pc = { &ports, &nports };
 	int parsed = cli_parse("matrix", matrix_usage, argc, argv, &o, port_opt, &pc);
+	o.reach = true;
 	if (parsed) {
 		rc = parsed > 0 ? 0 : EXIT_USAGE;
 		goto out;
@@ -167,18 +168,55 @@ int cmd_matrix(int argc, char **argv)
 		eps[n++].addr = ext[i].lo;
 	}
 	free(ext);
+	bool by_port = nports > 0;
+	if (!strcmp(fmt, "csv") && !by_port) {
+		/* one line per pair, computed and printed in turn */
+		static char obuf[1 << 16];
+		struct pw_conns a, z;
+		pw_conns_init(&a);
+		pw_conns_init(&z);
+		setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
+		printf(w.staged ? "src,dst,allowed,staged\n" : "src,dst,allowed\n");
+		for (size_t i = 0; i < n; i++)
+			for (size_t k = 0; k < n; k++) {
+				if (eps[i].group < 0 && eps[k].group < 0)
+					continue;
+				mx_conns(&w, &w.e, w.reach, &eps[i], &eps[k], &a);
+				pw_buf_reset(&b);
+				pw_conns_format(&a, &b);
+				printf("%s,%s,\"%s\"", eps[i].name, eps[k].name, b.s);
+				if (w.staged) {
+					mx_conns(&w, w.staged, w.staged_reach, &eps[i], &eps[k], &z);
+					pw_buf_reset(&b);
+					pw_conns_format(&z, &b);
+					printf(",\"%s\"", b.s);
+				}
+				putchar('\n');
+			}
+		fflush(stdout);
+		setvbuf(stdout, NULL, _IOLBF, 0);
+		pw_conns_release(&a);
+		pw_conns_release(&z);
+		for (size_t i = 0; i < n; i++)
+			free(eps[i].name);
+		free(eps);
+		pw_buf_release(&b);
+		cli_world_release(&w);
+		rc = 0;
+		goto out;
+	}
 	/* every pair's connection set, once */
 	struct pw_conns *cs = pw_xcalloc(n * n, sizeof(*cs));
 	struct pw_conns *ss = w.staged ? pw_xcalloc(n * n, sizeof(*ss)) : NULL;
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; k < n; k++)
 			if (eps[i].group >= 0 || eps[k].group >= 0) {
-				mx_conns(&w, &w.e, &eps[i], &eps[k], &cs[i * n + k]);
+				mx_conns(&w, &w.e, w.reach, &eps[i], &eps[k],
+					 &cs[i * n + k]);
 				if (ss)
-					mx_conns(&w, w.staged, &eps[i], &eps[k],
-						 &ss[i * n + k]);
+					mx_conns(&w, w.staged, w.staged_reach, &eps[i],
+						 &eps[k], &ss[i * n + k]);
 			}
-	bool by_port = nports > 0;
 	if (!by_port)
 		nports = port_classes(&w, &ports);
 	/* one cell grid per port (class); classes with equal grids merge */

@@ -204,6 +204,17 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 				    o->engine_flags | PW_ENGINE_STAGED) < 0)
 			return cli_error("cannot build the staged policy engine");
 	}
+	if (o->reach) {
+		w->reach = pw_xcalloc(1, sizeof(*w->reach));
+		if (pw_reach_build(w->reach, &w->e) < 0)
+			return cli_error("cannot build the reachability matrix");
+		if (w->staged) {
+			w->staged_reach = pw_xcalloc(1, sizeof(*w->staged_reach));
+			if (pw_reach_build(w->staged_reach, w->staged) < 0)
+				return cli_error("cannot build the staged reachability matrix");
+		}
+	}
+	w->t_matrix = mono_ms();
 	struct pw_cluster *c = &w->c;
 	for (uint32_t i = 0; i < c->npods; i++) {
 		const struct pw_pod *p = &c->pods[i];
@@ -230,10 +241,19 @@ void cli_world_release(struct cli_world *w)
 		getrusage(RUSAGE_SELF, &ru);
 		fprintf(stderr,
 			"stats: %u pods, %u identities, %u policies; load %.1f ms, engine %.1f ms, "
-			"answer %.1f ms, total %.1f ms; peak RSS %.1f MiB\n",
+			"matrix %.1f ms, answer %.1f ms, total %.1f ms; peak RSS %.1f MiB\n",
 			w->c.npods, w->e.nids, w->e.npols, w->t_loaded - w->t_start,
-			w->t_built - w->t_loaded, mono_ms() - w->t_built,
-			mono_ms() - w->t_start, ru.ru_maxrss / 1024.0);
+			w->t_built - w->t_loaded, w->t_matrix - w->t_built,
+			mono_ms() - w->t_matrix, mono_ms() - w->t_start,
+			ru.ru_maxrss / 1024.0);
+	}
+	if (w->reach) {
+		pw_reach_release(w->reach);
+		free(w->reach);
+	}
+	if (w->staged_reach) {
+		pw_reach_release(w->staged_reach);
+		free(w->staged_reach);
 	}
 	pw_engine_release(&w->e);
 	if (w->staged) {
@@ -538,26 +558,65 @@ size_t cli_ext_classes(const struct pw_cluster *c, bool npa_style,
 	return total;
 }
 
+void cli_conns(const struct pw_engine *e, const struct pw_reach *r,
+	       const struct pw_ep *s, const struct pw_ep *d, struct pw_conns *out)
+{
+	if (!r || !pw_reach_conns(r, s, d, out))
+		pw_engine_conns(e, s, d, out);
+}
+
+/* A group's pods, one per atom of the fast engine (two when the atom has
+   two pods: the pair of them is a pair of distinct pods). */
+struct rep {
+	int pod, pod2;
+	uint32_t atom;
+};
+
+static uint32_t group_reps(const struct pw_cluster *c, const struct pw_reach *r,
+			   int g, struct rep *out)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < c->groups[g].npods; i++) {
+		uint32_t pod = c->groups[g].pods[i];
+		uint32_t atom = r ? r->pod_atom[pod] : pod;
+		uint32_t k = 0;
+		while (k < n && out[k].atom != atom)
+			k++;
+		if (k == n)
+			out[n++] = (struct rep){ (int)pod, -1, atom };
+		else if (out[k].pod2 < 0)
+			out[k].pod2 = (int)pod;
+	}
+	return n;
+}
+
 void cli_pair_conns(const struct pw_cluster *c, const struct pw_engine *e,
-		    int ga, const struct pw_addr *aa, int gb,
-		    const struct pw_addr *ab, struct pw_conns *out)
+		    const struct pw_reach *r, int ga, const struct pw_addr *aa,
+		    int gb, const struct pw_addr *ab, struct pw_conns *out)
 {
 	uint32_t na = ga < 0 ? 1 : c->groups[ga].npods;
 	uint32_t nb = gb < 0 ? 1 : c->groups[gb].npods;
+	struct rep bufa[16], bufb[16];
+	struct rep *ra = na < 16 ? bufa : pw_xmalloc((na + 1) * sizeof(*ra));
+	struct rep *rb = nb < 16 ? bufb : pw_xmalloc((nb + 1) * sizeof(*rb));
+	uint32_t ua = ga < 0 ? 1 : group_reps(c, r, ga, ra);
+	uint32_t ub = gb < 0 ? 1 : group_reps(c, r, gb, rb);
 	struct pw_conns one;
 	bool first = true;
 	pw_conns_init(&one);
 	pw_conns_clear(out);
-	/* a workload pair is allowed only where every replica pair is */
-	for (uint32_t i = 0; i < na; i++)
-		for (uint32_t k = 0; k < nb; k++) {
-			struct pw_ep s = ga < 0 ? pw_ep_addr(aa)
-						: pw_ep_pod(c, c->groups[ga].pods[i]);
-			struct pw_ep d = gb < 0 ? pw_ep_addr(ab)
-						: pw_ep_pod(c, c->groups[gb].pods[k]);
-			if (s.pod >= 0 && s.pod == d.pod && (na > 1 || nb > 1))
-				continue;
-			pw_engine_conns(e, &s, &d, &one);
+	/* a workload pair is allowed only where every replica pair is; pods
+	   of one atom behave alike, so one pair per pair of atoms */
+	for (uint32_t i = 0; i < ua; i++)
+		for (uint32_t k = 0; k < ub; k++) {
+			struct pw_ep s = ga < 0 ? pw_ep_addr(aa) : pw_ep_pod(c, (uint32_t)ra[i].pod);
+			struct pw_ep d = gb < 0 ? pw_ep_addr(ab) : pw_ep_pod(c, (uint32_t)rb[k].pod);
+			if (s.pod >= 0 && s.pod == d.pod && (na > 1 || nb > 1)) {
+				if (ra[i].pod2 < 0)
+					continue; /* a pod and itself */
+				d = pw_ep_pod(c, (uint32_t)ra[i].pod2);
+			}
+			cli_conns(e, r, &s, &d, &one);
 			if (first)
 				pw_conns_copy(out, &one);
 			else
@@ -567,6 +626,10 @@ void cli_pair_conns(const struct pw_cluster *c, const struct pw_engine *e,
 	if (first) /* a single pod to itself */
 		pw_conns_add_all(out);
 	pw_conns_release(&one);
+	if (ra != bufa)
+		free(ra);
+	if (rb != bufb)
+		free(rb);
 }
 
 static int extclass_cmp(const void *x, const void *y)
