@@ -2,6 +2,7 @@
 /* Reachability at cluster scale.  See reach.h for the model. */
 #include "reach.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +24,21 @@ struct pw_amap {
 	size_t n, cap;
 };
 
-struct pw_pcache {
-	uint64_t *bits; /* the atoms a rule's peer side matches */
+struct pw_pcache { /* the atoms a rule's peer side matches */
+	uint64_t *bits;	 /* when dense */
+	uint32_t *list;	 /* when sparse: sorted */
+	uint32_t n, cap;
 	uint32_t natoms; /* atoms it was computed for */
+	bool done;
+};
+
+/* Row contents, shared between rows that hold the same (reference
+   counted): many classes allow the same peers. */
+struct pw_blob {
+	struct pw_blob *next;
+	uint64_t hash;
+	uint32_t refs, len;
+	uint64_t data[];
 };
 
 /* per rule uid: the rule and the classes whose chains hold it */
@@ -437,8 +450,8 @@ static bool fam_ok(const struct pw_grule *gr, const struct pw_atom *at)
 }
 
 /* The peer atoms of rule gr in direction d, cached per compiled rule. */
-static const uint64_t *peer_bits(struct pw_reach *r, const struct pw_grule *gr,
-				 int d)
+static const struct pw_pcache *peer_set(struct pw_reach *r,
+					const struct pw_grule *gr, int d)
 {
 	const struct pw_gside *s = d == PW_INGRESS ? &gr->src : &gr->dst;
 	if (gr->uid >= r->npeers) {
@@ -448,18 +461,51 @@ static const uint64_t *peer_bits(struct pw_reach *r, const struct pw_grule *gr,
 		r->npeers = n;
 	}
 	struct pw_pcache *pc = &r->peers[gr->uid];
-	if (!pc->bits) {
-		pc->bits = pw_xmalloc(r->nwords * 8);
-		side_atoms(r, s, pc->bits);
+	if (!pc->done) {
+		uint64_t *t = r->scratch + 7 * r->nwords;
+		side_atoms(r, s, t);
 		if (gr->ip_version)
-			b_and(r, pc->bits, r->fam[gr->ip_version == 6]);
+			b_and(r, t, r->fam[gr->ip_version == 6]);
+		uint32_t pop = 0;
+		for (size_t w = 0, nw = words(r); w < nw; w++)
+			pop += (uint32_t)__builtin_popcountll(t[w]);
+		if ((size_t)pop * 32 <= r->natoms) {
+			pc->cap = pop + 8;
+			pc->list = pw_xmalloc(pc->cap * sizeof(uint32_t));
+			for (size_t w = 0, nw = words(r); w < nw; w++)
+				for (uint64_t m = t[w]; m; m &= m - 1)
+					pc->list[pc->n++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(m));
+		} else {
+			pc->bits = pw_xmalloc(r->nwords * 8);
+			memcpy(pc->bits, t, r->nwords * 8);
+		}
 		pc->natoms = r->natoms;
+		pc->done = true;
 	}
-	for (; pc->natoms < r->natoms; pc->natoms++)
-		bit_put(pc->bits, pc->natoms,
-			atom_in_side(r, s, pc->natoms) &&
-				fam_ok(gr, &r->atoms[pc->natoms]));
-	return pc->bits;
+	for (; pc->natoms < r->natoms; pc->natoms++) {
+		bool in = atom_in_side(r, s, pc->natoms) && fam_ok(gr, &r->atoms[pc->natoms]);
+		if (pc->bits) {
+			bit_put(pc->bits, pc->natoms, in);
+		} else if (in) {
+			if (pc->n == pc->cap) {
+				pc->cap = pc->cap * 2 + 8;
+				pc->list = pw_xrealloc(pc->list, pc->cap * sizeof(uint32_t));
+			}
+			pc->list[pc->n++] = pc->natoms;
+		}
+	}
+	return pc;
+}
+
+/* out |= the peer set */
+static void peer_or(const struct pw_reach *r, const struct pw_pcache *pc,
+		    uint64_t *out)
+{
+	if (pc->bits)
+		b_or(r, out, pc->bits);
+	else
+		for (uint32_t i = 0; i < pc->n; i++)
+			bit_set(out, pc->list[i]);
 }
 
 /* ---- ports ---------------------------------------------------------------- */
@@ -590,6 +636,68 @@ static void cut_entries(const struct pw_reach *r, const struct pw_np_port *v,
 	}
 }
 
+static void *blob_get(struct pw_reach *r, const void *p, size_t len)
+{
+	uint64_t h = pw_hash_bytes(p, len, 0x51ed);
+	if ((r->nblobs + 1) * 2 > r->blob_cap) {
+		size_t cap = r->blob_cap ? r->blob_cap * 2 : 1024;
+		struct pw_blob **tab = pw_xcalloc(cap, sizeof(*tab));
+		for (size_t i = 0; i < r->blob_cap; i++)
+			for (struct pw_blob *b = r->blobs[i], *nx; b; b = nx) {
+				nx = b->next;
+				b->next = tab[b->hash & (cap - 1)];
+				tab[b->hash & (cap - 1)] = b;
+			}
+		free(r->blobs);
+		r->blobs = tab;
+		r->blob_cap = cap;
+	}
+	struct pw_blob **head = &r->blobs[h & (r->blob_cap - 1)];
+	for (struct pw_blob *b = *head; b; b = b->next)
+		if (b->hash == h && b->len == len && !memcmp(b->data, p, len)) {
+			b->refs++;
+			return b->data;
+		}
+	struct pw_blob *b = pw_xmalloc(sizeof(*b) + len);
+	b->hash = h;
+	b->refs = 1;
+	b->len = (uint32_t)len;
+	memcpy(b->data, p, len);
+	b->next = *head;
+	*head = b;
+	r->nblobs++;
+	r->blob_bytes += len;
+	return b->data;
+}
+
+static struct pw_blob *blob_of(void *data)
+{
+	return (struct pw_blob *)((char *)data - offsetof(struct pw_blob, data));
+}
+
+static void *blob_ref(void *data)
+{
+	if (data)
+		blob_of(data)->refs++;
+	return data;
+}
+
+static void blob_put(struct pw_reach *r, void *data)
+{
+	if (!data)
+		return;
+	struct pw_blob *b = blob_of(data);
+	if (--b->refs)
+		return;
+	struct pw_blob **pp = &r->blobs[b->hash & (r->blob_cap - 1)];
+	while (*pp != b)
+		pp = &(*pp)->next;
+	*pp = b->next;
+	r->nblobs--;
+	r->blob_bytes -= b->len;
+	free(b);
+}
+
 static void row_store(struct pw_reach *r, struct pw_row *row, const uint64_t *b)
 {
 	uint32_t pop = 0;
@@ -605,21 +713,22 @@ static void row_store(struct pw_reach *r, struct pw_row *row, const uint64_t *b)
 		row->mode = ROW_COLIST;
 	} else {
 		row->mode = ROW_BITS;
-		row->bits = pw_xmalloc(nw * 8);
-		memcpy(row->bits, b, nw * 8);
+		row->bits = blob_get(r, b, nw * 8);
 		return;
 	}
 	bool want = row->mode == ROW_LIST;
 	row->n = want ? pop : r->natoms - pop;
-	row->v = row->n ? pw_xmalloc(row->n * sizeof(uint32_t)) : NULL;
+	uint32_t *v = row->n ? pw_xmalloc(row->n * sizeof(uint32_t)) : NULL;
 	uint32_t k = 0;
 	for (size_t w = 0; w < nw; w++) {
 		uint64_t m = want ? b[w] : ~b[w];
 		if (w == nw - 1 && r->natoms % 64)
 			m &= (1ull << (r->natoms % 64)) - 1;
 		for (; m; m &= m - 1)
-			row->v[k++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(m));
+			v[k++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(m));
 	}
+	row->v = v ? blob_get(r, v, row->n * sizeof(uint32_t)) : NULL;
+	free(v);
 }
 
 static bool row_has(const struct pw_reach *r, const struct pw_row *row, uint32_t a)
@@ -668,7 +777,7 @@ static bool rule_may_match(const struct pw_reach *r, const struct pw_rclass *k,
 	return false;
 }
 
-/* The peers rule gr lets through at (p, x), among live ones, into m. */
+/* The peers rule gr lets through at (p, x), into m. */
 static bool rule_peers(struct pw_reach *r, const struct pw_rclass *k,
 		       const struct pw_grule *gr, int p, uint32_t x, uint64_t *m)
 {
@@ -677,7 +786,8 @@ static bool rule_peers(struct pw_reach *r, const struct pw_rclass *k,
 	const struct pw_gside *ds = &gr->dst;
 	if (!rule_may_match(r, k, gr, p, x))
 		return false;
-	memcpy(m, peer_bits(r, gr, d), words(r) * 8);
+	b_zero(r, m);
+	peer_or(r, peer_set(r, gr, d), m);
 	if (d == PW_EGRESS && ds->nports) {
 		port_atoms(r, ds->ports, ds->nports, p, x, pt);
 		b_and(r, m, pt);
@@ -701,9 +811,15 @@ static void row_compute(struct pw_reach *r, const struct pw_rclass *k, int p,
 	if (k->simple) { /* one Deny tier of Allow rules: the union */
 		for (uint32_t i = 0; i < k->npols; i++) {
 			const struct pw_gpolicy *g = &e->pols[k->pols[i]];
-			for (uint32_t q = 0; q < g->nrules[d]; q++)
-				if (rule_peers(r, k, &g->rules[d][q], p, x, m))
-					b_or(r, allowed, m);
+			for (uint32_t q = 0; q < g->nrules[d]; q++) {
+				const struct pw_grule *gr = &g->rules[d][q];
+				if (d == PW_EGRESS && (gr->dst.nports || gr->dst.nnot_ports)) {
+					if (rule_peers(r, k, gr, p, x, m))
+						b_or(r, allowed, m);
+				} else if (rule_may_match(r, k, gr, p, x)) {
+					peer_or(r, peer_set(r, gr, d), allowed);
+				}
+			}
 		}
 		return;
 	}
@@ -866,14 +982,8 @@ static void class_compute(struct pw_reach *r, struct pw_rclass *k)
 				struct pw_row *nr = &k->rows[j];
 				*nr = *o;
 				nr->id = r->nrowids++;
-				if (o->v) {
-					nr->v = pw_xmalloc(o->n * sizeof(uint32_t));
-					memcpy(nr->v, o->v, o->n * sizeof(uint32_t));
-				}
-				if (o->bits) {
-					nr->bits = pw_xmalloc(r->nwords * 8);
-					memcpy(nr->bits, o->bits, r->nwords * 8);
-				}
+				nr->v = blob_ref(o->v);
+				nr->bits = blob_ref(o->bits);
 				continue;
 			}
 			row_compute(r, k, p, x, allowed);
@@ -885,11 +995,11 @@ static void class_compute(struct pw_reach *r, struct pw_rclass *k)
 		}
 }
 
-static void class_free_rows(struct pw_rclass *k)
+static void class_free_rows(struct pw_reach *r, struct pw_rclass *k)
 {
 	for (uint32_t i = 0; i < k->nrows; i++) {
-		free(k->rows[i].v);
-		free(k->rows[i].bits);
+		blob_put(r, k->rows[i].v);
+		blob_put(r, k->rows[i].bits);
 	}
 	free(k->rows);
 	k->rows = NULL;
@@ -975,7 +1085,7 @@ static void class_put(struct pw_reach *r, uint32_t k)
 	struct pw_rclass *c = &r->cls[k];
 	if (--c->members == 0) {
 		c->live = false;
-		class_free_rows(c);
+		class_free_rows(r, c);
 	}
 }
 
@@ -1018,7 +1128,7 @@ int pw_reach_build(struct pw_reach *r, const struct pw_engine *e)
 	r->pods = pw_xcalloc(r->nwords, 8);
 	r->fam[0] = pw_xcalloc(r->nwords, 8);
 	r->fam[1] = pw_xcalloc(r->nwords, 8);
-	r->scratch = pw_xcalloc(7 * r->nwords, 8);
+	r->scratch = pw_xcalloc(8 * r->nwords, 8);
 	for (uint32_t a = 0; a < r->natoms; a++)
 		index_atom(r, a);
 	for (uint32_t a = 0; a < r->natoms; a++)
@@ -1031,13 +1141,16 @@ int pw_reach_build(struct pw_reach *r, const struct pw_engine *e)
 void pw_reach_release(struct pw_reach *r)
 {
 	for (uint32_t k = 0; k < r->ncls; k++)
-		class_free_rows(&r->cls[k]);
+		class_free_rows(r, &r->cls[k]);
 	for (uint32_t a = 0; a < r->natoms; a++)
 		free(r->atoms[a].patch);
 	for (uint32_t i = 0; i < r->nacpods; i++)
 		free(r->acpods[i].bits);
-	for (uint32_t i = 0; i < r->npeers; i++)
+	for (uint32_t i = 0; i < r->npeers; i++) {
 		free(r->peers[i].bits);
+		free(r->peers[i].list);
+	}
+	free(r->blobs);
 	for (uint32_t i = 0; i < r->nrev; i++)
 		free(r->rev[i].cls);
 	free(r->rev);
@@ -1284,14 +1397,11 @@ void pw_reach_stats(const struct pw_reach *r, struct pw_reach_stats *s)
 			continue;
 		s->classes++;
 		s->rows += c->nrows;
-		for (uint32_t i = 0; i < c->nrows; i++)
-			s->bytes += sizeof(struct pw_row) +
-				    (c->rows[i].bits ? r->nwords * 8
-						     : c->rows[i].n * sizeof(uint32_t));
+		s->bytes += c->nrows * sizeof(struct pw_row);
 	}
+	s->bytes += r->blob_bytes + r->nblobs * sizeof(struct pw_blob);
 	for (uint32_t i = 0; i < r->npeers; i++)
-		if (r->peers[i].bits)
-			s->bytes += r->nwords * 8;
+		s->bytes += (r->peers[i].bits ? r->nwords * 8 : 0) + r->peers[i].cap * 4;
 	for (uint32_t i = 0; i < r->nacpods; i++)
 		if (r->acpods[i].bits)
 			s->bytes += r->nwords * 8;

@@ -86,6 +86,7 @@ struct pw_atom {
 
 struct pw_acpods; /* reach.c */
 struct pw_rev;
+struct pw_blob;
 struct pw_amap;
 
 struct pw_reach {
@@ -115,7 +116,9 @@ struct pw_reach {
 	uint32_t npeers;
 	struct pw_rev *rev; /* per rule uid: the classes that hold it */
 	uint32_t nrev;
-	uint64_t *scratch; /* 6 atom bitsets */
+	uint64_t *scratch; /* 8 atom bitsets */
+	struct pw_blob **blobs; /* row contents, shared */
+	size_t nblobs, blob_cap, blob_bytes;
 	struct pw_buf kb;
 	struct pw_arena arena;
 };
