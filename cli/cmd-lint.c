@@ -125,23 +125,7 @@ static void check_selects_nothing(struct lint *l)
 	}
 }
 
-static bool bits_empty(const uint64_t *bs, size_t nw)
-{
-	for (size_t i = 0; i < nw; i++)
-		if (bs[i])
-			return false;
-	return true;
-}
-
-static bool bits_subset(const uint64_t *a, const uint64_t *b, size_t nw)
-{
-	for (size_t i = 0; i < nw; i++)
-		if (a[i] & ~b[i])
-			return false;
-	return true;
-}
-
-static const uint64_t *peer_bits(const struct pw_engine *e, uint32_t k,
+static const struct pw_idset *peer_bits(const struct pw_engine *e, uint32_t k,
 				 int d, uint32_t r, uint32_t q)
 {
 	return pw_engine_k8s_peer_ids(e, k, (enum pw_dir)d, r, q);
@@ -172,8 +156,8 @@ static void check_peers(struct lint *l)
 				const struct pw_rule *rule = &c->pols[k].rules[d][r];
 				for (uint32_t q = 0; q < rule->npeers; q++) {
 					const struct pw_peer *p = &rule->peers[q];
-					const uint64_t *bs = peer_bits(e, k, d, r, q);
-					if (p->ipblock || !bs || !bits_empty(bs, e->nwords))
+					const struct pw_idset *bs = peer_bits(e, k, d, r, q);
+					if (p->ipblock || !bs || !pw_idset_empty(e, bs))
 						continue;
 					uint32_t nns = peer_namespaces(c, &c->pols[k], p);
 					/* kube-system (cluster DNS) is seldom part of the
@@ -234,7 +218,7 @@ static bool rule_reaches_dns(const struct lint *l, uint32_t k, uint32_t r,
 		if (p->ipblock)
 			return true;
 		/* a kube-dns pod of the input */
-		const uint64_t *bs = peer_bits(e, k, PW_EGRESS, r, q);
+		const struct pw_idset *bs = peer_bits(e, k, PW_EGRESS, r, q);
 		for (uint32_t i = 0; i < c->npods; i++) {
 			const char *v = pw_labels_get(&c->pods[i].labels, "k8s-app");
 			if (v && !strcmp(v, "kube-dns") && pw_engine_has_id(e, bs, i))
@@ -355,10 +339,9 @@ static bool peer_covered(const struct pw_engine *e, uint32_t k, int d,
 			if (!hole)
 				return true;
 		} else if (!pj->ipblock && !pi->ipblock) {
-			const uint64_t *bj = peer_bits(e, k, d, rj, qj);
-			const uint64_t *bi = peer_bits(e, k, d, ri, q);
-			if (bj && bi && !bits_empty(bj, e->nwords) &&
-			    bits_subset(bj, bi, e->nwords))
+			const struct pw_idset *bj = peer_bits(e, k, d, rj, qj);
+			const struct pw_idset *bi = peer_bits(e, k, d, ri, q);
+			if (bj && bi && !pw_idset_empty(e, bj) && pw_idset_subset(e, bj, bi))
 				return true;
 		}
 	}

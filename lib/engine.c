@@ -154,10 +154,94 @@ bool pw_engine_bit(const uint64_t *bits, uint32_t i)
 	return bit(bits, i);
 }
 
-bool pw_engine_has_id(const struct pw_engine *e, const uint64_t *bits,
+bool pw_idset_has(const struct pw_idset *s, uint32_t id)
+{
+	if (s->bits)
+		return bit(s->bits, id);
+	uint32_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		if (s->v[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->n && s->v[lo] == id;
+}
+
+bool pw_engine_has_id(const struct pw_engine *e, const struct pw_idset *ids,
 		      uint32_t pod)
 {
-	return bits && bit(bits, e->pod_identity[pod]);
+	return ids && pw_idset_has(ids, e->pod_identity[pod]);
+}
+
+/* Add identity id, larger than every member when the set is a list. */
+static void idset_add(struct pw_engine *e, struct pw_idset *s, uint32_t id)
+{
+	if (s->bits)
+		bit_set(s->bits, id);
+	else if (!s->n || s->v[s->n - 1] < id)
+		*PW_PUSH(&e->arena, s->v, s->n, s->cap) = id;
+}
+
+/* Calls f(arg, id) for every member, in ascending order. */
+#define IDSET_EACH(s, id, body)                                              \
+	do {                                                                 \
+		if ((s)->bits) {                                             \
+			for (size_t w_ = 0; w_ < e->nwords; w_++)            \
+				for (uint64_t m_ = (s)->bits[w_]; m_; m_ &= m_ - 1) { \
+					uint32_t id = (uint32_t)(w_ * 64 +   \
+						(size_t)__builtin_ctzll(m_)); \
+					body;                                \
+				}                                            \
+		} else {                                                     \
+			for (uint32_t i_ = 0; i_ < (s)->n; i_++) {           \
+				uint32_t id = (s)->v[i_];                    \
+				body;                                        \
+			}                                                    \
+		}                                                            \
+	} while (0)
+
+bool pw_idset_empty(const struct pw_engine *e, const struct pw_idset *s)
+{
+	IDSET_EACH(s, x, { (void)x; return false; });
+	return true;
+}
+
+bool pw_idset_subset(const struct pw_engine *e, const struct pw_idset *a,
+		     const struct pw_idset *b)
+{
+	IDSET_EACH(a, x, {
+		if (!pw_idset_has(b, x))
+			return false;
+	});
+	return true;
+}
+
+static int u32_cmp(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+/* The set of the n identities in v (any order, no duplicates). */
+static struct pw_idset *idset_of(struct pw_engine *e, uint32_t *v, uint32_t n)
+{
+	struct pw_idset *s = pw_arena_alloc(&e->arena, sizeof(*s));
+	if ((size_t)n * 32 > (size_t)e->ids_cap) {
+		s->bits = bits_new(e);
+		for (uint32_t i = 0; i < n; i++)
+			bit_set(s->bits, v[i]);
+		return s;
+	}
+	s->cap = n + 1;
+	s->v = pw_arena_alloc(&e->arena, s->cap * sizeof(uint32_t));
+	if (n) {
+		qsort(v, n, sizeof(*v), u32_cmp);
+		memcpy(s->v, v, n * sizeof(uint32_t));
+	}
+	s->n = n;
+	return s;
 }
 
 /* ---- selector parts over identities ------------------------------------ */
@@ -326,21 +410,26 @@ static void gsel_key(const struct pw_gsel *g, struct pw_buf *b)
 /* The identities part g matches, as a bitset shared by every part with the
    same key.  Candidates: the label index when g requires a label, else the
    identities of the namespaces it can match; each is then matched in full. */
-static uint64_t *gsel_fill(struct pw_engine *e, const struct pw_gsel *g,
-			   struct pw_buf *b)
+struct idv {
+	uint32_t *v;
+	uint32_t n;
+};
+
+static struct pw_idset *gsel_fill(struct pw_engine *e, const struct pw_gsel *g,
+				  struct pw_buf *b)
 {
 	gsel_key(g, b);
 	uintptr_t cached = (uintptr_t)pw_strmap_get(&e->sel_cache, b->s);
 	if (cached)
-		return e->sels[cached - 1].bits;
+		return e->sels[cached - 1].set;
 	struct pw_gselset *gs = PW_PUSH(&e->arena, e->sels, e->nsels, e->sels_cap);
 	gs->g = *g;
-	gs->bits = bits_new(e);
 	pw_strmap_put(&e->sel_cache, pw_arena_strndup(&e->arena, b->s, b->len),
 		      (void *)(uintptr_t)e->nsels);
-	uint64_t *bs = gs->bits;
+	struct idv bs = { e->tmp, 0 };
+	gs->set = idset_of(e, bs.v, 0);
 	if (g->kind == PW_GS_NONE)
-		return bs;
+		return gs->set;
 	const char *key;
 	const char *const *vals;
 	uint32_t nvals;
@@ -353,9 +442,9 @@ static uint64_t *gsel_fill(struct pw_engine *e, const struct pw_gsel *g,
 			const struct pw_idvec *v = posting(e, UINT32_MAX, key, vals[k], b);
 			for (uint32_t i = 0; v && i < v->n; i++)
 				if (gsel_match(e, g, v->v[i]))
-					bit_set(bs, v->v[i]);
+					bs.v[bs.n++] = v->v[i];
 		}
-		return bs;
+		return gs->set = idset_of(e, bs.v, bs.n);
 	}
 	uint32_t lo = only >= 0 ? (uint32_t)only : 0;
 	uint32_t hi = only >= 0 ? (uint32_t)only + 1 : e->c->nns;
@@ -367,10 +456,10 @@ static uint64_t *gsel_fill(struct pw_engine *e, const struct pw_gsel *g,
 						       : &e->ns_ids[n];
 			for (uint32_t i = 0; v && i < v->n; i++)
 				if (gsel_match(e, g, v->v[i]))
-					bit_set(bs, v->v[i]);
+					bs.v[bs.n++] = v->v[i];
 		}
 	}
-	return bs;
+	return gs->set = idset_of(e, bs.v, bs.n);
 }
 
 /* ---- compiling sides ---------------------------------------------------- */
@@ -822,6 +911,7 @@ int pw_engine_build(struct pw_engine *e, const struct pw_cluster *c,
 	if (e->nids + e->nids / 8 + 64 < e->ids_cap)
 		e->ids_cap = e->nids + e->nids / 8 + 64;
 	e->nwords = (e->ids_cap + 63) / 64;
+	e->tmp = pw_arena_alloc(a, (e->ids_cap + 1) * sizeof(uint32_t));
 
 	build_views(e);
 	build_tiers(e);
@@ -867,15 +957,13 @@ int pw_engine_build(struct pw_engine *e, const struct pw_cluster *c,
 	size_t (*pcap)[2] = pw_xcalloc(e->nids + 1, sizeof(*pcap));
 	for (uint32_t o = 0; o < e->npols; o++) {
 		const struct pw_gpolicy *g = &e->pols[order[o]];
-		for (size_t w = 0; w < (e->nids + 63) / 64; w++)
-			for (uint64_t m = g->ids[w]; m; m &= m - 1) {
-				struct pw_identity *id =
-					&e->ids[w * 64 + (size_t)__builtin_ctzll(m)];
-				for (int d = 0; d < 2; d++)
-					if (g->types & (1u << d))
-						*PW_PUSH(a, id->pols[d], id->npols[d],
-							 pcap[id - e->ids][d]) = order[o];
-			}
+		IDSET_EACH(g->ids, x, {
+			struct pw_identity *id = &e->ids[x];
+			for (int d = 0; d < 2; d++)
+				if (g->types & (1u << d))
+					*PW_PUSH(a, id->pols[d], id->npols[d], pcap[x][d]) =
+						order[o];
+		});
 	}
 	free(pcap);
 	free(order);
@@ -902,7 +990,7 @@ static void relist(struct pw_engine *e, uint32_t i, uint32_t slot)
 	const struct pw_gpolicy *g = &e->pols[slot];
 	for (int d = 0; d < 2; d++) {
 		uint32_t n = id->npols[d];
-		bool in = bit(g->ids, i) && (g->types & (1u << d));
+		bool in = pw_idset_has(g->ids, i) && (g->types & (1u << d));
 		uint32_t *v = pw_arena_alloc(&e->arena, (n + 1) * sizeof(*v));
 		uint32_t m = 0;
 		bool placed = !in;
@@ -950,8 +1038,7 @@ int pw_engine_update_policy(struct pw_engine *e, enum pw_gsrc src, uint32_t k,
 	if (slot < 0 && !present)
 		return 0;
 	if (slot >= 0)
-		for (size_t w = 0; w < e->nwords; w++)
-			affected[w] |= e->pols[slot].ids[w];
+		IDSET_EACH(e->pols[slot].ids, x, bit_set(affected, x));
 	if (slot < 0) {
 		slot = (int)e->npols;
 		slot_new(e);
@@ -976,11 +1063,10 @@ int pw_engine_update_policy(struct pw_engine *e, enum pw_gsrc src, uint32_t k,
 		g->name = g->display = "(deleted)";
 		g->src = src;
 		g->src_index = k;
-		g->ids = bits_new(e);
+		g->ids = idset_of(e, NULL, 0);
 		g->subj.kind = PW_GS_NONE;
 	}
-	for (size_t w = 0; w < e->nwords; w++)
-		affected[w] |= g->ids[w];
+	IDSET_EACH(g->ids, x, bit_set(affected, x));
 	for (size_t w = 0; w < e->nwords; w++)
 		for (uint64_t m = affected[w]; m; m &= m - 1)
 			relist(e, (uint32_t)(w * 64 + (size_t)__builtin_ctzll(m)),
@@ -1008,11 +1094,11 @@ int pw_engine_update_pod(struct pw_engine *e, uint32_t pod)
 		/* every distinct selector part, once, for the newcomer */
 		for (uint32_t k = 0; k < e->nsels; k++)
 			if (gsel_match(e, &e->sels[k].g, id))
-				bit_set(e->sels[k].bits, id);
+				idset_add(e, e->sels[k].set, id);
 		uint32_t *mine = pw_xmalloc((e->npols + 1) * sizeof(*mine));
 		uint32_t n = 0;
 		for (uint32_t k = 0; k < e->npols; k++)
-			if (bit(e->pols[k].ids, id))
+			if (pw_idset_has(e->pols[k].ids, id))
 				mine[n++] = k;
 		sort_base = e->pols;
 		if (n)
@@ -1204,7 +1290,7 @@ bool pw_engine_side_match_id(const struct pw_engine *e, const struct pw_gside *s
 		return false;
 	if (s->ids) {
 		if (pod) {
-			if (!bit(s->ids, identity) &&
+			if (!pw_idset_has(s->ids, identity) &&
 			    !(addr->family && in_nets(s->set_nets, s->nset_nets, addr)))
 				return false;
 		} else if (!(addr->family && in_nets(s->set_nets, s->nset_nets, addr)) &&
@@ -1213,7 +1299,7 @@ bool pw_engine_side_match_id(const struct pw_engine *e, const struct pw_gside *s
 		}
 	}
 	if (s->not_ids) {
-		if (pod && bit(s->not_ids, identity))
+		if (pod && pw_idset_has(s->not_ids, identity))
 			return false;
 		if (addr->family && in_nets(s->not_set_nets, s->nnot_set_nets, addr))
 			return false;
@@ -1519,10 +1605,10 @@ bool pw_engine_policy_selects(const struct pw_engine *e, uint32_t k,
 			      uint32_t pod)
 {
 	int g = e->k8s_pol[k];
-	return g >= 0 && bit(e->pols[g].ids, e->pod_identity[pod]);
+	return g >= 0 && pw_idset_has(e->pols[g].ids, e->pod_identity[pod]);
 }
 
-const uint64_t *pw_engine_k8s_peer_ids(const struct pw_engine *e, uint32_t k,
+const struct pw_idset *pw_engine_k8s_peer_ids(const struct pw_engine *e, uint32_t k,
 				       enum pw_dir dir, uint32_t r, uint32_t q)
 {
 	int g = e->k8s_pol[k];

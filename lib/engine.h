@@ -77,19 +77,34 @@ struct pw_gsel {
 	const struct pw_csel *csel, *cns_sel, *csa_sel;
 };
 
+/* A set of identities: a sorted list when small, else a bitset of
+   e->nwords words. */
+struct pw_idset {
+	uint64_t *bits; /* NULL: the list */
+	uint32_t *v;
+	uint32_t n;
+	size_t cap;
+};
+bool pw_idset_has(const struct pw_idset *s, uint32_t id);
+struct pw_engine;
+bool pw_idset_empty(const struct pw_engine *e, const struct pw_idset *s);
+/* a is a subset of b */
+bool pw_idset_subset(const struct pw_engine *e, const struct pw_idset *a,
+		     const struct pw_idset *b);
+
 /* One side of a compiled rule.  See side_match() in engine.c. */
 struct pw_gside {
 	struct pw_cidr *nets, *not_nets;
 	uint32_t nnets, nnot_nets;
 	bool nets_pods;	 /* nets may match pods' addresses */
 	bool pods_only;	 /* addresses outside the cluster never match */
-	uint64_t *ids;	 /* selector part: pods it matches; NULL = none given */
+	struct pw_idset *ids; /* selector part: pods it matches; NULL = none given */
 	struct pw_gsel sel; /* how ids was computed */
 	struct pw_cidr *set_nets; /* ... and addresses of the network sets */
 	uint32_t nset_nets;
 	const char **set_domains;
 	uint32_t nset_domains;
-	uint64_t *not_ids; /* notSelector: pods; NULL = none given */
+	struct pw_idset *not_ids; /* notSelector: pods; NULL = none given */
 	struct pw_gsel not_sel;
 	struct pw_cidr *not_set_nets;
 	uint32_t nnot_set_nets;
@@ -122,7 +137,7 @@ struct pw_gpolicy {
 	bool has_order;
 	double order;
 	unsigned types;
-	uint64_t *ids; /* endpoints it applies to */
+	struct pw_idset *ids; /* endpoints it applies to */
 	struct pw_gsel subj; /* how ids was computed */
 	uint32_t gen;	/* bumped whenever the slot is recompiled */
 	struct pw_grule *rules[2];
@@ -146,7 +161,7 @@ struct pw_identity {
 
 struct pw_gselset {
 	struct pw_gsel g;
-	uint64_t *bits;
+	struct pw_idset *set;
 };
 
 struct pw_idvec {
@@ -190,6 +205,7 @@ struct pw_engine {
 	struct pw_gselset *sels;
 	uint32_t nsels;
 	size_t sels_cap;
+	uint32_t *tmp; /* room for every identity */
 };
 
 /* One end of a connection: a pod, or an address outside the cluster
@@ -259,9 +275,9 @@ bool pw_engine_policy_selects(const struct pw_engine *e, uint32_t k,
 			      uint32_t pod);
 /* The pods (identity bitset) that peer q of rule r of NetworkPolicy k
    selects; NULL for ipBlock peers or when k is not in this view. */
-const uint64_t *pw_engine_k8s_peer_ids(const struct pw_engine *e, uint32_t k,
+const struct pw_idset *pw_engine_k8s_peer_ids(const struct pw_engine *e, uint32_t k,
 				       enum pw_dir dir, uint32_t r, uint32_t q);
-bool pw_engine_has_id(const struct pw_engine *e, const uint64_t *bits,
+bool pw_engine_has_id(const struct pw_engine *e, const struct pw_idset *ids,
 		      uint32_t pod);
 const char *pw_action_name(enum pw_action a);
 

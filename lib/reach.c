@@ -394,15 +394,22 @@ static void nets_bits(const struct pw_reach *r, const struct pw_cidr *c,
 	}
 }
 
-static void ids_bits(const struct pw_reach *r, const uint64_t *ids, uint64_t *out)
+static void ids_bits(const struct pw_reach *r, const struct pw_idset *ids,
+		     uint64_t *out)
 {
 	size_t w = (r->nid0 + 63) / 64;
-	memcpy(out, ids, w * 8);
-	if (r->nid0 % 64)
-		out[w - 1] &= (1ull << (r->nid0 % 64)) - 1;
-	memset(out + w, 0, (words(r) - w) * 8);
+	if (ids->bits) {
+		memcpy(out, ids->bits, w * 8);
+		if (r->nid0 % 64)
+			out[w - 1] &= (1ull << (r->nid0 % 64)) - 1;
+		memset(out + w, 0, (words(r) - w) * 8);
+	} else {
+		memset(out, 0, words(r) * 8);
+		for (uint32_t i = 0; i < ids->n && ids->v[i] < r->nid0; i++)
+			bit_set(out, ids->v[i]);
+	}
 	for (uint32_t a = r->ext_base + r->next; a < r->natoms; a++)
-		if (pw_engine_bit(ids, r->atoms[a].identity))
+		if (pw_idset_has(ids, r->atoms[a].identity))
 			bit_set(out, a);
 }
 

@@ -21,7 +21,7 @@ run() {
 	grep -v ': [0-9]* passed, [0-9]* failed$' "$T/out" | grep -v 'inputs skipped' | head -20
 	line=$(grep -E '^reach-diff: [0-9]+ passed, [0-9]+ failed$' "$T/out")
 	if [ -z "$line" ]; then
-		echo "FAIL: reach-diff $* printed no summary (exit $rc)"
+		echo "FAIL: reach-diff $1 $2 $3 $4 $5 $6 (and $(($# - 6)) inputs) printed no summary (exit $rc)"
 		tail -5 "$T/out"
 		fail=$((fail + 1))
 		return
