@@ -15,21 +15,41 @@ static bool pod_governed(unsigned flags, const struct pw_pod *p)
 	return !p->host_network || (flags & PW_ENGINE_HOSTNET_AS_PODS);
 }
 
+static void buf_u32(struct pw_buf *b, uint32_t v)
+{
+	char t[12];
+	int n = 0;
+	do
+		t[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	while (n)
+		pw_buf_putc(b, t[--n]);
+}
+
 /* The identity key: everything a selector or a named port can look at. */
-static const char *identity_key(struct pw_arena *a, const struct pw_pod *p,
-				struct pw_buf *b)
+static void identity_key(const struct pw_pod *p, struct pw_buf *b)
 {
 	pw_buf_reset(b);
-	pw_buf_printf(b, "%u\x1f%s\x1f%d\x1f", p->ns, p->sa, p->host_network);
-	for (uint32_t i = 0; i < p->labels.n; i++)
-		pw_buf_printf(b, "%s=%s\x1e", p->labels.v[i].key,
-			      p->labels.v[i].value);
+	buf_u32(b, p->ns);
 	pw_buf_putc(b, '\x1f');
+	pw_buf_puts(b, p->sa);
+	pw_buf_putc(b, p->host_network ? '1' : '0');
+	for (uint32_t i = 0; i < p->labels.n; i++) {
+		pw_buf_putc(b, '\x1f');
+		pw_buf_puts(b, p->labels.v[i].key);
+		pw_buf_putc(b, '=');
+		pw_buf_puts(b, p->labels.v[i].value);
+	}
+	pw_buf_putc(b, '\x1e');
 	for (uint32_t i = 0; i < p->nports; i++)
-		if (p->ports[i].name)
-			pw_buf_printf(b, "%s/%d/%d\x1e", p->ports[i].name,
-				      p->ports[i].proto, p->ports[i].port);
-	return pw_arena_strndup(a, b->s, b->len);
+		if (p->ports[i].name) {
+			pw_buf_puts(b, p->ports[i].name);
+			pw_buf_putc(b, '/');
+			buf_u32(b, (uint32_t)p->ports[i].proto);
+			pw_buf_putc(b, '/');
+			buf_u32(b, (uint32_t)p->ports[i].port);
+			pw_buf_putc(b, '\x1e');
+		}
 }
 
 /* labels plus extra pairs, sorted, in the arena */
@@ -67,13 +87,24 @@ static const struct pw_pod *rep(const struct pw_engine *e, uint32_t id)
 	return &e->ids[id].snap;
 }
 
+static void posting_key(struct pw_buf *b, uint32_t ns, const char *key,
+			const char *val)
+{
+	pw_buf_reset(b);
+	buf_u32(b, ns);
+	pw_buf_putc(b, '\x1f');
+	pw_buf_puts(b, key);
+	pw_buf_putc(b, '\x1f');
+	pw_buf_puts(b, val);
+}
+
 static void idvec_push(struct pw_engine *e, struct pw_idvec *v, uint32_t x)
 {
 	*PW_PUSH(&e->arena, v->v, v->n, v->cap) = x;
 }
 
-/* What Calico selectors see of identity i; its entries in the indexes. */
-static void index_identity(struct pw_engine *e, uint32_t i, struct pw_buf *b)
+/* What Calico selectors see of identity i. */
+static void identity_views(struct pw_engine *e, uint32_t i)
 {
 	const struct pw_cluster *c = e->c;
 	struct pw_arena *a = &e->arena;
@@ -88,12 +119,31 @@ static void index_identity(struct pw_engine *e, uint32_t i, struct pw_buf *b)
 	const struct pw_labels *sl = sa_labels(c, p->ns, p->sa);
 	struct pw_label y[] = { { "projectcalico.org/name", p->sa } };
 	e->vsa[i] = labels_plus(a, sl ? sl : &none, y, 1);
+}
+
+/* Calico's views of every identity, made when the first Calico policy
+   needs them. */
+static void need_views(struct pw_engine *e)
+{
+	if (e->views_ready)
+		return;
+	e->views_ready = true;
+	for (uint32_t i = 0; i < e->nids; i++)
+		identity_views(e, i);
+}
+
+/* Identity i in the indexes (and its views, once they exist). */
+static void index_identity(struct pw_engine *e, uint32_t i, struct pw_buf *b)
+{
+	struct pw_arena *a = &e->arena;
+	const struct pw_pod *p = rep(e, i);
+	if (e->views_ready)
+		identity_views(e, i);
 	idvec_push(e, &e->ns_ids[p->ns], i);
 	for (uint32_t k = 0; k < p->labels.n; k++)
 		for (int all = 0; all < 2; all++) {
-			pw_buf_reset(b);
-			pw_buf_printf(b, "%u\x1f%s\x1f%s", all ? UINT32_MAX : p->ns,
-				      p->labels.v[k].key, p->labels.v[k].value);
+			posting_key(b, all ? UINT32_MAX : p->ns, p->labels.v[k].key,
+				    p->labels.v[k].value);
 			uintptr_t v = (uintptr_t)pw_strmap_get(&e->post, b->s);
 			if (!v) {
 				struct pw_idvec *pv =
@@ -123,6 +173,8 @@ static void build_views(struct pw_engine *e)
 	e->vsa = pw_arena_alloc(a, e->ids_cap * sizeof(*e->vsa));
 	for (uint32_t i = 0; i < e->nids; i++)
 		index_identity(e, i, &b);
+	if (c->ncpols)
+		need_views(e);
 	e->vnetset = pw_arena_alloc(a, (c->nnetsets + 1) * sizeof(*e->vnetset));
 	for (uint32_t i = 0; i < c->nnetsets; i++) {
 		const struct pw_netset *s = &c->netsets[i];
@@ -353,8 +405,7 @@ static const struct pw_idvec *posting(const struct pw_engine *e, uint32_t ns,
 				      const char *key, const char *val,
 				      struct pw_buf *b)
 {
-	pw_buf_reset(b);
-	pw_buf_printf(b, "%u\x1f%s\x1f%s", ns, key, val);
+	posting_key(b, ns, key, val);
 	uintptr_t v = (uintptr_t)pw_strmap_get(&e->post, b->s);
 	return v ? &e->posts[v - 1] : NULL;
 }
@@ -415,6 +466,42 @@ struct idv {
 	uint32_t n;
 };
 
+/* The namespaces part g can match, from a cache keyed by the namespace
+   selector (few distinct ones: teams, environments). */
+static const struct pw_idvec *gsel_namespaces(struct pw_engine *e,
+					      const struct pw_gsel *g,
+					      struct pw_buf *b)
+{
+	pw_buf_reset(b);
+	if (g->kind == PW_GS_K8S && g->ns_sel) {
+		pw_buf_puts(b, "K");
+		pw_lsel_format(g->ns_sel, b);
+	} else if (g->kind == PW_GS_CSIDE && g->cs->ns_sel) {
+		pw_buf_puts(b, "C");
+		pw_csel_format(g->cs->ns_sel, b);
+	} else if (g->kind == PW_GS_CPOL && g->cns_sel && g->ns < 0) {
+		pw_buf_puts(b, "C");
+		pw_csel_format(g->cns_sel, b);
+	} else {
+		pw_buf_puts(b, "*"); /* any namespace */
+	}
+	uintptr_t v = (uintptr_t)pw_strmap_get(&e->ns_cache, b->s);
+	if (v)
+		return &e->ns_lists[v - 1];
+	struct pw_idvec *l = PW_PUSH(&e->arena, e->ns_lists, e->nns_lists, e->ns_lists_cap);
+	memset(l, 0, sizeof(*l));
+	pw_strmap_put(&e->ns_cache, pw_arena_strndup(&e->arena, b->s, b->len),
+		      (void *)(uintptr_t)e->nns_lists);
+	for (uint32_t n = 0; n < e->c->nns; n++)
+		if (gsel_ns_ok(e, g, n))
+			idvec_push(e, l, n);
+	return l;
+}
+
+/* The identities part g matches, shared by every part with the same key.
+   Candidates: the part's namespaces, narrowed through the label index
+   when it requires a label (one global posting when the namespaces are
+   most of them); each candidate is then matched in full. */
 static struct pw_idset *gsel_fill(struct pw_engine *e, const struct pw_gsel *g,
 				  struct pw_buf *b)
 {
@@ -427,9 +514,8 @@ static struct pw_idset *gsel_fill(struct pw_engine *e, const struct pw_gsel *g,
 	pw_strmap_put(&e->sel_cache, pw_arena_strndup(&e->arena, b->s, b->len),
 		      (void *)(uintptr_t)e->nsels);
 	struct idv bs = { e->tmp, 0 };
-	gs->set = idset_of(e, bs.v, 0);
 	if (g->kind == PW_GS_NONE)
-		return gs->set;
+		return gs->set = idset_of(e, bs.v, 0);
 	const char *key;
 	const char *const *vals;
 	uint32_t nvals;
@@ -437,7 +523,17 @@ static struct pw_idset *gsel_fill(struct pw_engine *e, const struct pw_gsel *g,
 	int only = g->kind == PW_GS_K8S && !g->ns_sel ? g->ns
 		 : g->kind == PW_GS_CSIDE && !g->cs->ns_sel ? g->ns
 		 : g->kind == PW_GS_CPOL ? g->ns : -1;
-	if (only < 0 && req) {
+	uint32_t one = (uint32_t)only;
+	const uint32_t *nsv = &one;
+	uint32_t nns = 1;
+	if (only < 0) {
+		const struct pw_idvec *l = gsel_namespaces(e, g, b);
+		nsv = l->v;
+		nns = l->n;
+	} else if (!gsel_ns_ok(e, g, one)) {
+		nns = 0;
+	}
+	if (req && nns * 2 > e->c->nns && nns > 1) {
 		for (uint32_t k = 0; k < nvals; k++) {
 			const struct pw_idvec *v = posting(e, UINT32_MAX, key, vals[k], b);
 			for (uint32_t i = 0; v && i < v->n; i++)
@@ -446,11 +542,8 @@ static struct pw_idset *gsel_fill(struct pw_engine *e, const struct pw_gsel *g,
 		}
 		return gs->set = idset_of(e, bs.v, bs.n);
 	}
-	uint32_t lo = only >= 0 ? (uint32_t)only : 0;
-	uint32_t hi = only >= 0 ? (uint32_t)only + 1 : e->c->nns;
-	for (uint32_t n = lo; n < hi; n++) {
-		if (!gsel_ns_ok(e, g, n))
-			continue;
+	for (uint32_t x = 0; x < nns; x++) {
+		uint32_t n = nsv[x];
 		for (uint32_t k = 0; k < (req ? nvals : 1); k++) {
 			const struct pw_idvec *v = req ? posting(e, n, key, vals[k], b)
 						       : &e->ns_ids[n];
@@ -896,15 +989,17 @@ int pw_engine_build(struct pw_engine *e, const struct pw_cluster *c,
 	pw_strmap_init(&e->id_index);
 	pw_strmap_init(&e->post);
 	pw_strmap_init(&e->sel_cache);
+	pw_strmap_init(&e->ns_cache);
 	pw_buf_init(&b);
 	/* room for new identities: incremental relabels */
 	e->ids_cap = c->npods + c->npods / 4 + 64;
 	e->ids = pw_arena_alloc(a, e->ids_cap * sizeof(*e->ids));
 	e->pod_identity = pw_arena_alloc(a, (c->npods + 1) * sizeof(uint32_t));
 	for (uint32_t i = 0; i < c->npods; i++) {
-		const char *key = identity_key(a, &c->pods[i], &b);
-		uintptr_t v = (uintptr_t)pw_strmap_get(&e->id_index, key);
-		uint32_t id = v ? (uint32_t)(v - 1) : identity_new(e, i, key);
+		identity_key(&c->pods[i], &b);
+		uintptr_t v = (uintptr_t)pw_strmap_get(&e->id_index, b.s);
+		uint32_t id = v ? (uint32_t)(v - 1)
+				: identity_new(e, i, pw_arena_strndup(a, b.s, b.len));
 		e->pod_identity[i] = id;
 	}
 	/* bitsets: room for an eighth more identities (relabels) */
@@ -976,6 +1071,7 @@ void pw_engine_release(struct pw_engine *e)
 	pw_strmap_release(&e->id_index);
 	pw_strmap_release(&e->post);
 	pw_strmap_release(&e->sel_cache);
+	pw_strmap_release(&e->ns_cache);
 	pw_arena_release(&e->arena);
 	memset(e, 0, sizeof(*e));
 }
@@ -1053,8 +1149,10 @@ int pw_engine_update_policy(struct pw_engine *e, enum pw_gsrc src, uint32_t k,
 		pw_buf_init(&b);
 		if (src == PW_SRC_K8S)
 			compile_k8s(e, k, g, &b);
-		else if (src == PW_SRC_CALICO)
+		else if (src == PW_SRC_CALICO) {
+			need_views(e);
 			compile_calico(e, k, g, &b);
+		}
 		else
 			compile_admin(e, k, g, &b);
 		pw_buf_release(&b);
@@ -1079,13 +1177,13 @@ int pw_engine_update_pod(struct pw_engine *e, uint32_t pod)
 	const struct pw_cluster *c = e->c;
 	struct pw_buf b;
 	pw_buf_init(&b);
-	const char *key = identity_key(&e->arena, &c->pods[pod], &b);
-	uintptr_t v = (uintptr_t)pw_strmap_get(&e->id_index, key);
+	identity_key(&c->pods[pod], &b);
+	uintptr_t v = (uintptr_t)pw_strmap_get(&e->id_index, b.s);
 	uint32_t id;
 	if (v) {
 		id = (uint32_t)(v - 1);
 	} else {
-		id = identity_new(e, pod, key);
+		id = identity_new(e, pod, pw_arena_strndup(&e->arena, b.s, b.len));
 		if (id == UINT32_MAX) {
 			pw_buf_release(&b);
 			return -1;

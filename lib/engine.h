@@ -194,6 +194,7 @@ struct pw_engine {
 	uint32_t next_uid;
 	/* what selectors see, and indexes for evaluating them */
 	struct pw_labels *vpod, *vsa, *vns, *vnetset; /* Calico's views */
+	bool views_ready; /* vpod, vsa: made once a Calico policy needs them */
 	struct pw_idvec *ns_ids;  /* identities per namespace */
 	struct pw_strmap id_index; /* identity key -> index + 1 */
 	struct pw_strmap post;	   /* "ns\x1fkey\x1fvalue" -> posting + 1 */
@@ -206,6 +207,10 @@ struct pw_engine {
 	uint32_t nsels;
 	size_t sels_cap;
 	uint32_t *tmp; /* room for every identity */
+	struct pw_strmap ns_cache; /* namespace selector -> list + 1 */
+	struct pw_idvec *ns_lists;
+	uint32_t nns_lists;
+	size_t ns_lists_cap;
 };
 
 /* One end of a connection: a pod, or an address outside the cluster

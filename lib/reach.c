@@ -1026,6 +1026,17 @@ static bool governed(const struct pw_reach *r, uint32_t id)
 	return !id_pod(r, id)->host_network || (r->e->flags & PW_ENGINE_HOSTNET_AS_PODS);
 }
 
+static void buf_u32(struct pw_buf *b, uint32_t v)
+{
+	char t[12];
+	int n = 0;
+	do
+		t[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	while (n)
+		pw_buf_putc(b, t[--n]);
+}
+
 /* The class of atom a in direction d, found or made; PW_NO_CLASS if
    nothing can govern it. */
 static uint32_t class_for(struct pw_reach *r, uint32_t a, int d)
@@ -1038,10 +1049,14 @@ static uint32_t class_for(struct pw_reach *r, uint32_t a, int d)
 	const struct pw_identity *ident = &e->ids[id];
 	struct pw_buf *b = &r->kb;
 	pw_buf_reset(b);
-	pw_buf_printf(b, "%d/%d/", d, at->addr.family);
+	pw_buf_putc(b, (char)('0' + d));
+	pw_buf_putc(b, (char)('0' + at->addr.family));
 	for (uint32_t i = 0; i < ident->npols[d]; i++) {
 		const struct pw_gpolicy *g = &e->pols[ident->pols[d][i]];
-		pw_buf_printf(b, "%u.%u:", ident->pols[d][i], g->gen);
+		buf_u32(b, ident->pols[d][i]);
+		pw_buf_putc(b, '.');
+		buf_u32(b, g->gen);
+		pw_buf_putc(b, ':');
 		for (uint32_t q = 0; q < g->nrules[d]; q++) {
 			const struct pw_grule *gr = &g->rules[d][q];
 			const struct pw_gside *self = d == PW_INGRESS ? &gr->dst : &gr->src;
@@ -1052,9 +1067,10 @@ static uint32_t class_for(struct pw_reach *r, uint32_t a, int d)
 				uint32_t n = pass ? gr->dst.nnot_ports : gr->dst.nports;
 				for (uint32_t k = 0; k < n; k++)
 					if (v[k].name)
-						for (int p = 0; p < PW_NPROTO; p++)
-							pw_buf_printf(b, "=%d",
-								      named_port(r, id, v[k].name, p));
+						for (int p = 0; p < PW_NPROTO; p++) {
+							pw_buf_putc(b, '=');
+							buf_u32(b, (uint32_t)named_port(r, id, v[k].name, p));
+						}
 			}
 		}
 		pw_buf_putc(b, ';');
