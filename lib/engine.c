@@ -672,6 +672,31 @@ static void admin_peer_side(struct pw_engine *e, const struct pw_apeer *peer,
 
 /* ---- compiling policies ------------------------------------------------- */
 
+/* Room for n rules in direction d, in one block. */
+static void rules_reserve(struct pw_engine *e, struct pw_gpolicy *g, int d,
+			  size_t n, size_t *cap)
+{
+	g->rules[d] = pw_arena_grow(&e->arena, g->rules[d], g->nrules[d], cap, n,
+				    sizeof(*g->rules[d]));
+}
+
+/* a + b + c + d + e5 in the arena (NULL parts are skipped) */
+static char *cat(struct pw_arena *a, const char *s1, const char *s2,
+		 const char *s3, const char *s4, const char *s5)
+{
+	const char *v[] = { s1, s2, s3, s4, s5 };
+	size_t len[5], n = 0;
+	for (int i = 0; i < 5; i++)
+		n += len[i] = v[i] ? strlen(v[i]) : 0;
+	char *out = pw_arena_alloc(a, n + 1), *p = out;
+	for (int i = 0; i < 5; i++) {
+		memcpy(p, v[i] ? v[i] : "", len[i]);
+		p += len[i];
+	}
+	*p = 0;
+	return out;
+}
+
 static struct pw_grule *grule_new(struct pw_engine *e, struct pw_gpolicy *g,
 				  int d, size_t *cap)
 {
@@ -689,9 +714,9 @@ static void compile_k8s(struct pw_engine *e, uint32_t k, struct pw_gpolicy *g,
 {
 	const struct pw_cluster *c = e->c;
 	const struct pw_policy *pol = &c->pols[k];
-	g->name = pw_arena_printf(&e->arena, "knp.default.%s", pol->name);
-	g->display = pw_arena_printf(&e->arena, "NetworkPolicy %s/%s",
-				     c->nss[pol->ns].name, pol->name);
+	g->name = cat(&e->arena, "knp.default.", pol->name, NULL, NULL, NULL);
+	g->display = cat(&e->arena, "NetworkPolicy ", c->nss[pol->ns].name, "/",
+			 pol->name, NULL);
 	g->src = PW_SRC_K8S;
 	g->src_index = k;
 	g->has_order = true;
@@ -704,9 +729,12 @@ static void compile_k8s(struct pw_engine *e, uint32_t k, struct pw_gpolicy *g,
 	g->subj = k8s_gsel(NULL, (int)pol->ns, sel);
 	g->ids = gsel_fill(e, &g->subj, b);
 	for (int d = 0; d < 2; d++) {
-		size_t cap = 0;
+		size_t cap = 0, total = 0;
 		if (!(pol->types & (1u << d)))
 			continue;
+		for (uint32_t r = 0; r < pol->nrules[d]; r++)
+			total += pol->rules[d][r].npeers ? pol->rules[d][r].npeers : 1;
+		rules_reserve(e, g, d, total, &cap);
 		for (uint32_t r = 0; r < pol->nrules[d]; r++) {
 			const struct pw_rule *rule = &pol->rules[d][r];
 			uint32_t n = rule->npeers ? rule->npeers : 1;
@@ -757,6 +785,7 @@ static void compile_calico(struct pw_engine *e, uint32_t k,
 		size_t cap = 0;
 		if (!(pol->types & (1u << d)))
 			continue;
+		rules_reserve(e, g, d, pol->nrules[d], &cap);
 		for (uint32_t r = 0; r < pol->nrules[d]; r++) {
 			const struct pw_crule *cr = &pol->rules[d][r];
 			struct pw_grule *gr = grule_new(e, g, d, &cap);
