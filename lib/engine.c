@@ -169,6 +169,7 @@ static void build_views(struct pw_engine *e)
 		e->vns[i] = labels_plus(a, &c->nss[i].labels, x, 1);
 	}
 	e->ns_ids = pw_arena_alloc(a, (c->nns + 1) * sizeof(*e->ns_ids));
+	e->sels_ns = pw_arena_alloc(a, (c->nns + 1) * sizeof(*e->sels_ns));
 	e->vpod = pw_arena_alloc(a, e->ids_cap * sizeof(*e->vpod));
 	e->vsa = pw_arena_alloc(a, e->ids_cap * sizeof(*e->vsa));
 	for (uint32_t i = 0; i < e->nids; i++)
@@ -514,15 +515,17 @@ static struct pw_idset *gsel_fill(struct pw_engine *e, const struct pw_gsel *g,
 	pw_strmap_put(&e->sel_cache, pw_arena_strndup(&e->arena, b->s, b->len),
 		      (void *)(uintptr_t)e->nsels);
 	struct idv bs = { e->tmp, 0 };
+	int only = g->kind == PW_GS_K8S && !g->ns_sel ? g->ns
+		 : g->kind == PW_GS_CSIDE && !g->cs->ns_sel ? g->ns
+		 : g->kind == PW_GS_CPOL ? g->ns : -1;
+	/* by namespace, for identities that appear later */
+	idvec_push(e, only >= 0 ? &e->sels_ns[only] : &e->sels_any, e->nsels - 1);
 	if (g->kind == PW_GS_NONE)
 		return gs->set = idset_of(e, bs.v, 0);
 	const char *key;
 	const char *const *vals;
 	uint32_t nvals;
 	bool req = gsel_required(g, &key, &vals, &nvals);
-	int only = g->kind == PW_GS_K8S && !g->ns_sel ? g->ns
-		 : g->kind == PW_GS_CSIDE && !g->cs->ns_sel ? g->ns
-		 : g->kind == PW_GS_CPOL ? g->ns : -1;
 	uint32_t one = (uint32_t)only;
 	const uint32_t *nsv = &one;
 	uint32_t nns = 1;
@@ -1209,6 +1212,7 @@ int pw_engine_update_pod(struct pw_engine *e, uint32_t pod)
 	identity_key(&c->pods[pod], &b);
 	uintptr_t v = (uintptr_t)pw_strmap_get(&e->id_index, b.s);
 	uint32_t id;
+	e->added_for = UINT32_MAX;
 	if (v) {
 		id = (uint32_t)(v - 1);
 	} else {
@@ -1218,10 +1222,21 @@ int pw_engine_update_pod(struct pw_engine *e, uint32_t pod)
 			return -1;
 		}
 		index_identity(e, id, &b);
-		/* every distinct selector part, once, for the newcomer */
-		for (uint32_t k = 0; k < e->nsels; k++)
-			if (gsel_match(e, &e->sels[k].g, id))
-				idset_add(e, e->sels[k].set, id);
+		/* every distinct selector part that can see its namespace,
+		   once, for the newcomer; the ones it joins are noted */
+		e->added.n = 0;
+		e->added_for = id;
+		for (int any = 0; any < 2; any++) {
+			const struct pw_idvec *sv = any ? &e->sels_any
+							: &e->sels_ns[e->ids[id].ns];
+			for (uint32_t x = 0; x < sv->n; x++) {
+				uint32_t k = sv->v[x];
+				if (gsel_match(e, &e->sels[k].g, id)) {
+					idset_add(e, e->sels[k].set, id);
+					idvec_push(e, &e->added, k);
+				}
+			}
+		}
 		uint32_t *mine = pw_xmalloc((e->npols + 1) * sizeof(*mine));
 		uint32_t n = 0;
 		for (uint32_t k = 0; k < e->npols; k++)

@@ -207,6 +207,9 @@ struct pw_engine {
 	uint32_t nsels;
 	size_t sels_cap;
 	uint32_t *tmp; /* room for every identity */
+	struct pw_idvec *sels_ns, sels_any; /* parts by namespace, or any */
+	struct pw_idvec added; /* parts the last new identity joined, */
+	uint32_t added_for;    /* ... which is this one (else UINT32_MAX) */
 	struct pw_strmap ns_cache; /* namespace selector -> list + 1 */
 	struct pw_idvec *ns_lists;
 	uint32_t nns_lists;
@@ -299,7 +302,8 @@ int pw_engine_update_policy(struct pw_engine *e, enum pw_gsrc src, uint32_t k,
 /*
  * After pod's labels were replaced (with a new array: the old one must stay
  * valid): move it to the identity of its new labels, creating one if need
- * be (every selector is evaluated for it).  Returns 0, or -1 when the
+ * be (every selector part that can see its namespace is evaluated for it,
+ * and the ones it joins are listed in e->added).  Returns 0, or -1 when the
  * bitsets have no room left (rebuild).
  */
 int pw_engine_update_pod(struct pw_engine *e, uint32_t pod) PW_WARN_UNUSED;

@@ -7,12 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct pw_ivec {
-	uint32_t *v;
-	uint32_t n;
-	size_t cap;
-};
-
 struct pw_acpods {
 	uint64_t *bits; /* pod atoms whose address is in the class */
 };
@@ -231,6 +225,16 @@ static void build_bounds(struct pw_reach *r)
 
 /* ---- atoms ---------------------------------------------------------------- */
 
+static size_t amap_slot(const struct pw_amap *m, uint64_t key);
+static uint32_t amap_get64(const struct pw_amap *m, uint64_t key)
+{
+	if (!m->cap)
+		return UINT32_MAX;
+	size_t i = amap_slot(m, key);
+	return m->keys[i] ? m->vals[i] : UINT32_MAX;
+}
+static void amap_put64(struct pw_amap *m, uint64_t key, uint32_t val);
+
 static uint64_t amap_key(uint32_t id, uint32_t ac)
 {
 	return ((uint64_t)id << 32 | ac) + 1;
@@ -252,7 +256,7 @@ static uint32_t amap_get(const struct pw_amap *m, uint32_t id, uint32_t ac)
 	return m->keys[i] ? m->vals[i] : NONE;
 }
 
-static void amap_put(struct pw_amap *m, uint32_t id, uint32_t ac, uint32_t atom)
+static void amap_put64(struct pw_amap *m, uint64_t key, uint32_t val)
 {
 	if ((m->n + 1) * 2 > m->cap) {
 		struct pw_amap old = *m;
@@ -270,11 +274,16 @@ static void amap_put(struct pw_amap *m, uint32_t id, uint32_t ac, uint32_t atom)
 		free(old.keys);
 		free(old.vals);
 	}
-	size_t s = amap_slot(m, amap_key(id, ac));
+	size_t s = amap_slot(m, key);
 	if (!m->keys[s])
 		m->n++;
-	m->keys[s] = amap_key(id, ac);
-	m->vals[s] = atom;
+	m->keys[s] = key;
+	m->vals[s] = val;
+}
+
+static void amap_put(struct pw_amap *m, uint32_t id, uint32_t ac, uint32_t atom)
+{
+	amap_put64(m, amap_key(id, ac), atom);
 }
 
 static struct pw_ivec *ivec_at(struct pw_reach *r, struct pw_strmap *m,
@@ -857,51 +866,70 @@ static void row_compute(struct pw_reach *r, const struct pw_rclass *k, int p,
 	b_or(r, allowed, live); /* the profile allows the rest */
 }
 
-/* The same walk for one peer atom b; in[uid] caches whether b is in each
-   rule's peer side (-1: not known yet). */
-static bool single(const struct pw_reach *r, const struct pw_rclass *k, int p,
-		   uint32_t x, uint32_t b, int8_t *in)
+/* The same walk for one peer atom b, over row j's steps (the rules that
+   may match there, and the ends of tiers); in[uid] caches whether b is in
+   each rule's peer side (-1: not known yet). */
+static bool single(const struct pw_reach *r, const struct pw_rclass *k,
+		   uint32_t j, int p, uint32_t x, uint32_t b, int8_t *in)
+{
+	const struct pw_rstep *st = k->steps + k->step_off[j];
+	const struct pw_rstep *end = k->steps + k->step_off[j + 1];
+	const struct pw_atom *bt = &r->atoms[b];
+	int d = k->dir;
+	while (st < end) {
+		const struct pw_grule *gr = st->gr;
+		if (!gr) { /* the end of a tier in which nothing matched */
+			if (st->deny)
+				return false;
+			st++;
+			continue;
+		}
+		if (in[gr->uid] < 0)
+			in[gr->uid] = fam_ok(gr, bt) &&
+				      atom_in_side(r, d == PW_INGRESS ? &gr->src : &gr->dst, b);
+		const struct pw_gside *ds = &gr->dst;
+		bool m = in[gr->uid] > 0;
+		if (m && d == PW_EGRESS)
+			m = (!ds->nports || port_in(r, ds->ports, ds->nports, p, x, bt->identity)) &&
+			    (!ds->nnot_ports ||
+			     !port_in(r, ds->not_ports, ds->nnot_ports, p, x, bt->identity));
+		if (!m) {
+			st++;
+			continue;
+		}
+		if (gr->action == PW_ACT_ALLOW)
+			return true;
+		if (gr->action == PW_ACT_DENY)
+			return false;
+		while (st->gr) /* Pass: on to the next tier */
+			st++;
+		st++;
+	}
+	return true; /* the profile */
+}
+
+/* Row j's steps: per tier, the rules that may match at (p, x), then the
+   tier's end. */
+static void steps_add(struct pw_reach *r, struct pw_rclass *k, int p, uint32_t x,
+		      size_t *cap)
 {
 	const struct pw_engine *e = r->e;
-	int d = k->dir;
-	uint32_t self_id = r->atoms[k->self].identity;
-	const struct pw_atom *bt = &r->atoms[b];
 	uint32_t i = 0;
-	bool live = true;
-	while (i < k->npols && live) {
+	while (i < k->npols) {
 		uint32_t tier = e->pols[k->pols[i]].tier;
-		bool pass = false;
 		for (; i < k->npols && e->pols[k->pols[i]].tier == tier; i++) {
 			const struct pw_gpolicy *g = &e->pols[k->pols[i]];
-			for (uint32_t q = 0; q < g->nrules[d] && live; q++) {
-				const struct pw_grule *gr = &g->rules[d][q];
-				if (gr->action == PW_ACT_LOG || !rule_proto_ok(gr, p) ||
-				    !self_ok(r, gr, d, k->self))
-					continue;
-				const struct pw_gside *ds = &gr->dst;
-				uint32_t dst_id = d == PW_INGRESS ? self_id : bt->identity;
-				if ((ds->nports && !port_in(r, ds->ports, ds->nports, p, x, dst_id)) ||
-				    (ds->nnot_ports &&
-				     port_in(r, ds->not_ports, ds->nnot_ports, p, x, dst_id)))
-					continue;
-				if (in[gr->uid] < 0)
-					in[gr->uid] = fam_ok(gr, bt) &&
-						      atom_in_side(r, d == PW_INGRESS ? &gr->src
-										     : &gr->dst, b);
-				if (!in[gr->uid])
-					continue;
-				if (gr->action == PW_ACT_ALLOW)
-					return true;
-				pass = gr->action == PW_ACT_PASS;
-				live = false;
-			}
+			for (uint32_t q = 0; q < g->nrules[k->dir]; q++)
+				if (rule_may_match(r, k, &g->rules[k->dir][q], p, x)) {
+					struct pw_rstep *s = PW_PUSH(&r->arena, k->steps, k->nsteps, *cap);
+					s->gr = &g->rules[k->dir][q];
+					s->deny = false;
+				}
 		}
-		if (e->tiers[tier].default_action == PW_ACT_DENY)
-			live = pass;
-		else
-			live = live || pass;
+		struct pw_rstep *s = PW_PUSH(&r->arena, k->steps, k->nsteps, *cap);
+		s->gr = NULL;
+		s->deny = e->tiers[tier].default_action == PW_ACT_DENY;
 	}
-	return live;
 }
 
 static void rev_add(struct pw_reach *r, const struct pw_grule *gr, uint32_t k)
@@ -913,6 +941,25 @@ static void rev_add(struct pw_reach *r, const struct pw_grule *gr, uint32_t k)
 		r->nrev = n;
 	}
 	struct pw_rev *v = &r->rev[gr->uid];
+	if (!v->gr) { /* first seen: how a newcomer can be one of its peers */
+		const struct pw_gside *s = r->cls[k].dir == PW_INGRESS ? &gr->src : &gr->dst;
+		bool pure = s->ids && !s->nnets && !s->nnot_nets && !s->nset_nets &&
+			    !s->not_ids && !s->nnot_set_nets && !s->ndomains &&
+			    !s->nset_domains && gr->action != PW_ACT_LOG;
+		struct pw_ivec *l = &r->other_uids;
+		if (pure) { /* only through its identity set */
+			uint64_t key = (uint64_t)(uintptr_t)s->ids;
+			uint32_t x = amap_get64(r->by_set, key);
+			if (x == UINT32_MAX) {
+				x = r->nset_uids++;
+				r->set_uids = pw_xrealloc(r->set_uids, r->nset_uids * sizeof(*r->set_uids));
+				memset(&r->set_uids[x], 0, sizeof(*r->set_uids));
+				amap_put64(r->by_set, key, x);
+			}
+			l = &r->set_uids[x];
+		}
+		*PW_PUSH(&r->arena, l->v, l->n, l->cap) = gr->uid;
+	}
 	v->gr = gr;
 	if (v->n == v->cap) {
 		v->cap = v->cap ? v->cap * 2 : 4;
@@ -1000,6 +1047,19 @@ static void class_compute(struct pw_reach *r, struct pw_rclass *k)
 			if (!any)
 				none = j;
 		}
+	/* what a later atom needs to find its own answers */
+	size_t cap = 0;
+	k->steps = NULL;
+	k->nsteps = 0;
+	k->step_off = pw_xmalloc((k->nrows + 1) * sizeof(uint32_t));
+	j = 0;
+	for (int p = 0; p < PW_NPROTO; p++)
+		for (uint32_t i = 0; i < k->ncuts[p]; i++, j++) {
+			k->step_off[j] = k->nsteps;
+			if (!k->rows[j].nomatch)
+				steps_add(r, k, p, k->cuts[p][i], &cap);
+		}
+	k->step_off[j] = k->nsteps;
 }
 
 static void class_free_rows(struct pw_reach *r, struct pw_rclass *k)
@@ -1011,6 +1071,10 @@ static void class_free_rows(struct pw_reach *r, struct pw_rclass *k)
 	free(k->rows);
 	k->rows = NULL;
 	k->nrows = 0;
+	free(k->step_off);
+	k->step_off = NULL;
+	k->steps = NULL; /* in the arena */
+	k->nsteps = 0;
 	for (int p = 0; p < PW_NPROTO; p++) {
 		free(k->cuts[p]);
 		k->cuts[p] = NULL;
@@ -1125,6 +1189,7 @@ int pw_reach_build(struct pw_reach *r, const struct pw_engine *e)
 	pw_strmap_init(&r->cls_index);
 	pw_buf_init(&r->kb);
 	r->extra = pw_xcalloc(1, sizeof(*r->extra));
+	r->by_set = pw_xcalloc(1, sizeof(*r->by_set));
 	build_bounds(r);
 	r->acpods = pw_xcalloc(r->nbounds, sizeof(*r->acpods));
 	r->nacpods = r->nbounds;
@@ -1186,11 +1251,14 @@ void pw_reach_release(struct pw_reach *r)
 	free(r->fam[0]);
 	free(r->fam[1]);
 	free(r->scratch);
-	if (r->extra) {
-		free(r->extra->keys);
-		free(r->extra->vals);
-		free(r->extra);
-	}
+	struct pw_amap *maps[] = { r->extra, r->by_set };
+	for (int i = 0; i < 2; i++)
+		if (maps[i]) {
+			free(maps[i]->keys);
+			free(maps[i]->vals);
+			free(maps[i]);
+		}
+	free(r->set_uids);
 	pw_strmap_release(&r->named);
 	pw_strmap_release(&r->named_ports);
 	pw_strmap_release(&r->cls_index);
@@ -1374,7 +1442,38 @@ int pw_reach_update_pod(struct pw_reach *r, uint32_t pod)
 	int8_t *in = pw_xmalloc(e->next_uid + 1);
 	memset(in, -1, e->next_uid + 1);
 	uint8_t *seen = pw_xcalloc(r->ncls + 1, 1);
-	for (uint32_t u = 0; u < r->nrev; u++) {
+	/* which rules can have it as a peer: for a new identity, the rules
+	   whose peers are an identity set it joined, and the others; else
+	   every rule */
+	uint32_t *cand = NULL, ncand = r->nrev;
+	bool listed = e->added_for == at->identity;
+	if (listed) {
+		memset(in, 0, e->next_uid + 1);
+		size_t cap = 0;
+		ncand = 0;
+		for (int pass = 0; pass < 2; pass++) {
+			const struct pw_ivec *l = &r->other_uids;
+			for (uint32_t x = 0; x < (pass ? e->added.n : 1); x++) {
+				if (pass) {
+					uint64_t key = (uint64_t)(uintptr_t)e->sels[e->added.v[x]].set;
+					uint32_t i = amap_get64(r->by_set, key);
+					if (i == UINT32_MAX)
+						continue;
+					l = &r->set_uids[i];
+				}
+				if (!l->n)
+					continue;
+				if (ncand + l->n > cap) {
+					cap = (ncand + l->n) * 2;
+					cand = pw_xrealloc(cand, cap * sizeof(*cand));
+				}
+				memcpy(cand + ncand, l->v, l->n * sizeof(*cand));
+				ncand += l->n;
+			}
+		}
+	}
+	for (uint32_t ci = 0; ci < ncand; ci++) {
+		uint32_t u = listed ? cand[ci] : ci;
 		const struct pw_rev *v = &r->rev[u];
 		if (!v->n)
 			continue;
@@ -1386,7 +1485,12 @@ int pw_reach_update_pod(struct pw_reach *r, uint32_t pod)
 			continue;
 		in[u] = fam_ok(v->gr, at) &&
 			atom_in_side(r, d == PW_INGRESS ? &v->gr->src : &v->gr->dst, a);
-		for (uint32_t i = 0; i < v->n && in[u]; i++) {
+	}
+	/* then the classes of the rules it is a peer of */
+	for (uint32_t ci = 0; ci < ncand; ci++) {
+		uint32_t u = listed ? cand[ci] : ci;
+		const struct pw_rev *v = &r->rev[u];
+		for (uint32_t i = 0; i < v->n && in[u] > 0; i++) {
 			const struct pw_rclass *c = &r->cls[v->cls[i]];
 			if (!c->live || seen[v->cls[i]])
 				continue;
@@ -1396,13 +1500,14 @@ int pw_reach_update_pod(struct pw_reach *r, uint32_t pod)
 				for (uint32_t x = 0; x < c->ncuts[p]; x++, j++) {
 					const struct pw_row *row = &c->rows[j];
 					if (!row->nomatch &&
-					    single(r, c, p, c->cuts[p][x], a, in) != row->fall)
+					    single(r, c, j, p, c->cuts[p][x], a, in) != row->fall)
 						bit_set(at->patch, row->id);
 				}
 		}
 	}
 	free(seen);
 	free(in);
+	free(cand);
 	for (int d = 0; d < 2; d++)
 		r->atoms[a].cls[d] = class_for(r, a, d);
 	r->pod_atom[pod] = a;

@@ -57,6 +57,12 @@ struct pw_row {
 	bool fall;    /* its class's verdict for a peer no rule matches */
 };
 
+/* A rule that may match at a row's ports, or (gr NULL) the end of a tier */
+struct pw_rstep {
+	const struct pw_grule *gr;
+	bool deny; /* end of a tier whose default action is Deny */
+};
+
 struct pw_rclass {
 	uint8_t dir;
 	bool live;
@@ -70,6 +76,8 @@ struct pw_rclass {
 	uint32_t ncuts[PW_NPROTO];
 	struct pw_row *rows; /* TCP's local classes, then UDP's, then SCTP's */
 	uint32_t nrows;
+	struct pw_rstep *steps; /* per row, from step_off[j] to step_off[j + 1] */
+	uint32_t *step_off, nsteps;
 	char *key;
 };
 
@@ -82,6 +90,12 @@ struct pw_atom {
 	uint32_t cls[2];     /* class per direction, or PW_NO_CLASS */
 	uint64_t *patch;     /* rows older than the atom: a bit per row id */
 	uint32_t npatch;
+};
+
+struct pw_ivec {
+	uint32_t *v;
+	uint32_t n;
+	size_t cap;
 };
 
 struct pw_acpods; /* reach.c */
@@ -116,6 +130,11 @@ struct pw_reach {
 	uint32_t npeers;
 	struct pw_rev *rev; /* per rule uid: the classes that hold it */
 	uint32_t nrev;
+	/* rules whose peers are just an identity set: set -> uids; others */
+	struct pw_amap *by_set;
+	struct pw_ivec *set_uids;
+	uint32_t nset_uids;
+	struct pw_ivec other_uids;
 	uint64_t *scratch; /* 8 atom bitsets */
 	struct pw_blob **blobs; /* row contents, shared */
 	size_t nblobs, blob_cap, blob_bytes;
