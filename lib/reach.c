@@ -908,6 +908,16 @@ static bool single(const struct pw_reach *r, const struct pw_rclass *k,
 	return true; /* the profile */
 }
 
+static void step_push(struct pw_rclass *k, const struct pw_grule *gr, bool deny,
+		      size_t *cap)
+{
+	if (k->nsteps == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		k->steps = pw_xrealloc(k->steps, *cap * sizeof(*k->steps));
+	}
+	k->steps[k->nsteps++] = (struct pw_rstep){ gr, deny };
+}
+
 /* Row j's steps: per tier, the rules that may match at (p, x), then the
    tier's end. */
 static void steps_add(struct pw_reach *r, struct pw_rclass *k, int p, uint32_t x,
@@ -920,15 +930,10 @@ static void steps_add(struct pw_reach *r, struct pw_rclass *k, int p, uint32_t x
 		for (; i < k->npols && e->pols[k->pols[i]].tier == tier; i++) {
 			const struct pw_gpolicy *g = &e->pols[k->pols[i]];
 			for (uint32_t q = 0; q < g->nrules[k->dir]; q++)
-				if (rule_may_match(r, k, &g->rules[k->dir][q], p, x)) {
-					struct pw_rstep *s = PW_PUSH(&r->arena, k->steps, k->nsteps, *cap);
-					s->gr = &g->rules[k->dir][q];
-					s->deny = false;
-				}
+				if (rule_may_match(r, k, &g->rules[k->dir][q], p, x))
+					step_push(k, &g->rules[k->dir][q], false, cap);
 		}
-		struct pw_rstep *s = PW_PUSH(&r->arena, k->steps, k->nsteps, *cap);
-		s->gr = NULL;
-		s->deny = e->tiers[tier].default_action == PW_ACT_DENY;
+		step_push(k, NULL, e->tiers[tier].default_action == PW_ACT_DENY, cap);
 	}
 }
 
@@ -1073,7 +1078,8 @@ static void class_free_rows(struct pw_reach *r, struct pw_rclass *k)
 	k->nrows = 0;
 	free(k->step_off);
 	k->step_off = NULL;
-	k->steps = NULL; /* in the arena */
+	free(k->steps);
+	k->steps = NULL;
 	k->nsteps = 0;
 	for (int p = 0; p < PW_NPROTO; p++) {
 		free(k->cuts[p]);
