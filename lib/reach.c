@@ -768,13 +768,31 @@ static bool row_has(const struct pw_reach *r, const struct pw_row *row, uint32_t
 }
 
 /* Can rule gr of class k match at port x of proto p, for some peer? */
-static bool rule_may_match(const struct pw_reach *r, const struct pw_rclass *k,
+/* self_ok() for the class being computed, once per rule (r->epoch) */
+static bool self_ok_once(struct pw_reach *r, const struct pw_rclass *k,
+			 const struct pw_grule *gr)
+{
+	if (gr->uid >= r->nself) {
+		uint32_t n = r->e->next_uid + 64;
+		r->self_stamp = pw_xrealloc(r->self_stamp, n * sizeof(*r->self_stamp));
+		r->self_val = pw_xrealloc(r->self_val, n);
+		memset(r->self_stamp + r->nself, 0, (n - r->nself) * sizeof(*r->self_stamp));
+		r->nself = n;
+	}
+	if (r->self_stamp[gr->uid] != r->epoch) {
+		r->self_stamp[gr->uid] = r->epoch;
+		r->self_val[gr->uid] = self_ok(r, gr, k->dir, k->self);
+	}
+	return r->self_val[gr->uid];
+}
+
+static bool rule_may_match(struct pw_reach *r, const struct pw_rclass *k,
 			   const struct pw_grule *gr, int p, uint32_t x)
 {
 	int d = k->dir;
 	uint32_t id = r->atoms[k->self].identity;
 	const struct pw_gside *ds = &gr->dst;
-	if (gr->action == PW_ACT_LOG || !rule_proto_ok(gr, p) || !self_ok(r, gr, d, k->self))
+	if (gr->action == PW_ACT_LOG || !rule_proto_ok(gr, p) || !self_ok_once(r, k, gr))
 		return false;
 	if (d == PW_INGRESS)
 		return (!ds->nports || port_in(r, ds->ports, ds->nports, p, x, id)) &&
@@ -844,9 +862,10 @@ static void row_compute(struct pw_reach *r, const struct pw_rclass *k, int p,
 	while (i < k->npols && !b_empty(r, live)) {
 		uint32_t tier = e->pols[k->pols[i]].tier;
 		b_zero(r, pass);
+		bool left = true; /* some peer has not been decided in this tier */
 		for (; i < k->npols && e->pols[k->pols[i]].tier == tier; i++) {
 			const struct pw_gpolicy *g = &e->pols[k->pols[i]];
-			for (uint32_t q = 0; q < g->nrules[d]; q++) {
+			for (uint32_t q = 0; q < g->nrules[d] && left; q++) {
 				const struct pw_grule *gr = &g->rules[d][q];
 				if (!rule_peers(r, k, gr, p, x, m))
 					continue;
@@ -856,6 +875,7 @@ static void row_compute(struct pw_reach *r, const struct pw_rclass *k, int p,
 				else if (gr->action == PW_ACT_PASS)
 					b_or(r, pass, m);
 				b_andnot(r, live, m);
+				left = !b_empty(r, live);
 			}
 		}
 		if (e->tiers[tier].default_action == PW_ACT_DENY)
@@ -978,6 +998,7 @@ static void class_compute(struct pw_reach *r, struct pw_rclass *k)
 	const struct pw_engine *e = r->e;
 	uint32_t id = r->atoms[k->self].identity;
 	k->nrows = 0;
+	r->epoch++; /* self_ok_once() answers anew */
 	for (int p = 0; p < PW_NPROTO; p++) {
 		struct cutv c = { NULL, 0, 0 };
 		cut_add(&c, 1);
@@ -1249,6 +1270,8 @@ void pw_reach_release(struct pw_reach *r)
 		free(r->rev[i].cls);
 	free(r->rev);
 	free(r->peers);
+	free(r->self_stamp);
+	free(r->self_val);
 	free(r->acpods);
 	free(r->atoms);
 	free(r->pod_atom);

@@ -136,6 +136,8 @@ struct pw_reach {
 	uint32_t nset_uids;
 	struct pw_ivec other_uids;
 	uint64_t *scratch; /* 8 atom bitsets */
+	uint32_t *self_stamp, nself, epoch; /* per rule uid: self_ok_once() */
+	bool *self_val;
 	struct pw_blob **blobs; /* row contents, shared */
 	size_t nblobs, blob_cap, blob_bytes;
 	struct pw_buf kb;
