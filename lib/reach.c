@@ -734,7 +734,7 @@ static void row_store(struct pw_reach *r, struct pw_row *row, const uint64_t *b)
 	}
 	bool want = row->mode == ROW_LIST;
 	row->n = want ? pop : r->natoms - pop;
-	uint32_t *v = row->n ? pw_xmalloc(row->n * sizeof(uint32_t)) : NULL;
+	uint32_t *v = row->n ? r->listbuf : NULL;
 	uint32_t k = 0;
 	for (size_t w = 0; w < nw; w++) {
 		uint64_t m = want ? b[w] : ~b[w];
@@ -744,7 +744,6 @@ static void row_store(struct pw_reach *r, struct pw_row *row, const uint64_t *b)
 			v[k++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(m));
 	}
 	row->v = v ? blob_get(r, v, row->n * sizeof(uint32_t)) : NULL;
-	free(v);
 }
 
 static bool row_has(const struct pw_reach *r, const struct pw_row *row, uint32_t a)
@@ -1244,6 +1243,7 @@ int pw_reach_build(struct pw_reach *r, const struct pw_engine *e)
 	r->fam[0] = pw_xcalloc(r->nwords, 8);
 	r->fam[1] = pw_xcalloc(r->nwords, 8);
 	r->scratch = pw_xcalloc(8 * r->nwords, 8);
+	r->listbuf = pw_xmalloc((r->atoms_cap + 1) * sizeof(uint32_t));
 	for (uint32_t a = 0; a < r->natoms; a++)
 		index_atom(r, a);
 	for (uint32_t a = 0; a < r->natoms; a++)
@@ -1280,6 +1280,7 @@ void pw_reach_release(struct pw_reach *r)
 	free(r->fam[0]);
 	free(r->fam[1]);
 	free(r->scratch);
+	free(r->listbuf);
 	struct pw_amap *maps[] = { r->extra, r->by_set };
 	for (int i = 0; i < 2; i++)
 		if (maps[i]) {

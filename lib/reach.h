@@ -136,6 +136,7 @@ struct pw_reach {
 	uint32_t nset_uids;
 	struct pw_ivec other_uids;
 	uint64_t *scratch; /* 8 atom bitsets */
+	uint32_t *listbuf; /* room for every atom */
 	uint32_t *self_stamp, nself, epoch; /* per rule uid: self_ok_once() */
 	bool *self_val;
 	struct pw_blob **blobs; /* row contents, shared */
