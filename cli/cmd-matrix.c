@@ -272,35 +272,19 @@ int cmd_matrix(int argc, char **argv)
 			print_table(eps, n, b.s, &grid[p * n * n]);
 		}
 		pw_conns_release(&label);
-	} else if (!strcmp(fmt, "csv")) {
-		if (by_port)
-			printf(ss ? "src,dst,port,verdict,staged\n" : "src,dst,port,verdict\n");
-		else
-			printf(ss ? "src,dst,allowed,staged\n" : "src,dst,allowed\n");
+	} else if (!strcmp(fmt, "csv")) { /* by port; without, see above */
+		printf(ss ? "src,dst,port,verdict,staged\n" : "src,dst,port,verdict\n");
 		for (size_t i = 0; i < n; i++)
 			for (size_t k = 0; k < n; k++) {
 				if (eps[i].group < 0 && eps[k].group < 0)
 					continue;
-				if (by_port) {
-					for (size_t p = 0; p < nports; p++) {
-						char g = (char)grid[p * n * n + i * n + k];
-						printf("%s,%s,%s/%u,%s", eps[i].name,
-						       eps[k].name, pw_proto_name(ports[p].proto),
-						       ports[p].lo,
-						       g == '.' || g == '-' ? "allow" : "deny");
-						if (ss)
-							printf(",%s", g == '.' || g == '+' ? "allow" : "deny");
-						putchar('\n');
-					}
-				} else {
-					pw_buf_reset(&b);
-					pw_conns_format(&cs[i * n + k], &b);
-					printf("%s,%s,\"%s\"", eps[i].name, eps[k].name, b.s);
-					if (ss) {
-						pw_buf_reset(&b);
-						pw_conns_format(&ss[i * n + k], &b);
-						printf(",\"%s\"", b.s);
-					}
+				for (size_t p = 0; p < nports; p++) {
+					char g = (char)grid[p * n * n + i * n + k];
+					printf("%s,%s,%s/%u,%s", eps[i].name, eps[k].name,
+					       pw_proto_name(ports[p].proto), ports[p].lo,
+					       g == '.' || g == '-' ? "allow" : "deny");
+					if (ss)
+						printf(",%s", g == '.' || g == '+' ? "allow" : "deny");
 					putchar('\n');
 				}
 			}

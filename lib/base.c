@@ -135,6 +135,17 @@ void *pw_arena_grow(struct pw_arena *a, void *old, size_t n, size_t *cap,
 	return p;
 }
 
+void pw_buf_u32(struct pw_buf *b, uint32_t v)
+{
+	char t[12];
+	int n = 0;
+	do
+		t[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	while (n)
+		pw_buf_putc(b, t[--n]);
+}
+
 void pw_buf_init(struct pw_buf *b)
 {
 	b->s = NULL;

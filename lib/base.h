@@ -63,6 +63,8 @@ void pw_buf_add(struct pw_buf *b, const char *s, size_t n);
 void pw_buf_puts(struct pw_buf *b, const char *s);
 void pw_buf_putc(struct pw_buf *b, char c);
 void pw_buf_printf(struct pw_buf *b, const char *fmt, ...) PW_PRINTF(2, 3);
+/* v in decimal (for keys built often: no printf) */
+void pw_buf_u32(struct pw_buf *b, uint32_t v);
 
 /* Source position of an object or field in an input file. */
 struct pw_pos {

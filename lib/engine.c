@@ -15,22 +15,12 @@ static bool pod_governed(unsigned flags, const struct pw_pod *p)
 	return !p->host_network || (flags & PW_ENGINE_HOSTNET_AS_PODS);
 }
 
-static void buf_u32(struct pw_buf *b, uint32_t v)
-{
-	char t[12];
-	int n = 0;
-	do
-		t[n++] = (char)('0' + v % 10);
-	while (v /= 10);
-	while (n)
-		pw_buf_putc(b, t[--n]);
-}
 
 /* The identity key: everything a selector or a named port can look at. */
 static void identity_key(const struct pw_pod *p, struct pw_buf *b)
 {
 	pw_buf_reset(b);
-	buf_u32(b, p->ns);
+	pw_buf_u32(b, p->ns);
 	pw_buf_putc(b, '\x1f');
 	pw_buf_puts(b, p->sa);
 	pw_buf_putc(b, p->host_network ? '1' : '0');
@@ -45,9 +35,9 @@ static void identity_key(const struct pw_pod *p, struct pw_buf *b)
 		if (p->ports[i].name) {
 			pw_buf_puts(b, p->ports[i].name);
 			pw_buf_putc(b, '/');
-			buf_u32(b, (uint32_t)p->ports[i].proto);
+			pw_buf_u32(b, (uint32_t)p->ports[i].proto);
 			pw_buf_putc(b, '/');
-			buf_u32(b, (uint32_t)p->ports[i].port);
+			pw_buf_u32(b, (uint32_t)p->ports[i].port);
 			pw_buf_putc(b, '\x1e');
 		}
 }
@@ -91,7 +81,7 @@ static void posting_key(struct pw_buf *b, uint32_t ns, const char *key,
 			const char *val)
 {
 	pw_buf_reset(b);
-	buf_u32(b, ns);
+	pw_buf_u32(b, ns);
 	pw_buf_putc(b, '\x1f');
 	pw_buf_puts(b, key);
 	pw_buf_putc(b, '\x1f');

@@ -1116,16 +1116,6 @@ static bool governed(const struct pw_reach *r, uint32_t id)
 	return !id_pod(r, id)->host_network || (r->e->flags & PW_ENGINE_HOSTNET_AS_PODS);
 }
 
-static void buf_u32(struct pw_buf *b, uint32_t v)
-{
-	char t[12];
-	int n = 0;
-	do
-		t[n++] = (char)('0' + v % 10);
-	while (v /= 10);
-	while (n)
-		pw_buf_putc(b, t[--n]);
-}
 
 /* The class of atom a in direction d, found or made; PW_NO_CLASS if
    nothing can govern it. */
@@ -1143,9 +1133,9 @@ static uint32_t class_for(struct pw_reach *r, uint32_t a, int d)
 	pw_buf_putc(b, (char)('0' + at->addr.family));
 	for (uint32_t i = 0; i < ident->npols[d]; i++) {
 		const struct pw_gpolicy *g = &e->pols[ident->pols[d][i]];
-		buf_u32(b, ident->pols[d][i]);
+		pw_buf_u32(b, ident->pols[d][i]);
 		pw_buf_putc(b, '.');
-		buf_u32(b, g->gen);
+		pw_buf_u32(b, g->gen);
 		pw_buf_putc(b, ':');
 		for (uint32_t q = 0; q < g->nrules[d]; q++) {
 			const struct pw_grule *gr = &g->rules[d][q];
@@ -1159,7 +1149,7 @@ static uint32_t class_for(struct pw_reach *r, uint32_t a, int d)
 					if (v[k].name)
 						for (int p = 0; p < PW_NPROTO; p++) {
 							pw_buf_putc(b, '=');
-							buf_u32(b, (uint32_t)named_port(r, id, v[k].name, p));
+							pw_buf_u32(b, (uint32_t)named_port(r, id, v[k].name, p));
 						}
 			}
 		}
