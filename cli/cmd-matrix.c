@@ -169,6 +169,9 @@ int cmd_matrix(int argc, char **argv)
 	}
 	free(ext);
 	bool by_port = nports > 0;
+	struct pw_conns *cs = NULL, *ss = NULL;
+	unsigned char *grid = NULL;
+	size_t *same = NULL;
 	if (!strcmp(fmt, "csv") && !by_port) {
 		/* one line per pair, computed and printed in turn */
 		static char obuf[1 << 16];
@@ -197,17 +200,11 @@ int cmd_matrix(int argc, char **argv)
 		setvbuf(stdout, NULL, _IOLBF, 0);
 		pw_conns_release(&a);
 		pw_conns_release(&z);
-		for (size_t i = 0; i < n; i++)
-			free(eps[i].name);
-		free(eps);
-		pw_buf_release(&b);
-		cli_world_release(&w);
-		rc = 0;
-		goto out;
+		goto done;
 	}
 	/* every pair's connection set, once */
-	struct pw_conns *cs = pw_xcalloc(n * n, sizeof(*cs));
-	struct pw_conns *ss = w.staged ? pw_xcalloc(n * n, sizeof(*ss)) : NULL;
+	cs = pw_xcalloc(n * n, sizeof(*cs));
+	ss = w.staged ? pw_xcalloc(n * n, sizeof(*ss)) : NULL;
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; k < n; k++)
 			if (eps[i].group >= 0 || eps[k].group >= 0) {
@@ -220,7 +217,7 @@ int cmd_matrix(int argc, char **argv)
 	if (!by_port)
 		nports = port_classes(&w, &ports);
 	/* one cell grid per port (class); classes with equal grids merge */
-	unsigned char *grid = pw_xmalloc(nports * n * n + 1);
+	grid = pw_xmalloc(nports * n * n + 1);
 	for (size_t p = 0; p < nports; p++)
 		for (size_t i = 0; i < n; i++)
 			for (size_t k = 0; k < n; k++) {
@@ -235,7 +232,7 @@ int cmd_matrix(int argc, char **argv)
 							      ports[p].lo) : now;
 				*g = now == then ? (now ? '.' : 'X') : (now ? '-' : '+');
 			}
-	size_t *same = pw_xmalloc((nports + 1) * sizeof(*same));
+	same = pw_xmalloc((nports + 1) * sizeof(*same));
 	for (size_t p = 0; p < nports; p++) {
 		same[p] = p;
 		if (!by_port)
@@ -360,6 +357,7 @@ int cmd_matrix(int argc, char **argv)
 		if (ss)
 			pw_conns_release(&ss[i]);
 	}
+done:
 	free(cs);
 	free(ss);
 	free(grid);

@@ -135,6 +135,19 @@ void *pw_arena_grow(struct pw_arena *a, void *old, size_t n, size_t *cap,
 	return p;
 }
 
+bool pw_sorted_has(const uint32_t *v, uint32_t n, uint32_t x)
+{
+	uint32_t lo = 0, hi = n;
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		if (v[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && v[lo] == x;
+}
+
 void pw_buf_u32(struct pw_buf *b, uint32_t v)
 {
 	char t[12];

@@ -63,6 +63,8 @@ void pw_buf_add(struct pw_buf *b, const char *s, size_t n);
 void pw_buf_puts(struct pw_buf *b, const char *s);
 void pw_buf_putc(struct pw_buf *b, char c);
 void pw_buf_printf(struct pw_buf *b, const char *fmt, ...) PW_PRINTF(2, 3);
+/* Is x in the sorted array v[0..n)? */
+bool pw_sorted_has(const uint32_t *v, uint32_t n, uint32_t x);
 /* v in decimal (for keys built often: no printf) */
 void pw_buf_u32(struct pw_buf *b, uint32_t v);
 

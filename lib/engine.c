@@ -199,17 +199,7 @@ bool pw_engine_bit(const uint64_t *bits, uint32_t i)
 
 bool pw_idset_has(const struct pw_idset *s, uint32_t id)
 {
-	if (s->bits)
-		return bit(s->bits, id);
-	uint32_t lo = 0, hi = s->n;
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-		if (s->v[mid] < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < s->n && s->v[lo] == id;
+	return s->bits ? bit(s->bits, id) : pw_sorted_has(s->v, s->n, id);
 }
 
 bool pw_engine_has_id(const struct pw_engine *e, const struct pw_idset *ids,

@@ -754,15 +754,7 @@ static bool row_has(const struct pw_reach *r, const struct pw_row *row, uint32_t
 	}
 	if (row->mode == ROW_BITS)
 		return bit(row->bits, a);
-	uint32_t lo = 0, hi = row->n;
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-		if (row->v[mid] < a)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	bool in = lo < row->n && row->v[lo] == a;
+	bool in = pw_sorted_has(row->v, row->n, a);
 	return row->mode == ROW_LIST ? in : !in;
 }
 
