@@ -40,8 +40,15 @@
  * allows.
  *
  * Pods sharing namespace, labels, service account, named ports and
- * hostNetwork share an identity; every selector is evaluated once per
- * identity when the engine is built.
+ * hostNetwork share an identity.  Every distinct selector part (by its
+ * canonical text) is evaluated once, over candidates from a per-namespace
+ * label index, into a set of identities shared by every rule that uses it.
+ * One policy or one pod's labels can be changed in place
+ * (pw_engine_update_policy, pw_engine_update_pod).
+ *
+ * This is the reference: one connection at a time, with its explanation.
+ * lib/reach.h keeps every verdict of the cluster at once, built from it,
+ * and tests/differential/ checks that the two agree.
  */
 #ifndef PW_ENGINE_H
 #define PW_ENGINE_H
