@@ -173,9 +173,12 @@ struct outcome {
 	int si, di;
 };
 
-static void decide(const struct pw_engine *e, const struct pw_ep *s, int ns,
-		   const struct pw_ep *d, int nd, const struct pw_query *q,
-		   struct outcome *o)
+/* The verdict of each pair comes from the matrix where it answers; the
+   explanation from the per-connection walk, which must agree.  Returns -1
+   (after saying so) if they do not: a bug. */
+static int decide(const struct pw_engine *e, const struct pw_reach *r,
+		  const struct pw_ep *s, int ns, const struct pw_ep *d, int nd,
+		  const struct pw_query *q, struct outcome *o)
 {
 	struct pw_verdict v;
 	o->allowed = true;
@@ -183,6 +186,12 @@ static void decide(const struct pw_engine *e, const struct pw_ep *s, int ns,
 	for (int i = 0; i < ns; i++)
 		for (int k = 0; k < nd; k++) {
 			pw_engine_eval(e, &s[i], &d[k], q, &v);
+			int fast = r ? pw_reach_allowed(r, &s[i], &d[k], q) : -1;
+			if (fast >= 0 && fast != (int)v.allowed) {
+				cli_error("internal error: the matrix says %s, the rule walk %s (please report)",
+					  fast ? "ALLOW" : "DENY", v.allowed ? "ALLOW" : "DENY");
+				return -1;
+			}
 			if (i == 0 && k == 0)
 				o->v = v;
 			if (!v.allowed && o->allowed) {
@@ -192,6 +201,7 @@ static void decide(const struct pw_engine *e, const struct pw_ep *s, int ns,
 				o->di = k;
 			}
 		}
+	return 0;
 }
 
 static void text_outcome(const struct cli_world *w, const struct pw_engine *e,
@@ -237,9 +247,12 @@ static int eval_one(struct cli_world *w, const struct cli_opts *o,
 		return EXIT_USAGE;
 	}
 	struct outcome en, st;
-	decide(&w->e, s, ns, d, nd, &q, &en);
-	if (w->staged)
-		decide(w->staged, s, ns, d, nd, &q, &st);
+	if (decide(&w->e, w->reach, s, ns, d, nd, &q, &en) < 0 ||
+	    (w->staged && decide(w->staged, w->staged_reach, s, ns, d, nd, &q, &st) < 0)) {
+		free(s);
+		free(d);
+		return EXIT_USAGE;
+	}
 	char qs[32];
 	pw_query_format(&q, qs);
 	const char *out = o->output ? o->output : "table";
@@ -430,9 +443,9 @@ int cmd_eval(int argc, char **argv)
 		fputs(eval_usage, stderr);
 		goto out;
 	}
-	/* one question is answered by the per-connection evaluation, which
-	   explains itself; many by the fast engine */
-	o.reach = batch != NULL;
+	/* verdicts from the matrix; one question is also explained by the
+	   per-connection walk */
+	o.reach = true;
 	struct cli_world w;
 	if (cli_world_load(&w, &o) < 0) {
 		cli_world_release(&w);

@@ -349,8 +349,8 @@ static uint32_t atom_new(struct pw_reach *r, uint32_t id, uint32_t ac,
 			 const struct pw_addr *addr)
 {
 	if (r->nwords && r->natoms == r->atoms_cap)
-		return NONE;
-	if (r->natoms % 1024 == 0)
+		return NONE; /* the bitsets have no room */
+	if (!r->nwords && r->natoms % 1024 == 0) /* building: grow */
 		r->atoms = pw_xrealloc(r->atoms, (r->natoms + 1024) * sizeof(*r->atoms));
 	struct pw_atom *at = &r->atoms[r->natoms];
 	memset(at, 0, sizeof(*at));
