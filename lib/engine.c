@@ -399,7 +399,11 @@ static void gsel_key(const struct pw_gsel *g, struct pw_buf *b)
 	bool ns_free = (g->kind == PW_GS_K8S && g->ns_sel) ||
 		       (g->kind == PW_GS_CSIDE && cs->ns_sel) || g->kind == PW_GS_CNOT;
 	pw_buf_reset(b);
-	pw_buf_printf(b, "%d|%d|", (int)g->kind, ns_free ? -1 : g->ns);
+	pw_buf_u32(b, (uint32_t)g->kind);
+	pw_buf_putc(b, '|');
+	if (!ns_free && g->ns >= 0)
+		pw_buf_u32(b, (uint32_t)g->ns);
+	pw_buf_putc(b, '|');
 	switch (g->kind) {
 	case PW_GS_K8S:
 		if (g->ns_sel)

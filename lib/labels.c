@@ -213,20 +213,23 @@ void pw_lsel_format(const struct pw_lsel *s, struct pw_buf *out)
 			pw_buf_puts(out, r->key);
 			break;
 		case PW_OP_DOESNOTEXIST:
-			pw_buf_printf(out, "!%s", r->key);
+			pw_buf_putc(out, '!');
+			pw_buf_puts(out, r->key);
 			break;
 		case PW_OP_IN:
 		case PW_OP_NOTIN:
+			pw_buf_puts(out, r->key);
 			if (r->op == PW_OP_IN && r->nvalues == 1) {
-				pw_buf_printf(out, "%s=%s", r->key,
-					      r->values[0]);
+				pw_buf_putc(out, '=');
+				pw_buf_puts(out, r->values[0]);
 				break;
 			}
-			pw_buf_printf(out, "%s %s (", r->key,
-				      r->op == PW_OP_IN ? "in" : "notin");
-			for (uint32_t k = 0; k < r->nvalues; k++)
-				pw_buf_printf(out, "%s%s", k ? "," : "",
-					      r->values[k]);
+			pw_buf_puts(out, r->op == PW_OP_IN ? " in (" : " notin (");
+			for (uint32_t k = 0; k < r->nvalues; k++) {
+				if (k)
+					pw_buf_putc(out, ',');
+				pw_buf_puts(out, r->values[k]);
+			}
 			pw_buf_putc(out, ')');
 			break;
 		}
