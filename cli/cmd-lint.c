@@ -59,11 +59,7 @@ static void add(struct lint *l, const char *check, struct pw_pos pos,
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	char *msg = pw_xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(msg, (size_t)n + 1, fmt, ap);
+	char *msg = pw_xvasprintf(fmt, ap);
 	va_end(ap);
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 16;

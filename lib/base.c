@@ -207,6 +207,17 @@ void pw_buf_putc(struct pw_buf *b, char c)
 	pw_buf_add(b, &c, 1);
 }
 
+char *pw_xvasprintf(const char *fmt, va_list ap)
+{
+	va_list aq;
+	va_copy(aq, ap);
+	int n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	char *p = pw_xmalloc((size_t)n + 1);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	return p;
+}
+
 void pw_buf_printf(struct pw_buf *b, const char *fmt, ...)
 {
 	va_list ap;
@@ -242,11 +253,7 @@ void pw_diag_add(struct pw_diags *d, enum pw_severity sev, struct pw_pos pos,
 	}
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	char *msg = pw_xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(msg, (size_t)n + 1, fmt, ap);
+	char *msg = pw_xvasprintf(fmt, ap);
 	va_end(ap);
 	d->v[d->n++] = (struct pw_diag){ sev, pos, msg };
 	if (sev == PW_ERROR)

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdarg.h>
 #include <stdbool.h>
 
 #define PW_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -50,6 +51,8 @@ void *pw_xmalloc(size_t n);
 void *pw_xcalloc(size_t n, size_t sz);
 void *pw_xrealloc(void *p, size_t n);
 char *pw_xstrdup(const char *s);
+/* vsnprintf into a new heap string */
+char *pw_xvasprintf(const char *fmt, va_list ap);
 
 /* A growable string on the heap. */
 struct pw_buf {

@@ -960,7 +960,6 @@ static void slot_map_set(struct pw_engine *e, enum pw_gsrc src, uint32_t k,
 		*PW_PUSH(&e->arena, e->slot_of[src], e->nslot_of[src],
 			 e->slot_of_cap[src]) = -1;
 	e->slot_of[src][k] = slot;
-	e->k8s_pol = e->slot_of[PW_SRC_K8S];
 }
 
 static int slot_map_get(const struct pw_engine *e, enum pw_gsrc src, uint32_t k)
@@ -1052,7 +1051,6 @@ int pw_engine_build(struct pw_engine *e, const struct pw_cluster *c,
 			compile_admin(e, k, slot_new(e), &b);
 		}
 	}
-	slot_map_set(e, PW_SRC_K8S, c->npols, -1); /* k8s_pol is never NULL */
 	free(ck);
 	free(kk);
 	for (uint32_t i = 0; i < e->npols; i++)
@@ -1730,14 +1728,14 @@ void pw_engine_conns(const struct pw_engine *e, const struct pw_ep *src,
 bool pw_engine_policy_selects(const struct pw_engine *e, uint32_t k,
 			      uint32_t pod)
 {
-	int g = e->k8s_pol[k];
+	int g = slot_map_get(e, PW_SRC_K8S, k);
 	return g >= 0 && pw_idset_has(e->pols[g].ids, e->pod_identity[pod]);
 }
 
 const struct pw_idset *pw_engine_k8s_peer_ids(const struct pw_engine *e, uint32_t k,
 				       enum pw_dir dir, uint32_t r, uint32_t q)
 {
-	int g = e->k8s_pol[k];
+	int g = slot_map_get(e, PW_SRC_K8S, k);
 	if (g < 0)
 		return NULL;
 	const struct pw_gpolicy *gp = &e->pols[g];

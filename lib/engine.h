@@ -197,7 +197,6 @@ struct pw_engine {
 	int *slot_of[3]; /* per source kind and index: slot or -1 */
 	uint32_t nslot_of[3];
 	size_t slot_of_cap[3];
-	int *k8s_pol; /* = slot_of[PW_SRC_K8S] */
 	uint32_t next_uid;
 	/* what selectors see, and indexes for evaluating them */
 	struct pw_labels *vpod, *vsa, *vns, *vnetset; /* Calico's views */
