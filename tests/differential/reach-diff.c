@@ -170,6 +170,29 @@ static bool relabel(struct pw_cluster *c, uint32_t *pod)
 	return true;
 }
 
+/* The changes every kind has: op 0 delete, 1 restore, 3 take the donor d's
+   rules, 4 add a copy of d (its index to *k).  Op 2 (the selector) and
+   what else goes with the rules are the caller's, per kind. */
+#define COMMON_OPS(c, arr, n, cap, p, d, op, k)                               \
+	do {                                                                  \
+		if ((op) == 0) {                                              \
+			(p)->deleted = true;                                  \
+		} else if ((op) == 1) {                                       \
+			(p)->deleted = false;                                 \
+		} else if ((op) == 3) {                                       \
+			for (int x_ = 0; x_ < 2; x_++) {                      \
+				(p)->rules[x_] = (d)->rules[x_];              \
+				(p)->nrules[x_] = (d)->nrules[x_];            \
+			}                                                     \
+		} else if ((op) == 4) {                                       \
+			__typeof__(*(d)) cp_ = *(d);                          \
+			cp_.name = pw_arena_printf(&(c)->arena, "diff-%u", (n)); \
+			cp_.deleted = false;                                  \
+			*PW_PUSH(&(c)->arena, arr, n, cap) = cp_;             \
+			*(k) = (n) - 1;                                       \
+		}                                                             \
+	} while (0)
+
 /* Pick a policy change; returns the kind and index, or false. */
 static bool change_policy(struct pw_cluster *c, enum pw_gsrc *src, uint32_t *k)
 {
@@ -186,74 +209,34 @@ static bool change_policy(struct pw_cluster *c, enum pw_gsrc *src, uint32_t *k)
 	switch (*src) {
 	case PW_SRC_K8S: {
 		struct pw_policy *p = &c->pols[*k], *d = &c->pols[j];
-		if (op == 0)
-			p->deleted = true;
-		else if (op == 1)
-			p->deleted = false;
-		else if (op == 2)
+		if (op == 2)
 			p->sel = d->sel;
-		else if (op == 3) {
-			for (int x = 0; x < 2; x++) {
-				p->rules[x] = d->rules[x];
-				p->nrules[x] = d->nrules[x];
-			}
+		else if (op == 3)
 			p->types = d->types;
-		} else {
-			struct pw_policy cp = *d;
-			cp.name = pw_arena_printf(&c->arena, "diff-%u", c->npols);
-			cp.deleted = false;
-			*PW_PUSH(&c->arena, c->pols, c->npols, c->npols_cap) = cp;
-			*k = c->npols - 1;
-		}
+		COMMON_OPS(c, c->pols, c->npols, c->npols_cap, p, d, op, k);
 		break;
 	}
 	case PW_SRC_CALICO: {
 		struct pw_cpolicy *p = &c->cpols[*k], *d = &c->cpols[j];
-		if (op == 0)
-			p->deleted = true;
-		else if (op == 1)
-			p->deleted = false;
-		else if (op == 2)
+		if (op == 2) {
 			p->sel = d->sel;
-		else if (op == 3) {
-			for (int x = 0; x < 2; x++) {
-				p->rules[x] = d->rules[x];
-				p->nrules[x] = d->nrules[x];
-			}
+		} else if (op == 3) {
 			p->types = d->types;
 			p->order = d->order;
 			p->has_order = d->has_order;
-		} else {
-			struct pw_cpolicy cp = *d;
-			cp.name = pw_arena_printf(&c->arena, "diff-%u", c->ncpols);
-			cp.deleted = false;
-			*PW_PUSH(&c->arena, c->cpols, c->ncpols, c->ncpols_cap) = cp;
-			*k = c->ncpols - 1;
 		}
+		COMMON_OPS(c, c->cpols, c->ncpols, c->ncpols_cap, p, d, op, k);
 		break;
 	}
 	default: {
 		struct pw_apolicy *p = &c->apols[*k], *d = &c->apols[j];
-		if (op == 0)
-			p->deleted = true;
-		else if (op == 1)
-			p->deleted = false;
-		else if (op == 2) {
+		if (op == 2) {
 			p->subj_ns = d->subj_ns;
 			p->subj_pod = d->subj_pod;
-		} else if (op == 3) {
-			for (int x = 0; x < 2; x++) {
-				p->rules[x] = d->rules[x];
-				p->nrules[x] = d->nrules[x];
-			}
-		} else {
-			struct pw_apolicy cp = *d;
-			cp.name = pw_arena_printf(&c->arena, "diff-%u", c->napols);
-			cp.priority = (int)rnd(1000);
-			cp.deleted = false;
-			*PW_PUSH(&c->arena, c->apols, c->napols, c->napols_cap) = cp;
-			*k = c->napols - 1;
 		}
+		COMMON_OPS(c, c->apols, c->napols, c->napols_cap, p, d, op, k);
+		if (op == 4)
+			c->apols[*k].priority = (int)rnd(1000);
 		break;
 	}
 	}
