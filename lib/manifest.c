@@ -506,6 +506,17 @@ static void load_workload(struct ld *l, struct meta *m)
 	w.kind = m->kind;
 	w.ns = pw_cluster_ns(c, m->ns);
 	w.pos = m->pos;
+	w.replicas = 1;
+	yaml_node_t *rn = ld_get(l, spec, "replicas");
+	long rv;
+	if (strcmp(m->kind, "DaemonSet") && strcmp(m->kind, "Job") &&
+	    strcmp(m->kind, "CronJob") && !ld_is_null(rn) &&
+	    ld_want_int(l, rn, "replicas", &rv)) {
+		if (rv < 0 || rv > 1000000)
+			pw_error(l->d, ld_pos(l, rn), "replicas must be 0 to 1000000");
+		else
+			w.replicas = (uint32_t)rv;
+	}
 	w.tmpl.name = m->name;
 	w.tmpl.kind = m->kind;
 	w.tmpl.ns = w.ns;

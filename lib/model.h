@@ -56,6 +56,8 @@ struct pw_workload {
 	uint32_t ns;
 	struct pw_pod tmpl; /* labels, sa, ports, hostNetwork of the template */
 	bool has_pods;	    /* some input pod names it as owner */
+	uint32_t replicas;  /* spec.replicas (absent: 1; 1 for DaemonSet, Job
+			       and CronJob, whose count the input does not say) */
 	struct pw_pos pos;
 };
 

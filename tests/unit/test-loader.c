@@ -28,6 +28,9 @@ static const struct {
 	{ "deployment template", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n"
 		 "spec:\n  template:\n    metadata: {labels: {app: d}}\n",
 	  0, 0, 0, NULL, 1, 0, 1 },
+	{ "replicas not an integer", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n"
+		 "spec:\n  replicas: two\n  template:\n    metadata: {labels: {app: d}}\n",
+	  1, 5, 13, "replicas must be an integer", 0, 0, 0 },
 	{ "unknown kind skipped", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
 	  0, 0, 0, NULL, 0, 0, 0 },
 	{ "syntax error", "apiVersion: v1\nkind: Pod\nmetadata: {name: a\n",
@@ -120,6 +123,25 @@ int main(void)
 	T_CHECK(c.nns == 1 && pw_labels_get(&c.nss[0].labels, "kubernetes.io/metadata.name") &&
 			!strcmp(pw_labels_get(&c.nss[0].labels, "kubernetes.io/metadata.name"), "default"),
 		"implicit namespace carries its name label");
+	pw_diags_release(&d);
+	pw_cluster_release(&c);
+	/* a workload's replicas: spec.replicas, 1 when absent or not said */
+	static const char wl[] =
+		"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n"
+		"spec:\n  replicas: 3\n  template:\n    metadata: {labels: {app: d}}\n---\n"
+		"apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: s}\n"
+		"spec:\n  template:\n    metadata: {labels: {app: s}}\n---\n"
+		"apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: ds}\n"
+		"spec:\n  replicas: 5\n  template:\n    metadata: {labels: {app: ds}}\n";
+	pw_cluster_init(&c);
+	pw_diags_init(&d);
+	pw_cluster_load_buffer(&c, "t.yaml", (const unsigned char *)wl, strlen(wl), &d);
+	pw_cluster_finish(&c, &d);
+	T_CHECK(d.errors == 0 && c.nwls == 3, "workloads load");
+	T_CHECK(c.nwls == 3 && c.wls[0].replicas == 3 && c.wls[1].replicas == 1 &&
+			c.wls[2].replicas == 1,
+		"replicas: Deployment 3, StatefulSet without 1, DaemonSet 1");
+	T_CHECK(c.npods == 3, "one template pod per workload, whatever its replicas");
 	pw_diags_release(&d);
 	pw_cluster_release(&c);
 	return T_DONE("unit-loader");
