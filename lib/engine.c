@@ -1565,6 +1565,13 @@ static void rule_ports(const struct pw_engine *e, const struct pw_grule *r,
 	}
 }
 
+bool pw_engine_rule_match(const struct pw_engine *e, const struct pw_grule *r,
+			  const struct pw_ep *src, const struct pw_ep *dst,
+			  const struct pw_query *q)
+{
+	return rule_match(e, r, src, dst, q);
+}
+
 static bool rule_ends_match(const struct pw_engine *e, const struct pw_grule *r,
 			    const struct pw_ep *src, const struct pw_ep *dst)
 {

@@ -322,6 +322,11 @@ bool pw_engine_bit(const uint64_t *bits, uint32_t i);
 /* Does one side of a compiled rule match an endpoint (ports aside)? */
 bool pw_engine_side_match(const struct pw_engine *e, const struct pw_gside *s,
 			  const struct pw_ep *ep);
+/* Does compiled rule r match this connection (both ends, protocol and
+   port), whatever its action? */
+bool pw_engine_rule_match(const struct pw_engine *e, const struct pw_grule *r,
+			  const struct pw_ep *src, const struct pw_ep *dst,
+			  const struct pw_query *q);
 /* A named port of protocol proto (PW_TCP...) on the destination pod; 0 if
    it has none. */
 int pw_engine_resolve_named(const struct pw_engine *e,
