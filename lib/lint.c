@@ -42,10 +42,11 @@ static bool modelled(const struct pw_pod *p)
 	return p->pos.file == pw_lint_dns_model;
 }
 
-static bool is_dns_pod(const struct pw_pod *p)
+/* The cluster's DNS: what the kube-dns Service of kube-system selects. */
+static bool is_dns_pod(const struct pw_cluster *c, const struct pw_pod *p)
 {
 	const char *v = pw_labels_get(&p->labels, "k8s-app");
-	return v && !strcmp(v, "kube-dns");
+	return v && !strcmp(v, "kube-dns") && !strcmp(c->nss[p->ns].name, "kube-system");
 }
 
 /* The namespace a policy slot belongs to (-1: cluster-wide). */
@@ -486,7 +487,7 @@ static void check_peers(struct ctx *x)
 uint32_t pw_lint_model_dns(struct pw_cluster *c)
 {
 	for (uint32_t i = 0; i < c->npods; i++)
-		if (is_dns_pod(&c->pods[i]))
+		if (is_dns_pod(c, &c->pods[i]))
 			return 0;
 	struct pw_arena *a = &c->arena;
 	uint32_t ns = pw_cluster_ns(c, "kube-system");
@@ -663,7 +664,7 @@ static int check_dns(struct ctx *x)
 	uint32_t *dns = pw_xcalloc(c->ngroups + 1, sizeof(*dns)), ndns = 0;
 	for (uint32_t gi = 0; gi < c->ngroups; gi++)
 		for (uint32_t k = 0; k < c->groups[gi].npods; k++)
-			if (is_dns_pod(&c->pods[c->groups[gi].pods[k]])) {
+			if (is_dns_pod(c, &c->pods[c->groups[gi].pods[k]])) {
 				dns[ndns++] = gi;
 				break;
 			}
@@ -684,7 +685,7 @@ static int check_dns(struct ctx *x)
 	for (uint32_t gi = 0; gi < c->ngroups && ndns; gi++) {
 		const struct pw_group *g = &c->groups[gi];
 		const struct pw_pod *p = &c->pods[g->pods[0]];
-		if (modelled(p) || is_dns_pod(p))
+		if (modelled(p) || is_dns_pod(c, p))
 			continue;
 		struct dns_result now = { { false, false }, -1, { 0 } }, then;
 		pw_buf_reset(&gb);

@@ -41,7 +41,8 @@
  * AdminNetworkPolicy ingress rules cannot name outside addresses, so alone
  * they never default-deny ingress from outside the cluster.
  *
- * DNS.  The DNS workloads are the groups whose pods carry k8s-app=kube-dns.
+ * DNS.  The DNS workloads are the groups of kube-system whose pods carry
+ * k8s-app=kube-dns (what the kube-dns Service selects).
  * When the input has none, pw_lint_model_dns() adds CoreDNS as EKS runs it
  * (a Deployment coredns in kube-system, labels k8s-app=kube-dns and
  * eks.amazonaws.com/component=coredns, service account coredns, ports
@@ -78,7 +79,7 @@ extern const char pw_lint_dns_model[];
 
 /*
  * After pw_cluster_finish() and before the engine is built: when no pod of
- * the input carries k8s-app=kube-dns, add CoreDNS as EKS runs it (see
+ * kube-system carries k8s-app=kube-dns, add CoreDNS as EKS runs it (see
  * above).  Returns the number of pods added (0 or 1).
  */
 uint32_t pw_lint_model_dns(struct pw_cluster *c);

@@ -1,11 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# lint's DNS findings against eval: on every lint case under tests/cli, for
-# every workload, `podwall lint` reports dns-blocked (staged-dns-blocked)
+# lint's DNS findings against eval: on every lint case under tests/cli and
+# every Calico and admin-policy case under tests/cases (1xx), for every
+# workload, `podwall lint` reports dns-blocked (staged-dns-blocked)
 # for exactly the protocols on which `podwall eval` (eval --staged) denies
 # DNS to kube-system/coredns, for the workloads that some policy isolates
 # for egress.  Inputs without a kube-dns pod are given to eval with
-# lint-dns/coredns-eks.yaml, the CoreDNS that lint models for them.
+# lint-dns/coredns-eks.yaml, the CoreDNS that lint models for them; an
+# input's own DNS must be the workload kube-system/coredns.
 . "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 model=$here/lint-dns/coredns-eks.yaml
@@ -22,7 +24,7 @@ eval_view() {
 		END { k = (want == "staged") ? "staged" : ""; print v[k], (iso[k] ? "isolated" : "open") }'
 }
 
-for d in "$here"/cli/*-lint-*/; do
+for d in "$here"/cli/*-lint-*/ "$here"/cases/1*/; do
 	name=lint-dns/$(basename "$d")
 	ls "$d"/*.yaml > /dev/null 2>&1 || continue
 	extra=""
@@ -37,33 +39,27 @@ for d in "$here"/cli/*-lint-*/; do
 		continue
 	fi
 	: > "$TMP/want"
+	staged=""
+	grep -q '^kind: Staged' "$d"/*.yaml && staged=--staged
 	while read -r ep; do
 		src=${ep%\[*}
-		for view in main staged; do
-			blocked=""
-			for p in UDP TCP; do
-				flag=""
-				[ $view = staged ] && flag=--staged
-				# shellcheck disable=SC2086
-				r=$("$PODWALL" eval -f "$d" $extra $flag --src "$src" \
-					--dst kube-system/coredns --port $p/53 -o json 2> /dev/null |
-					eval_view $view)
-				case $r in "DENY isolated") blocked="$blocked $p/53" ;; esac
-				[ $view = main ] && eval "main_$p=\"\$r\""
-			done
-			if [ $view = staged ]; then
-				# only what the staged policies newly block
-				now=""
-				case $main_UDP in "DENY isolated") now="$now UDP/53" ;; esac
-				case $main_TCP in "DENY isolated") now="$now TCP/53" ;; esac
-				nb=""
-				for x in $blocked; do
-					case " $now " in *" $x "*) ;; *) nb="$nb $x" ;; esac
-				done
-				blocked=$nb
-			fi
-			[ -n "$blocked" ] && echo "$view $ep$blocked" >> "$TMP/want"
+		now="" then=""
+		for p in UDP TCP; do
+			# shellcheck disable=SC2086
+			"$PODWALL" eval -f "$d" $extra $staged --src "$src" \
+				--dst kube-system/coredns --port $p/53 -o json \
+				> "$TMP/e" 2> /dev/null
+			[ "$(eval_view main < "$TMP/e")" = "DENY isolated" ] && now="$now $p/53"
+			[ -n "$staged" ] && [ "$(eval_view staged < "$TMP/e")" = "DENY isolated" ] &&
+				then="$then $p/53"
 		done
+		[ -n "$now" ] && echo "main $ep$now" >> "$TMP/want"
+		# staged: only what the staged policies newly block
+		nb=""
+		for x in $then; do
+			case " $now " in *" $x "*) ;; *) nb="$nb $x" ;; esac
+		done
+		[ -n "$nb" ] && echo "staged $ep$nb" >> "$TMP/want"
 	done < "$TMP/eps"
 	"$PODWALL" lint -f "$d" -o json 2> /dev/null |
 		sed -n 's/.*"message": "\(.*\)"$/\1/p' > "$TMP/msgs"
