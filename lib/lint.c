@@ -133,11 +133,13 @@ static unsigned side_covers(const struct pw_gside *s)
 	    (!s->nnets || (s->nets_pods && has_zero_net(s->nets, s->nnets, 4) &&
 			   has_zero_net(s->nets, s->nnets, 6))))
 		f |= F_POD;
-	if (!s->pods_only && !s->ids && !s->nnot_set_nets) {
-		if (!s->nnets || has_zero_net(s->nets, s->nnets, 4))
-			f |= F_V4;
-		if (!s->nnets || has_zero_net(s->nets, s->nnets, 6))
-			f |= F_V6;
+	/* outside addresses: through nets, or a network set the selector
+	   picks */
+	if (!s->pods_only && !s->nnot_set_nets) {
+		for (int fam = 4; fam <= 6; fam += 2)
+			if ((!s->nnets || has_zero_net(s->nets, s->nnets, fam)) &&
+			    (!s->ids || has_zero_net(s->set_nets, s->nset_nets, fam)))
+				f |= fam == 4 ? F_V4 : F_V6;
 	}
 	return f;
 }
@@ -735,19 +737,25 @@ static void check_open(struct ctx *x)
 		for (uint32_t r = 0; r < g->nrules[PW_INGRESS]; r++) {
 			const struct pw_grule *gr = &g->rules[PW_INGRESS][r];
 			const struct pw_gside *s = &gr->src;
-			if (gr->action != PW_ACT_ALLOW || s->pods_only || s->ids ||
-			    s->ndomains)
+			if (gr->action != PW_ACT_ALLOW || s->pods_only || s->ndomains)
 				continue;
 			/* a rule whose own side matches nothing never applies */
 			if (gr->dst.ids && pw_idset_empty(e, gr->dst.ids) &&
 			    !gr->dst.nset_nets)
 				continue;
-			const struct pw_cidr *zero = NULL;
+			/* every outside address: no nets or a /0, and no selector
+			   or one that picks a network set of a /0 */
+			const struct pw_cidr *zero = NULL, *setzero = NULL;
 			for (uint32_t i = 0; i < s->nnets && !zero; i++)
 				if (!s->nets[i].len)
 					zero = &s->nets[i];
-			if (s->nnets && !zero)
+			for (uint32_t i = 0; i < s->nset_nets && !setzero; i++)
+				if (!s->set_nets[i].len)
+					setzero = &s->set_nets[i];
+			if ((s->nnets && !zero) || (s->ids && !setzero))
 				continue;
+			if (!zero)
+				zero = setzero;
 			const char *name = pol_name(e, g, &x->b);
 			struct pw_pos pos = gr->pos;
 			if (g->src == PW_SRC_K8S && gr->peer >= 0)
@@ -758,7 +766,8 @@ static void check_open(struct ctx *x)
 				char cs[52];
 				pw_cidr_format(zero, cs);
 				add(x, "open-to-world", pos, slot_ns(e, g),
-				    "%s: ingress[%u] allows %s%s", name, gr->index, cs, exc);
+				    "%s: ingress[%u] allows %s%s%s", name, gr->index, cs,
+				    s->ids ? " (a network set it selects)" : "", exc);
 			} else if (g->src == PW_SRC_K8S) {
 				add(x, "open-to-world", pos, slot_ns(e, g),
 				    "%s: ingress[%u] has no `from`, so it allows every source, the internet included",

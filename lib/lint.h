@@ -19,7 +19,8 @@
  *   staged-dns-blocked    the same, only once the staged policies are
  *                         enforced (the engine built with PW_ENGINE_STAGED)
  *   open-to-world         an ingress Allow rule that matches every address
- *                         outside the cluster (no peer, or a /0 net)
+ *                         outside the cluster (no peer, or a /0 net or
+ *                         network set)
  *   shadowed-rule         a rule that an earlier rule of the same policy
  *                         and direction matches entirely
  *
