@@ -88,15 +88,15 @@ int cmd_matrix(int argc, char **argv);
 int cmd_connlist(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 
-/* External address classes that the policies' ipBlocks distinguish. */
+/* Outside endpoints: the engine's address classes (lib/engine.h), of
+   every engine given cut together (diff compares two); IPv6 classes only
+   where a policy cuts IPv6 or a pod has an IPv6 address. */
 struct cli_extclass {
 	struct pw_addr lo, hi;
-	char name[100];
+	char name[PW_RANGE_NAME_MAX]; /* a CIDR when cidr_names and exact */
 };
-/* npa_style: IPv4 only, netpol-analyzer's "a-b" naming; dirs: which rules'
-   ipBlocks cut (1 << PW_INGRESS | 1 << PW_EGRESS).  Returns the count. */
-size_t cli_ext_classes(const struct pw_cluster *c, bool npa_style,
-		       unsigned dirs, struct cli_extclass **out);
+size_t cli_ext_classes(const struct pw_engine *const *es, size_t ne,
+		       bool cidr_names, struct cli_extclass **out);
 
 /* What may flow between two matrix endpoints (a group, or an address when
    the group is -1); a workload pair only where every replica pair may. */
@@ -107,10 +107,6 @@ void cli_pair_conns(const struct pw_cluster *c, const struct pw_engine *e,
    be NULL), else the per-connection evaluation. */
 void cli_conns(const struct pw_engine *e, const struct pw_reach *r,
 	       const struct pw_ep *s, const struct pw_ep *d, struct pw_conns *out);
-/* The classes of two partitions cut together (heap; caller frees). */
-size_t cli_ext_merge(const struct cli_extclass *a, size_t na,
-		     const struct cli_extclass *b, size_t nb,
-		     struct cli_extclass **out);
 int cmd_diff(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
 int cmd_gen(int argc, char **argv);

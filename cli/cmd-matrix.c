@@ -148,7 +148,8 @@ int cmd_matrix(int argc, char **argv)
 	const struct pw_cluster *c = &w.c;
 	int nsf = o.ns ? pw_cluster_find_ns(c, o.ns) : -2;
 	struct cli_extclass *ext;
-	size_t next = cli_ext_classes(c, false, 3, &ext);
+	const struct pw_engine *es[2] = { &w.e, w.staged };
+	size_t next = cli_ext_classes(es, w.staged ? 2 : 1, true, &ext);
 	struct mx_ep *eps = pw_xcalloc(c->ngroups + next, sizeof(*eps));
 	size_t n = 0;
 	struct pw_buf b;
