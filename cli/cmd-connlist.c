@@ -153,7 +153,7 @@ static void npa_cuts(const struct pw_cluster *c, int d, struct cuts *out)
 
 static bool is_cut(const struct cuts *c, const struct pw_addr *a)
 {
-	return bsearch(a, c->v, c->n, sizeof(*c->v), addr_qcmp) != NULL;
+	return c->n && bsearch(a, c->v, c->n, sizeof(*c->v), addr_qcmp);
 }
 
 /* What may flow between a workload and an outside address, in the

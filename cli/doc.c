@@ -224,3 +224,59 @@ void doc_print(const struct doc *d, const char *fmt, FILE *f)
 	else
 		doc_print_json(d, f);
 }
+
+void doc_stream_begin(struct doc_stream *s, const char *fmt, FILE *f,
+		      const struct doc *head, const char *key)
+{
+	s->f = f;
+	s->yaml = !strcmp(fmt, "yaml");
+	s->n = 0;
+	if (s->yaml) {
+		yaml(head, f, 0, false);
+		if (yaml_plain_ok(key))
+			fputs(key, f);
+		else
+			json_str(key, f);
+		fputc(':', f);
+		return;
+	}
+	fputs("{\n", f);
+	for (size_t i = 0; i < head->n; i++) {
+		fputs("  ", f);
+		json_str(head->keys[i], f);
+		fputs(": ", f);
+		json(head->kids[i], f, 2);
+		fputs(",\n", f);
+	}
+	fputs("  ", f);
+	json_str(key, f);
+	fputs(": [", f);
+}
+
+void doc_stream_item(struct doc_stream *s, const struct doc *item)
+{
+	if (s->yaml) {
+		fputs(s->n ? "- " : "\n- ", s->f);
+		if (is_coll(item)) {
+			yaml(item, s->f, 2, true);
+		} else {
+			if (item->type == DOC_ARR || item->type == DOC_OBJ)
+				fputs(item->type == DOC_ARR ? "[]" : "{}", s->f);
+			else
+				yaml_scalar(item, s->f);
+			fputc('\n', s->f);
+		}
+	} else {
+		fputs(s->n ? ",\n    " : "\n    ", s->f);
+		json(item, s->f, 4);
+	}
+	s->n++;
+}
+
+void doc_stream_end(struct doc_stream *s)
+{
+	if (s->yaml)
+		fputs(s->n ? "" : " []\n", s->f);
+	else
+		fputs(s->n ? "\n  ]\n}\n" : "]\n}\n", s->f);
+}

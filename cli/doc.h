@@ -35,4 +35,19 @@ void doc_print_yaml(const struct doc *d, FILE *f);
 /* By -o value: "json" or "yaml". */
 void doc_print(const struct doc *d, const char *fmt, FILE *f);
 
+/*
+ * A document too large to hold: an object whose members (head, printed
+ * whole) end in one array (key), whose items are printed one at a time.
+ * The bytes are those doc_print gives for the whole tree.
+ */
+struct doc_stream {
+	FILE *f;
+	bool yaml;
+	size_t n;
+};
+void doc_stream_begin(struct doc_stream *s, const char *fmt, FILE *f,
+		      const struct doc *head, const char *key);
+void doc_stream_item(struct doc_stream *s, const struct doc *item);
+void doc_stream_end(struct doc_stream *s);
+
 #endif
