@@ -181,7 +181,10 @@ int cmd_matrix(int argc, char **argv)
 		static char obuf[1 << 16];
 		struct pw_conns a, z;
 		struct doc_stream ds;
+		struct pw_buf *enc = NULL, v1, v2; /* names as scalars */
 		bool csv = !strcmp(fmt, "csv");
+		pw_buf_init(&v1);
+		pw_buf_init(&v2);
 		pw_conns_init(&a);
 		pw_conns_init(&z);
 		setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
@@ -194,6 +197,11 @@ int cmd_matrix(int argc, char **argv)
 				doc_add(ea, NULL, doc_str(eps[i].name));
 			doc_stream_begin(&ds, fmt, stdout, head, "cells");
 			doc_free(head);
+			enc = pw_xcalloc(n + 1, sizeof(*enc));
+			for (size_t i = 0; i < n; i++) {
+				pw_buf_init(&enc[i]);
+				doc_stream_scalar(&ds, eps[i].name, &enc[i]);
+			}
 		}
 		for (size_t i = 0; i < n; i++)
 			for (size_t k = 0; k < n; k++) {
@@ -214,20 +222,27 @@ int cmd_matrix(int argc, char **argv)
 					putchar('\n');
 					continue;
 				}
-				struct doc *x = doc_obj();
-				doc_add(x, "src", doc_str(eps[i].name));
-				doc_add(x, "dst", doc_str(eps[k].name));
-				doc_add(x, "allowed", doc_str(b.s));
+				static const char *const keys[] = { "src", "dst",
+								    "allowed", "staged" };
+				const char *vals[4] = { enc[i].s, enc[k].s, NULL, NULL };
+				doc_stream_scalar(&ds, b.s, &v1);
+				vals[2] = v1.s;
 				if (w.staged) {
 					pw_buf_reset(&b);
 					pw_conns_format(&z, &b);
-					doc_add(x, "staged", doc_str(b.s));
+					doc_stream_scalar(&ds, b.s, &v2);
+					vals[3] = v2.s;
 				}
-				doc_stream_item(&ds, x);
-				doc_free(x);
+				doc_stream_flat(&ds, keys, vals, w.staged ? 4 : 3);
 			}
-		if (!csv)
+		if (!csv) {
 			doc_stream_end(&ds);
+			for (size_t i = 0; i < n; i++)
+				pw_buf_release(&enc[i]);
+			free(enc);
+		}
+		pw_buf_release(&v1);
+		pw_buf_release(&v2);
 		fflush(stdout);
 		setvbuf(stdout, NULL, _IOLBF, 0);
 		pw_conns_release(&a);

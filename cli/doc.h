@@ -44,10 +44,18 @@ struct doc_stream {
 	FILE *f;
 	bool yaml;
 	size_t n;
+	struct pw_buf line;
 };
 void doc_stream_begin(struct doc_stream *s, const char *fmt, FILE *f,
 		      const struct doc *head, const char *key);
 void doc_stream_item(struct doc_stream *s, const struct doc *item);
 void doc_stream_end(struct doc_stream *s);
+/* A string as a scalar of the stream's syntax (quoted where needed). */
+void doc_stream_scalar(const struct doc_stream *s, const char *str,
+		       struct pw_buf *out);
+/* An item that is an object of n string members, keys plain and values
+   already written by doc_stream_scalar: the fast path for large outputs. */
+void doc_stream_flat(struct doc_stream *s, const char *const *keys,
+		     const char *const *vals, size_t n);
 
 #endif
