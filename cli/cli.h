@@ -16,6 +16,7 @@
 
 #include "../lib/engine.h"
 #include "../lib/reach.h"
+#include "../lib/service.h"
 
 #define EXIT_FINDINGS 1
 #define EXIT_USAGE 2
@@ -32,6 +33,9 @@ struct cli_opts {
 	bool stats; /* --stats: timings and peak memory on stderr at exit */
 	bool reach; /* also build the fast engine (lib/reach.h) */
 	uint32_t replicas; /* pods per workload template (lab) */
+	/* with Ingresses or Routes in the input, add netpol-analyzer's
+	   ingress controller pod (lib/service.h) */
+	bool ingress_controller;
 	/* called after loading, before the engine is built (lab addresses) */
 	int (*prepare)(struct pw_cluster *c, void *arg);
 	void *prepare_arg;
@@ -45,6 +49,7 @@ struct cli_world {
 	struct pw_reach *reach, *staged_reach; /* when asked for (o->reach) */
 	struct pw_strmap pods;	 /* "ns/name" -> pod index + 1 */
 	struct pw_strmap groups; /* "ns/name" -> group index + 1 */
+	int32_t ingress_pod; /* the ingress controller's pod, or -1 */
 	struct pw_arena names_arena; /* DNS names given on the command line */
 	bool names;
 	bool stats;

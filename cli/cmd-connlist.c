@@ -172,7 +172,7 @@ static void ext_conns(const struct cli_world *w, int d, uint32_t g,
  * the engine's classes joined as netpol-analyzer names them (see the top).
  */
 static void ext_lines(const struct cli_world *w, int d, char **gname,
-		      int nsfilter, struct cl_lines *l, struct pw_buf *b)
+		      int ctl, int nsfilter, struct cl_lines *l, struct pw_buf *b)
 {
 	const struct pw_cluster *c = &w->c;
 	const struct pw_engine *e = &w->e;
@@ -211,7 +211,7 @@ static void ext_lines(const struct cli_world *w, int d, char **gname,
 		pw_addr_range_name(&lo, &hi, false, name);
 		strcat(name, "[External]");
 		for (uint32_t g = 0; g < ng; g++) {
-			if (pw_conns_empty(&run[g]) ||
+			if (pw_conns_empty(&run[g]) || (int)g == ctl ||
 			    (nsfilter != -2 && (int)c->groups[g].ns != nsfilter))
 				continue;
 			if (d == PW_INGRESS)
@@ -231,12 +231,50 @@ static void ext_lines(const struct cli_world *w, int d, char **gname,
 	free(x);
 }
 
+/*
+ * "{ingress-controller} => WORKLOAD : CONNS": what the Ingresses and Routes
+ * expose on each workload that the policies let the controller reach
+ * (lib/service.h); a workload they expose but the policies close to it
+ * gets a warning, as netpol-analyzer gives.
+ */
+static void ingress_lines(const struct cli_world *w, char **gname, int ctl,
+			  int nsfilter, struct cl_lines *l, struct pw_buf *b)
+{
+	const struct pw_cluster *c = &w->c;
+	struct pw_conns *exp = pw_xcalloc(c->ngroups + 1, sizeof(*exp)), ok;
+	for (uint32_t g = 0; g < c->ngroups; g++)
+		pw_conns_init(&exp[g]);
+	pw_conns_init(&ok);
+	for (uint32_t i = 0; i < c->nings; i++)
+		pw_ingress_exposure(c, &c->ings[i], exp);
+	for (uint32_t g = 0; g < c->ngroups; g++) {
+		if ((int)g == ctl || pw_conns_empty(&exp[g]) ||
+		    (nsfilter != -2 && (int)c->groups[g].ns != nsfilter))
+			continue;
+		cli_pair_conns(c, &w->e, w->reach, ctl, NULL, (int)g, NULL, &ok);
+		pw_conns_intersect(&ok, &exp[g]);
+		if (pw_conns_empty(&ok))
+			fprintf(stderr,
+				"podwall: warning: an Ingress or Route exposes %s, but the "
+				"network policies block ingress from an arbitrary in-cluster "
+				"source to it: no line for the ingress controller\n",
+				gname[g]);
+		else
+			line_add(l, "{ingress-controller}", gname[g], &ok, b);
+	}
+	for (uint32_t g = 0; g < c->ngroups; g++)
+		pw_conns_release(&exp[g]);
+	free(exp);
+	pw_conns_release(&ok);
+}
+
 int cmd_connlist(int argc, char **argv)
 {
 	struct cli_opts o = { 0 };
 	int rc = EXIT_USAGE;
 	int parsed = cli_parse("connlist", connlist_usage, argc, argv, &o, NULL, NULL);
 	o.reach = true;
+	o.ingress_controller = true;
 	if (parsed) {
 		rc = parsed > 0 ? 0 : EXIT_USAGE;
 		goto out;
@@ -263,9 +301,10 @@ int cmd_connlist(int argc, char **argv)
 	struct cl_lines l = { NULL, 0, 0 };
 	struct pw_conns cs;
 	pw_conns_init(&cs);
+	int ctl = w.ingress_pod >= 0 ? (int)c->pods[w.ingress_pod].group : -1;
 	for (uint32_t i = 0; i < c->ngroups; i++)
 		for (uint32_t k = 0; k < c->ngroups; k++) {
-			if (i == k)
+			if (i == k || (int)i == ctl || (int)k == ctl)
 				continue;
 			if (nsfilter != -2 && (int)c->groups[i].ns != nsfilter &&
 			    (int)c->groups[k].ns != nsfilter)
@@ -275,8 +314,10 @@ int cmd_connlist(int argc, char **argv)
 			if (!pw_conns_empty(&cs))
 				line_add(&l, gname[i], gname[k], &cs, &b);
 		}
-	ext_lines(&w, PW_INGRESS, gname, nsfilter, &l, &b);
-	ext_lines(&w, PW_EGRESS, gname, nsfilter, &l, &b);
+	ext_lines(&w, PW_INGRESS, gname, ctl, nsfilter, &l, &b);
+	ext_lines(&w, PW_EGRESS, gname, ctl, nsfilter, &l, &b);
+	if (ctl >= 0)
+		ingress_lines(&w, gname, ctl, nsfilter, &l, &b);
 	struct cl_line *lines = l.v;
 	size_t nl = l.n;
 	if (nl)

@@ -149,6 +149,7 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 	struct pw_diags d;
 	struct pw_buf b;
 	memset(w, 0, sizeof(*w));
+	w->ingress_pod = -1;
 	w->stats = o->stats;
 	w->t_start = mono_ms();
 	pw_cluster_init(&w->c);
@@ -161,6 +162,9 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 	w->c.template_replicas = o->replicas;
 	for (int i = 0; i < o->nfiles; i++)
 		pw_cluster_load_path(&w->c, o->files[i], &d);
+	w->ingress_pod = -1;
+	if (o->ingress_controller && w->c.nings)
+		w->ingress_pod = (int32_t)pw_cluster_add_ingress_controller(&w->c);
 	pw_cluster_finish(&w->c, &d);
 	if (o->engine_flags & PW_ENGINE_IPBLOCK_EXCLUDES_PODS)
 		pw_cluster_check_ipblock_ports(&w->c, &d);
