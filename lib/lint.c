@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "calsel.h"
+#include "service.h"
 
 const char pw_lint_dns_model[] = "(CoreDNS as EKS runs it)";
 
@@ -571,33 +572,75 @@ static void denied_why(const struct pw_engine *e, const struct pw_verdict *v,
 	pw_buf_release(&nb);
 }
 
-/* Is proto/53 allowed from every pod of group s to every pod of group t?
-   If not, the first denied pair's verdict explains it. */
-static bool group_allowed(const struct pw_engine *e, const struct pw_group *s,
-			  const struct pw_group *t, int proto,
-			  struct pw_buf *why, struct pw_pos *pos)
+/*
+ * Where DNS goes, per protocol ([0] UDP, [1] TCP): the backends of the
+ * Service kube-system/kube-dns for port 53, with their target ports, as
+ * kube-proxy translates; without that Service (or port), the kube-dns pods
+ * of kube-system on port 53.
+ */
+struct dns_targets {
+	struct pw_ep *ep[2];
+	int *port[2];
+	uint32_t n[2];
+	const struct pw_service *svc[2]; /* the Service that gave them */
+};
+
+static const int dns_protos[2] = { PW_UDP, PW_TCP };
+
+static void dns_targets_build(const struct pw_cluster *c, struct dns_targets *t)
 {
-	struct pw_query q = pw_query_port(proto, 53);
-	for (uint32_t i = 0; i < s->npods; i++)
-		for (uint32_t k = 0; k < t->npods; k++) {
-			struct pw_ep a = pw_ep_pod(e->c, s->pods[i]);
-			struct pw_ep b = pw_ep_pod(e->c, t->pods[k]);
-			struct pw_verdict v;
-			pw_engine_eval(e, &a, &b, &q, &v);
-			if (v.allowed)
-				continue;
-			if (why) {
-				pw_buf_reset(why);
-				denied_why(e, &v, &a, &b, why, pos);
+	const struct pw_service *s = pw_service_find(c, "kube-system", "kube-dns");
+	memset(t, 0, sizeof(*t));
+	for (int x = 0; x < 2; x++) {
+		const struct pw_svc_port *sp = s ? pw_service_port(s, dns_protos[x], 53) : NULL;
+		struct pw_backend *bv = NULL;
+		size_t nb = sp ? pw_service_backends(c, s, sp, dns_protos[x], 53, &bv) : 0;
+		t->ep[x] = pw_xcalloc(nb + c->npods + 1, sizeof(*t->ep[x]));
+		t->port[x] = pw_xcalloc(nb + c->npods + 1, sizeof(*t->port[x]));
+		for (size_t i = 0; i < nb; i++) {
+			struct pw_ep ep = pw_ep_addr(&bv[i].addr);
+			if (bv[i].pod >= 0) {
+				ep = pw_ep_pod(c, (uint32_t)bv[i].pod);
+				if (bv[i].addr.family)
+					ep.addr = bv[i].addr;
 			}
-			return false;
+			t->ep[x][t->n[x]] = ep;
+			t->port[x][t->n[x]++] = bv[i].port;
 		}
-	return true;
+		free(bv);
+		if (t->n[x]) {
+			t->svc[x] = s;
+			continue;
+		}
+		for (uint32_t i = 0; i < c->npods; i++)
+			if (is_dns_pod(c, &c->pods[i])) {
+				t->ep[x][t->n[x]] = pw_ep_pod(c, i);
+				t->port[x][t->n[x]++] = 53;
+			}
+	}
+}
+
+static void dns_targets_release(struct dns_targets *t)
+{
+	for (int x = 0; x < 2; x++) {
+		free(t->ep[x]);
+		free(t->port[x]);
+	}
+}
+
+/* Is pod p a DNS server (one of the targets)? */
+static bool dns_target_pod(const struct dns_targets *t, uint32_t p)
+{
+	for (int x = 0; x < 2; x++)
+		for (uint32_t i = 0; i < t->n[x]; i++)
+			if (t->ep[x][i].pod == (int)p)
+				return true;
+	return false;
 }
 
 struct dns_result {
 	bool blocked[2]; /* [0] UDP, [1] TCP */
-	int target;	 /* a DNS group that denies, for the message */
+	int x, target;	 /* the first denial: protocol and target */
 	struct pw_pos pos;
 };
 
@@ -613,25 +656,32 @@ static bool egress_isolated(const struct pw_engine *e, const struct pw_group *g)
 	return false;
 }
 
-static void dns_check(const struct pw_engine *e, uint32_t gi, const uint32_t *dns,
-		      uint32_t ndns, struct dns_result *out, struct pw_buf *why)
+/* DNS on a protocol is blocked for group g when the engine denies it from
+   some pod of g to some target (kube-proxy may pick any). */
+static void dns_check(const struct pw_engine *e, const struct pw_group *g,
+		      const struct dns_targets *t, unsigned protos,
+		      struct dns_result *out, struct pw_buf *why)
 {
-	static const int protos[2] = { PW_UDP, PW_TCP };
-	const struct pw_cluster *c = e->c;
 	memset(out, 0, sizeof(*out));
 	out->target = -1;
-	for (int x = 0; x < 2; x++) {
-		bool ok = false;
-		for (uint32_t t = 0; t < ndns && !ok; t++)
-			ok = group_allowed(e, &c->groups[gi], &c->groups[dns[t]],
-					   protos[x], NULL, NULL);
-		out->blocked[x] = !ok;
-		if (!ok && out->target < 0 && ndns) {
-			out->target = (int)dns[0];
-			(void)group_allowed(e, &c->groups[gi], &c->groups[dns[0]],
-					    protos[x], why, &out->pos);
-		}
-	}
+	for (int x = 0; x < 2; x++)
+		for (uint32_t i = 0; i < g->npods && (protos & (1u << x)) &&
+				     !out->blocked[x]; i++)
+			for (uint32_t k = 0; k < t->n[x] && !out->blocked[x]; k++) {
+				struct pw_ep a = pw_ep_pod(e->c, g->pods[i]);
+				struct pw_query q = pw_query_port(dns_protos[x], t->port[x][k]);
+				struct pw_verdict v;
+				pw_engine_eval(e, &a, &t->ep[x][k], &q, &v);
+				if (v.allowed)
+					continue;
+				out->blocked[x] = true;
+				if (out->target >= 0)
+					continue;
+				out->x = x;
+				out->target = (int)k;
+				pw_buf_reset(why);
+				denied_why(e, &v, &a, &t->ep[x][k], why, &out->pos);
+			}
 }
 
 static const char *protos_text(const bool blocked[2])
@@ -651,25 +701,32 @@ static bool any_staged(const struct pw_cluster *c)
 	return false;
 }
 
-static void dns_target_text(const struct pw_cluster *c, int t, struct pw_buf *b)
+static void dns_target_text(const struct pw_cluster *c, const struct dns_targets *t,
+			    const struct dns_result *r, struct pw_buf *b)
 {
+	const struct pw_ep *ep = &t->ep[r->x][r->target];
 	pw_buf_reset(b);
-	pw_group_kind_name(c, &c->groups[t], b);
-	if (modelled(&c->pods[c->groups[t].pods[0]]))
-		pw_buf_puts(b, ", CoreDNS as EKS runs it, address unknown");
+	if (t->svc[r->x])
+		pw_buf_puts(b, "Service kube-system/kube-dns: ");
+	if (ep->pod < 0) {
+		char as[48];
+		pw_addr_format(&ep->addr, as);
+		pw_buf_puts(b, as);
+	} else {
+		pw_group_kind_name(c, &c->groups[c->pods[ep->pod].group], b);
+		if (modelled(&c->pods[ep->pod]))
+			pw_buf_puts(b, ", CoreDNS as EKS runs it, address unknown");
+	}
+	if (t->port[r->x][r->target] != 53)
+		pw_buf_printf(b, " port %d", t->port[r->x][r->target]);
 }
 
 static int check_dns(struct ctx *x)
 {
 	const struct pw_cluster *c = x->c;
 	const struct pw_engine *e = x->e;
-	uint32_t *dns = pw_xcalloc(c->ngroups + 1, sizeof(*dns)), ndns = 0;
-	for (uint32_t gi = 0; gi < c->ngroups; gi++)
-		for (uint32_t k = 0; k < c->groups[gi].npods; k++)
-			if (is_dns_pod(c, &c->pods[c->groups[gi].pods[k]])) {
-				dns[ndns++] = gi;
-				break;
-			}
+	struct dns_targets t;
+	dns_targets_build(c, &t);
 	struct pw_engine *st = NULL;
 	int rc = 0;
 	if (any_staged(c)) {
@@ -684,18 +741,22 @@ static int check_dns(struct ctx *x)
 	pw_buf_init(&why);
 	pw_buf_init(&tb);
 	pw_buf_init(&gb);
-	for (uint32_t gi = 0; gi < c->ngroups && ndns; gi++) {
+	for (uint32_t gi = 0; gi < c->ngroups && (t.n[0] || t.n[1]); gi++) {
 		const struct pw_group *g = &c->groups[gi];
-		const struct pw_pod *p = &c->pods[g->pods[0]];
-		if (modelled(p) || is_dns_pod(c, p))
+		bool server = false;
+		for (uint32_t k = 0; k < g->npods && !server; k++)
+			server = modelled(&c->pods[g->pods[k]]) ||
+				 is_dns_pod(c, &c->pods[g->pods[k]]) ||
+				 dns_target_pod(&t, g->pods[k]);
+		if (server)
 			continue;
-		struct dns_result now = { { false, false }, -1, { 0 } }, then;
+		struct dns_result now = { { false, false }, 0, -1, { 0 } }, then;
 		pw_buf_reset(&gb);
 		pw_group_kind_name(c, g, &gb);
 		if (egress_isolated(e, g)) {
-			dns_check(e, gi, dns, ndns, &now, &why);
+			dns_check(e, g, &t, 3, &now, &why);
 			if (now.blocked[0] || now.blocked[1]) {
-				dns_target_text(c, now.target, &tb);
+				dns_target_text(c, &t, &now, &tb);
 				add(x, "dns-blocked", now.pos, (int)g->ns,
 				    "%s is egress-isolated and cannot reach DNS (%s) on %s: %s",
 				    str(&gb), str(&tb), protos_text(now.blocked), str(&why));
@@ -703,15 +764,15 @@ static int check_dns(struct ctx *x)
 		}
 		if (!st || !egress_isolated(st, g))
 			continue;
-		dns_check(st, gi, dns, ndns, &then, &why);
-		bool newly[2] = { then.blocked[0] && !now.blocked[0],
-				  then.blocked[1] && !now.blocked[1] };
-		if (!newly[0] && !newly[1])
+		/* what the staged policies newly block, and why */
+		unsigned fresh = (now.blocked[0] ? 0u : 1u) | (now.blocked[1] ? 0u : 2u);
+		dns_check(st, g, &t, fresh, &then, &why);
+		if (!then.blocked[0] && !then.blocked[1])
 			continue;
-		dns_target_text(c, then.target, &tb);
+		dns_target_text(c, &t, &then, &tb);
 		add(x, "staged-dns-blocked", then.pos, (int)g->ns,
 		    "%s could not reach DNS (%s) on %s once the staged policies are enforced: %s",
-		    str(&gb), str(&tb), protos_text(newly), str(&why));
+		    str(&gb), str(&tb), protos_text(then.blocked), str(&why));
 	}
 	pw_buf_release(&why);
 	pw_buf_release(&tb);
@@ -720,7 +781,7 @@ static int check_dns(struct ctx *x)
 		pw_engine_release(st);
 		free(st);
 	}
-	free(dns);
+	dns_targets_release(&t);
 	return rc;
 }
 

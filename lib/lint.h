@@ -15,7 +15,7 @@
  *                         Calico source or destination) that matches no
  *                         pod and no network set
  *   dns-blocked           an egress-isolated workload to which the engine
- *                         denies UDP/53 or TCP/53 to every DNS workload
+ *                         denies UDP/53 or TCP/53 to a DNS server
  *   staged-dns-blocked    the same, only once the staged policies are
  *                         enforced (the engine built with PW_ENGINE_STAGED)
  *   open-to-world         an ingress Allow rule that matches every address
@@ -42,16 +42,18 @@
  * AdminNetworkPolicy ingress rules cannot name outside addresses, so alone
  * they never default-deny ingress from outside the cluster.
  *
- * DNS.  The DNS workloads are the groups of kube-system whose pods carry
- * k8s-app=kube-dns (what the kube-dns Service selects).
- * When the input has none, pw_lint_model_dns() adds CoreDNS as EKS runs it
- * (a Deployment coredns in kube-system, labels k8s-app=kube-dns and
+ * DNS.  Where a pod's DNS queries go: the backends of the Service
+ * kube-system/kube-dns for UDP and TCP port 53, at their target ports, as
+ * kube-proxy translates them (service.h); without that Service, the pods
+ * of kube-system labelled k8s-app=kube-dns, on port 53.  When kube-system
+ * has no such pod, pw_lint_model_dns() adds CoreDNS as EKS runs it (a
+ * Deployment coredns in kube-system, labels k8s-app=kube-dns and
  * eks.amazonaws.com/component=coredns, service account coredns, ports
  * dns 53/UDP, dns-tcp 53/TCP, metrics 9153/TCP, no address: no ipBlock
- * matches it); lint's other checks ignore the pods it adds.  A workload
- * reaches DNS on a protocol when the engine allows it from every pod of
- * the workload to every pod of some DNS workload, exactly as `podwall
- * eval --src W --dst D --port UDP/53` answers.
+ * matches it); lint's other checks ignore the pods it adds.  DNS on a
+ * protocol is blocked for a workload when the engine denies it from some
+ * pod of the workload to some server (kube-proxy may pick any), which is
+ * what `podwall eval --src W --dst kube-system/coredns` answers.
  *
  * Pods are counted as the workloads say: a workload without pods in the
  * input counts spec.replicas.

@@ -7,7 +7,9 @@
 # DNS to kube-system/coredns, for the workloads that some policy isolates
 # for egress.  Inputs without a kube-dns pod are given to eval with
 # lint-dns/coredns-eks.yaml, the CoreDNS that lint models for them; an
-# input's own DNS must be the workload kube-system/coredns.
+# input's own DNS must be the workload kube-system/coredns, and a case
+# whose kube-dns Service translates port 53 names the target port in a
+# file dns-port.
 . "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 model=$here/lint-dns/coredns-eks.yaml
@@ -39,6 +41,9 @@ for d in "$here"/cli/*-lint-*/ "$here"/cases/1*/; do
 		continue
 	fi
 	: > "$TMP/want"
+	# the port DNS reaches the pods on, when a Service translates 53
+	port=53
+	[ -f "$d/dns-port" ] && port=$(cat "$d/dns-port")
 	staged=""
 	grep -q '^kind: Staged' "$d"/*.yaml && staged=--staged
 	while read -r ep; do
@@ -47,7 +52,7 @@ for d in "$here"/cli/*-lint-*/ "$here"/cases/1*/; do
 		for p in UDP TCP; do
 			# shellcheck disable=SC2086
 			"$PODWALL" eval -f "$d" $extra $staged --src "$src" \
-				--dst kube-system/coredns --port $p/53 -o json \
+				--dst kube-system/coredns --port "$p/$port" -o json \
 				> "$TMP/e" 2> /dev/null
 			[ "$(eval_view main < "$TMP/e")" = "DENY isolated" ] && now="$now $p/53"
 			[ -n "$staged" ] && [ "$(eval_view staged < "$TMP/e")" = "DENY isolated" ] &&
