@@ -18,7 +18,7 @@ fail=0
 run() {
 	"$OUTPUTS_DIFF" "$@" > "$T/out" 2>&1
 	rc=$?
-	grep -v ': [0-9]* passed, [0-9]* failed$' "$T/out" | grep -v 'workloads, .* addresses' | head -20
+	grep -v ': [0-9]* passed, [0-9]* failed$' "$T/out" | grep -v 'workloads, .* addresses' | grep -v ': warning: ' | head -20
 	line=$(grep -E '^outputs-diff: [0-9]+ passed, [0-9]+ failed$' "$T/out")
 	if [ -z "$line" ]; then
 		echo "FAIL: outputs-diff $* printed no summary (exit $rc)"
