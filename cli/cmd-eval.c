@@ -256,9 +256,8 @@ static int eval_service(struct cli_world *w, const struct cli_opts *o,
 {
 	struct pw_ep *s = NULL;
 	int ns = cli_resolve(w, src, o->ns, &s);
-	if (!ns || cli_service(w, src, o->ns)) {
-		cli_error(!ns ? "unknown endpoint '%s' (want ns/name of a pod or workload, an IP address or a DNS name)"
-			      : "a Service cannot be a source: '%s' (give a pod or workload)",
+	if (!ns) {
+		cli_error("unknown endpoint '%s' (want ns/name of a pod or workload, an IP address or a DNS name)",
 			  src);
 		free(s);
 		return EXIT_USAGE;
@@ -368,6 +367,10 @@ static int eval_one(struct cli_world *w, const struct cli_opts *o,
 	if (pw_query_parse(portspec, &q) < 0) {
 		cli_error("invalid --port '%s' (want PROTO/N, e.g. TCP/80, UDP/53, ICMP/8)",
 			  portspec);
+		return EXIT_USAGE;
+	}
+	if (cli_service(w, src, o->ns)) {
+		cli_error("a Service cannot be a source: '%s' (give a pod or workload)", src);
 		return EXIT_USAGE;
 	}
 	const struct pw_service *svc = cli_service(w, dst, o->ns);
