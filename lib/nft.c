@@ -162,6 +162,12 @@ static int u32_cmp(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
+static int box_lo_cmp(const void *x, const void *y)
+{
+	const struct box *a = x, *b = y;
+	return a->lo < b->lo ? -1 : a->lo > b->lo;
+}
+
 static int range_cmp(const void *x, const void *y)
 {
 	const struct box *a = x, *b = y;
@@ -195,6 +201,8 @@ static void run_elements(struct render *r, struct pw_buf *out)
 		if (!u || cuts[u - 1] != cuts[i])
 			cuts[u++] = cuts[i];
 	struct box *pr = pw_xmalloc((r->nrun + 1) * sizeof(*pr));
+	size_t *act = pw_xmalloc((r->nrun + 1) * sizeof(*act)), nact = 0, next = 0;
+	qsort(r->run, r->nrun, sizeof(*r->run), box_lo_cmp);
 	struct pw_buf cur, prev;
 	pw_buf_init(&cur);
 	pw_buf_init(&prev);
@@ -206,11 +214,18 @@ static void run_elements(struct render *r, struct pw_buf *out)
 		uint32_t b = c + 1 < u ? cuts[c + 1] - 1 : UINT32_MAX;
 		if (c + 1 == u && !top)
 			break; /* past the last box */
-		/* the port ranges of the boxes covering [a, b], merged */
-		size_t m = 0;
-		for (size_t i = 0; i < r->nrun; i++)
-			if (r->run[i].lo <= a && r->run[i].hi >= b)
-				pr[m++] = r->run[i];
+		/* the port ranges of the boxes covering [a, b], merged: boxes
+		   (by start) join the active ones as the sweep reaches them and
+		   leave once they end before a */
+		while (next < r->nrun && r->run[next].lo <= a)
+			act[nact++] = next++;
+		size_t m = 0, keep = 0;
+		for (size_t i = 0; i < nact; i++)
+			if (r->run[act[i]].hi >= a) {
+				act[keep++] = act[i];
+				pr[m++] = r->run[act[i]];
+			}
+		nact = keep;
 		qsort(pr, m, sizeof(*pr), range_cmp);
 		pw_buf_reset(&cur);
 		for (size_t i = 0; i < m;) {
@@ -270,6 +285,7 @@ static void run_elements(struct render *r, struct pw_buf *out)
 	pw_buf_release(&cur);
 	pw_buf_release(&prev);
 	free(pr);
+	free(act);
 	free(cuts);
 }
 
