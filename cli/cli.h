@@ -83,6 +83,11 @@ void cli_world_release(struct cli_world *w);
    go to *pods (heap, caller frees).  Returns the count, 0 if unknown. */
 int cli_resolve(struct cli_world *w, const char *spec,
 		const char *defns, struct pw_ep **eps);
+/* The Service a destination names: svc/NAME (in defns), its DNS name
+   (NAME.NS[.svc[.cluster.local]]), ns/name or name when no pod or workload
+   has that name, or one of its addresses; NULL if none. */
+const struct pw_service *cli_service(const struct cli_world *w,
+				     const char *spec, const char *defns);
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *cli_pod_name(const struct cli_world *w, uint32_t pod,
 			 struct pw_buf *b);

@@ -336,6 +336,53 @@ int cli_resolve(struct cli_world *w, const char *spec,
 	return (int)g->npods;
 }
 
+const struct pw_service *cli_service(const struct cli_world *w,
+				     const char *spec, const char *defns)
+{
+	const struct pw_cluster *c = &w->c;
+	struct pw_addr a;
+	if (pw_addr_parse(spec, &a) == 0)
+		return pw_service_by_addr(c, &a);
+	static const char *const prefixes[] = { "svc/", "service/", "services/" };
+	for (size_t i = 0; i < PW_ARRAY_SIZE(prefixes); i++) {
+		size_t n = strlen(prefixes[i]);
+		if (!strncmp(spec, prefixes[i], n) && !strchr(spec + n, '/'))
+			return pw_service_find(c, defns ? defns : "default", spec + n);
+	}
+	/* its DNS name: NAME.NS, NAME.NS.svc, NAME.NS.svc.cluster.local */
+	const char *dot = strchr(spec, '.');
+	if (dot && !strchr(spec, '/')) {
+		char name[256], ns[256];
+		size_t n = (size_t)(dot - spec);
+		const char *nse = strchr(dot + 1, '.');
+		size_t m = nse ? (size_t)(nse - dot - 1) : strlen(dot + 1);
+		if (n >= sizeof(name) || m >= sizeof(ns) ||
+		    (nse && strcmp(nse, ".svc") && strcmp(nse, ".svc.cluster.local")))
+			return NULL;
+		memcpy(name, spec, n);
+		name[n] = 0;
+		memcpy(ns, dot + 1, m);
+		ns[m] = 0;
+		return pw_service_find(c, ns, name);
+	}
+	char key[512];
+	const char *slash = strchr(spec, '/');
+	if (slash)
+		snprintf(key, sizeof(key), "%s", spec);
+	else
+		snprintf(key, sizeof(key), "%s/%s", defns ? defns : "default", spec);
+	if (pw_strmap_get(&w->pods, key) || pw_strmap_get(&w->groups, key))
+		return NULL; /* a pod or workload of that name comes first */
+	slash = strchr(key, '/');
+	char ns[256];
+	size_t nl = (size_t)(slash - key);
+	if (nl >= sizeof(ns))
+		return NULL;
+	memcpy(ns, key, nl);
+	ns[nl] = 0;
+	return pw_service_find(c, ns, slash + 1);
+}
+
 const char *cli_pod_name(const struct cli_world *w, uint32_t pod,
 			 struct pw_buf *b)
 {

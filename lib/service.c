@@ -590,7 +590,7 @@ size_t pw_service_backends(const struct pw_cluster *c,
 				      !strcmp(ep->ports[k].name, sp->name)) ||
 				     (ep->nports == 1 && s->nports == 1)))
 					bport = ep->ports[k].port;
-			if (!bport)
+			if (sp && !bport)
 				continue;
 			for (uint32_t k = 0; k < ep->naddrs; k++)
 				push(out, &n, &cap,
@@ -606,7 +606,7 @@ size_t pw_service_backends(const struct pw_cluster *c,
 		if (p->ns != s->ns || !pw_lsel_match(&s->sel, &p->labels))
 			continue;
 		int t = sp ? target_on(p, sp) : port;
-		if (!t)
+		if (sp && !t)
 			continue;
 		struct pw_backend b = { (int32_t)i, { 0 }, proto, t };
 		if (p->naddrs)

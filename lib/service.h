@@ -26,7 +26,7 @@
 #ifndef PW_SERVICE_H
 #define PW_SERVICE_H
 
-#include "model.h"
+#include "reach.h"
 
 struct pw_backend {
 	int32_t pod;	     /* -1: an address outside the cluster */
@@ -69,6 +69,35 @@ size_t pw_service_backends(const struct pw_cluster *c,
 uint32_t pw_cluster_add_ingress_controller(struct pw_cluster *c);
 size_t pw_ingress_exposure(const struct pw_cluster *c,
 			   const struct pw_ingress *ing, struct pw_conns *out);
+/*
+ * Decisions through a Service (service-eval.c): the engine (and the
+ * matrix r, when not NULL, where it answers) on each backend at its target
+ * port.  src holds nsrc endpoints (the replicas of a workload: each must
+ * be allowed).
+ */
+/* A backend as an endpoint of the engine. */
+struct pw_ep pw_backend_ep(const struct pw_cluster *c, const struct pw_backend *b);
+struct pw_svc_answer {
+	struct pw_backend b;
+	bool allowed;
+	int si; /* the first source replica denied, or 0 */
+};
+/*
+ * A connection from src to s at q's protocol and service port.  Returns 1
+ * when it is allowed to every backend, 0 when not (why says what when it
+ * is not a backend's verdict: no such port, no backends, an ExternalName
+ * Service), -1 when q has no port (ICMP...).  *out (heap, caller frees)
+ * gets every backend and its answer.
+ */
+int pw_service_eval(const struct pw_engine *e, const struct pw_reach *r,
+		    const struct pw_ep *src, int nsrc, const struct pw_service *s,
+		    const struct pw_query *q, struct pw_svc_answer **out,
+		    size_t *n, const char **why);
+/* Every service port of s that src may reach (to every backend); for a
+   headless Service, every port allowed to every backend. */
+void pw_service_conns(const struct pw_engine *e, const struct pw_reach *r,
+		      const struct pw_ep *src, int nsrc,
+		      const struct pw_service *s, struct pw_conns *out);
 /* "ClusterIP", "NodePort", ... */
 const char *pw_service_type_name(enum pw_svc_type t);
 
