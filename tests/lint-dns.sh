@@ -4,12 +4,13 @@
 # every Calico and admin-policy case under tests/cases (1xx), for every
 # workload, `podwall lint` reports dns-blocked (staged-dns-blocked)
 # for exactly the protocols on which `podwall eval` (eval --staged) denies
-# DNS to kube-system/coredns, for the workloads that some policy isolates
-# for egress.  Inputs without a kube-dns pod are given to eval with
-# lint-dns/coredns-eks.yaml, the CoreDNS that lint models for them; an
-# input's own DNS must be the workload kube-system/coredns, and a case
-# whose kube-dns Service translates port 53 names the target port in a
-# file dns-port.
+# DNS, for the workloads that some policy isolates for egress.  Inputs
+# without a kube-dns pod are given to eval with
+# lint-dns/coredns-eks.yaml, the CoreDNS that lint models for them.  eval
+# is asked about the Service kube-system/kube-dns where the input has one,
+# else about the workload kube-system/coredns (an input's own DNS pods
+# must be that workload; the staged view is asked about it too, as eval
+# explains a staged verdict for pods only).
 . "$(dirname "$0")/lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 model=$here/lint-dns/coredns-eks.yaml
@@ -41,9 +42,13 @@ for d in "$here"/cli/*-lint-*/ "$here"/cases/1*/; do
 		continue
 	fi
 	: > "$TMP/want"
-	# the port DNS reaches the pods on, when a Service translates 53
-	port=53
-	[ -f "$d/dns-port" ] && port=$(cat "$d/dns-port")
+	# ask about the kube-dns Service where the input has one: eval
+	# translates it to its backends as kube-proxy does
+	dst=kube-system/coredns
+	# shellcheck disable=SC2086
+	"$PODWALL" eval -f "$d" $extra --src "$(head -1 "$TMP/eps" | sed 's/\[.*//')" \
+		--dst kube-system/kube-dns --port UDP/53 > /dev/null 2>&1
+	[ $? -le 1 ] && dst=kube-system/kube-dns
 	staged=""
 	grep -q '^kind: Staged' "$d"/*.yaml && staged=--staged
 	while read -r ep; do
@@ -51,11 +56,16 @@ for d in "$here"/cli/*-lint-*/ "$here"/cases/1*/; do
 		now="" then=""
 		for p in UDP TCP; do
 			# shellcheck disable=SC2086
-			"$PODWALL" eval -f "$d" $extra $staged --src "$src" \
-				--dst kube-system/coredns --port "$p/$port" -o json \
-				> "$TMP/e" 2> /dev/null
+			"$PODWALL" eval -f "$d" $extra --src "$src" --dst $dst \
+				--port "$p/53" -o json > "$TMP/e" 2> /dev/null
 			[ "$(eval_view main < "$TMP/e")" = "DENY isolated" ] && now="$now $p/53"
-			[ -n "$staged" ] && [ "$(eval_view staged < "$TMP/e")" = "DENY isolated" ] &&
+			[ -n "$staged" ] || continue
+			# eval explains a staged verdict for pods, not Services
+			# shellcheck disable=SC2086
+			"$PODWALL" eval -f "$d" $extra --staged --src "$src" \
+				--dst kube-system/coredns --port "$p/53" -o json \
+				> "$TMP/e" 2> /dev/null
+			[ "$(eval_view staged < "$TMP/e")" = "DENY isolated" ] &&
 				then="$then $p/53"
 		done
 		[ -n "$now" ] && echo "main $ep$now" >> "$TMP/want"
