@@ -1388,8 +1388,14 @@ static bool in_nets(const struct pw_cidr *v, uint32_t n, const struct pw_addr *a
 	return false;
 }
 
+/* A destination known by a DNS name that every domain pattern matches
+   (compared by address): what a rule could match once names are known. */
+static const char any_name[] = "*";
+
 static bool in_domains(const char *const *v, uint32_t n, const char *name)
 {
+	if (name == any_name)
+		return n > 0;
 	for (uint32_t i = 0; name && i < n; i++)
 		if (pw_domain_match(v[i], name))
 			return true;
@@ -1654,6 +1660,80 @@ void pw_engine_eval(const struct pw_engine *e, const struct pw_ep *src,
 		out->allowed &= out->dir[d].allowed;
 	}
 	out->allowed |= out->self;
+}
+
+/* The verdicts direction dir of the walk could reach from position i of
+   id's applicable policies (1: allow, 2: deny) when rules that match only
+   with a DNS name (any) may or may not match.  memo: per position, its
+   answer + 4 once known (only tier starts are asked). */
+static unsigned outcomes_from(const struct pw_engine *e, enum pw_dir dir,
+			      const struct pw_identity *id, uint32_t i,
+			      const struct pw_ep *src, const struct pw_ep *dst,
+			      const struct pw_ep *any, const struct pw_query *q,
+			      unsigned char *memo)
+{
+	uint32_t n = id->npols[dir], start = i;
+	unsigned acc = 0;
+	if (memo[start])
+		return memo[start] - 4u;
+	while (i < n) {
+		uint32_t tier = e->pols[id->pols[dir][i]].tier, next = i;
+		while (next < n && e->pols[id->pols[dir][next]].tier == tier)
+			next++;
+		bool decided = false;
+		for (; i < next && !decided; i++) {
+			const struct pw_gpolicy *g = &e->pols[id->pols[dir][i]];
+			for (uint32_t r = 0; r < g->nrules[dir] && !decided; r++) {
+				const struct pw_grule *gr = &g->rules[dir][r];
+				if (gr->action == PW_ACT_LOG)
+					continue;
+				bool sure = rule_match(e, gr, src, dst, q);
+				if (!sure && !rule_match(e, gr, src, any, q))
+					continue;
+				if (gr->action == PW_ACT_PASS)
+					acc |= outcomes_from(e, dir, id, next, src, dst, any, q, memo);
+				else
+					acc |= gr->action == PW_ACT_ALLOW ? 1u : 2u;
+				decided = sure;
+			}
+		}
+		if (decided) {
+			memo[start] = (unsigned char)(acc + 4);
+			return acc;
+		}
+		if (e->tiers[tier].default_action == PW_ACT_DENY) {
+			acc |= 2;
+			memo[start] = (unsigned char)(acc + 4);
+			return acc;
+		}
+		i = next;
+	}
+	acc |= 1; /* the profile */
+	memo[start] = (unsigned char)(acc + 4);
+	return acc;
+}
+
+bool pw_engine_name_dependent(const struct pw_engine *e, const struct pw_ep *src,
+			      const struct pw_ep *dst, const struct pw_query *q)
+{
+	if (dst->pod >= 0 || dst->name)
+		return false;
+	struct pw_ep any = *dst;
+	any.name = any_name;
+	unsigned out[2];
+	for (int d = 0; d < 2; d++) {
+		const struct pw_ep *self = d == PW_EGRESS ? src : dst;
+		out[d] = 1;
+		if (!pw_engine_governed(e, self))
+			continue;
+		const struct pw_identity *id = &e->ids[e->pod_identity[self->pod]];
+		unsigned char *memo = pw_xcalloc(id->npols[d] + 1, 1);
+		out[d] = outcomes_from(e, (enum pw_dir)d, id, 0, src, dst, &any, q, memo);
+		free(memo);
+	}
+	bool can_allow = (out[0] & 1) && (out[1] & 1);
+	bool can_deny = (out[0] & 2) || (out[1] & 2);
+	return can_allow && can_deny;
 }
 
 static void dir_conns(const struct pw_engine *e, enum pw_dir dir,

@@ -277,6 +277,18 @@ void pw_query_format(const struct pw_query *q, char out[static 32]);
 void pw_engine_eval(const struct pw_engine *e, const struct pw_ep *src,
 		    const struct pw_ep *dst, const struct pw_query *q,
 		    struct pw_verdict *out);
+/*
+ * Could a DNS name for dst change the verdict?  True when dst is an address
+ * outside the cluster given without a name, and some name that the rules'
+ * DNS domains (Calico `domains`, network sets' `allowedEgressDomains`)
+ * match would decide the connection otherwise: the verdict with a name
+ * differs from the one without.  Each rule that matches only with a name is
+ * taken to match or not independently of the others, so the answer errs
+ * toward true (a name matching two patterns at once is not checked for).
+ * The lab's probes count such connections as untested.
+ */
+bool pw_engine_name_dependent(const struct pw_engine *e, const struct pw_ep *src,
+			      const struct pw_ep *dst, const struct pw_query *q);
 /* Everything (TCP, UDP, SCTP) that may flow from src to dst. */
 void pw_engine_conns(const struct pw_engine *e, const struct pw_ep *src,
 		     const struct pw_ep *dst, struct pw_conns *out);
