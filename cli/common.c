@@ -159,8 +159,12 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 	pw_diags_init(&d);
 	pw_buf_init(&b);
 	w->c.template_replicas = o->replicas;
-	for (int i = 0; i < o->nfiles; i++)
+	w->c.admit = o->admit;
+	w->c.admit_arg = o->admit_arg;
+	for (int i = 0; i < o->nfiles; i++) {
+		w->c.input = (uint32_t)i;
 		pw_cluster_load_path(&w->c, o->files[i], &d);
+	}
 	pw_cluster_finish(&w->c, &d);
 	if (o->engine_flags & PW_ENGINE_IPBLOCK_EXCLUDES_PODS)
 		pw_cluster_check_ipblock_ports(&w->c, &d);

@@ -341,12 +341,15 @@ int pw_cluster_find_ns(const struct pw_cluster *c, const char *name)
 	return v ? (int)(v - 1) : -1;
 }
 
-/* Registers Kind/ns/name; reports a duplicate and returns false. */
+/* Registers Kind/ns/name; reports a duplicate and returns false.  False
+   too, silently, for an object the caller's admit hook skips. */
 bool ld_register(struct ld *l, const struct meta *m)
 {
 	struct pw_cluster *c = l->c;
 	const char *key = pw_arena_printf(&c->arena, "%s/%s/%s/%s", m->group,
 					  m->kind, m->ns ? m->ns : "", m->name);
+	if (c->admit && !c->admit(c->admit_arg, c->input, key))
+		return false;
 	struct pw_pos *prev = pw_strmap_get(&c->objects, key);
 	if (prev) {
 		pw_error(l->d, m->pos,

@@ -66,6 +66,11 @@ void pw_nft_build(const struct pw_engine *e, const struct pw_dp_port *ports,
    (the baseline the benchmark compares with). */
 void pw_nft_build_opts(const struct pw_engine *e, const struct pw_dp_port *ports,
 		       size_t nports, bool linear, struct pw_nft *out);
+/* A warning for every rule whose meaning the ruleset does not carry in
+   full: rules on DNS names (Calico `domains`, network sets'
+   `allowedEgressDomains`), until the dataplane learns addresses from DNS.
+   In file order. */
+void pw_nft_unenforced(const struct pw_engine *e, struct pw_diags *d);
 /* A script that replaces the table atomically. */
 void pw_nft_script_full(const struct pw_nft *t, const char *table,
 			struct pw_buf *out);
