@@ -105,14 +105,13 @@ struct pw_gside {
 	uint32_t nnets, nnot_nets;
 	bool nets_pods;	 /* nets may match pods' addresses */
 	bool pods_only;	 /* addresses outside the cluster never match */
-	struct pw_idset *ids; /* selector part: pods it matches; NULL = none given */
-	struct pw_gsel sel; /* how ids was computed */
+	struct pw_idset *ids; /* selector part: pods it matches; NULL = none given
+				 (how: e->sels, by the part's key) */
 	struct pw_cidr *set_nets; /* ... and addresses of the network sets */
 	uint32_t nset_nets;
 	const char **set_domains;
 	uint32_t nset_domains;
 	struct pw_idset *not_ids; /* notSelector: pods; NULL = none given */
-	struct pw_gsel not_sel;
 	struct pw_cidr *not_set_nets;
 	uint32_t nnot_set_nets;
 	const char **domains; /* destination domains */
