@@ -39,6 +39,10 @@ struct cli_opts {
 	/* called after loading, before the engine is built (lab addresses) */
 	int (*prepare)(struct pw_cluster *c, void *arg);
 	void *prepare_arg;
+	/* asked for every object of files[input] (lab: a later apply replaces
+	   an object); see struct pw_cluster's admit */
+	bool (*admit)(void *arg, uint32_t input, const char *key);
+	void *admit_arg;
 };
 
 /* A loaded cluster and its engine. */

@@ -160,8 +160,12 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 	pw_diags_init(&d);
 	pw_buf_init(&b);
 	w->c.template_replicas = o->replicas;
-	for (int i = 0; i < o->nfiles; i++)
+	w->c.admit = o->admit;
+	w->c.admit_arg = o->admit_arg;
+	for (int i = 0; i < o->nfiles; i++) {
+		w->c.input = (uint32_t)i;
 		pw_cluster_load_path(&w->c, o->files[i], &d);
+	}
 	w->ingress_pod = -1;
 	if (o->ingress_controller && w->c.nings)
 		w->ingress_pod = (int32_t)pw_cluster_add_ingress_controller(&w->c);

@@ -262,6 +262,16 @@ void pw_diag_add(struct pw_diags *d, enum pw_severity sev, struct pw_pos pos,
 		d->warnings++;
 }
 
+int pw_pos_cmp(const struct pw_pos *a, const struct pw_pos *b)
+{
+	int c = strcmp(a->file ? a->file : "", b->file ? b->file : "");
+	if (c)
+		return c;
+	if (a->line != b->line)
+		return a->line < b->line ? -1 : 1;
+	return a->col < b->col ? -1 : a->col > b->col;
+}
+
 void pw_diag_format(const struct pw_diag *d, struct pw_buf *out)
 {
 	const char *sev = d->sev == PW_ERROR ? "error" : "warning";

@@ -94,6 +94,8 @@ void pw_diag_add(struct pw_diags *d, enum pw_severity sev, struct pw_pos pos,
 		 const char *fmt, ...) PW_PRINTF(4, 5);
 #define pw_error(d, pos, ...) pw_diag_add((d), PW_ERROR, (pos), __VA_ARGS__)
 #define pw_warn(d, pos, ...) pw_diag_add((d), PW_WARNING, (pos), __VA_ARGS__)
+/* Order of positions: by file name, line, column. */
+int pw_pos_cmp(const struct pw_pos *a, const struct pw_pos *b);
 /* "FILE:LINE:COL: error: MSG" */
 void pw_diag_format(const struct pw_diag *d, struct pw_buf *out);
 

@@ -341,12 +341,15 @@ int pw_cluster_find_ns(const struct pw_cluster *c, const char *name)
 	return v ? (int)(v - 1) : -1;
 }
 
-/* Registers Kind/ns/name; reports a duplicate and returns false. */
+/* Registers Kind/ns/name; reports a duplicate and returns false.  False
+   too, silently, for an object the caller's admit hook skips. */
 bool ld_register(struct ld *l, const struct meta *m)
 {
 	struct pw_cluster *c = l->c;
 	const char *key = pw_arena_printf(&c->arena, "%s/%s/%s/%s", m->group,
 					  m->kind, m->ns ? m->ns : "", m->name);
+	if (c->admit && !c->admit(c->admit_arg, c->input, key))
+		return false;
 	struct pw_pos *prev = pw_strmap_get(&c->objects, key);
 	if (prev) {
 		pw_error(l->d, m->pos,
@@ -705,6 +708,9 @@ static void load_np_rules(struct ld *l, yaml_node_t *list, enum pw_dir dir,
 	yaml_node_t *rn;
 	if (!list)
 		return;
+	struct seen_lists {
+		yaml_node_t *peers, *ports;
+	} *seen = pw_xcalloc(n + 1, sizeof(*seen));
 	SEQ_EACH(l, list, rn)
 	{
 		struct pw_rule *r = &p->rules[dir][p->nrules[dir]++];
@@ -718,24 +724,48 @@ static void load_np_rules(struct ld *l, yaml_node_t *list, enum pw_dir dir,
 		yaml_node_t *peers = ld_want_seq(l, ld_get(l, rn, peers_key),
 					      peers_key);
 		yaml_node_t *ports = ld_want_seq(l, ld_get(l, rn, "ports"), "ports");
-		r->peers = pw_arena_alloc(a, ld_seq_len(peers) * sizeof(*r->peers));
-		r->ports = pw_arena_alloc(a, ld_seq_len(ports) * sizeof(*r->ports));
 		yaml_node_t *x;
-		if (peers)
-			SEQ_EACH(l, peers, x)
-			{
-				load_peer(l, x, &r->peers[r->npeers++], ok);
-			}
-		if (ports)
-			SEQ_EACH(l, ports, x)
-			{
-				if (!ld_want_map(l, x, "a port")) {
-					*ok = false;
-					continue;
+		/* a list an earlier rule aliases (*peers) is read once and
+		   shared (nothing edits a rule's lists in place); an alias is a
+		   node made before this rule's (libyaml numbers nodes in
+		   document order, parents first) */
+		const struct pw_rule *same = NULL;
+		for (uint32_t k = 0; peers && peers < rn && k + 1 < p->nrules[dir] && !same; k++)
+			if (seen[k].peers == peers)
+				same = &p->rules[dir][k];
+		if (same) {
+			r->peers = same->peers;
+			r->npeers = same->npeers;
+		} else {
+			r->peers = pw_arena_alloc(a, ld_seq_len(peers) * sizeof(*r->peers));
+			if (peers)
+				SEQ_EACH(l, peers, x)
+				{
+					load_peer(l, x, &r->peers[r->npeers++], ok);
 				}
-				ld_np_port(l, x, &r->ports[r->nports++], ok);
-			}
+		}
+		same = NULL;
+		for (uint32_t k = 0; ports && ports < rn && k + 1 < p->nrules[dir] && !same; k++)
+			if (seen[k].ports == ports)
+				same = &p->rules[dir][k];
+		if (same) {
+			r->ports = same->ports;
+			r->nports = same->nports;
+		} else {
+			r->ports = pw_arena_alloc(a, ld_seq_len(ports) * sizeof(*r->ports));
+			if (ports)
+				SEQ_EACH(l, ports, x)
+				{
+					if (!ld_want_map(l, x, "a port")) {
+						*ok = false;
+						continue;
+					}
+					ld_np_port(l, x, &r->ports[r->nports++], ok);
+				}
+		}
+		seen[p->nrules[dir] - 1] = (struct seen_lists){ peers, ports };
 	}
+	free(seen);
 }
 
 static void load_networkpolicy(struct ld *l, struct meta *m)

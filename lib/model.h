@@ -346,6 +346,14 @@ struct pw_cluster {
 	struct pw_strmap ns_index; /* name -> index+1 */
 	struct pw_strmap objects;  /* "Kind/ns/name" -> struct pw_pos * */
 	bool finished;
+	/* Optional, for loading: asked for every object before it is added,
+	   with the index of the input being loaded (the caller sets input)
+	   and the object's "group/Kind/ns/name"; false skips the object
+	   silently.  The lab uses it so that a later `lab apply` replaces an
+	   object of the same kind, namespace and name, as kubectl does. */
+	bool (*admit)(void *arg, uint32_t input, const char *key);
+	void *admit_arg;
+	uint32_t input;
 };
 
 void pw_cluster_init(struct pw_cluster *c);

@@ -48,12 +48,14 @@ run_suite sh "$here/conformance/netpol-analyzer.sh"
 run_suite sh "$here/conformance/nca-calico.sh"
 run_suite sh "$here/differential.sh"
 run_suite sh "$here/differential-outputs.sh"
+run_suite sh "$here/scale/run.sh"
 # the lab needs root (network namespaces, nftables); CI runs as root
 if [ "$(id -u)" = 0 ] && [ -z "$PODWALL_SKIP_LAB" ]; then
 	run_suite sh "$here/lab/nft-check.sh"
 	run_suite sh "$here/lab/run.sh"
 	run_suite sh "$here/lab/services.sh"
 	run_suite sh "$here/lab/gen.sh"
+	run_suite sh "$here/lab/steps.sh"
 else
 	echo "lab: not run (needs root)"
 fi
