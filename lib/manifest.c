@@ -1142,7 +1142,27 @@ static size_t load_file(struct pw_cluster *c, const char *path,
 	return errs;
 }
 
-static size_t load_dir(struct pw_cluster *c, const char *path,
+/* A directory walk: each directory and each file (by device and inode) is
+   visited once, so symlink loops end and a file reached twice through
+   symlinks is read once. */
+struct walk {
+	struct pw_strmap seen; /* "dev:ino" -> (void *)1 */
+	struct pw_arena keys;
+};
+
+/* Marks st's file as seen; false if it already was. */
+static bool walk_first_visit(struct walk *wk, const struct stat *st)
+{
+	char key[48];
+	snprintf(key, sizeof(key), "%llx:%llx", (unsigned long long)st->st_dev,
+		 (unsigned long long)st->st_ino);
+	if (pw_strmap_get(&wk->seen, key))
+		return false;
+	pw_strmap_put(&wk->seen, pw_arena_strdup(&wk->keys, key), (void *)1);
+	return true;
+}
+
+static size_t load_dir(struct pw_cluster *c, struct walk *wk, const char *path,
 		       struct pw_diags *d, int depth)
 {
 	struct dirent **ents;
@@ -1167,12 +1187,19 @@ static size_t load_dir(struct pw_cluster *c, const char *path,
 			snprintf(full, len, "%s%s%s", path,
 				 ends_with(path, "/") ? "" : "/", nm);
 		struct stat st;
-		if (stat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
-			if (depth < 32)
-				errs += load_dir(c, full, d, depth + 1);
-		} else if (ends_with(nm, ".yaml") || ends_with(nm, ".yml") ||
-			   ends_with(nm, ".json")) {
-			errs += load_file(c, full, d);
+		bool manifest = ends_with(nm, ".yaml") || ends_with(nm, ".yml") ||
+				ends_with(nm, ".json");
+		if (stat(full, &st) < 0) {
+			if (manifest) /* a dangling symlink, or gone */
+				errs += load_file(c, full, d);
+		} else if (S_ISDIR(st.st_mode)) {
+			if (depth < 32 && walk_first_visit(wk, &st))
+				errs += load_dir(c, wk, full, d, depth + 1);
+		} else if (manifest && S_ISREG(st.st_mode)) {
+			/* FIFOs, devices and sockets are never read from a
+			   directory: they may block or never end */
+			if (walk_first_visit(wk, &st))
+				errs += load_file(c, full, d);
 		}
 		free(full);
 		free(ents[i]);
@@ -1185,7 +1212,17 @@ size_t pw_cluster_load_path(struct pw_cluster *c, const char *path,
 			    struct pw_diags *d)
 {
 	struct stat st;
-	if (strcmp(path, "-") && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return load_dir(c, path, d, 0);
+	if (strcmp(path, "-") && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		struct walk wk;
+		pw_strmap_init(&wk.seen);
+		pw_arena_init(&wk.keys);
+		walk_first_visit(&wk, &st);
+		size_t errs = load_dir(c, &wk, path, d, 0);
+		pw_strmap_release(&wk.seen);
+		pw_arena_release(&wk.keys);
+		return errs;
+	}
+	/* a file named explicitly is read whatever it is: a pipe from the
+	   shell (-f <(...)) or -f - for stdin */
 	return load_file(c, path, d);
 }
