@@ -2,8 +2,10 @@
 /*
  * podwall eval: one verdict with its reasons, or many (--batch) fast.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 #include "doc.h"
@@ -23,7 +25,8 @@ static const char eval_usage[] =
 	"  -n, --namespace NS        namespace of names given without one\n"
 	"      --src A, --dst B      the two ends\n"
 	"      --port PROTO/N        the destination port\n"
-	"      --batch FILE|-        lines 'SRC DST PROTO/PORT'; prints each line\n"
+	"      --batch FILE|-        lines 'SRC DST PROTO/PORT' (then up to two\n"
+	"                            expected verdicts, ignored); prints each line\n"
 	"                            with ALLOW or DENY appended, in input order\n"
 	"      --staged              also give the verdict if the staged policies\n"
 	"                            were enforced (batch: a fifth column)\n"
@@ -232,16 +235,21 @@ static int eval_one(struct cli_world *w, const struct cli_opts *o,
 {
 	struct pw_query q;
 	if (pw_query_parse(portspec, &q) < 0) {
-		cli_error("invalid --port '%s' (want PROTO/N, e.g. TCP/80, UDP/53, ICMP/8)",
-			  portspec);
+		cli_error("invalid --port %s (want PROTO/N, e.g. TCP/80, UDP/53, ICMP/8)",
+			  cli_q(portspec));
 		return EXIT_USAGE;
 	}
 	struct pw_ep *s = NULL, *d = NULL;
-	int ns = cli_resolve(w, src, o->ns, &s);
-	int nd = cli_resolve(w, dst, o->ns, &d);
-	if (!ns || !nd) {
-		cli_error("unknown endpoint '%s' (want ns/name of a pod or workload, an IP address or a DNS name)",
-			  !ns ? src : dst);
+	const char *why_s, *why_d;
+	int ns = cli_resolve(w, src, o->ns, false, &s, &why_s);
+	int nd = cli_resolve(w, dst, o->ns, true, &d, &why_d);
+	if (ns <= 0 || nd <= 0) {
+		if (ns < 0 || nd < 0)
+			cli_error("%s %s: %s", ns < 0 ? "--src" : "--dst",
+				  cli_q(ns < 0 ? src : dst), ns < 0 ? why_s : why_d);
+		else
+			cli_error("unknown endpoint %s (want ns/name of a pod or workload, an IP address or a DNS name)",
+				  cli_q(!ns ? src : dst));
 		free(s);
 		free(d);
 		return EXIT_USAGE;
@@ -287,27 +295,34 @@ static int eval_one(struct cli_world *w, const struct cli_opts *o,
 
 struct resolved {
 	struct pw_ep *eps;
-	int n;
+	int n; /* as cli_resolve() returns it */
+	const char *why;
 };
 
 static struct resolved *batch_resolve(struct cli_world *w,
 				      const struct cli_opts *o,
 				      struct pw_strmap *cache,
-				      struct pw_arena *a, const char *spec)
+				      struct pw_arena *a, const char *spec,
+				      bool as_dst)
 {
 	struct resolved *r = pw_strmap_get(cache, spec);
 	if (r)
 		return r;
 	r = pw_arena_alloc(a, sizeof(*r));
 	struct pw_ep *eps;
-	r->n = cli_resolve(w, spec, o->ns, &eps);
-	if (r->n) {
+	r->n = cli_resolve(w, spec, o->ns, as_dst, &eps, &r->why);
+	if (r->n > 0) {
 		r->eps = pw_arena_alloc(a, (size_t)r->n * sizeof(*eps));
 		memcpy(r->eps, eps, (size_t)r->n * sizeof(*eps));
 	}
 	free(eps);
 	pw_strmap_put(cache, pw_arena_strdup(a, spec), r);
 	return r;
+}
+
+static bool is_verdict(const char *s)
+{
+	return !strcasecmp(s, "allow") || !strcasecmp(s, "deny");
 }
 
 /* The fast engine where it answers (TCP/UDP/SCTP between pods and
@@ -335,12 +350,14 @@ static int eval_batch(struct cli_world *w, const struct cli_opts *o,
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
 	if (!f) {
-		cli_error("cannot open '%s'", path);
+		cli_error("cannot open %s: %s", cli_q(path), strerror(errno));
 		return EXIT_USAGE;
 	}
-	struct pw_strmap cache;
+	const char *name = strcmp(path, "-") ? path : "<stdin>";
+	struct pw_strmap cache[2]; /* sources, destinations */
 	struct pw_arena a;
-	pw_strmap_init(&cache);
+	pw_strmap_init(&cache[0]);
+	pw_strmap_init(&cache[1]);
 	pw_arena_init(&a);
 	char *line = NULL;
 	size_t cap = 0;
@@ -353,29 +370,48 @@ static int eval_batch(struct cli_world *w, const struct cli_opts *o,
 		lineno++;
 		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = 0;
-		char *save, *f1, *f2, *f3, *f4;
+		char *save, *fv[6];
 		char *p = line;
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (!*p || *p == '#')
 			continue;
-		f1 = strtok_r(p, " \t", &save);
-		f2 = strtok_r(NULL, " \t", &save);
-		f3 = strtok_r(NULL, " \t", &save);
-		f4 = strtok_r(NULL, " \t", &save);
+		int nf = 0;
+		for (char *t = strtok_r(p, " \t", &save); t && nf < 6;
+		     t = strtok_r(NULL, " \t", &save))
+			fv[nf++] = t;
+		char *f1 = fv[0], *f2 = fv[1], *f3 = fv[2];
 		struct pw_query q;
-		if (!f3 || pw_query_parse(f3, &q) < 0) {
-			fprintf(stderr, "%s:%ld: error: want 'SRC DST PROTO/PORT'\n",
-				path, lineno);
+		if (nf < 3 || nf > 5) {
+			fprintf(stderr, "%s:%ld: error: want 'SRC DST PROTO/PORT' (and at most two expected verdicts), not %s%d field%s\n",
+				name, lineno, nf > 5 ? "more than " : "", nf > 5 ? 5 : nf,
+				nf == 1 ? "" : "s");
 			rc = EXIT_USAGE;
 			continue;
 		}
-		(void)f4; /* an expected verdict may follow; ignored */
-		struct resolved *s = batch_resolve(w, o, &cache, &a, f1);
-		struct resolved *d = batch_resolve(w, o, &cache, &a, f2);
-		if (!s->n || !d->n) {
-			fprintf(stderr, "%s:%ld: error: unknown endpoint '%s'\n",
-				path, lineno, !s->n ? f1 : f2);
+		if ((nf > 3 && !is_verdict(fv[3])) || (nf > 4 && !is_verdict(fv[4]))) {
+			fprintf(stderr, "%s:%ld: error: field %d is %s: after 'SRC DST PROTO/PORT' only expected verdicts (ALLOW or DENY, ignored) may follow\n",
+				name, lineno, !is_verdict(fv[3]) ? 4 : 5,
+				cli_q(!is_verdict(fv[3]) ? fv[3] : fv[4]));
+			rc = EXIT_USAGE;
+			continue;
+		}
+		if (pw_query_parse(f3, &q) < 0) {
+			fprintf(stderr, "%s:%ld: error: invalid port %s (want PROTO/N, e.g. TCP/80)\n",
+				name, lineno, cli_q(f3));
+			rc = EXIT_USAGE;
+			continue;
+		}
+		struct resolved *s = batch_resolve(w, o, &cache[0], &a, f1, false);
+		struct resolved *d = batch_resolve(w, o, &cache[1], &a, f2, true);
+		if (s->n <= 0 || d->n <= 0) {
+			if (s->n < 0 || d->n < 0)
+				fprintf(stderr, "%s:%ld: error: %s %s: %s\n", name, lineno,
+					s->n < 0 ? "source" : "destination",
+					cli_q(s->n < 0 ? f1 : f2), s->n < 0 ? s->why : d->why);
+			else
+				fprintf(stderr, "%s:%ld: error: unknown endpoint %s\n",
+					name, lineno, cli_q(s->n ? f2 : f1));
 			printf("%s %s %s ERROR\n", f1, f2, f3);
 			rc = EXIT_USAGE;
 			continue;
@@ -393,7 +429,8 @@ static int eval_batch(struct cli_world *w, const struct cli_opts *o,
 	free(line);
 	if (f != stdin)
 		fclose(f);
-	pw_strmap_release(&cache);
+	pw_strmap_release(&cache[0]);
+	pw_strmap_release(&cache[1]);
 	pw_arena_release(&a);
 	return rc;
 }
@@ -443,6 +480,11 @@ int cmd_eval(int argc, char **argv)
 		fputs(eval_usage, stderr);
 		goto out;
 	}
+	for (int i = 0; batch && !strcmp(batch, "-") && i < o.nfiles; i++)
+		if (!strcmp(o.files[i], "-")) {
+			cli_error("eval: -f - and --batch - cannot both read standard input");
+			goto out;
+		}
 	/* verdicts from the matrix; one question is also explained by the
 	   per-connection walk */
 	o.reach = true;

@@ -90,7 +90,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < PW_ARRAY_SIZE(commands); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return finish(commands[i].fn(argc - 1, argv + 1));
-	fprintf(stderr, "podwall: unknown command '%s'\n\n", argv[1]);
+	fprintf(stderr, "podwall: unknown command %s\n\n", cli_q(argv[1]));
 	usage(stderr);
 	return EXIT_USAGE;
 }
