@@ -144,6 +144,32 @@ static int diag_cmp(const struct pw_diag *a, const struct pw_diag *b)
 	return a->pos.col < b->pos.col ? -1 : a->pos.col > b->pos.col;
 }
 
+/* One line for the objects of kinds not analysed: the count per kind, in
+   the order the kinds were first met. */
+static void print_skipped(const struct pw_cluster *c, int verbose)
+{
+	if (!c->nskipped)
+		return;
+	struct pw_strmap count;
+	const char **order = pw_xmalloc(c->nskipped * sizeof(*order));
+	uint32_t nkinds = 0;
+	pw_strmap_init(&count);
+	for (uint32_t i = 0; i < c->nskipped; i++) {
+		uintptr_t v = (uintptr_t)pw_strmap_get(&count, c->skipped_kind[i]);
+		if (!v)
+			order[nkinds++] = c->skipped_kind[i];
+		pw_strmap_put(&count, c->skipped_kind[i], (void *)(v + 1));
+	}
+	fprintf(stderr, "skipped %u object%s not analysed:", c->nskipped,
+		c->nskipped == 1 ? "" : "s");
+	for (uint32_t i = 0; i < nkinds; i++)
+		fprintf(stderr, "%s %s %u", i ? "," : "", order[i],
+			(unsigned)(uintptr_t)pw_strmap_get(&count, order[i]));
+	fputs(verbose ? "\n" : " (-v lists them)\n", stderr);
+	pw_strmap_release(&count);
+	free(order);
+}
+
 static double mono_ms(void)
 {
 	struct timespec ts;
@@ -163,9 +189,13 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 	pw_strmap_init(&w->groups);
 	if (!o->nfiles)
 		return cli_error("no input: give manifests with -f FILE|DIR|-");
+	const char *why = o->ns ? pw_dns_label_invalid(o->ns) : NULL;
+	if (why)
+		return cli_error("-n %s: %s", cli_q(o->ns), why);
 	pw_diags_init(&d);
 	pw_buf_init(&b);
 	w->c.template_replicas = o->replicas;
+	w->c.apply_ns = o->ns;
 	for (int i = 0; i < o->nfiles; i++)
 		pw_cluster_load_path(&w->c, o->files[i], &d);
 	pw_cluster_finish(&w->c, &d);
@@ -189,6 +219,7 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 	if (o->verbose)
 		for (uint32_t i = 0; i < w->c.nskipped; i++)
 			fprintf(stderr, "skipped: %s\n", w->c.skipped[i]);
+	print_skipped(&w->c, o->verbose);
 	int rc = 0;
 	if (d.errors) {
 		fprintf(stderr, "podwall: %zu error%s in the input\n", d.errors,

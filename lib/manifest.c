@@ -997,9 +997,17 @@ static bool group_matches(const char *api_version, const char *group)
 	       (!strcmp(group, "apps") || !strcmp(group, "networking.k8s.io"));
 }
 
-static void skip_object(struct ld *l, const struct meta *m, const char *why)
+static void skip_object(struct ld *l, const struct meta *m, const char *api,
+			const char *why)
 {
 	struct pw_cluster *c = l->c;
+	uint32_t n = c->nskipped;
+	/* a kind analysed under another API group names its group too */
+	const char *kind = m->kind;
+	for (size_t i = 0; i < PW_ARRAY_SIZE(kinds); i++)
+		if (!strcmp(kinds[i].kind, m->kind))
+			kind = pw_arena_printf(&c->arena, "%s (%s)", m->kind, api);
+	*PW_PUSH(&c->arena, c->skipped_kind, n, c->nskipped_kind_cap) = kind;
 	*PW_PUSH(&c->arena, c->skipped, c->nskipped, c->nskipped_cap) =
 		pw_arena_printf(&c->arena, "%s:%d:%d: %s %s%s%s (%s)",
 				m->pos.file, m->pos.line, m->pos.col, m->kind,
@@ -1078,7 +1086,10 @@ static void load_object(struct ld *l, yaml_node_t *obj, int depth,
 		m.name = nn && nn->type == YAML_SCALAR_NODE
 				 ? (const char *)nn->data.scalar.value
 				 : "";
-		skip_object(l, &m, pw_arena_printf(&c->arena,
+		yaml_node_t *nsn = ld_get(l, md, "namespace");
+		if (nsn && nsn->type == YAML_SCALAR_NODE && !ld_is_null(nsn))
+			m.ns = (const char *)nsn->data.scalar.value;
+		skip_object(l, &m, api, pw_arena_printf(&c->arena,
 						   "kind %s of %s not analysed",
 						   m.kind, api));
 		return;
@@ -1101,12 +1112,20 @@ static void load_object(struct ld *l, yaml_node_t *obj, int depth,
 	if (ke->namespaced) {
 		yaml_node_t *nsn = ld_get(l, md, "namespace");
 		m.ns = ld_opt_str(l, nsn, "metadata.namespace");
-		if (!m.ns || !*m.ns)
-			m.ns = "default";
+		bool given = m.ns && *m.ns;
+		if (!given)
+			m.ns = c->apply_ns ? c->apply_ns : "default";
 		const char *why = pw_dns_label_invalid(m.ns);
 		if (why) {
 			pw_error(l->d, ld_pos(l, nsn),
 				 "invalid namespace %s: %s", ld_q(l, m.ns), why);
+			return;
+		}
+		if (given && c->apply_ns && strcmp(m.ns, c->apply_ns)) {
+			/* kubectl's words (its RequireNamespace check) */
+			pw_error(l->d, ld_pos(l, nsn),
+				 "the namespace from the provided object \"%s\" does not match the namespace \"%s\". You must pass '--namespace=%s' to perform this operation.",
+				 m.ns, c->apply_ns, m.ns);
 			return;
 		}
 	}
