@@ -16,7 +16,8 @@ static const char eval_usage[] =
 	"\n"
 	"Decide whether A may open a connection to B, and say which tier, policy\n"
 	"and rule decided it.  The port is TCP/N, UDP/N, SCTP/N, UDPLite/N,\n"
-	"ICMP/TYPE[/CODE], ICMPv6/TYPE[/CODE] or N (TCP).  A and B are ns/name (a\n"
+	"ICMP/TYPE[/CODE], ICMPv6/TYPE[/CODE], N (TCP), or the name of one of B's\n"
+	"containerPorts (http, or TCP/http).  A and B are ns/name (a\n"
 	"pod, or a workload by its name), name (in the namespace given by -n,\n"
 	"default 'default'), an IPv4/IPv6 address, or for a destination a DNS\n"
 	"name, optionally with its address: api.example.com=203.0.113.20.\n"
@@ -24,7 +25,8 @@ static const char eval_usage[] =
 	"  -f, --filename PATH       manifests: file, directory (recursive) or -\n"
 	"  -n, --namespace NS        namespace of names given without one\n"
 	"      --src A, --dst B      the two ends\n"
-	"      --port PROTO/N        the destination port\n"
+	"  -p, --port PROTO/N|NAME   the destination port; a NAME (or PROTO/NAME)\n"
+	"                            is one of the destination pod's containerPorts\n"
 	"      --batch FILE|-        lines 'SRC DST PROTO/PORT' (then up to two\n"
 	"                            expected verdicts, ignored); prints each line\n"
 	"                            with ALLOW or DENY appended, in input order\n"
@@ -230,19 +232,57 @@ static struct doc *doc_outcome(struct doc *r, const struct cli_world *w,
 	return r;
 }
 
+/*
+ * A named port, NAME or PROTO/NAME, resolved as the policies resolve one:
+ * against the destination pod's containerPorts (name, and protocol when
+ * given, must agree).  NULL, or why not.
+ */
+static const char *named_port(const struct cli_world *w, const char *spec,
+			      const struct pw_ep *d, int nd, struct pw_query *q)
+{
+	const char *slash = strchr(spec, '/');
+	const char *name = slash ? slash + 1 : spec;
+	int proto = -1;
+	if (slash) {
+		char p[16];
+		size_t n = (size_t)(slash - spec);
+		if (n >= sizeof(p))
+			return "want PROTO/N (e.g. TCP/80, UDP/53, ICMP/8) or a port name";
+		memcpy(p, spec, n);
+		p[n] = 0;
+		if ((proto = pw_proto_parse(p)) < 0)
+			return "want PROTO/N (e.g. TCP/80, UDP/53, ICMP/8) or a port name";
+	}
+	if (pw_port_name_invalid(name))
+		return "want PROTO/N (e.g. TCP/80, UDP/53, ICMP/8) or a port name";
+	for (int i = 0; i < nd; i++) {
+		if (d[i].pod < 0)
+			return "a named port needs a pod as the destination";
+		const struct pw_pod *p = &w->c.pods[d[i].pod];
+		const struct pw_cport *cp = NULL;
+		for (uint32_t k = 0; k < p->nports && !cp; k++)
+			if (p->ports[k].name && !strcmp(p->ports[k].name, name) &&
+			    (proto < 0 || p->ports[k].proto == proto))
+				cp = &p->ports[k];
+		if (!cp)
+			return "the destination has no container port of that name";
+		struct pw_query x = pw_query_port(cp->proto, cp->port);
+		if (i && (x.ipproto != q->ipproto || x.port != q->port))
+			return "the destination's pods give that name different ports";
+		*q = x;
+	}
+	return NULL;
+}
+
 static int eval_one(struct cli_world *w, const struct cli_opts *o,
 		    const char *src, const char *dst, const char *portspec)
 {
 	struct pw_query q;
-	if (pw_query_parse(portspec, &q) < 0) {
-		cli_error("invalid --port %s (want PROTO/N, e.g. TCP/80, UDP/53, ICMP/8)",
-			  cli_q(portspec));
-		return EXIT_USAGE;
-	}
 	struct pw_ep *s = NULL, *d = NULL;
-	const char *why_s, *why_d;
+	const char *why_s, *why_d, *why_p = NULL;
 	int ns = cli_resolve(w, src, o->ns, false, &s, &why_s);
 	int nd = cli_resolve(w, dst, o->ns, true, &d, &why_d);
+	bool named = false;
 	if (ns <= 0 || nd <= 0) {
 		if (ns < 0 || nd < 0)
 			cli_error("%s %s: %s", ns < 0 ? "--src" : "--dst",
@@ -250,6 +290,14 @@ static int eval_one(struct cli_world *w, const struct cli_opts *o,
 		else
 			cli_error("unknown endpoint %s (want ns/name of a pod or workload, an IP address or a DNS name)",
 				  cli_q(!ns ? src : dst));
+	} else if (pw_query_parse(portspec, &q) < 0 &&
+		   (why_p = named_port(w, portspec, d, nd, &q))) {
+		cli_error("--port %s: %s", cli_q(portspec), why_p);
+	} else {
+		named = pw_query_parse(portspec, &q) < 0 &&
+			!named_port(w, portspec, d, nd, &q);
+	}
+	if (ns <= 0 || nd <= 0 || why_p) {
 		free(s);
 		free(d);
 		return EXIT_USAGE;
@@ -261,8 +309,13 @@ static int eval_one(struct cli_world *w, const struct cli_opts *o,
 		free(d);
 		return EXIT_USAGE;
 	}
-	char qs[32];
-	pw_query_format(&q, qs);
+	char qf[32], qs[80];
+	pw_query_format(&q, qf);
+	if (named) /* TCP/8080 (http) */
+		snprintf(qs, sizeof(qs), "%s (%s)", qf, strchr(portspec, '/')
+				? strchr(portspec, '/') + 1 : portspec);
+	else
+		snprintf(qs, sizeof(qs), "%s", qf);
 	const char *out = o->output ? o->output : "table";
 	if (!strcmp(out, "table")) {
 		printf("%s\n", en.allowed ? "ALLOW" : "DENY");
@@ -396,8 +449,9 @@ static int eval_batch(struct cli_world *w, const struct cli_opts *o,
 			rc = EXIT_USAGE;
 			continue;
 		}
-		if (pw_query_parse(f3, &q) < 0) {
-			fprintf(stderr, "%s:%ld: error: invalid port %s (want PROTO/N, e.g. TCP/80)\n",
+		bool numeric = pw_query_parse(f3, &q) == 0;
+		if (!numeric && pw_port_name_invalid(strchr(f3, '/') ? strchr(f3, '/') + 1 : f3)) {
+			fprintf(stderr, "%s:%ld: error: invalid port %s (want PROTO/N, e.g. TCP/80, or a port name)\n",
 				name, lineno, cli_q(f3));
 			rc = EXIT_USAGE;
 			continue;
@@ -412,6 +466,14 @@ static int eval_batch(struct cli_world *w, const struct cli_opts *o,
 			else
 				fprintf(stderr, "%s:%ld: error: unknown endpoint %s\n",
 					name, lineno, cli_q(s->n ? f2 : f1));
+			printf("%s %s %s ERROR\n", f1, f2, f3);
+			rc = EXIT_USAGE;
+			continue;
+		}
+		const char *why_p;
+		if (!numeric && (why_p = named_port(w, f3, d->eps, d->n, &q))) {
+			fprintf(stderr, "%s:%ld: error: port %s: %s\n", name, lineno,
+				cli_q(f3), why_p);
 			printf("%s %s %s ERROR\n", f1, f2, f3);
 			rc = EXIT_USAGE;
 			continue;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "version.h"
 
 struct command {
 	const char *name;
@@ -37,7 +38,8 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < PW_ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name,
 			commands[i].summary);
-	fputs("\nRun 'podwall <command> --help' for a command's options.\n", f);
+	fputs("\nRun 'podwall <command> --help' for a command's options, and\n"
+	      "'podwall --version' (or 'podwall version') for the version.\n", f);
 }
 
 /*
@@ -85,6 +87,10 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
 		usage(stdout);
+		return finish(0);
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("podwall %s\n", PODWALL_VERSION);
 		return finish(0);
 	}
 	for (size_t i = 0; i < PW_ARRAY_SIZE(commands); i++)
