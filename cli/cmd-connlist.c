@@ -23,6 +23,8 @@ static const char connlist_usage[] =
 	"      --ipblock-excludes-pods  ipBlocks match only addresses outside\n"
 	"                            the cluster (netpol-analyzer's reading)\n"
 	"  -o, --output FORMAT       txt (default) or csv\n"
+	"      --hostnetwork-as-pods treat hostNetwork pods like other pods\n"
+	"      --staged              no effect: the enforced policies are listed\n"
 	"      --stats               timings and peak memory on stderr\n"
 	"  -v, --verbose             also list the objects that were skipped\n";
 

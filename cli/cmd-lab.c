@@ -65,7 +65,15 @@ static const char lab_usage[] =
 	"  status    what the lab holds\n"
 	"  render    print the nftables script a lab of these manifests would\n"
 	"            put in force (no root needed)\n"
-	"  down      remove everything the lab created (idempotent)\n";
+	"  down      remove everything the lab created (idempotent)\n"
+	"\n"
+	"  -f, --filename PATH       manifests: file, directory (recursive) or -\n"
+	"  -p, --port PROTO/N        probe: a port to probe (repeatable)\n"
+	"  -o, --output FORMAT       probe: table (default), json or tsv\n"
+	"      --no-external         up: no external test hosts\n"
+	"  -n, --namespace NS, --ipblock-excludes-pods, --hostnetwork-as-pods,\n"
+	"      --staged, --stats, -v, --verbose\n"
+	"                            read as by the analysis commands\n";
 
 static double now_ms(void)
 {

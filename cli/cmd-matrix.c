@@ -22,7 +22,7 @@ static const char matrix_usage[] =
 	"\n"
 	"  -f, --filename PATH       manifests: file, directory (recursive) or -\n"
 	"  -n, --namespace NS        only endpoints of namespace NS (plus external)\n"
-	"      --port PROTO/N        one matrix per port (repeatable); without it,\n"
+	"  -p, --port PROTO/N        one matrix per port (repeatable); without it,\n"
 	"                            one per class of ports the policies distinguish\n"
 	"      --staged              also show what the staged policies would\n"
 	"                            change if they were enforced\n"
