@@ -57,6 +57,16 @@ one "100k pods x 10k policies" "$T/100k.yaml" 3000 100 3000 0
 "$PODWALL" matrix -f "$T/10k.yaml" -o csv --stats > "$T/m.csv" 2> "$T/stats"
 lines=$(($(wc -l < "$T/m.csv") - 1))
 sed -n 's/^stats: /  /p' "$T/stats" | sed "s/^/podwall matrix -o csv, 10k pods ($lines workload pairs printed):/"
+# -o json and -o yaml stream like csv: goal within 64 MiB and 2x the csv time
+csv_ms=$(sed -n 's/.* total \([0-9.]*\) ms.*/\1/p' "$T/stats")
+for f in json yaml; do
+	"$PODWALL" matrix -f "$T/10k.yaml" -o $f --stats > /dev/null 2> "$T/stats-$f"
+	awk -v f=$f -v c="$csv_ms" '/^stats:/ {
+		t = $0; sub(/.* total /, "", t); sub(/ ms.*/, "", t)
+		m = $0; sub(/.*peak RSS /, "", m); sub(/ MiB.*/, "", m)
+		printf "podwall matrix -o %s, 10k pods: %.0f ms (%.2fx the csv time: goal 2x), peak RSS %.0f MiB (goal 64 MiB, %.2fx it)\n",
+			f, t, t / c, m, m / 64 }' "$T/stats-$f"
+done
 awk 'BEGIN { srand(7); for (i = 0; i < 1000000; i++) {
 	a = int(rand() * 10000) + 1; b = int(rand() * 10000) + 1
 	printf "10.0.%d.%d 10.0.%d.%d TCP/%d\n", int(a / 256), a % 256, int(b / 256), b % 256, 8000 + int(rand() * 100) } }' > "$T/q"

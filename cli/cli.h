@@ -16,6 +16,7 @@
 
 #include "../lib/engine.h"
 #include "../lib/reach.h"
+#include "../lib/service.h"
 
 #define EXIT_FINDINGS 1
 #define EXIT_USAGE 2
@@ -32,6 +33,9 @@ struct cli_opts {
 	bool stats; /* --stats: timings and peak memory on stderr at exit */
 	bool reach; /* also build the fast engine (lib/reach.h) */
 	uint32_t replicas; /* pods per workload template (lab) */
+	/* with Ingresses or Routes in the input, add netpol-analyzer's
+	   ingress controller pod (lib/service.h) */
+	bool ingress_controller;
 	/* called after loading, before the engine is built (lab addresses) */
 	int (*prepare)(struct pw_cluster *c, void *arg);
 	void *prepare_arg;
@@ -45,6 +49,7 @@ struct cli_world {
 	struct pw_reach *reach, *staged_reach; /* when asked for (o->reach) */
 	struct pw_strmap pods;	 /* "ns/name" -> pod index + 1 */
 	struct pw_strmap groups; /* "ns/name" -> group index + 1 */
+	int32_t ingress_pod; /* the ingress controller's pod, or -1 */
 	struct pw_arena names_arena; /* DNS names given on the command line */
 	bool names;
 	bool stats;
@@ -81,6 +86,11 @@ void cli_world_release(struct cli_world *w);
    source): *why says how. */
 int cli_resolve(struct cli_world *w, const char *spec, const char *defns,
 		bool as_dst, struct pw_ep **eps, const char **why);
+/* The Service a destination names: svc/NAME (in defns), its DNS name
+   (NAME.NS[.svc[.cluster.local]]), ns/name or name when no pod or workload
+   has that name, or one of its addresses; NULL if none. */
+const struct pw_service *cli_service(const struct cli_world *w,
+				     const char *spec, const char *defns);
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* User input quoted for a message (pw_quote(): escaped, a long value
    shortened); the last four results stay valid. */
@@ -94,15 +104,15 @@ int cmd_matrix(int argc, char **argv);
 int cmd_connlist(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 
-/* External address classes that the policies' ipBlocks distinguish. */
+/* Outside endpoints: the engine's address classes (lib/engine.h), of
+   every engine given cut together (diff compares two); IPv6 classes only
+   where a policy cuts IPv6 or a pod has an IPv6 address. */
 struct cli_extclass {
 	struct pw_addr lo, hi;
-	char name[100];
+	char name[PW_RANGE_NAME_MAX]; /* a CIDR when cidr_names and exact */
 };
-/* npa_style: IPv4 only, netpol-analyzer's "a-b" naming; dirs: which rules'
-   ipBlocks cut (1 << PW_INGRESS | 1 << PW_EGRESS).  Returns the count. */
-size_t cli_ext_classes(const struct pw_cluster *c, bool npa_style,
-		       unsigned dirs, struct cli_extclass **out);
+size_t cli_ext_classes(const struct pw_engine *const *es, size_t ne,
+		       bool cidr_names, struct cli_extclass **out);
 
 /* What may flow between two matrix endpoints (a group, or an address when
    the group is -1); a workload pair only where every replica pair may. */
@@ -113,10 +123,6 @@ void cli_pair_conns(const struct pw_cluster *c, const struct pw_engine *e,
    be NULL), else the per-connection evaluation. */
 void cli_conns(const struct pw_engine *e, const struct pw_reach *r,
 	       const struct pw_ep *s, const struct pw_ep *d, struct pw_conns *out);
-/* The classes of two partitions cut together (heap; caller frees). */
-size_t cli_ext_merge(const struct cli_extclass *a, size_t na,
-		     const struct cli_extclass *b, size_t nb,
-		     struct cli_extclass **out);
 int cmd_diff(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
 int cmd_gen(int argc, char **argv);

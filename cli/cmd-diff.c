@@ -201,12 +201,9 @@ int cmd_diff(int argc, char **argv)
 		}
 	}
 	size_t ngroups = n;
-	struct cli_extclass *xa, *xb, *xm;
-	size_t nxa = cli_ext_classes(ca, false, 3, &xa);
-	size_t nxb = cli_ext_classes(cb, false, 3, &xb);
-	size_t nxm = cli_ext_merge(xa, nxa, xb, nxb, &xm);
-	free(xa);
-	free(xb);
+	struct cli_extclass *xm;
+	const struct pw_engine *both[2] = { sa.e, sb.e };
+	size_t nxm = cli_ext_classes(both, 2, true, &xm);
 	eps = pw_xrealloc(eps, (n + nxm + 1) * sizeof(*eps));
 	for (size_t i = 0; i < nxm; i++) {
 		pw_buf_reset(&b);

@@ -274,10 +274,157 @@ static const char *named_port(const struct cli_world *w, const char *spec,
 	return NULL;
 }
 
+/* "dev/nginx-svc (ClusterIP 10.96.0.20)" */
+static const char *svc_name(const struct cli_world *w,
+			    const struct pw_service *svc, struct pw_buf *b)
+{
+	pw_buf_reset(b);
+	pw_buf_printf(b, "%s/%s (%s%s", w->c.nss[svc->ns].name, svc->name,
+		      svc->headless ? "headless " : "", pw_service_type_name(svc->type));
+	if (svc->type == PW_SVC_EXTERNAL_NAME)
+		pw_buf_printf(b, " %s", svc->external_name);
+	for (uint32_t i = 0; i < svc->nvips; i++) {
+		char a[48];
+		pw_addr_format(&svc->vips[i], a);
+		pw_buf_printf(b, " %s", a);
+	}
+	pw_buf_putc(b, ')');
+	return b->s;
+}
+
+/*
+ * A connection to a Service: decided on every backend after kube-proxy's
+ * translation (lib/service.h); the explanation is that of the first
+ * backend denied.
+ */
+static int eval_service(struct cli_world *w, const struct cli_opts *o,
+			const char *src, const char *dst,
+			const struct pw_service *svc, const struct pw_query *q)
+{
+	struct pw_ep *s = NULL;
+	const char *why_s;
+	int ns = cli_resolve(w, src, o->ns, false, &s, &why_s);
+	if (ns <= 0 || cli_service(w, src, o->ns)) {
+		if (ns < 0)
+			cli_error("--src %s: %s", cli_q(src), why_s);
+		else
+			cli_error(!ns ? "unknown endpoint %s (want ns/name of a pod or workload, an IP address or a DNS name)"
+				      : "a Service cannot be a source: %s (give a pod or workload)",
+				  cli_q(src));
+		free(s);
+		return EXIT_USAGE;
+	}
+	struct pw_svc_answer *a, *sa = NULL;
+	size_t n, sn = 0;
+	const char *why, *swhy = NULL;
+	int ok = pw_service_eval(&w->e, w->reach, s, ns, svc, q, &a, &n, &why);
+	int sok = w->staged ? pw_service_eval(w->staged, w->staged_reach, s, ns,
+					      svc, q, &sa, &sn, &swhy) : ok;
+	if (ok < 0) {
+		cli_error("a Service carries TCP, UDP or SCTP: %s has no port", cli_q(dst));
+		free(s);
+		return EXIT_USAGE;
+	}
+	char qs[32];
+	pw_query_format(q, qs);
+	struct pw_buf b, nb;
+	pw_buf_init(&b);
+	pw_buf_init(&nb);
+	/* the first backend denied, explained */
+	struct outcome en;
+	struct pw_ep bep = { -1, { 0 }, NULL };
+	const struct pw_svc_answer *den = NULL;
+	for (size_t i = 0; i < n && !den; i++)
+		if (!a[i].allowed)
+			den = &a[i];
+	int rc = 0;
+	if (den) {
+		struct pw_query bq = *q;
+		bq.port = den->b.port;
+		bep = pw_backend_ep(&w->c, &den->b);
+		if (decide(&w->e, w->reach, s, ns, &bep, 1, &bq, &en) < 0)
+			rc = EXIT_USAGE;
+	}
+	const char *out = o->output ? o->output : "table";
+	if (rc) {
+		/* an internal error, already said */
+	} else if (!strcmp(out, "table")) {
+		printf("%s\n", ok ? "ALLOW" : "DENY");
+		printf("%s from %s to Service %s\n", qs, src, svc_name(w, svc, &b));
+		if (why)
+			printf("%s\n", why);
+		else
+			printf("after kube-proxy's translation, to each of %zu backend%s (allowed only if every one is):\n",
+			       n, n == 1 ? "" : "s");
+		for (size_t i = 0; i < n; i++) {
+			struct pw_ep d = pw_backend_ep(&w->c, &a[i].b);
+			char ad[48] = "";
+			if (a[i].b.addr.family)
+				pw_addr_format(&a[i].b.addr, ad);
+			printf("  %s%s%s%s %s/%d: %s\n", ep_name(w, &d, &nb),
+			       d.pod >= 0 && ad[0] ? " (" : "", d.pod >= 0 ? ad : "",
+			       d.pod >= 0 && ad[0] ? ")" : "",
+			       pw_proto_name(a[i].b.proto), a[i].b.port,
+			       a[i].allowed ? "ALLOW" : "DENY");
+		}
+		if (den) {
+			printf("denied at backend %s:\n", ep_name(w, &bep, &nb));
+			text_outcome(w, &w->e, &en, s, &bep);
+		}
+		if (w->staged)
+			printf("\nstaged: %s (if the staged policies were enforced)%s%s\n",
+			       sok ? "ALLOW" : "DENY", swhy ? ": " : "", swhy ? swhy : "");
+	} else {
+		struct doc *r = doc_obj();
+		doc_add(r, "src", doc_str(src));
+		doc_add(r, "dst", doc_str(dst));
+		doc_add(r, "query", doc_str(qs));
+		doc_add(r, "verdict", doc_str(ok ? "ALLOW" : "DENY"));
+		struct doc *sd = doc_add(r, "service", doc_obj());
+		doc_add(sd, "namespace", doc_str(w->c.nss[svc->ns].name));
+		doc_add(sd, "name", doc_str(svc->name));
+		doc_add(sd, "type", doc_str(pw_service_type_name(svc->type)));
+		doc_add(sd, "headless", doc_bool(svc->headless));
+		if (why)
+			doc_add(r, "reason", doc_str(why));
+		struct doc *bd = doc_add(r, "backends", doc_arr());
+		for (size_t i = 0; i < n; i++) {
+			struct pw_ep d = pw_backend_ep(&w->c, &a[i].b);
+			struct doc *x = doc_add(bd, NULL, doc_obj());
+			doc_add(x, "endpoint", doc_str(ep_name(w, &d, &nb)));
+			char pq[32];
+			snprintf(pq, sizeof(pq), "%s/%d", pw_proto_name(a[i].b.proto), a[i].b.port);
+			doc_add(x, "port", doc_str(pq));
+			doc_add(x, "verdict", doc_str(a[i].allowed ? "ALLOW" : "DENY"));
+		}
+		if (den)
+			doc_outcome(doc_add(r, "denied", doc_obj()), w, &w->e, &en, s, &bep);
+		if (w->staged)
+			doc_add(r, "staged", doc_str(sok ? "ALLOW" : "DENY"));
+		doc_print(r, out, stdout);
+		doc_free(r);
+	}
+	pw_buf_release(&b);
+	pw_buf_release(&nb);
+	free(a);
+	free(sa);
+	free(s);
+	return rc ? rc : ok ? 0 : EXIT_FINDINGS;
+}
+
 static int eval_one(struct cli_world *w, const struct cli_opts *o,
 		    const char *src, const char *dst, const char *portspec)
 {
 	struct pw_query q;
+	const struct pw_service *svc = cli_service(w, dst, o->ns);
+	if (svc) {
+		if (pw_query_parse(portspec, &q) < 0) {
+			cli_error("invalid --port %s (want PROTO/N, e.g. TCP/80, UDP/53, ICMP/8)",
+				  cli_q(portspec));
+			return EXIT_USAGE;
+		}
+		return eval_service(w, o, src, dst, svc, &q);
+	}
 	struct pw_ep *s = NULL, *d = NULL;
 	const char *why_s, *why_d, *why_p = NULL;
 	int ns = cli_resolve(w, src, o->ns, false, &s, &why_s);
@@ -348,8 +495,9 @@ static int eval_one(struct cli_world *w, const struct cli_opts *o,
 
 struct resolved {
 	struct pw_ep *eps;
-	int n; /* as cli_resolve() returns it */
+	int n; /* as cli_resolve() returns it; 1 for a Service */
 	const char *why;
+	const struct pw_service *svc; /* a Service (then n is 1, eps NULL) */
 };
 
 static struct resolved *batch_resolve(struct cli_world *w,
@@ -362,6 +510,12 @@ static struct resolved *batch_resolve(struct cli_world *w,
 	if (r)
 		return r;
 	r = pw_arena_alloc(a, sizeof(*r));
+	memset(r, 0, sizeof(*r));
+	if ((r->svc = cli_service(w, spec, o->ns))) {
+		r->n = 1;
+		pw_strmap_put(cache, pw_arena_strdup(a, spec), r);
+		return r;
+	}
 	struct pw_ep *eps;
 	r->n = cli_resolve(w, spec, o->ns, as_dst, &eps, &r->why);
 	if (r->n > 0) {
@@ -385,6 +539,14 @@ static bool batch_allowed(const struct pw_engine *e, const struct pw_reach *r,
 			  const struct pw_query *q)
 {
 	struct pw_verdict v;
+	if (d->svc) {
+		struct pw_svc_answer *a;
+		size_t n;
+		const char *why;
+		int ok = pw_service_eval(e, r, s->eps, s->n, d->svc, q, &a, &n, &why);
+		free(a);
+		return ok == 1;
+	}
 	for (int i = 0; i < s->n; i++)
 		for (int k = 0; k < d->n; k++) {
 			int ok = r ? pw_reach_allowed(r, &s->eps[i], &d->eps[k], q) : -1;
@@ -458,6 +620,13 @@ static int eval_batch(struct cli_world *w, const struct cli_opts *o,
 		}
 		struct resolved *s = batch_resolve(w, o, &cache[0], &a, f1, false);
 		struct resolved *d = batch_resolve(w, o, &cache[1], &a, f2, true);
+		if (s->svc) {
+			fprintf(stderr, "%s:%ld: error: a Service cannot be a source: %s\n",
+				name, lineno, cli_q(f1));
+			printf("%s %s %s ERROR\n", f1, f2, f3);
+			rc = EXIT_USAGE;
+			continue;
+		}
 		if (s->n <= 0 || d->n <= 0) {
 			if (s->n < 0 || d->n < 0)
 				fprintf(stderr, "%s:%ld: error: %s %s: %s\n", name, lineno,
@@ -471,7 +640,8 @@ static int eval_batch(struct cli_world *w, const struct cli_opts *o,
 			continue;
 		}
 		const char *why_p;
-		if (!numeric && (why_p = named_port(w, f3, d->eps, d->n, &q))) {
+		if (!numeric && (why_p = d->svc ? "a named port needs a pod as the destination"
+					     : named_port(w, f3, d->eps, d->n, &q))) {
 			fprintf(stderr, "%s:%ld: error: port %s: %s\n", name, lineno,
 				cli_q(f3), why_p);
 			printf("%s %s %s ERROR\n", f1, f2, f3);

@@ -13,7 +13,7 @@
 #include "cli.h"
 
 static const char gen_usage[] =
-	"usage: podwall gen --pods N --policies M [--namespaces K] [--seed S] [--calico]\n"
+	"usage: podwall gen --pods N --policies M [--namespaces K] [--seed S] [--calico] [--nets]\n"
 	"\n"
 	"Print a deterministic synthetic cluster as multi-document YAML: K\n"
 	"namespaces (default N/200, at least 1) of deployments of 2 to 8 replicas\n"
@@ -21,7 +21,9 @@ static const char gen_usage[] =
 	"a default-deny policy per namespace and allow policies by pod and\n"
 	"namespace selectors, ipBlocks and named ports, M policies in all.\n"
 	"--calico adds tiers, GlobalNetworkPolicies with Pass and Deny, and\n"
-	"GlobalNetworkSets, counted in M.\n";
+	"GlobalNetworkSets, counted in M.  --nets (with --calico) adds a\n"
+	"NetworkSet per namespace and Calico policies with nets, notNets and\n"
+	"network-set selectors; without it, the clusters are as before.\n";
 
 /* xorshift64*: small, fast, the same everywhere */
 static uint64_t rng_state;
@@ -44,7 +46,7 @@ struct deployment {
 int cmd_gen(int argc, char **argv)
 {
 	long pods = -1, policies = -1, nss = -1, seed = 1;
-	bool calico = false;
+	bool calico = false, nets = false;
 	for (int i = 1; i < argc; i++) {
 		int err = 0;
 		const char *v;
@@ -62,6 +64,8 @@ int cmd_gen(int argc, char **argv)
 			seed = atol(v);
 		else if (!strcmp(argv[i], "--calico"))
 			calico = true;
+		else if (!strcmp(argv[i], "--nets"))
+			nets = calico = true;
 		else {
 			if (!err)
 				cli_error("gen: unknown option %s", cli_q(argv[i]));
@@ -87,6 +91,11 @@ int cmd_gen(int argc, char **argv)
 		printf("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns-%04ld\n"
 		       "  labels: {team: %s, env: %s}\n---\n",
 		       n, teams[n % 8], n % 3 ? "prod" : "dev");
+	for (long n = 0; nets && n < nss; n++)
+		printf("apiVersion: projectcalico.org/v3\nkind: NetworkSet\nmetadata:\n"
+		       "  name: partners\n  namespace: ns-%04ld\n  labels: {role: partner}\n"
+		       "spec:\n  nets: [203.0.113.%ld/28, 192.0.2.%ld/30]\n---\n",
+		       n, (n * 16) % 256, (n * 4) % 256);
 	/* deployments, each replica a Pod owned by its ReplicaSet */
 	struct deployment *dv = NULL;
 	size_t nd = 0, cap = 0;
@@ -140,7 +149,7 @@ int cmd_gen(int argc, char **argv)
 	for (long k = 0; emitted < policies; k++, emitted++) {
 		const struct deployment *d = &dv[rnd((uint32_t)nd)];
 		const struct deployment *from = &dv[rnd((uint32_t)nd)];
-		uint32_t kind = calico ? rnd(10) : rnd(8);
+		uint32_t kind = nets ? rnd(13) : calico ? rnd(10) : rnd(8);
 		switch (kind) {
 		case 0: case 1: case 2: /* same namespace, by tier, named port */
 			printf("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n"
@@ -196,6 +205,37 @@ int cmd_gen(int argc, char **argv)
 			       "  - action: Pass\n  egress:\n  - action: Deny\n    destination:\n"
 			       "      selector: type == 'blocked'\n  - action: Pass\n---\n",
 			       k, rnd(1000), tiers[rnd(5)]);
+			break;
+		case 10: /* nets and notNets in the default tier */
+			printf("apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\n"
+			       "metadata: {name: nets-%ld, namespace: ns-%04u}\nspec:\n"
+			       "  selector: app == 'app-%u'\n  types: [Ingress]\n"
+			       "  ingress:\n  - action: Deny\n    source:\n      nets: [198.51.100.%u/29]\n"
+			       "  - action: Allow\n    protocol: TCP\n    source:\n"
+			       "      notNets: [10.0.0.0/8, 198.51.100.%u/27]\n"
+			       "    destination:\n      ports: [%u, '8000:%u']\n---\n",
+			       k, d->ns, d->app, rnd(32) * 8, rnd(8) * 32, d->port,
+			       8000 + rnd(100));
+			break;
+		case 11: /* egress to the namespace's network set */
+			printf("apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\n"
+			       "metadata: {name: partners-%ld, namespace: ns-%04u}\nspec:\n"
+			       "  selector: app == 'app-%u'\n  types: [Egress]\n"
+			       "  egress:\n  - action: Allow\n    protocol: %s\n"
+			       "    destination:\n      selector: role == 'partner'\n"
+			       "      ports: [443, %u]\n  - action: Deny\n    destination:\n"
+			       "      nets: [203.0.113.%u/32]\n---\n",
+			       k, d->ns, d->app, rnd(2) ? "TCP" : "UDP", 8000 + rnd(100),
+			       rnd(256));
+			break;
+		case 12: /* a global policy with nets that Pass */
+			printf("apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\n"
+			       "metadata: {name: security.nets-%ld}\nspec:\n  tier: security\n"
+			       "  order: %u\n  selector: tier == '%s'\n  types: [Egress]\n"
+			       "  egress:\n  - action: Deny\n    destination:\n"
+			       "      nets: [192.0.2.%u/28]\n      notNets: [192.0.2.%u/30]\n"
+			       "  - action: Pass\n---\n",
+			       k, rnd(1000), tiers[rnd(5)], rnd(16) * 16, rnd(64) * 4);
 			break;
 		default: /* a platform-tier allow between teams, order by k */
 			printf("apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\n"

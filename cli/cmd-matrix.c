@@ -148,7 +148,8 @@ int cmd_matrix(int argc, char **argv)
 	const struct pw_cluster *c = &w.c;
 	int nsf = o.ns ? pw_cluster_find_ns(c, o.ns) : -2;
 	struct cli_extclass *ext;
-	size_t next = cli_ext_classes(c, false, 3, &ext);
+	const struct pw_engine *es[2] = { &w.e, w.staged };
+	size_t next = cli_ext_classes(es, w.staged ? 2 : 1, true, &ext);
 	struct mx_ep *eps = pw_xcalloc(c->ngroups + next, sizeof(*eps));
 	size_t n = 0;
 	struct pw_buf b;
@@ -172,30 +173,76 @@ int cmd_matrix(int argc, char **argv)
 	struct pw_conns *cs = NULL, *ss = NULL;
 	unsigned char *grid = NULL;
 	size_t *same = NULL;
-	if (!strcmp(fmt, "csv") && !by_port) {
-		/* one line per pair, computed and printed in turn */
+	bool stream = !by_port && (!strcmp(fmt, "csv") || !strcmp(fmt, "json") ||
+				   !strcmp(fmt, "yaml"));
+	if (stream) {
+		/* one pair at a time, computed and printed in turn: memory
+		   does not grow with the number of pairs */
 		static char obuf[1 << 16];
 		struct pw_conns a, z;
+		struct doc_stream ds;
+		struct pw_buf *enc = NULL, v1, v2; /* names as scalars */
+		bool csv = !strcmp(fmt, "csv");
+		pw_buf_init(&v1);
+		pw_buf_init(&v2);
 		pw_conns_init(&a);
 		pw_conns_init(&z);
 		setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
-		printf(w.staged ? "src,dst,allowed,staged\n" : "src,dst,allowed\n");
+		if (csv) {
+			printf(w.staged ? "src,dst,allowed,staged\n" : "src,dst,allowed\n");
+		} else {
+			struct doc *head = doc_obj();
+			struct doc *ea = doc_add(head, "endpoints", doc_arr());
+			for (size_t i = 0; i < n; i++)
+				doc_add(ea, NULL, doc_str(eps[i].name));
+			doc_stream_begin(&ds, fmt, stdout, head, "cells");
+			doc_free(head);
+			enc = pw_xcalloc(n + 1, sizeof(*enc));
+			for (size_t i = 0; i < n; i++) {
+				pw_buf_init(&enc[i]);
+				doc_stream_scalar(&ds, eps[i].name, &enc[i]);
+			}
+		}
 		for (size_t i = 0; i < n; i++)
 			for (size_t k = 0; k < n; k++) {
 				if (eps[i].group < 0 && eps[k].group < 0)
 					continue;
 				mx_conns(&w, &w.e, w.reach, &eps[i], &eps[k], &a);
+				if (w.staged)
+					mx_conns(&w, w.staged, w.staged_reach, &eps[i], &eps[k], &z);
 				pw_buf_reset(&b);
 				pw_conns_format(&a, &b);
-				printf("%s,%s,\"%s\"", eps[i].name, eps[k].name, b.s);
+				if (csv) {
+					printf("%s,%s,\"%s\"", eps[i].name, eps[k].name, b.s);
+					if (w.staged) {
+						pw_buf_reset(&b);
+						pw_conns_format(&z, &b);
+						printf(",\"%s\"", b.s);
+					}
+					putchar('\n');
+					continue;
+				}
+				static const char *const keys[] = { "src", "dst",
+								    "allowed", "staged" };
+				const char *vals[4] = { enc[i].s, enc[k].s, NULL, NULL };
+				doc_stream_scalar(&ds, b.s, &v1);
+				vals[2] = v1.s;
 				if (w.staged) {
-					mx_conns(&w, w.staged, w.staged_reach, &eps[i], &eps[k], &z);
 					pw_buf_reset(&b);
 					pw_conns_format(&z, &b);
-					printf(",\"%s\"", b.s);
+					doc_stream_scalar(&ds, b.s, &v2);
+					vals[3] = v2.s;
 				}
-				putchar('\n');
+				doc_stream_flat(&ds, keys, vals, w.staged ? 4 : 3);
 			}
+		if (!csv) {
+			doc_stream_end(&ds);
+			for (size_t i = 0; i < n; i++)
+				pw_buf_release(&enc[i]);
+			free(enc);
+		}
+		pw_buf_release(&v1);
+		pw_buf_release(&v2);
 		fflush(stdout);
 		setvbuf(stdout, NULL, _IOLBF, 0);
 		pw_conns_release(&a);
@@ -323,29 +370,19 @@ int cmd_matrix(int argc, char **argv)
 				struct doc *x = doc_add(cells, NULL, doc_obj());
 				doc_add(x, "src", doc_str(eps[i].name));
 				doc_add(x, "dst", doc_str(eps[k].name));
-				if (by_port) {
-					struct doc *v = doc_add(x, "verdicts", doc_obj());
-					for (size_t p = 0; p < nports; p++) {
-						char key[16];
-						snprintf(key, sizeof(key), "%s/%u",
-							 pw_proto_name(ports[p].proto), ports[p].lo);
-						char g = (char)grid[p * n * n + i * n + k];
-						doc_add(v, key, doc_str(g == '.' || g == '-' ? "allow" : "deny"));
-						if (ss) {
-							char key2[24];
-							snprintf(key2, sizeof(key2), "%s staged", key);
-							doc_add(v, key2, doc_str(g == '.' || g == '+'
-										 ? "allow" : "deny"));
-						}
-					}
-				} else {
-					pw_buf_reset(&b);
-					pw_conns_format(&cs[i * n + k], &b);
-					doc_add(x, "allowed", doc_str(b.s));
+				/* by port; without --port, see above */
+				struct doc *v = doc_add(x, "verdicts", doc_obj());
+				for (size_t p = 0; p < nports; p++) {
+					char key[16];
+					snprintf(key, sizeof(key), "%s/%u",
+						 pw_proto_name(ports[p].proto), ports[p].lo);
+					char g = (char)grid[p * n * n + i * n + k];
+					doc_add(v, key, doc_str(g == '.' || g == '-' ? "allow" : "deny"));
 					if (ss) {
-						pw_buf_reset(&b);
-						pw_conns_format(&ss[i * n + k], &b);
-						doc_add(x, "staged", doc_str(b.s));
+						char key2[24];
+						snprintf(key2, sizeof(key2), "%s staged", key);
+						doc_add(v, key2, doc_str(g == '.' || g == '+'
+									 ? "allow" : "deny"));
 					}
 				}
 			}

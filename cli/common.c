@@ -182,6 +182,7 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 	struct pw_diags d;
 	struct pw_buf b;
 	memset(w, 0, sizeof(*w));
+	w->ingress_pod = -1;
 	w->stats = o->stats;
 	w->t_start = mono_ms();
 	pw_cluster_init(&w->c);
@@ -198,6 +199,9 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 	w->c.apply_ns = o->ns;
 	for (int i = 0; i < o->nfiles; i++)
 		pw_cluster_load_path(&w->c, o->files[i], &d);
+	w->ingress_pod = -1;
+	if (o->ingress_controller && w->c.nings)
+		w->ingress_pod = (int32_t)pw_cluster_add_ingress_controller(&w->c);
 	pw_cluster_finish(&w->c, &d);
 	if (o->engine_flags & PW_ENGINE_IPBLOCK_EXCLUDES_PODS)
 		pw_cluster_check_ipblock_ports(&w->c, &d);
@@ -428,6 +432,53 @@ int cli_resolve(struct cli_world *w, const char *spec, const char *defns,
 	return (int)g->npods;
 }
 
+const struct pw_service *cli_service(const struct cli_world *w,
+				     const char *spec, const char *defns)
+{
+	const struct pw_cluster *c = &w->c;
+	struct pw_addr a;
+	if (pw_addr_parse(spec, &a) == 0)
+		return pw_service_by_addr(c, &a);
+	static const char *const prefixes[] = { "svc/", "service/", "services/" };
+	for (size_t i = 0; i < PW_ARRAY_SIZE(prefixes); i++) {
+		size_t n = strlen(prefixes[i]);
+		if (!strncmp(spec, prefixes[i], n) && !strchr(spec + n, '/'))
+			return pw_service_find(c, defns ? defns : "default", spec + n);
+	}
+	/* its DNS name: NAME.NS, NAME.NS.svc, NAME.NS.svc.cluster.local */
+	const char *dot = strchr(spec, '.');
+	if (dot && !strchr(spec, '/')) {
+		char name[256], ns[256];
+		size_t n = (size_t)(dot - spec);
+		const char *nse = strchr(dot + 1, '.');
+		size_t m = nse ? (size_t)(nse - dot - 1) : strlen(dot + 1);
+		if (n >= sizeof(name) || m >= sizeof(ns) ||
+		    (nse && strcmp(nse, ".svc") && strcmp(nse, ".svc.cluster.local")))
+			return NULL;
+		memcpy(name, spec, n);
+		name[n] = 0;
+		memcpy(ns, dot + 1, m);
+		ns[m] = 0;
+		return pw_service_find(c, ns, name);
+	}
+	char key[512];
+	const char *slash = strchr(spec, '/');
+	if (slash)
+		snprintf(key, sizeof(key), "%s", spec);
+	else
+		snprintf(key, sizeof(key), "%s/%s", defns ? defns : "default", spec);
+	if (pw_strmap_get(&w->pods, key) || pw_strmap_get(&w->groups, key))
+		return NULL; /* a pod or workload of that name comes first */
+	slash = strchr(key, '/');
+	char ns[256];
+	size_t nl = (size_t)(slash - key);
+	if (nl >= sizeof(ns))
+		return NULL;
+	memcpy(ns, key, nl);
+	ns[nl] = 0;
+	return pw_service_find(c, ns, slash + 1);
+}
+
 const char *cli_pod_name(const struct cli_world *w, uint32_t pod,
 			 struct pw_buf *b)
 {
@@ -438,220 +489,53 @@ const char *cli_pod_name(const struct cli_world *w, uint32_t pod,
 
 /* ---- external address classes ----------------------------------------- */
 
-struct bound {
-	struct pw_addr a; /* first address of a piece */
-};
-
-static int addr_cmp_q(const void *x, const void *y)
+static int addr_qcmp(const void *x, const void *y)
 {
 	return pw_addr_cmp(x, y);
 }
 
-/* a + 1 within the family; returns false on overflow */
-static bool addr_inc(struct pw_addr *a)
+size_t cli_ext_classes(const struct pw_engine *const *es, size_t ne,
+		       bool cidr_names, struct cli_extclass **out)
 {
-	int n = a->family == 4 ? 4 : 16;
-	for (int i = n - 1; i >= 0; i--)
-		if (++a->b[i])
-			return true;
-	return false;
-}
-
-static bool addr_dec(struct pw_addr *a)
-{
-	int n = a->family == 4 ? 4 : 16;
-	for (int i = n - 1; i >= 0; i--)
-		if (a->b[i]--)
-			return true;
-	return false;
-}
-
-static void cidr_last(const struct pw_cidr *c, struct pw_addr *out)
-{
-	*out = c->addr;
-	int n = c->addr.family == 4 ? 32 : 128;
-	for (int bitn = c->len; bitn < n; bitn++)
-		out->b[bitn / 8] |= (uint8_t)(0x80 >> (bitn % 8));
-}
-
-static void add_cut(struct pw_addr **v, size_t *n, size_t *cap,
-		    const struct pw_addr *a)
-{
-	if (*n == *cap) {
-		*cap = *cap ? *cap * 2 : 16;
-		*v = pw_xrealloc(*v, *cap * sizeof(**v));
+	struct pw_addr *starts = NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < ne; i++) {
+		struct pw_addr *v;
+		size_t m = pw_engine_addr_bounds(es[i], &v);
+		starts = pw_xrealloc(starts, (n + m) * sizeof(*starts));
+		memcpy(starts + n, v, m * sizeof(*v));
+		n += m;
+		free(v);
 	}
-	(*v)[(*n)++] = *a;
-}
-
-static void add_cidr_cuts(struct pw_addr **v, size_t *n, size_t *cap,
-			  const struct pw_cidr *c)
-{
-	struct pw_addr last;
-	add_cut(v, n, cap, &c->addr);
-	cidr_last(c, &last);
-	if (addr_inc(&last))
-		add_cut(v, n, cap, &last);
-}
-
-static int cidr_lo_cmp(const void *x, const void *y)
-{
-	const struct pw_cidr *a = x, *b = y;
-	return pw_addr_cmp(&a->addr, &b->addr);
-}
-
-/*
- * Cut at the bounds of the intervals of cidr minus its excepts (excepts
- * that touch merge into one hole), as netpol-analyzer splits an ipBlock.
- */
-static void add_block_cuts(struct pw_addr **v, size_t *n, size_t *cap,
-			   const struct pw_peer *p)
-{
-	struct pw_cidr *ex = pw_xmalloc((p->nexcept + 1) * sizeof(*ex));
-	if (p->nexcept)
-		memcpy(ex, p->except, p->nexcept * sizeof(*ex));
-	qsort(ex, p->nexcept, sizeof(*ex), cidr_lo_cmp);
-	struct pw_addr cur = p->cidr.addr, end, hi;
-	bool more = true; /* cur is still within the cidr */
-	cidr_last(&p->cidr, &end);
-	for (uint32_t i = 0; i < p->nexcept && more; i++) {
-		if (pw_addr_cmp(&ex[i].addr, &cur) > 0) {
-			add_cut(v, n, cap, &cur);
-			add_cut(v, n, cap, &ex[i].addr);
+	qsort(starts, n, sizeof(*starts), addr_qcmp);
+	size_t u = 0, n6 = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!u || pw_addr_cmp(&starts[u - 1], &starts[i])) {
+			starts[u++] = starts[i];
+			n6 += starts[i].family == 6;
 		}
-		cidr_last(&ex[i], &hi);
-		if (pw_addr_cmp(&hi, &cur) >= 0) {
-			cur = hi;
-			more = addr_inc(&cur) && pw_addr_cmp(&cur, &end) <= 0;
-		}
+	/* IPv6 outside the cluster only where the policies or pods use it */
+	bool v6 = n6 > 1;
+	for (size_t e = 0; e < ne && !v6; e++) {
+		const struct pw_cluster *c = es[e]->c;
+		for (uint32_t i = 0; i < c->npods && !v6; i++)
+			for (uint32_t k = 0; k < c->pods[i].naddrs; k++)
+				v6 |= c->pods[i].addrs[k].family == 6;
 	}
-	if (more) {
-		add_cut(v, n, cap, &cur);
-		if (addr_inc(&end))
-			add_cut(v, n, cap, &end);
+	if (!v6)
+		u -= n6;
+	struct pw_addr_class *ac;
+	size_t nc = pw_addr_classes(starts, u, &ac);
+	free(starts);
+	*out = pw_xcalloc(nc + 1, sizeof(**out));
+	for (size_t i = 0; i < nc; i++) {
+		(*out)[i].lo = ac[i].lo;
+		(*out)[i].hi = ac[i].hi;
+		pw_addr_range_name(&ac[i].lo, &ac[i].hi, cidr_names,
+				   (*out)[i].name);
 	}
-	free(ex);
-}
-
-/* Is [lo,hi] exactly one CIDR?  Then write it. */
-static bool range_as_cidr(const struct pw_addr *lo, const struct pw_addr *hi,
-			  char *out, size_t outsz)
-{
-	int bits = lo->family == 4 ? 32 : 128;
-	for (int len = 0; len <= bits; len++) {
-		struct pw_cidr c = { *lo, (uint8_t)len };
-		struct pw_cidr m;
-		char s[52];
-		pw_cidr_format(&c, s);
-		if (pw_cidr_parse(s, &m) < 0 || pw_addr_cmp(&m.addr, lo))
-			continue;
-		struct pw_addr last;
-		cidr_last(&m, &last);
-		if (!pw_addr_cmp(&last, hi)) {
-			snprintf(out, outsz, "%s", s);
-			return true;
-		}
-	}
-	return false;
-}
-
-size_t cli_ext_classes(const struct pw_cluster *c, bool npa_style,
-		       unsigned dirs, struct cli_extclass **out)
-{
-	struct pw_addr *cuts[2] = { NULL, NULL }; /* v4, v6 */
-	size_t n[2] = { 0, 0 }, cap[2] = { 0, 0 };
-	bool seen6 = false;
-	struct pw_cidr all4, all6;
-	if (pw_cidr_parse("0.0.0.0/0", &all4) || pw_cidr_parse("::/0", &all6))
-		return 0;
-	add_cidr_cuts(&cuts[0], &n[0], &cap[0], &all4);
-	/* one block: nets minus excepts */
-#define CUT_BLOCK(cidrp, exc, nexc)                                            \
-	do {                                                                   \
-		struct pw_peer pb_ = { 0 };                                    \
-		pb_.ipblock = true;                                            \
-		pb_.cidr = *(cidrp);                                           \
-		pb_.except = (struct pw_cidr *)(exc);                          \
-		pb_.nexcept = (nexc);                                          \
-		int f_ = pb_.cidr.addr.family == 6;                            \
-		if (f_ && npa_style)                                           \
-			break;                                                 \
-		if (f_ && !seen6) {                                            \
-			seen6 = true;                                          \
-			add_cidr_cuts(&cuts[1], &n[1], &cap[1], &all6);        \
-		}                                                              \
-		add_block_cuts(&cuts[f_], &n[f_], &cap[f_], &pb_);             \
-	} while (0)
-	for (uint32_t k = 0; k < c->npols; k++)
-		for (int d = 0; d < 2; d++)
-			for (uint32_t r = 0; r < c->pols[k].nrules[d]; r++) {
-				const struct pw_rule *rule = &c->pols[k].rules[d][r];
-				if (!(dirs & (1u << d)))
-					continue;
-				for (uint32_t q = 0; q < rule->npeers; q++) {
-					const struct pw_peer *p = &rule->peers[q];
-					if (p->ipblock)
-						CUT_BLOCK(&p->cidr, p->except, p->nexcept);
-				}
-			}
-	/* AdminNetworkPolicy networks (egress only) */
-	for (uint32_t k = 0; k < c->napols && (dirs & (1u << PW_EGRESS)); k++)
-		for (uint32_t r = 0; r < c->apols[k].nrules[PW_EGRESS]; r++) {
-			const struct pw_arule *ar = &c->apols[k].rules[PW_EGRESS][r];
-			for (uint32_t q = 0; q < ar->npeers; q++)
-				for (uint32_t x = 0; x < ar->peers[q].nnets; x++)
-					CUT_BLOCK(&ar->peers[q].nets[x], NULL, 0);
-		}
-	/* Calico nets and network sets (not known to netpol-analyzer) */
-	for (uint32_t k = 0; k < c->ncpols && !npa_style; k++)
-		for (int d = 0; d < 2; d++)
-			for (uint32_t r = 0; r < c->cpols[k].nrules[d]; r++) {
-				const struct pw_crule *cr = &c->cpols[k].rules[d][r];
-				const struct pw_cside *sides[2] = { &cr->src, &cr->dst };
-				for (int x = 0; x < 2; x++) {
-					for (uint32_t i = 0; i < sides[x]->nnets; i++)
-						CUT_BLOCK(&sides[x]->nets[i], NULL, 0);
-					for (uint32_t i = 0; i < sides[x]->nnot_nets; i++)
-						CUT_BLOCK(&sides[x]->not_nets[i], NULL, 0);
-				}
-			}
-	for (uint32_t k = 0; k < c->nnetsets && !npa_style; k++)
-		for (uint32_t i = 0; i < c->netsets[k].nnets; i++)
-			CUT_BLOCK(&c->netsets[k].nets[i], NULL, 0);
-#undef CUT_BLOCK
-	size_t total = 0;
-	*out = NULL;
-	for (int f = 0; f < 2; f++) {
-		if (!n[f])
-			continue;
-		qsort(cuts[f], n[f], sizeof(struct pw_addr), addr_cmp_q);
-		size_t u = 0;
-		for (size_t i = 0; i < n[f]; i++)
-			if (!u || pw_addr_cmp(&cuts[f][u - 1], &cuts[f][i]))
-				cuts[f][u++] = cuts[f][i];
-		*out = pw_xrealloc(*out, (total + u) * sizeof(**out));
-		for (size_t i = 0; i < u; i++) {
-			struct cli_extclass *e = &(*out)[total++];
-			e->lo = cuts[f][i];
-			if (i + 1 < u) {
-				e->hi = cuts[f][i + 1];
-				addr_dec(&e->hi);
-			} else {
-				memset(e->hi.b, 0xff, sizeof(e->hi.b));
-				if (f == 0)
-					memset(e->hi.b + 4, 0, 12);
-				e->hi.family = e->lo.family;
-			}
-			char a[48], b[48];
-			pw_addr_format(&e->lo, a);
-			pw_addr_format(&e->hi, b);
-			if (npa_style || !range_as_cidr(&e->lo, &e->hi, e->name,
-							sizeof(e->name)))
-				snprintf(e->name, sizeof(e->name), "%s-%s", a, b);
-		}
-		free(cuts[f]);
-	}
-	return total;
+	free(ac);
+	return nc;
 }
 
 void cli_conns(const struct pw_engine *e, const struct pw_reach *r,
@@ -726,42 +610,4 @@ void cli_pair_conns(const struct pw_cluster *c, const struct pw_engine *e,
 		free(ra);
 	if (rb != bufb)
 		free(rb);
-}
-
-static int extclass_cmp(const void *x, const void *y)
-{
-	const struct cli_extclass *a = x, *b = y;
-	return pw_addr_cmp(&a->lo, &b->lo);
-}
-
-size_t cli_ext_merge(const struct cli_extclass *a, size_t na,
-		     const struct cli_extclass *b, size_t nb,
-		     struct cli_extclass **out)
-{
-	struct cli_extclass *v = pw_xmalloc((na + nb + 1) * sizeof(*v));
-	size_t n = 0;
-	for (size_t i = 0; i < na; i++)
-		v[n++] = a[i];
-	for (size_t i = 0; i < nb; i++)
-		v[n++] = b[i];
-	if (n)
-		qsort(v, n, sizeof(*v), extclass_cmp);
-	size_t u = 0;
-	for (size_t i = 0; i < n; i++)
-		if (!u || pw_addr_cmp(&v[u - 1].lo, &v[i].lo))
-			v[u++] = v[i];
-	/* each class now ends just before the next one of its family */
-	for (size_t i = 0; i < u; i++) {
-		if (i + 1 < u && v[i + 1].lo.family == v[i].lo.family) {
-			v[i].hi = v[i + 1].lo;
-			addr_dec(&v[i].hi);
-		}
-		char x[48], y[48];
-		pw_addr_format(&v[i].lo, x);
-		pw_addr_format(&v[i].hi, y);
-		if (!range_as_cidr(&v[i].lo, &v[i].hi, v[i].name, sizeof(v[i].name)))
-			snprintf(v[i].name, sizeof(v[i].name), "%s-%s", x, y);
-	}
-	*out = v;
-	return u;
 }

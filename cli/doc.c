@@ -224,3 +224,122 @@ void doc_print(const struct doc *d, const char *fmt, FILE *f)
 	else
 		doc_print_json(d, f);
 }
+
+void doc_stream_begin(struct doc_stream *s, const char *fmt, FILE *f,
+		      const struct doc *head, const char *key)
+{
+	s->f = f;
+	s->yaml = !strcmp(fmt, "yaml");
+	s->n = 0;
+	pw_buf_init(&s->line);
+	if (s->yaml) {
+		yaml(head, f, 0, false);
+		if (yaml_plain_ok(key))
+			fputs(key, f);
+		else
+			json_str(key, f);
+		fputc(':', f);
+		return;
+	}
+	fputs("{\n", f);
+	for (size_t i = 0; i < head->n; i++) {
+		fputs("  ", f);
+		json_str(head->keys[i], f);
+		fputs(": ", f);
+		json(head->kids[i], f, 2);
+		fputs(",\n", f);
+	}
+	fputs("  ", f);
+	json_str(key, f);
+	fputs(": [", f);
+}
+
+void doc_stream_item(struct doc_stream *s, const struct doc *item)
+{
+	if (s->yaml) {
+		fputs(s->n ? "- " : "\n- ", s->f);
+		if (is_coll(item)) {
+			yaml(item, s->f, 2, true);
+		} else {
+			if (item->type == DOC_ARR || item->type == DOC_OBJ)
+				fputs(item->type == DOC_ARR ? "[]" : "{}", s->f);
+			else
+				yaml_scalar(item, s->f);
+			fputc('\n', s->f);
+		}
+	} else {
+		fputs(s->n ? ",\n    " : "\n    ", s->f);
+		json(item, s->f, 4);
+	}
+	s->n++;
+}
+
+void doc_stream_end(struct doc_stream *s)
+{
+	pw_buf_release(&s->line);
+	if (s->yaml)
+		fputs(s->n ? "" : " []\n", s->f);
+	else
+		fputs(s->n ? "\n  ]\n}\n" : "]\n}\n", s->f);
+}
+
+void doc_stream_scalar(const struct doc_stream *s, const char *str,
+		       struct pw_buf *out)
+{
+	pw_buf_reset(out);
+	if (s->yaml && yaml_plain_ok(str)) {
+		pw_buf_puts(out, str);
+		return;
+	}
+	/* a JSON string is a YAML string */
+	pw_buf_putc(out, '"');
+	const unsigned char *p = (const unsigned char *)str, *run = p;
+	for (; *p; p++) {
+		if (*p != '"' && *p != '\\' && *p >= 0x20)
+			continue;
+		pw_buf_add(out, (const char *)run, (size_t)(p - run));
+		run = p + 1;
+		if (*p == '"' || *p == '\\') {
+			pw_buf_putc(out, '\\');
+			pw_buf_putc(out, (char)*p);
+		} else if (*p == '\n') {
+			pw_buf_puts(out, "\\n");
+		} else if (*p == '\t') {
+			pw_buf_puts(out, "\\t");
+		} else {
+			pw_buf_printf(out, "\\u%04x", *p);
+		}
+	}
+	pw_buf_add(out, (const char *)run, (size_t)(p - run));
+	pw_buf_putc(out, '"');
+}
+
+void doc_stream_flat(struct doc_stream *s, const char *const *keys,
+		     const char *const *vals, size_t n)
+{
+	struct pw_buf *b = &s->line;
+	pw_buf_reset(b);
+	if (s->yaml) {
+		pw_buf_puts(b, s->n ? "- " : "\n- ");
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				pw_buf_puts(b, "  ");
+			pw_buf_puts(b, keys[i]);
+			pw_buf_puts(b, ": ");
+			pw_buf_puts(b, vals[i]);
+			pw_buf_putc(b, '\n');
+		}
+	} else {
+		pw_buf_puts(b, s->n ? ",\n    {\n" : "\n    {\n");
+		for (size_t i = 0; i < n; i++) {
+			pw_buf_puts(b, "      \"");
+			pw_buf_puts(b, keys[i]);
+			pw_buf_puts(b, "\": ");
+			pw_buf_puts(b, vals[i]);
+			pw_buf_puts(b, i + 1 < n ? ",\n" : "\n");
+		}
+		pw_buf_puts(b, "    }");
+	}
+	fwrite(b->s, 1, b->len, s->f);
+	s->n++;
+}

@@ -35,4 +35,27 @@ void doc_print_yaml(const struct doc *d, FILE *f);
 /* By -o value: "json" or "yaml". */
 void doc_print(const struct doc *d, const char *fmt, FILE *f);
 
+/*
+ * A document too large to hold: an object whose members (head, printed
+ * whole) end in one array (key), whose items are printed one at a time.
+ * The bytes are those doc_print gives for the whole tree.
+ */
+struct doc_stream {
+	FILE *f;
+	bool yaml;
+	size_t n;
+	struct pw_buf line;
+};
+void doc_stream_begin(struct doc_stream *s, const char *fmt, FILE *f,
+		      const struct doc *head, const char *key);
+void doc_stream_item(struct doc_stream *s, const struct doc *item);
+void doc_stream_end(struct doc_stream *s);
+/* A string as a scalar of the stream's syntax (quoted where needed). */
+void doc_stream_scalar(const struct doc_stream *s, const char *str,
+		       struct pw_buf *out);
+/* An item that is an object of n string members, keys plain and values
+   already written by doc_stream_scalar: the fast path for large outputs. */
+void doc_stream_flat(struct doc_stream *s, const char *const *keys,
+		     const char *const *vals, size_t n);
+
 #endif

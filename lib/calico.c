@@ -450,6 +450,19 @@ void pw__load_calico_policy(struct ld *l, struct meta *m)
 				ok = false;
 			}
 		}
+	if (!p.types && !strcmp(m->group, "crd.projectcalico.org")) {
+		/* The CRD is what the Calico API server and calicoctl write
+		   after defaulting; applied directly (kubectl), nothing fills
+		   in types, and Felix reads none as both directions. */
+		p.types = PW_TYPE_INGRESS | PW_TYPE_EGRESS;
+		pw_warn(l->d, m->pos,
+			"%s %s is crd.projectcalico.org/v1 without types: the "
+			"Calico API's defaulting is bypassed and Felix enforces it "
+			"for Ingress and Egress, so the endpoints it selects lose "
+			"every egress that no rule allows (set types, or apply it "
+			"as projectcalico.org/v3)",
+			m->kind, ld_q(l, m->name));
+	}
 	if (!p.types) {
 		/* Calico: Ingress, unless there are egress rules and no
 		   ingress rules (Egress), or both (Ingress and Egress) */

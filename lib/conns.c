@@ -333,3 +333,61 @@ void pw_conns_format(const struct pw_conns *c, struct pw_buf *out)
 		}
 	}
 }
+
+static bool conns_port(const char **p, const char *end, unsigned *v)
+{
+	unsigned x = 0;
+	const char *s = *p;
+	while (*p < end && **p >= '0' && **p <= '9' && x <= PW_PORT_MAX)
+		x = x * 10 + (unsigned)(*(*p)++ - '0');
+	*v = x;
+	return *p > s && x >= 1 && x <= PW_PORT_MAX;
+}
+
+int pw_conns_parse(const char *s, size_t n, struct pw_conns *out)
+{
+	const char *p = s, *end = s + n;
+	pw_conns_clear(out);
+	if (n == 15 && !memcmp(s, "All Connections", 15)) {
+		pw_conns_add_all(out);
+		return 0;
+	}
+	if (n == 14 && !memcmp(s, "No Connections", 14))
+		return 0;
+	int proto = -1;
+	if (!n)
+		return -1;
+	while (p < end) {
+		/* "PROTO " starts a protocol's list */
+		const char *sp = p;
+		while (sp < end && *sp >= 'A' && *sp <= 'Z')
+			sp++;
+		if (sp < end && sp > p && *sp == ' ') {
+			char name[8];
+			if ((size_t)(sp - p) >= sizeof(name))
+				return -1;
+			memcpy(name, p, (size_t)(sp - p));
+			name[sp - p] = 0;
+			if ((proto = pw_proto_parse(name)) < 0)
+				return -1;
+			p = sp + 1;
+		} else if (proto < 0) {
+			return -1;
+		}
+		unsigned lo, hi;
+		if (!conns_port(&p, end, &lo))
+			return -1;
+		hi = lo;
+		if (p < end && *p == '-') {
+			p++;
+			if (!conns_port(&p, end, &hi) || hi < lo)
+				return -1;
+		}
+		pw_conns_add(out, proto, lo, hi);
+		if (p < end && *p++ != ',')
+			return -1;
+		if (p == end && p[-1] == ',')
+			return -1;
+	}
+	return 0;
+}

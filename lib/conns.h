@@ -72,5 +72,7 @@ bool pw_conns_has(const struct pw_conns *c, int proto, unsigned port);
  * "SCTP 1-9,11-65535,TCP 80,UDP 53" (protocols by name, ranges merged).
  */
 void pw_conns_format(const struct pw_conns *c, struct pw_buf *out);
+/* The inverse of pw_conns_format (n bytes of s).  0, or -1 if malformed. */
+int pw_conns_parse(const char *s, size_t n, struct pw_conns *out) PW_WARN_UNUSED;
 
 #endif

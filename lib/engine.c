@@ -1777,6 +1777,68 @@ static void cut_ports(const struct pw_engine *e, const struct pw_np_port *v,
 	}
 }
 
+/* ---- address classes ---------------------------------------------------- */
+
+struct addrv {
+	struct pw_addr *v;
+	size_t n, cap;
+};
+
+static void addrv_push(struct addrv *v, const struct pw_addr *a)
+{
+	if (v->n == v->cap) {
+		v->cap = v->cap ? v->cap * 2 : 64;
+		v->v = pw_xrealloc(v->v, v->cap * sizeof(*v->v));
+	}
+	v->v[v->n++] = *a;
+}
+
+static void cut_cidrs(struct addrv *v, const struct pw_cidr *c, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		struct pw_addr end = pw_cidr_last(&c[i]);
+		addrv_push(v, &c[i].addr);
+		if (pw_addr_inc(&end))
+			addrv_push(v, &end);
+	}
+}
+
+static void cut_side(struct addrv *v, const struct pw_gside *s)
+{
+	cut_cidrs(v, s->nets, s->nnets);
+	cut_cidrs(v, s->not_nets, s->nnot_nets);
+	cut_cidrs(v, s->set_nets, s->nset_nets);
+	cut_cidrs(v, s->not_set_nets, s->nnot_set_nets);
+}
+
+static int addr_qcmp(const void *x, const void *y)
+{
+	return pw_addr_cmp(x, y);
+}
+
+size_t pw_engine_addr_bounds(const struct pw_engine *e, struct pw_addr **out)
+{
+	struct addrv v = { NULL, 0, 0 };
+	struct pw_addr z4 = { .family = 4 }, z6 = { .family = 6 };
+	addrv_push(&v, &z4);
+	addrv_push(&v, &z6);
+	for (uint32_t k = 0; k < e->npols; k++)
+		for (int d = 0; d < 2; d++)
+			for (uint32_t i = 0; i < e->pols[k].nrules[d]; i++) {
+				cut_side(&v, &e->pols[k].rules[d][i].src);
+				cut_side(&v, &e->pols[k].rules[d][i].dst);
+			}
+	qsort(v.v, v.n, sizeof(*v.v), addr_qcmp);
+	size_t n = 0;
+	for (size_t i = 0; i < v.n; i++)
+		if (!n || pw_addr_cmp(&v.v[n - 1], &v.v[i]))
+			v.v[n++] = v.v[i];
+	*out = v.v;
+	return n;
+}
+
+/* ---- port classes -------------------------------------------------------- */
+
 void pw_engine_port_cuts(const struct pw_engine *e,
 			 unsigned char *cut[PW_NPROTO])
 {

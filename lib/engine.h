@@ -332,6 +332,15 @@ int pw_engine_resolve_named(const struct pw_engine *e,
    every pod: the bounds of the port classes the policies distinguish. */
 void pw_engine_port_cuts(const struct pw_engine *e,
 			 unsigned char *cut[PW_NPROTO]);
+/*
+ * The address classes: where the rules' CIDRs (ipBlocks and their excepts,
+ * nets and notNets, the nets of the network sets a rule selects,
+ * AdminNetworkPolicy networks) cut the address space.  Every address of a
+ * class is treated alike by every rule.  The first address of each class,
+ * ascending: IPv4 from 0.0.0.0, then IPv6 from ::.  Heap; returns the count.
+ * The one partition that the matrix, connlist, diff and the dataplanes use.
+ */
+size_t pw_engine_addr_bounds(const struct pw_engine *e, struct pw_addr **out);
 /* Calico's DNS wildcard rule: a "*" label stands for one or more whole
    labels ("*.example.com", "www.*.com"); names compare lowercase. */
 bool pw_domain_match(const char *pattern, const char *name);

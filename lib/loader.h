@@ -3,7 +3,8 @@
  * Internal interface of the manifest loader, shared by the files that load
  * one family of kinds each: manifest.c (core Kubernetes kinds and the file
  * walk), calico.c (projectcalico.org/v3), adminpolicy.c
- * (policy.networking.k8s.io).  Not part of libpodwall's API.
+ * (policy.networking.k8s.io), service.c (Services, Endpoints,
+ * EndpointSlices, Ingresses and Routes).  Not part of libpodwall's API.
  *
  * Conventions: ld_want_*() report a wrong type as an error at the node and
  * return NULL/false; ld_opt_*() treat absent and null alike.  A loader
@@ -76,5 +77,8 @@ void pw__load_calico_policy(struct ld *l, struct meta *m);
 void pw__load_calico_tier(struct ld *l, struct meta *m);
 void pw__load_calico_netset(struct ld *l, struct meta *m);
 void pw__load_admin_policy(struct ld *l, struct meta *m);
+void pw__load_service(struct ld *l, struct meta *m);
+void pw__load_endpoints(struct ld *l, struct meta *m);
+void pw__load_ingress(struct ld *l, struct meta *m);
 
 #endif

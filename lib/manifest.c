@@ -653,30 +653,6 @@ static void load_namespace(struct ld *l, struct meta *m)
 	ns->declared = true;
 }
 
-static void load_service(struct ld *l, struct meta *m)
-{
-	struct pw_cluster *c = l->c;
-	struct pw_service s = { 0 };
-	s.name = m->name;
-	s.ns = pw_cluster_ns(c, m->ns);
-	s.pos = m->pos;
-	yaml_node_t *spec = ld_want_map(l, ld_get(l, m->obj, "spec"), "spec");
-	struct pw_labels sel;
-	ld_labels(l, ld_get(l, spec, "selector"), &sel, "selector");
-	size_t cap = 0;
-	for (uint32_t i = 0; i < sel.n; i++) {
-		struct pw_req *r = PW_PUSH(&c->arena, s.sel.reqs, s.sel.n, cap);
-		r->key = sel.v[i].key;
-		r->op = PW_OP_IN;
-		r->values = pw_arena_alloc(&c->arena, sizeof(char *));
-		r->values[0] = sel.v[i].value;
-		r->nvalues = 1;
-	}
-	if (l->d->errors > l->errors_at_start)
-		return;
-	*PW_PUSH(&c->arena, c->svcs, c->nsvcs, c->nsvcs_cap) = s;
-}
-
 static void load_serviceaccount(struct ld *l, struct meta *m)
 {
 	struct pw_cluster *c = l->c;
@@ -978,7 +954,12 @@ static const struct kind_entry kinds[] = {
 	{ "Pod", "", true, load_pod },
 	{ "ReplicaSet", "apps", true, load_workload },
 	{ "ReplicationController", "", true, load_workload },
-	{ "Service", "", true, load_service },
+	{ "Service", "", true, pw__load_service },
+	{ "Endpoints", "", true, pw__load_endpoints },
+	{ "EndpointSlice", "discovery.k8s.io", true, pw__load_endpoints },
+	{ "Ingress", "networking.k8s.io", true, pw__load_ingress },
+	{ "Ingress", "extensions", true, pw__load_ingress },
+	{ "Route", "route.openshift.io", true, pw__load_ingress },
 	{ "ServiceAccount", "", true, load_serviceaccount },
 	{ "StatefulSet", "apps", true, load_workload },
 };

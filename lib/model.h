@@ -228,10 +228,73 @@ struct pw_apolicy {
 	struct pw_pos pos;
 };
 
+/* A Service port: port (and protocol) to targetPort, by number or by the
+   name of a container port of each backend pod. */
+struct pw_svc_port {
+	const char *name; /* NULL when unnamed */
+	int proto;	  /* PW_TCP, PW_UDP, PW_SCTP */
+	int port;
+	int target;	     /* 0: by name (target_name) */
+	const char *target_name;
+	int node_port;	     /* 0: none */
+	struct pw_pos pos;
+};
+
+enum pw_svc_type { PW_SVC_CLUSTER_IP, PW_SVC_NODE_PORT, PW_SVC_LOAD_BALANCER,
+		   PW_SVC_EXTERNAL_NAME };
+
 struct pw_service {
 	const char *name;
 	uint32_t ns;
 	struct pw_lsel sel;
+	bool has_sel; /* a selector with at least one label */
+	enum pw_svc_type type;
+	bool headless; /* clusterIP: None */
+	struct pw_addr *vips; /* clusterIP(s), externalIPs, load balancer IPs */
+	uint32_t nvips;
+	const char *external_name; /* ExternalName */
+	struct pw_svc_port *ports;
+	uint32_t nports;
+	struct pw_pos pos;
+};
+
+/* One address of an Endpoints subset or an EndpointSlice. */
+struct pw_ep_addr {
+	struct pw_addr addr;
+	const char *pod; /* targetRef of kind Pod: its name; else NULL */
+};
+struct pw_ep_port {
+	const char *name; /* matches the Service port of the same name */
+	int proto, port;
+};
+/* Endpoints (one per subset) or an EndpointSlice of service in ns. */
+struct pw_endpoints {
+	const char *service;
+	uint32_t ns;
+	bool slice;
+	struct pw_ep_addr *addrs; /* ready addresses only */
+	uint32_t naddrs;
+	struct pw_ep_port *ports;
+	uint32_t nports;
+	struct pw_pos pos;
+};
+
+/* A backend of an Ingress or a Route: a Service of its namespace and which
+   of its ports (none given: every port). */
+struct pw_ing_backend {
+	const char *service;
+	int port;	       /* Ingress port.number, Route numeric targetPort */
+	const char *port_name; /* Ingress port.name, Route string targetPort */
+	struct pw_pos pos;
+};
+/* An Ingress (networking.k8s.io) or an OpenShift Route: traffic from the
+   ingress controller to the backends of the Services it names. */
+struct pw_ingress {
+	const char *name, *kind;
+	uint32_t ns;
+	bool route;
+	struct pw_ing_backend *backends;
+	uint32_t nbackends;
 	struct pw_pos pos;
 };
 
@@ -255,6 +318,12 @@ struct pw_cluster {
 	struct pw_service *svcs;
 	uint32_t nsvcs;
 	size_t nsvcs_cap;
+	struct pw_endpoints *eps;
+	uint32_t neps;
+	size_t neps_cap;
+	struct pw_ingress *ings;
+	uint32_t nings;
+	size_t nings_cap;
 	struct pw_tier *tiers;
 	uint32_t ntiers;
 	size_t ntiers_cap;

@@ -120,3 +120,86 @@ void pw_cidr_v4_range(const struct pw_cidr *c, uint32_t *lo, uint32_t *hi)
 	*lo = base & mask;
 	*hi = *lo | ~mask;
 }
+
+bool pw_addr_inc(struct pw_addr *a)
+{
+	for (int i = (a->family == 4 ? 4 : 16) - 1; i >= 0; i--)
+		if (++a->b[i])
+			return true;
+	return false;
+}
+
+bool pw_addr_dec(struct pw_addr *a)
+{
+	for (int i = (a->family == 4 ? 4 : 16) - 1; i >= 0; i--)
+		if (a->b[i]--)
+			return true;
+	return false;
+}
+
+struct pw_addr pw_cidr_last(const struct pw_cidr *c)
+{
+	struct pw_addr a = c->addr;
+	int n = a.family == 4 ? 32 : 128;
+	for (int i = c->len; i < n; i++)
+		a.b[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	return a;
+}
+
+static struct pw_addr family_last(uint8_t family)
+{
+	struct pw_addr a = { .family = family };
+	memset(a.b, 0xff, family == 4 ? 4 : 16);
+	return a;
+}
+
+/* Is [lo,hi] exactly one CIDR?  The length of the trailing run of zero
+   bits of lo that hi fills with ones. */
+static int range_cidr_len(const struct pw_addr *lo, const struct pw_addr *hi)
+{
+	int bits = lo->family == 4 ? 32 : 128;
+	for (int len = 0; len <= bits; len++) {
+		struct pw_cidr c = { *lo, (uint8_t)len };
+		bool aligned = true;
+		for (int i = len; i < bits && aligned; i++)
+			aligned = !(lo->b[i / 8] & (0x80 >> (i % 8)));
+		if (!aligned)
+			continue;
+		struct pw_addr last = pw_cidr_last(&c);
+		if (!pw_addr_cmp(&last, hi))
+			return len;
+	}
+	return -1;
+}
+
+void pw_addr_range_name(const struct pw_addr *lo, const struct pw_addr *hi,
+			bool as_cidr, char out[static PW_RANGE_NAME_MAX])
+{
+	int len = as_cidr ? range_cidr_len(lo, hi) : -1;
+	if (len >= 0) {
+		struct pw_cidr c = { *lo, (uint8_t)len };
+		pw_cidr_format(&c, out);
+		return;
+	}
+	char a[48], b[48];
+	pw_addr_format(lo, a);
+	pw_addr_format(hi, b);
+	snprintf(out, PW_RANGE_NAME_MAX, "%s-%s", a, b);
+}
+
+size_t pw_addr_classes(const struct pw_addr *starts, size_t n,
+		       struct pw_addr_class **out)
+{
+	struct pw_addr_class *v = pw_xmalloc((n + 1) * sizeof(*v));
+	for (size_t i = 0; i < n; i++) {
+		v[i].lo = starts[i];
+		if (i + 1 < n && starts[i + 1].family == starts[i].family) {
+			v[i].hi = starts[i + 1];
+			pw_addr_dec(&v[i].hi);
+		} else {
+			v[i].hi = family_last(starts[i].family);
+		}
+	}
+	*out = v;
+	return n;
+}

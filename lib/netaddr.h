@@ -35,4 +35,28 @@ struct pw_addr pw_addr_from_v4(uint32_t v);
 /* First and last IPv4 address of a v4 CIDR. */
 void pw_cidr_v4_range(const struct pw_cidr *c, uint32_t *lo, uint32_t *hi);
 
+/* a + 1 and a - 1 within the family; false when it wraps around. */
+bool pw_addr_inc(struct pw_addr *a);
+bool pw_addr_dec(struct pw_addr *a);
+/* The last address of a CIDR. */
+struct pw_addr pw_cidr_last(const struct pw_cidr *c);
+
+/*
+ * Address classes: the pieces that a sorted list of starts (ascending,
+ * IPv4 before IPv6, each family starting at its zero address) cuts the
+ * address space into.  Each class runs from its start to the address
+ * before the next start of its family.
+ */
+struct pw_addr_class {
+	struct pw_addr lo, hi;
+};
+/* One class per start (heap, caller frees); returns n. */
+size_t pw_addr_classes(const struct pw_addr *starts, size_t n,
+		       struct pw_addr_class **out);
+/* "10.0.0.0/8" when as_cidr and [lo,hi] is exactly one CIDR, else
+   "10.0.0.0-10.0.0.9" (netpol-analyzer's naming). */
+#define PW_RANGE_NAME_MAX 100
+void pw_addr_range_name(const struct pw_addr *lo, const struct pw_addr *hi,
+			bool as_cidr, char out[static PW_RANGE_NAME_MAX]);
+
 #endif

@@ -122,23 +122,6 @@ static bool b_empty(const struct pw_reach *r, const uint64_t *a)
 
 /* ---- addresses ------------------------------------------------------------ */
 
-static bool addr_inc(struct pw_addr *a)
-{
-	for (int i = (a->family == 4 ? 4 : 16) - 1; i >= 0; i--)
-		if (++a->b[i])
-			return true;
-	return false;
-}
-
-static struct pw_addr cidr_last(const struct pw_cidr *c)
-{
-	struct pw_addr a = c->addr;
-	int n = a.family == 4 ? 32 : 128;
-	for (int i = c->len; i < n; i++)
-		a.b[i / 8] |= (uint8_t)(0x80 >> (i % 8));
-	return a;
-}
-
 /* the address class of a: the last start <= a */
 static uint32_t aclass_of(const struct pw_reach *r, const struct pw_addr *a)
 {
@@ -160,67 +143,13 @@ static bool is_bound(const struct pw_reach *r, const struct pw_addr *a)
 
 static bool cidr_aligned(const struct pw_reach *r, const struct pw_cidr *c)
 {
-	struct pw_addr end = cidr_last(c);
-	return is_bound(r, &c->addr) && (!addr_inc(&end) || is_bound(r, &end));
-}
-
-struct addrv {
-	struct pw_addr *v;
-	size_t n, cap;
-};
-
-static void addrv_push(struct addrv *v, const struct pw_addr *a)
-{
-	if (v->n == v->cap) {
-		v->cap = v->cap ? v->cap * 2 : 64;
-		v->v = pw_xrealloc(v->v, v->cap * sizeof(*v->v));
-	}
-	v->v[v->n++] = *a;
-}
-
-static void cut_cidrs(struct addrv *v, const struct pw_cidr *c, uint32_t n)
-{
-	for (uint32_t i = 0; i < n; i++) {
-		struct pw_addr end = cidr_last(&c[i]);
-		addrv_push(v, &c[i].addr);
-		if (addr_inc(&end))
-			addrv_push(v, &end);
-	}
-}
-
-static void cut_side(struct addrv *v, const struct pw_gside *s)
-{
-	cut_cidrs(v, s->nets, s->nnets);
-	cut_cidrs(v, s->not_nets, s->nnot_nets);
-	cut_cidrs(v, s->set_nets, s->nset_nets);
-	cut_cidrs(v, s->not_set_nets, s->nnot_set_nets);
-}
-
-static int addr_qcmp(const void *x, const void *y)
-{
-	return pw_addr_cmp(x, y);
+	struct pw_addr end = pw_cidr_last(c);
+	return is_bound(r, &c->addr) && (!pw_addr_inc(&end) || is_bound(r, &end));
 }
 
 static void build_bounds(struct pw_reach *r)
 {
-	const struct pw_engine *e = r->e;
-	struct addrv v = { NULL, 0, 0 };
-	struct pw_addr z4 = { .family = 4 }, z6 = { .family = 6 };
-	addrv_push(&v, &z4);
-	addrv_push(&v, &z6);
-	for (uint32_t k = 0; k < e->npols; k++)
-		for (int d = 0; d < 2; d++)
-			for (uint32_t i = 0; i < e->pols[k].nrules[d]; i++) {
-				cut_side(&v, &e->pols[k].rules[d][i].src);
-				cut_side(&v, &e->pols[k].rules[d][i].dst);
-			}
-	qsort(v.v, v.n, sizeof(*v.v), addr_qcmp);
-	size_t n = 0;
-	for (size_t i = 0; i < v.n; i++)
-		if (!n || pw_addr_cmp(&v.v[n - 1], &v.v[i]))
-			v.v[n++] = v.v[i];
-	r->bounds = v.v;
-	r->nbounds = (uint32_t)n;
+	r->nbounds = (uint32_t)pw_engine_addr_bounds(r->e, &r->bounds);
 }
 
 /* ---- atoms ---------------------------------------------------------------- */
@@ -394,7 +323,7 @@ static void nets_bits(const struct pw_reach *r, const struct pw_cidr *c,
 		      uint32_t n, bool pods, uint64_t *out)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		struct pw_addr end = cidr_last(&c[i]);
+		struct pw_addr end = pw_cidr_last(&c[i]);
 		uint32_t lo = aclass_of(r, &c[i].addr), hi = aclass_of(r, &end);
 		set_range(out, r->ext_base + lo, r->ext_base + hi);
 		for (uint32_t k = lo; pods && k <= hi; k++)

@@ -48,6 +48,7 @@ run_suite sh "$here/conformance/recipes.sh"
 run_suite sh "$here/conformance/netpol-analyzer.sh"
 run_suite sh "$here/conformance/nca-calico.sh"
 run_suite sh "$here/differential.sh"
+run_suite sh "$here/differential-outputs.sh"
 # the lab needs root (network namespaces, nftables); CI runs as root
 if [ "$(id -u)" = 0 ] && [ -z "$PODWALL_SKIP_LAB" ]; then
 	run_suite sh "$here/lab/nft-check.sh"

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/../lib.sh"
 root="$SHARED/conformance/netpol-analyzer"
 [ -d "$root" ] || { echo "netpol-analyzer: $root missing"; exit 1; }
-awk -F'\t' '$3 == "" && $4 ~ /^plain/ && $4 !~ /Ingress|Route|UDN|NAD|Virtual/ { print $1, $2 }' \
+awk -F'\t' '$3 == "" && $4 ~ /^plain/ && $4 !~ /UDN|NAD|Virtual/ { print $1, $2 }' \
 	"$root/cases.tsv" > "$TMP/cases"
 while read -r dir exp; do
 	if ! $PODWALL connlist -f "$root/$dir" --ipblock-excludes-pods --hostnetwork-as-pods > "$TMP/out" 2> "$TMP/err"; then

@@ -93,11 +93,26 @@ int main(void)
 					(pw_conns_has(&a, PW_TCP, port) ||
 					 pw_conns_has(&b, PW_TCP, port)),
 				"case %zu: has %u", i, port);
+		/* the text reads back as the same set */
+		struct pw_buf t;
+		pw_buf_init(&t);
+		pw_conns_format(&u, &t);
+		T_CHECK(pw_conns_parse(t.s, t.len, &x) == 0 && pw_conns_equal(&x, &u),
+			"case %zu: parse '%s'", i, t.s);
+		pw_buf_release(&t);
 		pw_conns_release(&a);
 		pw_conns_release(&b);
 		pw_conns_release(&u);
 		pw_conns_release(&x);
 	}
+	static const char *const bad[] = { "", "TCP", "TCP ", "TCP 0", "TCP 70000",
+		"TCP 5-4", "TCP 80,", "80", "FOO 1", "TCP 1,,2", "All" };
+	struct pw_conns y;
+	pw_conns_init(&y);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		T_CHECK(pw_conns_parse(bad[i], strlen(bad[i]), &y) < 0,
+			"parse rejects '%s'", bad[i]);
+	pw_conns_release(&y);
 	for (size_t i = 0; i < sizeof(pp) / sizeof(pp[0]); i++) {
 		int proto = -1, port = -1;
 		int ok = pw_protoport_parse(pp[i].s, &proto, &port) == 0;
