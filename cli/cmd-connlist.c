@@ -32,6 +32,8 @@ static const char connlist_usage[] =
 	"  -n, --namespace NS        only lines with an endpoint in NS\n"
 	"      --ipblock-excludes-pods  ipBlocks match only addresses outside\n"
 	"                            the cluster (netpol-analyzer's reading)\n"
+	"      --services            also lines to Services: what may reach each\n"
+	"                            service port, through every backend\n"
 	"  -o, --output FORMAT       txt (default) or csv\n"
 	"      --hostnetwork-as-pods treat hostNetwork pods like other pods\n"
 	"      --staged              no effect: the enforced policies are listed\n"
@@ -158,12 +160,28 @@ static bool is_cut(const struct cuts *c, const struct pw_addr *a)
 	return c->n && bsearch(a, c->v, c->n, sizeof(*c->v), addr_qcmp);
 }
 
+/* What may flow from a group (or an address) to Service k */
+static void svc_conns(const struct cli_world *w, int g, const struct pw_addr *a,
+		      uint32_t k, struct pw_conns *out)
+{
+	const struct pw_cluster *c = &w->c;
+	uint32_t n = g < 0 ? 1 : c->groups[g].npods;
+	struct pw_ep *src = pw_xmalloc(n * sizeof(*src));
+	for (uint32_t i = 0; i < n; i++)
+		src[i] = g < 0 ? pw_ep_addr(a) : pw_ep_pod(c, c->groups[g].pods[i]);
+	pw_service_conns(&w->e, w->reach, src, (int)n, &c->svcs[k], out);
+	free(src);
+}
+
 /* What may flow between a workload and an outside address, in the
-   direction of side d (PW_INGRESS: from the address to the workload). */
+   direction of side d (PW_INGRESS: from the address to the workload);
+   g past the groups: from the address to a Service (--services). */
 static void ext_conns(const struct cli_world *w, int d, uint32_t g,
 		      const struct pw_addr *a, struct pw_conns *out)
 {
-	if (d == PW_INGRESS)
+	if (g >= w->c.ngroups)
+		svc_conns(w, -1, a, g - w->c.ngroups, out);
+	else if (d == PW_INGRESS)
 		cli_pair_conns(&w->c, &w->e, w->reach, -1, a, (int)g, NULL, out);
 	else
 		cli_pair_conns(&w->c, &w->e, w->reach, (int)g, NULL, -1, a, out);
@@ -174,7 +192,8 @@ static void ext_conns(const struct cli_world *w, int d, uint32_t g,
  * the engine's classes joined as netpol-analyzer names them (see the top).
  */
 static void ext_lines(const struct cli_world *w, int d, char **gname,
-		      int ctl, int nsfilter, struct cl_lines *l, struct pw_buf *b)
+		      int ctl, bool services, int nsfilter, struct cl_lines *l,
+		      struct pw_buf *b)
 {
 	const struct pw_cluster *c = &w->c;
 	const struct pw_engine *e = &w->e;
@@ -182,7 +201,8 @@ static void ext_lines(const struct cli_world *w, int d, char **gname,
 	size_t nx = cli_ext_classes(&e, 1, false, &x);
 	struct cuts cuts = { NULL, 0, 0 };
 	npa_cuts(c, d, &cuts);
-	uint32_t ng = c->ngroups;
+	/* the columns: workloads, then Services as destinations */
+	uint32_t ng = c->ngroups + (services && d == PW_INGRESS ? c->nsvcs : 0);
 	struct pw_conns *run = pw_xcalloc(ng + 1, sizeof(*run));
 	struct pw_conns *next = pw_xcalloc(ng + 1, sizeof(*next));
 	for (uint32_t g = 0; g < ng; g++) {
@@ -213,8 +233,10 @@ static void ext_lines(const struct cli_world *w, int d, char **gname,
 		pw_addr_range_name(&lo, &hi, false, name);
 		strcat(name, "[External]");
 		for (uint32_t g = 0; g < ng; g++) {
+			uint32_t gns = g < c->ngroups ? c->groups[g].ns
+						       : c->svcs[g - c->ngroups].ns;
 			if (pw_conns_empty(&run[g]) || (int)g == ctl ||
-			    (nsfilter != -2 && (int)c->groups[g].ns != nsfilter))
+			    (nsfilter != -2 && (int)gns != nsfilter))
 				continue;
 			if (d == PW_INGRESS)
 				line_add(l, name, gname[g], &run[g], b);
@@ -270,11 +292,22 @@ static void ingress_lines(const struct cli_world *w, char **gname, int ctl,
 	pw_conns_release(&ok);
 }
 
+static int services_opt(void *ctx, int argc, char **argv, int *i)
+{
+	(void)argc;
+	if (strcmp(argv[*i], "--services"))
+		return 0;
+	*(bool *)ctx = true;
+	return 1;
+}
+
 int cmd_connlist(int argc, char **argv)
 {
 	struct cli_opts o = { 0 };
 	int rc = EXIT_USAGE;
-	int parsed = cli_parse("connlist", connlist_usage, argc, argv, &o, NULL, NULL);
+	bool services = false;
+	int parsed = cli_parse("connlist", connlist_usage, argc, argv, &o,
+			       services_opt, &services);
 	o.reach = true;
 	o.ingress_controller = true;
 	if (parsed) {
@@ -294,10 +327,16 @@ int cmd_connlist(int argc, char **argv)
 	const struct pw_cluster *c = &w.c;
 	struct pw_buf b;
 	pw_buf_init(&b);
-	char **gname = pw_xcalloc(c->ngroups + 1, sizeof(*gname));
+	char **gname = pw_xcalloc(c->ngroups + c->nsvcs + 1, sizeof(*gname));
 	for (uint32_t i = 0; i < c->ngroups; i++) {
 		pw_buf_reset(&b);
 		gname[i] = pw_xstrdup(pw_group_kind_name(c, &c->groups[i], &b));
+	}
+	for (uint32_t i = 0; i < c->nsvcs; i++) {
+		pw_buf_reset(&b);
+		pw_buf_printf(&b, "%s/%s[Service]", c->nss[c->svcs[i].ns].name,
+			      c->svcs[i].name);
+		gname[c->ngroups + i] = pw_xstrdup(b.s);
 	}
 	int nsfilter = o.ns ? pw_cluster_find_ns(c, o.ns) : -2;
 	struct cl_lines l = { NULL, 0, 0 };
@@ -316,8 +355,19 @@ int cmd_connlist(int argc, char **argv)
 			if (!pw_conns_empty(&cs))
 				line_add(&l, gname[i], gname[k], &cs, &b);
 		}
-	ext_lines(&w, PW_INGRESS, gname, ctl, nsfilter, &l, &b);
-	ext_lines(&w, PW_EGRESS, gname, ctl, nsfilter, &l, &b);
+	for (uint32_t k = 0; services && k < c->nsvcs; k++) {
+		/* --services: what each workload may reach through each Service */
+		for (uint32_t i = 0; i < c->ngroups; i++) {
+			if ((int)i == ctl || (nsfilter != -2 && (int)c->groups[i].ns != nsfilter &&
+					      (int)c->svcs[k].ns != nsfilter))
+				continue;
+			svc_conns(&w, (int)i, NULL, k, &cs);
+			if (!pw_conns_empty(&cs))
+				line_add(&l, gname[i], gname[c->ngroups + k], &cs, &b);
+		}
+	}
+	ext_lines(&w, PW_INGRESS, gname, ctl, services, nsfilter, &l, &b);
+	ext_lines(&w, PW_EGRESS, gname, ctl, services, nsfilter, &l, &b);
 	if (ctl >= 0)
 		ingress_lines(&w, gname, ctl, nsfilter, &l, &b);
 	struct cl_line *lines = l.v;
@@ -340,7 +390,7 @@ int cmd_connlist(int argc, char **argv)
 	}
 	free(lines);
 	pw_conns_release(&cs);
-	for (uint32_t i = 0; i < c->ngroups; i++)
+	for (uint32_t i = 0; i < c->ngroups + c->nsvcs; i++)
 		free(gname[i]);
 	free(gname);
 	pw_buf_release(&b);

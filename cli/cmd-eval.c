@@ -416,6 +416,11 @@ static int eval_one(struct cli_world *w, const struct cli_opts *o,
 		    const char *src, const char *dst, const char *portspec)
 {
 	struct pw_query q;
+	if (cli_service(w, src, o->ns)) {
+		cli_error("a Service cannot be a source: %s (give a pod or workload)",
+			  cli_q(src));
+		return EXIT_USAGE;
+	}
 	const struct pw_service *svc = cli_service(w, dst, o->ns);
 	if (svc) {
 		if (pw_query_parse(portspec, &q) < 0) {

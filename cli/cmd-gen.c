@@ -14,6 +14,7 @@
 
 static const char gen_usage[] =
 	"usage: podwall gen --pods N --policies M [--namespaces K] [--seed S] [--calico] [--nets]\n"
+	"                  [--services]\n"
 	"\n"
 	"Print a deterministic synthetic cluster as multi-document YAML: K\n"
 	"namespaces (default N/200, at least 1) of deployments of 2 to 8 replicas\n"
@@ -23,7 +24,9 @@ static const char gen_usage[] =
 	"--calico adds tiers, GlobalNetworkPolicies with Pass and Deny, and\n"
 	"GlobalNetworkSets, counted in M.  --nets (with --calico) adds a\n"
 	"NetworkSet per namespace and Calico policies with nets, notNets and\n"
-	"network-set selectors; without it, the clusters are as before.\n";
+	"network-set selectors; without it, the clusters are as before.\n"
+	"--services adds a ClusterIP Service per deployment (port 80 to its\n"
+	"named port) and, for every fourth, a headless one.\n";
 
 /* xorshift64*: small, fast, the same everywhere */
 static uint64_t rng_state;
@@ -46,7 +49,7 @@ struct deployment {
 int cmd_gen(int argc, char **argv)
 {
 	long pods = -1, policies = -1, nss = -1, seed = 1;
-	bool calico = false, nets = false;
+	bool calico = false, nets = false, services = false;
 	for (int i = 1; i < argc; i++) {
 		int err = 0;
 		const char *v;
@@ -66,6 +69,8 @@ int cmd_gen(int argc, char **argv)
 			calico = true;
 		else if (!strcmp(argv[i], "--nets"))
 			nets = calico = true;
+		else if (!strcmp(argv[i], "--services"))
+			services = true;
 		else {
 			if (!err)
 				cli_error("gen: unknown option %s", cli_q(argv[i]));
@@ -125,6 +130,15 @@ int cmd_gen(int argc, char **argv)
 			       nd, r, d->ns, nd, tiers[d->tier], 1 + rnd(2), nd, nd % 16,
 			       d->port, ip >> 24, ip >> 16 & 255, ip >> 8 & 255, ip & 255);
 		}
+		char vip[32];
+		snprintf(vip, sizeof(vip), "10.96.%zu.%zu", nd / 250, nd % 250 + 1);
+		if (services) /* draws nothing from the generator */
+			printf("apiVersion: v1\nkind: Service\nmetadata:\n"
+			       "  name: app-%zu\n  namespace: ns-%04u\nspec:\n"
+			       "  selector: {app: app-%zu}\n  clusterIP: %s\n"
+			       "  ports:\n  - {name: web, port: 80, targetPort: http}\n---\n",
+			       nd, d->ns, nd,
+			       nd % 4 == 3 ? "None" : vip);
 		nd++;
 	}
 	/* policies: default deny per namespace, then allows */

@@ -806,6 +806,7 @@ static int lab_enforce(struct lab *lb, const struct cli_world *w, bool delta,
 	/* the benchmark's baseline: rules one by one, as iptables has them */
 	const char *lin = getenv("PODWALL_NFT_LINEAR");
 	pw_nft_build_opts(&w->e, ports, n, lin && *lin == '1', &t);
+	pw_nft_add_services(&w->c, &t);
 	struct pw_buf script;
 	pw_buf_init(&script);
 	char path[512];
@@ -1515,6 +1516,7 @@ int cmd_lab(int argc, char **argv)
 			pw_buf_init(&b);
 			const char *lin = getenv("PODWALL_NFT_LINEAR");
 			pw_nft_build_opts(&w.e, pp, np, lin && *lin == '1', &t);
+			pw_nft_add_services(&w.c, &t);
 			pw_nft_script_full(&t, PW_LAB_TABLE, &b);
 			fputs(b.s ? b.s : "", stdout);
 			pw_buf_release(&b);

@@ -24,6 +24,8 @@ static const char matrix_usage[] =
 	"  -n, --namespace NS        only endpoints of namespace NS (plus external)\n"
 	"  -p, --port PROTO/N        one matrix per port (repeatable); without it,\n"
 	"                            one per class of ports the policies distinguish\n"
+	"      --services            Services as destinations too: what may reach\n"
+	"                            each service port, through every backend\n"
 	"      --staged              also show what the staged policies would\n"
 	"                            change if they were enforced\n"
 	"      --ipblock-excludes-pods  ipBlocks match only addresses outside\n"
@@ -35,9 +37,17 @@ static const char matrix_usage[] =
 
 struct mx_ep {
 	char *name;
-	int group; /* -1: external */
+	int group; /* -1: external or a Service */
 	struct pw_addr addr;
+	const struct pw_service *svc; /* --services: a destination only */
 };
+
+/* Pairs the matrix says nothing of: two outside ends, a Service as the
+   source */
+static bool mx_na(const struct mx_ep *a, const struct mx_ep *b)
+{
+	return a->svc || (a->group < 0 && !a->svc && b->group < 0 && !b->svc);
+}
 
 struct mx_port {
 	int proto;
@@ -48,11 +58,24 @@ static void mx_conns(const struct cli_world *w, const struct pw_engine *e,
 		     const struct pw_reach *r, const struct mx_ep *a,
 		     const struct mx_ep *b, struct pw_conns *out)
 {
-	cli_pair_conns(&w->c, e, r, a->group, &a->addr, b->group, &b->addr, out);
+	if (!b->svc) {
+		cli_pair_conns(&w->c, e, r, a->group, &a->addr, b->group, &b->addr, out);
+		return;
+	}
+	/* to a Service: through its backends, every replica of a */
+	const struct pw_cluster *c = &w->c;
+	uint32_t n = a->group < 0 ? 1 : c->groups[a->group].npods;
+	struct pw_ep *src = pw_xmalloc(n * sizeof(*src));
+	for (uint32_t i = 0; i < n; i++)
+		src[i] = a->group < 0 ? pw_ep_addr(&a->addr)
+				      : pw_ep_pod(c, c->groups[a->group].pods[i]);
+	pw_service_conns(e, r, src, (int)n, b->svc, out);
+	free(src);
 }
 
 /* Port class boundaries: every start and end+1 of every rule port. */
-static size_t port_classes(const struct cli_world *w, struct mx_port **out)
+static size_t port_classes(const struct cli_world *w, bool services,
+			   struct mx_port **out)
 {
 	unsigned char *cut[PW_NPROTO];
 	for (int p = 0; p < PW_NPROTO; p++) {
@@ -60,6 +83,13 @@ static size_t port_classes(const struct cli_world *w, struct mx_port **out)
 		cut[p][1] = 1;
 	}
 	pw_engine_port_cuts(&w->e, cut);
+	if (w->staged)
+		pw_engine_port_cuts(w->staged, cut);
+	for (uint32_t i = 0; services && i < w->c.nsvcs; i++)
+		for (uint32_t k = 0; k < w->c.svcs[i].nports; k++) {
+			const struct pw_svc_port *sp = &w->c.svcs[i].ports[k];
+			cut[sp->proto][sp->port] = cut[sp->proto][sp->port + 1] = 1;
+		}
 	size_t n = 0, cap = 0;
 	*out = NULL;
 	for (int p = 0; p < PW_NPROTO; p++) {
@@ -90,6 +120,8 @@ static void print_table(struct mx_ep *eps, size_t n, const char *title,
 		printf(" %2zu", k + 1);
 	putchar('\n');
 	for (size_t i = 0; i < n; i++) {
+		if (eps[i].svc)
+			continue; /* a Service is never a source */
 		printf("  %2zu  %-*s", i + 1, (int)wid, eps[i].name);
 		for (size_t k = 0; k < n; k++)
 			printf("  %c", cells[i * n + k]);
@@ -100,6 +132,7 @@ static void print_table(struct mx_ep *eps, size_t n, const char *title,
 struct port_ctx {
 	struct mx_port **ports;
 	size_t *n;
+	bool services;
 };
 
 /* --port PROTO/N, repeatable */
@@ -107,6 +140,10 @@ static int port_opt(void *ctx, int argc, char **argv, int *i)
 {
 	struct port_ctx *pc = ctx;
 	int err = 0, proto, port;
+	if (!strcmp(argv[*i], "--services")) {
+		pc->services = true;
+		return 1;
+	}
 	const char *v = cli_optval(argc, argv, i, "-p", "--port", &err);
 	if (err)
 		return -1;
@@ -127,7 +164,7 @@ int cmd_matrix(int argc, char **argv)
 	int rc = EXIT_USAGE;
 	struct mx_port *ports = NULL;
 	size_t nports = 0;
-	struct port_ctx pc = { &ports, &nports };
+	struct port_ctx pc = { &ports, &nports, false };
 	int parsed = cli_parse("matrix", matrix_usage, argc, argv, &o, port_opt, &pc);
 	o.reach = true;
 	if (parsed) {
@@ -150,7 +187,7 @@ int cmd_matrix(int argc, char **argv)
 	struct cli_extclass *ext;
 	const struct pw_engine *es[2] = { &w.e, w.staged };
 	size_t next = cli_ext_classes(es, w.staged ? 2 : 1, true, &ext);
-	struct mx_ep *eps = pw_xcalloc(c->ngroups + next, sizeof(*eps));
+	struct mx_ep *eps = pw_xcalloc(c->ngroups + next + c->nsvcs + 1, sizeof(*eps));
 	size_t n = 0;
 	struct pw_buf b;
 	pw_buf_init(&b);
@@ -169,6 +206,16 @@ int cmd_matrix(int argc, char **argv)
 		eps[n++].addr = ext[i].lo;
 	}
 	free(ext);
+	for (uint32_t i = 0; pc.services && i < c->nsvcs; i++) {
+		const struct pw_service *sv = &c->svcs[i];
+		if (nsf != -2 && (int)sv->ns != nsf)
+			continue;
+		pw_buf_reset(&b);
+		pw_buf_printf(&b, "%s/%s[Service]", c->nss[sv->ns].name, sv->name);
+		eps[n].name = pw_xstrdup(b.s);
+		eps[n].group = -1;
+		eps[n++].svc = sv;
+	}
 	bool by_port = nports > 0;
 	struct pw_conns *cs = NULL, *ss = NULL;
 	unsigned char *grid = NULL;
@@ -205,7 +252,7 @@ int cmd_matrix(int argc, char **argv)
 		}
 		for (size_t i = 0; i < n; i++)
 			for (size_t k = 0; k < n; k++) {
-				if (eps[i].group < 0 && eps[k].group < 0)
+				if (mx_na(&eps[i], &eps[k]))
 					continue;
 				mx_conns(&w, &w.e, w.reach, &eps[i], &eps[k], &a);
 				if (w.staged)
@@ -254,7 +301,7 @@ int cmd_matrix(int argc, char **argv)
 	ss = w.staged ? pw_xcalloc(n * n, sizeof(*ss)) : NULL;
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; k < n; k++)
-			if (eps[i].group >= 0 || eps[k].group >= 0) {
+			if (!mx_na(&eps[i], &eps[k])) {
 				mx_conns(&w, &w.e, w.reach, &eps[i], &eps[k],
 					 &cs[i * n + k]);
 				if (ss)
@@ -262,14 +309,14 @@ int cmd_matrix(int argc, char **argv)
 						 &eps[k], &ss[i * n + k]);
 			}
 	if (!by_port)
-		nports = port_classes(&w, &ports);
+		nports = port_classes(&w, pc.services, &ports);
 	/* one cell grid per port (class); classes with equal grids merge */
 	grid = pw_xmalloc(nports * n * n + 1);
 	for (size_t p = 0; p < nports; p++)
 		for (size_t i = 0; i < n; i++)
 			for (size_t k = 0; k < n; k++) {
 				unsigned char *g = &grid[p * n * n + i * n + k];
-				if (eps[i].group < 0 && eps[k].group < 0) {
+				if (mx_na(&eps[i], &eps[k])) {
 					*g = ' ';
 					continue;
 				}
@@ -320,7 +367,7 @@ int cmd_matrix(int argc, char **argv)
 		printf(ss ? "src,dst,port,verdict,staged\n" : "src,dst,port,verdict\n");
 		for (size_t i = 0; i < n; i++)
 			for (size_t k = 0; k < n; k++) {
-				if (eps[i].group < 0 && eps[k].group < 0)
+				if (mx_na(&eps[i], &eps[k]))
 					continue;
 				for (size_t p = 0; p < nports; p++) {
 					char g = (char)grid[p * n * n + i * n + k];
@@ -344,7 +391,7 @@ int cmd_matrix(int argc, char **argv)
 			printf("| %s |", eps[i].name);
 			for (size_t k = 0; k < n; k++) {
 				pw_buf_reset(&b);
-				if (eps[i].group < 0 && eps[k].group < 0)
+				if (mx_na(&eps[i], &eps[k]))
 					pw_buf_puts(&b, "");
 				else if (by_port)
 					for (size_t p = 0; p < nports; p++)
@@ -365,7 +412,7 @@ int cmd_matrix(int argc, char **argv)
 		struct doc *cells = doc_add(r, "cells", doc_arr());
 		for (size_t i = 0; i < n; i++)
 			for (size_t k = 0; k < n; k++) {
-				if (eps[i].group < 0 && eps[k].group < 0)
+				if (mx_na(&eps[i], &eps[k]))
 					continue;
 				struct doc *x = doc_add(cells, NULL, doc_obj());
 				doc_add(x, "src", doc_str(eps[i].name));

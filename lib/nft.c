@@ -45,6 +45,12 @@ static void add_obj(struct pw_nft *t, const char *kind, const char *name,
 					    pw_xstrdup(body) };
 }
 
+void pw_nft_add_obj(struct pw_nft *t, const char *kind, const char *name,
+		    const char *body)
+{
+	add_obj(t, kind, name, body);
+}
+
 /* ---- sets --------------------------------------------------------------- */
 
 struct render {
@@ -576,6 +582,9 @@ void pw_nft_build_opts(const struct pw_engine *e, const struct pw_dp_port *ports
 	pw_buf_puts(&fw, "\t\ttype filter hook forward priority filter; policy accept;\n"
 			 "\t\tct state established,related accept\n"
 			 "\t\tct state invalid drop\n");
+	/* a pod reaching itself through a Service (lib/nft-svc.c) */
+	pw_buf_printf(&fw, "\t\tmeta mark & 0x%x == 0x%x accept\n",
+		      PW_NFT_MARK_HAIRPIN, PW_NFT_MARK_HAIRPIN);
 	if (ne)
 		pw_buf_printf(&fw, "\t\tiifname vmap { %s }\n", egm.s);
 	pw_buf_puts(&fw, "\t\tmeta mark set meta mark & 0xfffffffe\n");
@@ -591,17 +600,33 @@ void pw_nft_build_opts(const struct pw_engine *e, const struct pw_dp_port *ports
 	pw_buf_release(&r.run);
 }
 
+/* A base chain's body starts with its "type ... hook ..." line. */
+static size_t hook_line(const struct pw_nft_obj *o, const char **start)
+{
+	const char *p = o->body;
+	while (*p == '\t' || *p == ' ')
+		p++;
+	*start = p;
+	if (strcmp(o->kind, "chain") || strncmp(p, "type ", 5))
+		return 0;
+	const char *nl = strchr(p, '\n');
+	return nl ? (size_t)(nl - p) : strlen(p);
+}
+
 static void obj_decl(const struct pw_nft_obj *o, const char *table,
 		     struct pw_buf *out)
 {
-	pw_buf_printf(out, "add %s inet %s %s { %s%s }\n", o->kind, table, o->name,
-		      !strcmp(o->kind, "set") ? o->body : "",
-		      !strcmp(o->kind, "chain") && !strcmp(o->name, "forward")
-			      ? "type filter hook forward priority filter; policy accept;"
-			      : "");
+	const char *hook;
+	size_t hl = hook_line(o, &hook);
+	if (!strcmp(o->kind, "set"))
+		pw_buf_printf(out, "add set inet %s %s { %s }\n", table, o->name,
+			      o->body);
+	else
+		pw_buf_printf(out, "add chain inet %s %s { %.*s }\n", table,
+			      o->name, (int)hl, hook);
 }
 
-/* Rules of a chain body, one "add rule" each; the forward chain's header
+/* Rules of a chain body, one "add rule" each; a base chain's "type"
    line is its declaration, not a rule. */
 static void chain_rules(const struct pw_nft_obj *o, const char *table,
 			struct pw_buf *out)
@@ -614,7 +639,7 @@ static void chain_rules(const struct pw_nft_obj *o, const char *table,
 			p++;
 			len--;
 		}
-		if (len && strncmp(p, "type filter hook", 16))
+		if (len && strncmp(p, "type ", 5))
 			pw_buf_printf(out, "add rule inet %s %s %.*s\n", table,
 				      o->name, (int)len, p);
 		if (!nl)

@@ -14,6 +14,7 @@
  *                           iifname vmap { IF : jump eg_P }   source's egress
  *                           meta mark clear allow bit
  *                           oifname vmap { IF : jump in_P }   dest's ingress
+ *                         (services: chains svc_*, lib/nft-svc.c)
  *   chain eg_P, in_P      one "jump <tier chain>; allowed? return" per tier
  *                         the endpoint visits, then return (the profile)
  *   chain eg_P_t<N>       the rules of tier N's applicable policies, in
@@ -39,6 +40,8 @@
 #include "engine.h"
 
 #define PW_NFT_MARK_ALLOW 0x1u
+/* set by lib/nft-svc.c on a pod reaching itself through a Service */
+#define PW_NFT_MARK_HAIRPIN 0x4000u
 
 struct pw_dp_port {
 	uint32_t pod;	    /* cluster pod index */
@@ -66,6 +69,14 @@ void pw_nft_build(const struct pw_engine *e, const struct pw_dp_port *ports,
    (the baseline the benchmark compares with). */
 void pw_nft_build_opts(const struct pw_engine *e, const struct pw_dp_port *ports,
 		       size_t nports, bool linear, struct pw_nft *out);
+/* Add an object (a chain whose body starts with a "type ... hook" line is
+   a base chain); an object of that kind and name already there stays. */
+void pw_nft_add_obj(struct pw_nft *t, const char *kind, const char *name,
+		    const char *body);
+/* The Services of c (lib/nft-svc.c): translation to their backends before
+   policy, as kube-proxy's nftables mode does.  Returns the number of
+   service address and port pairs. */
+size_t pw_nft_add_services(const struct pw_cluster *c, struct pw_nft *out);
 /* A script that replaces the table atomically. */
 void pw_nft_script_full(const struct pw_nft *t, const char *table,
 			struct pw_buf *out);

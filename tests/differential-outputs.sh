@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Every whole-cluster output (matrix in every format, connlist, diff) read
+# Every whole-cluster output (matrix in every format, connlist, diff; with
+# --services where the cluster has Services) read
 # back and compared with `eval --batch` (tests/differential/outputs-diff.c):
 # random clusters from `podwall gen` (Kubernetes; Calico; Calico with nets,
 # notNets and network sets), each also diffed against the same cluster
@@ -17,7 +18,7 @@ fail=0
 run() {
 	"$OUTPUTS_DIFF" "$@" > "$T/out" 2>&1
 	rc=$?
-	grep -v ': [0-9]* passed, [0-9]* failed$' "$T/out" | grep -v 'workloads, .* addresses' | head -20
+	grep -v ': [0-9]* passed, [0-9]* failed$' "$T/out" | grep -v 'workloads, .* addresses' | grep -v ': warning: ' | head -20
 	line=$(grep -E '^outputs-diff: [0-9]+ passed, [0-9]+ failed$' "$T/out")
 	if [ -z "$line" ]; then
 		echo "FAIL: outputs-diff $* printed no summary (exit $rc)"
@@ -36,6 +37,7 @@ for s in 1 2 3 4 5 6 7 8 9; do
 	1) kind=--calico ;;
 	2) kind=--nets ;;
 	esac
+	[ $((s % 2)) = 0 ] && kind="$kind --services"
 	pods=$((20 + s * 8))
 	pols=$((15 + s * 4))
 	$PODWALL gen --pods $pods --policies $pols --namespaces 4 --seed $s $kind > "$T/a-$s.yaml"

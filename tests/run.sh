@@ -53,6 +53,7 @@ run_suite sh "$here/differential-outputs.sh"
 if [ "$(id -u)" = 0 ] && [ -z "$PODWALL_SKIP_LAB" ]; then
 	run_suite sh "$here/lab/nft-check.sh"
 	run_suite sh "$here/lab/run.sh"
+	run_suite sh "$here/lab/services.sh"
 else
 	echo "lab: not run (needs root)"
 fi

@@ -43,6 +43,7 @@ struct ep {
 	char *query; /* as eval takes it: "ns/name" or an address */
 	bool addr;
 	struct pw_addr a;
+	bool svc; /* a Service: a destination only */
 };
 
 struct sample {
@@ -107,7 +108,8 @@ static void ep_add(struct sample *s, const char *name, const char *query,
 		s->eps = pw_xrealloc(s->eps, s->cap * sizeof(*s->eps));
 	}
 	s->eps[s->n++] = (struct ep){ pw_xstrdup(name), pw_xstrdup(query),
-				      a != NULL, a ? *a : (struct pw_addr){ 0 } };
+				      a != NULL, a ? *a : (struct pw_addr){ 0 },
+				      false };
 }
 
 static bool is_pod_addr(const struct pw_cluster *c, const struct pw_addr *a)
@@ -155,6 +157,14 @@ static void samples(struct sample *s, const struct pw_engine *const *es,
 		snprintf(q, sizeof(q), "%s/%s", c->nss[g->ns].name, g->name);
 		ep_add(s, b.s, q, NULL);
 	}
+	for (uint32_t i = 0; i < c->nsvcs; i++) {
+		const struct pw_service *sv = &c->svcs[i];
+		char n[600], q[600];
+		snprintf(n, sizeof(n), "%s/%s[Service]", c->nss[sv->ns].name, sv->name);
+		snprintf(q, sizeof(q), "%s.%s", sv->name, c->nss[sv->ns].name);
+		ep_add(s, n, q, NULL);
+		s->eps[s->n - 1].svc = true;
+	}
 	pw_buf_release(&b);
 	bool v6 = false;
 	for (size_t e = 0; e < ne; e++) {
@@ -181,6 +191,11 @@ static void samples(struct sample *s, const struct pw_engine *const *es,
 		cut[p] = pw_xcalloc(PW_PORT_MAX + 2, 1);
 	for (size_t e = 0; e < ne; e++)
 		pw_engine_port_cuts(es[e], cut);
+	for (uint32_t i = 0; i < c->nsvcs; i++)
+		for (uint32_t k = 0; k < c->svcs[i].nports; k++) {
+			const struct pw_svc_port *sp = &c->svcs[i].ports[k];
+			cut[sp->proto][sp->port] = cut[sp->proto][sp->port + 1] = 1;
+		}
 	s->ports = pw_xmalloc(3 * (PW_PORT_MAX + 2) * sizeof(*s->ports));
 	for (int p = 0; p < PW_NPROTO; p++) {
 		for (unsigned x = 1; x <= PW_PORT_MAX; x++)
@@ -191,6 +206,12 @@ static void samples(struct sample *s, const struct pw_engine *const *es,
 			}
 		free(cut[p]);
 	}
+}
+
+/* pairs no output speaks of: two addresses, a Service as the source */
+static bool skip(const struct ep *a, const struct ep *b)
+{
+	return a->svc || (a->addr && b->addr);
 }
 
 /* eval's answer for every pair of sample endpoints (not two addresses) at
@@ -207,7 +228,7 @@ static unsigned char *ask_eval(const struct sample *s, const char *file,
 	}
 	for (size_t i = 0; i < s->n; i++)
 		for (size_t k = 0; k < s->n; k++) {
-			if (s->eps[i].addr && s->eps[k].addr)
+			if (skip(&s->eps[i], &s->eps[k]))
 				continue;
 			for (size_t p = 0; p < s->nports; p++)
 				fprintf(f, "%s %s %s/%d\n", s->eps[i].query,
@@ -220,7 +241,7 @@ static unsigned char *ask_eval(const struct sample *s, const char *file,
 	char *line = out, *nl;
 	for (size_t i = 0; i < s->n; i++)
 		for (size_t k = 0; k < s->n; k++) {
-			if (s->eps[i].addr && s->eps[k].addr)
+			if (skip(&s->eps[i], &s->eps[k]))
 				continue;
 			for (size_t p = 0; p < s->nports; p++) {
 				if (!line || !(nl = strchr(line, '\n'))) {
@@ -252,6 +273,7 @@ struct claims {
 	size_t nr[2], rcap[2];
 	bool absent_empty; /* a pair not listed allows nothing (connlist) */
 	bool v4_only;	   /* says nothing of IPv6 (connlist) */
+	bool services;	   /* has Services as destinations */
 	int errors;
 };
 
@@ -384,7 +406,8 @@ static void compare(struct claims *c, const struct sample *s,
 	for (size_t i = 0; i < s->n; i++)
 		for (size_t k = 0; k < s->n; k++) {
 			const struct ep *a = &s->eps[i], *b = &s->eps[k];
-			if ((a->addr && b->addr) || (c->absent_empty && i == k))
+			if (skip(a, b) || (c->absent_empty && i == k) ||
+			    (b->svc && !c->services))
 				continue;
 			if (c->v4_only && ((a->addr && a->a.family == 6) ||
 					   (b->addr && b->a.family == 6)))
@@ -559,13 +582,15 @@ static void read_table(struct claims *c, char *out)
 			break;
 		}
 		line = strtok_r(NULL, "\n", &save); /* column numbers */
-		for (size_t i = 0; i < n; i++) {
-			line = strtok_r(NULL, "\n", &save);
-			size_t len = line ? strlen(line) : 0;
-			if (len < 3 * n) {
-				bad(c, "short row %zu", i + 1);
-				break;
+		/* rows "  %2zu  NAME  c  c ...", a Service never a row */
+		while ((line = strtok_r(NULL, "\n", &save)) && strncmp(line, "Ports: ", 7)) {
+			size_t i = strtoul(line, NULL, 10);
+			size_t len = strlen(line);
+			if (!i || i > n || len < 3 * n) {
+				bad(c, "bad row '%s'", line);
+				continue;
 			}
+			i--;
 			const char *cells = line + len - 3 * n;
 			for (size_t k = 0; k < n; k++) {
 				char x = cells[3 * k + 2];
@@ -577,7 +602,6 @@ static void read_table(struct claims *c, char *out)
 					bad(c, "bad cell '%c'", x);
 			}
 		}
-		line = strtok_r(NULL, "\n", &save);
 	}
 	pw_conns_release(&label);
 	free(names);
@@ -675,7 +699,7 @@ static void check_diff(const struct sample *s, const unsigned char *ta,
 	for (size_t i = 0; i < s->n; i++)
 		for (size_t k = 0; k < s->n; k++) {
 			const struct ep *a = &s->eps[i], *b = &s->eps[k];
-			if (a->addr && b->addr)
+			if (skip(a, b) || (!c[0].services && b->svc))
 				continue;
 			const struct pw_conns *v[2] = { NULL, NULL };
 			for (int z = 0; z < 2; z++) {
@@ -785,11 +809,13 @@ int main(int argc, char **argv)
 		{ "connlist -o csv", "connlist -o csv", 5 },
 	};
 	for (size_t o = 0; o < PW_ARRAY_SIZE(outs); o++) {
-		char *out = run("%s %s -f %s %s", podwall, outs[o].args, fa, cli_flags);
+		const char *sv = ca.nsvcs ? " --services" : "";
+		char *out = run("%s %s%s -f %s %s", podwall, outs[o].args, sv, fa, cli_flags);
 		struct claims c;
 		char what[512];
-		snprintf(what, sizeof(what), "%s %s", outs[o].what, fa);
+		snprintf(what, sizeof(what), "%s%s %s", outs[o].what, sv, fa);
 		claims_init(&c, what);
+		c.services = ca.nsvcs > 0;
 		switch (outs[o].kind) {
 		case 0: read_matrix_csv(&c, out); break;
 		case 1: read_doc(&c, out); break;
