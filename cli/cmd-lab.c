@@ -37,8 +37,8 @@ static const char lab_usage[] =
 	"                      [--ipblock-excludes-pods] [--hostnetwork-as-pods]\n"
 	"       podwall lab apply -f FILE [...] [--name NAME] [--keep-established]\n"
 	"       podwall lab delete -f FILE [...] [--name NAME] [--keep-established]\n"
-	"       podwall lab probe [--port PROTO/N ...] [--name NAME] [--timeout MS]\n"
-	"                         [-o table|json|tsv]\n"
+	"       podwall lab probe [--port PROTO/N ...] [--services] [--name NAME]\n"
+	"                         [--timeout MS] [-o table|json|tsv]\n"
 	"       podwall lab exec NS/POD [--name NAME] -- CMD [ARG...]\n"
 	"       podwall lab status [--name NAME]\n"
 	"       podwall lab render -f FILE|DIR [...]\n"
@@ -60,7 +60,9 @@ static const char lab_usage[] =
 	"  probe     connect from every pod and external host to every other on\n"
 	"            each port (default: TCP, UDP and SCTP 80 and 81, and the\n"
 	"            containerPorts) and compare with the engine; exit 1 on any\n"
-	"            difference; cells the kernel cannot test are 'untested'\n"
+	"            difference; cells the kernel cannot test are 'untested';\n"
+	"            --services: through every service address and port\n"
+	"            instead, each reaching every backend in turn\n"
 	"  exec      run a command in a pod's network namespace\n"
 	"  status    what the lab holds\n"
 	"  render    print the nftables script a lab of these manifests would\n"
@@ -1168,6 +1170,197 @@ static int lab_probe(struct lab *lb, struct cli_world *w, int *protos,
 	return differ ? EXIT_FINDINGS : 0;
 }
 
+/*
+ * lab probe --services: connections through every service address and
+ * port, from every pod and external host.  The router picks backends in
+ * turn (lib/nft-svc.c), so N connections in a row from one source reach
+ * each of the N backends once: the connection counts as reached only if
+ * all N do, as the engine allows it only if every backend does.  Sources
+ * take turns per service port (one process each, entering each source's
+ * namespace in turn); service ports are probed in parallel.  A service
+ * port with a backend that is neither a lab pod nor a lab host cannot be
+ * tested: untested.
+ */
+struct svc_target {
+	const struct pw_service *svc;
+	const struct pw_svc_port *sp;
+	struct pw_addr vip;
+	size_t nb; /* IPv4 backends */
+	int chain; /* service port: the turn counter they share */
+	bool absent; /* a backend is neither a lab pod nor a lab host */
+};
+
+static int lab_probe_services(struct lab *lb, struct cli_world *w, const char *fmt)
+{
+	const struct pw_cluster *c = &w->c;
+	size_t ne = c->npods + (size_t)lb->next;
+	struct endpoint *eps = pw_xcalloc(ne + 1, sizeof(*eps));
+	size_t n = 0;
+	for (uint32_t i = 0; i < c->npods; i++) {
+		struct endpoint *e = &eps[n++];
+		snprintf(e->label, sizeof(e->label), "%s/%s", c->nss[c->pods[i].ns].name,
+			 c->pods[i].name);
+		pod_ns(lb, lb->pod_k[i], e->netns);
+		e->ep = pw_ep_pod(c, i);
+		e->addr = c->pods[i].addrs[0];
+	}
+	for (int x = 0; x < lb->next; x++) {
+		struct endpoint *e = &eps[n++];
+		pw_addr_format(&lb->ext[x], e->label);
+		ext_ns(lb, x, e->netns);
+		e->ep = pw_ep_addr(&lb->ext[x]);
+		e->addr = lb->ext[x];
+	}
+	struct svc_target *tv = NULL;
+	size_t nt = 0, tcap = 0;
+	int chains = 0;
+	for (uint32_t i = 0; i < c->nsvcs; i++) {
+		const struct pw_service *sv = &c->svcs[i];
+		if (sv->headless || sv->type == PW_SVC_EXTERNAL_NAME)
+			continue;
+		for (uint32_t k = 0; k < sv->nports; k++) {
+			struct pw_backend *b;
+			size_t nb = pw_service_backends(c, sv, &sv->ports[k], sv->ports[k].proto,
+							sv->ports[k].port, &b), n4 = 0;
+			bool absent = false;
+			for (size_t j = 0; j < nb; j++) {
+				n4 += b[j].addr.family == 4;
+				bool here = b[j].pod >= 0;
+				for (int x = 0; x < lb->next && !here; x++)
+					here = !pw_addr_cmp(&lb->ext[x], &b[j].addr);
+				absent |= !here;
+			}
+			free(b);
+			if (!n4)
+				continue; /* nothing to reach: no entry in the router */
+			for (uint32_t v = 0; v < sv->nvips; v++) {
+				if (sv->vips[v].family != 4)
+					continue;
+				if (nt == tcap) {
+					tcap = tcap ? tcap * 2 : 16;
+					tv = pw_xrealloc(tv, tcap * sizeof(*tv));
+				}
+				tv[nt++] = (struct svc_target){ sv, &sv->ports[k], sv->vips[v],
+								n4, chains, absent };
+			}
+			chains++;
+		}
+	}
+	/* per target and source: the n4 probes, in a row */
+	size_t *off = pw_xcalloc(nt + 1, sizeof(*off));
+	for (size_t t = 0; t < nt; t++)
+		off[t + 1] = off[t] + tv[t].nb * n;
+	struct pw_probe *all = pw_xcalloc(off[nt] + 1, sizeof(*all));
+	for (size_t t = 0; t < nt; t++)
+		for (size_t k = 0; k < tv[t].nb * n; k++)
+			all[off[t] + k] = (struct pw_probe){ .dst = tv[t].vip,
+							     .proto = tv[t].sp->proto,
+							     .port = tv[t].sp->port };
+	pid_t *pids = pw_xcalloc((size_t)chains + 1, sizeof(pid_t));
+	int *fds = pw_xcalloc((size_t)chains + 1, sizeof(int));
+	for (int ch = 0; ch < chains; ch++) {
+		int pfd[2];
+		if (pipe(pfd) < 0)
+			return cli_error("lab probe: pipe: %s", strerror(errno)), EXIT_USAGE;
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(pfd[0]);
+			for (size_t t = 0; t < nt; t++) {
+				if (tv[t].chain != ch)
+					continue;
+				for (size_t s = 0; s < n; s++) {
+					if (pw_netns_enter(eps[s].netns) < 0)
+						_exit(99);
+					for (size_t k = 0; k < tv[t].nb; k++) {
+						struct probe_job j = { &all[off[t] + s * tv[t].nb + k], 1,
+								       pfd[1] };
+						if (run_probes(&j))
+							_exit(1);
+					}
+				}
+			}
+			_exit(0);
+		}
+		close(pfd[1]);
+		pids[ch] = pid;
+		fds[ch] = pfd[0];
+	}
+	for (int ch = 0; ch < chains; ch++) {
+		for (size_t t = 0; t < nt; t++) {
+			if (tv[t].chain != ch)
+				continue;
+			char *p = (char *)&all[off[t]];
+			size_t len = tv[t].nb * n * sizeof(*all);
+			while (len) {
+				ssize_t r = read(fds[ch], p, len);
+				if (r <= 0)
+					break;
+				p += r;
+				len -= (size_t)r;
+			}
+		}
+		close(fds[ch]);
+		waitpid(pids[ch], NULL, 0);
+	}
+	size_t agree = 0, differ = 0, untested = 0;
+	bool tsv = fmt && !strcmp(fmt, "tsv");
+	struct pw_buf diffs;
+	pw_buf_init(&diffs);
+	for (size_t t = 0; t < nt; t++)
+		for (size_t s = 0; s < n; s++) {
+			const struct pw_probe *pr = &all[off[t] + s * tv[t].nb];
+			bool open = true, unk = tv[t].absent;
+			for (size_t k = 0; k < tv[t].nb; k++) {
+				unk |= pr[k].result == PW_PROBE_UNSUPPORTED ||
+				       pr[k].result == PW_PROBE_ERROR;
+				open &= pr[k].result == PW_PROBE_OPEN ||
+					pr[k].result == PW_PROBE_REFUSED;
+			}
+			struct pw_query q = pw_query_port(tv[t].sp->proto, tv[t].sp->port);
+			struct pw_svc_answer *a;
+			size_t na;
+			const char *why;
+			bool want = pw_service_eval(&w->e, NULL, &eps[s].ep, 1, tv[t].svc,
+						    &q, &a, &na, &why) == 1;
+			free(a);
+			char vip[48];
+			pw_addr_format(&tv[t].vip, vip);
+			if (tsv)
+				printf("%s\t%s/%s=%s\t%s/%d\t%s\t%s\n", eps[s].label,
+				       c->nss[tv[t].svc->ns].name, tv[t].svc->name, vip,
+				       pw_proto_name(tv[t].sp->proto), tv[t].sp->port,
+				       unk ? "untested" : open ? "allow" : "deny",
+				       want ? "allow" : "deny");
+			if (unk) {
+				untested++;
+			} else if (open == want) {
+				agree++;
+			} else {
+				differ++;
+				pw_buf_printf(&diffs, "%s -> Service %s/%s (%s) %s/%d: engine %s, lab %s\n",
+					      eps[s].label, c->nss[tv[t].svc->ns].name,
+					      tv[t].svc->name, vip, pw_proto_name(tv[t].sp->proto),
+					      tv[t].sp->port, want ? "ALLOW" : "DENY",
+					      open ? "open" : "blocked");
+			}
+		}
+	if (!tsv) {
+		if (diffs.len)
+			printf("Differences from the engine:\n%s\n", diffs.s);
+		printf("probed %zu connections through %zu service addresses and ports: "
+		       "%zu agree with the engine, %zu differ, %zu untested\n",
+		       agree + differ + untested, nt, agree, differ, untested);
+	}
+	pw_buf_release(&diffs);
+	free(all);
+	free(off);
+	free(tv);
+	free(pids);
+	free(fds);
+	free(eps);
+	return differ ? EXIT_FINDINGS : 0;
+}
+
 /* ---- apply / delete ------------------------------------------------------ */
 
 /* conntrack entries the new policies deny are removed */
@@ -1409,7 +1602,7 @@ int cmd_lab(int argc, char **argv)
 		return lab_blast(argc - 1, argv + 1);
 	struct cli_opts o = { 0 };
 	const char *name = "podwall";
-	bool keep = false;
+	bool keep = false, services = false;
 	int rc = EXIT_USAGE;
 	char **cmd = NULL;
 	const char *target = NULL;
@@ -1471,6 +1664,8 @@ int cmd_lab(int argc, char **argv)
 			next = 0;
 		} else if (!strcmp(argv[i], "--keep-established")) {
 			keep = true;
+		} else if (!strcmp(argv[i], "--services") && !strcmp(sub, "probe")) {
+			services = true;
 		} else if (!err && !target && argv[i][0] != '-' && !strcmp(sub, "exec")) {
 			target = argv[i];
 		} else {
@@ -1615,7 +1810,8 @@ int cmd_lab(int argc, char **argv)
 						}
 					}
 			}
-			rc = lab_probe(&lb, &w, protos, ports, nq, o.output);
+			rc = services ? lab_probe_services(&lb, &w, o.output)
+				      : lab_probe(&lb, &w, protos, ports, nq, o.output);
 		}
 		cli_world_release(&w);
 	} else if (!strcmp(sub, "exec")) {
