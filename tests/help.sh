@@ -34,7 +34,7 @@ for src in "$root"/cli/cmd-*.c; do
 	} | sort -u > "$TMP/accepted"
 	[ -s "$TMP/accepted" ] && pass || fail "help: no options found in $src"
 	while read -r o; do
-		if grep -qE -- "(^|[ ,[|])$o([ ,=]|\$)" "$TMP/help"; then
+		if grep -qE -- "(^|[ ,[|(])$o([] ,=:.)]|\$)" "$TMP/help"; then
 			pass
 		else
 			fail "help: 'podwall $cmd' accepts $o but its --help does not list it"
