@@ -63,8 +63,8 @@ struct render {
 	bool linear; /* one rule per peer and port, no sets (bench baseline) */
 	/* a run of consecutive rules with one action that are all a lookup of
 	   (peer address . protocol . port): rendered as one rule */
-	struct pw_buf run;
-	size_t nrun;
+	struct box *run;
+	size_t nrun, run_cap;
 	int run_action;
 	const char *run_field;
 };
@@ -136,6 +136,158 @@ static const char *l4name(int pproto)
 	}
 }
 
+
+/* ---- runs: (address . protocol . port) boxes ----------------------------- */
+
+/* An element of a run: addresses [lo, hi] (IPv4, host order), a protocol
+   (index into l4name) and ports [plo, phi]. */
+struct box {
+	uint32_t lo, hi;
+	int proto;
+	unsigned plo, phi;
+};
+
+static void push_box(struct render *r, struct box b)
+{
+	if (r->nrun == r->run_cap) {
+		r->run_cap = r->run_cap ? r->run_cap * 2 : 64;
+		r->run = pw_xrealloc(r->run, r->run_cap * sizeof(*r->run));
+	}
+	r->run[r->nrun++] = b;
+}
+
+static int u32_cmp(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+static int box_lo_cmp(const void *x, const void *y)
+{
+	const struct box *a = x, *b = y;
+	return a->lo < b->lo ? -1 : a->lo > b->lo;
+}
+
+static int range_cmp(const void *x, const void *y)
+{
+	const struct box *a = x, *b = y;
+	if (a->proto != b->proto)
+		return a->proto < b->proto ? -1 : 1;
+	return a->plo < b->plo ? -1 : a->plo > b->plo;
+}
+
+/*
+ * The elements of a run, disjoint: an interval set of concatenations may
+ * not hold two elements that overlap (the kernel refuses it), and rules of
+ * one action add up.  The address line is cut at every box's bounds; each
+ * piece gets the union of the port ranges of the boxes that cover it, and
+ * neighbouring pieces with the same ports are joined again.
+ */
+static void run_elements(struct render *r, struct pw_buf *out)
+{
+	size_t nc = 0;
+	uint32_t *cuts = pw_xmalloc((2 * r->nrun + 1) * sizeof(*cuts));
+	bool top = false; /* some box ends at 255.255.255.255 */
+	for (size_t i = 0; i < r->nrun; i++) {
+		cuts[nc++] = r->run[i].lo;
+		if (r->run[i].hi == UINT32_MAX)
+			top = true;
+		else
+			cuts[nc++] = r->run[i].hi + 1;
+	}
+	qsort(cuts, nc, sizeof(*cuts), u32_cmp);
+	size_t u = 0;
+	for (size_t i = 0; i < nc; i++)
+		if (!u || cuts[u - 1] != cuts[i])
+			cuts[u++] = cuts[i];
+	struct box *pr = pw_xmalloc((r->nrun + 1) * sizeof(*pr));
+	size_t *act = pw_xmalloc((r->nrun + 1) * sizeof(*act)), nact = 0, next = 0;
+	qsort(r->run, r->nrun, sizeof(*r->run), box_lo_cmp);
+	struct pw_buf cur, prev;
+	pw_buf_init(&cur);
+	pw_buf_init(&prev);
+	uint32_t prev_lo = 0, prev_hi = 0;
+	bool have_prev = false;
+	size_t n = 0;
+	for (size_t c = 0; c < u; c++) {
+		uint32_t a = cuts[c];
+		uint32_t b = c + 1 < u ? cuts[c + 1] - 1 : UINT32_MAX;
+		if (c + 1 == u && !top)
+			break; /* past the last box */
+		/* the port ranges of the boxes covering [a, b], merged: boxes
+		   (by start) join the active ones as the sweep reaches them and
+		   leave once they end before a */
+		while (next < r->nrun && r->run[next].lo <= a)
+			act[nact++] = next++;
+		size_t m = 0, keep = 0;
+		for (size_t i = 0; i < nact; i++)
+			if (r->run[act[i]].hi >= a) {
+				act[keep++] = act[i];
+				pr[m++] = r->run[act[i]];
+			}
+		nact = keep;
+		qsort(pr, m, sizeof(*pr), range_cmp);
+		pw_buf_reset(&cur);
+		for (size_t i = 0; i < m;) {
+			struct box x = pr[i++];
+			while (i < m && pr[i].proto == x.proto && pr[i].plo <= x.phi + 1) {
+				if (pr[i].phi > x.phi)
+					x.phi = pr[i].phi;
+				i++;
+			}
+			if (x.plo == x.phi)
+				pw_buf_printf(&cur, "\x1f%s . %u", l4name(x.proto), x.plo);
+			else
+				pw_buf_printf(&cur, "\x1f%s . %u-%u", l4name(x.proto), x.plo, x.phi);
+		}
+		if (have_prev && prev_hi + 1 == a && cur.len == prev.len &&
+		    (!cur.len || !strcmp(cur.s, prev.s))) {
+			prev_hi = b;
+			continue;
+		}
+		if (have_prev && prev.len) {
+			/* emit the previous piece */
+			struct pw_addr lo = pw_addr_from_v4(prev_lo), hi = pw_addr_from_v4(prev_hi);
+			char as[48], bs[48];
+			pw_addr_format(&lo, as);
+			pw_addr_format(&hi, bs);
+			char *save, *copy = pw_xstrdup(prev.s);
+			for (char *t = strtok_r(copy, "\x1f", &save); t;
+			     t = strtok_r(NULL, "\x1f", &save)) {
+				if (prev_lo == prev_hi)
+					pw_buf_printf(out, "%s%s . %s", n++ ? ", " : "", as, t);
+				else
+					pw_buf_printf(out, "%s%s-%s . %s", n++ ? ", " : "", as, bs, t);
+			}
+			free(copy);
+		}
+		pw_buf_reset(&prev);
+		if (cur.len)
+			pw_buf_add(&prev, cur.s, cur.len);
+		prev_lo = a;
+		prev_hi = b;
+		have_prev = true;
+	}
+	if (have_prev && prev.len) {
+		struct pw_addr lo = pw_addr_from_v4(prev_lo), hi = pw_addr_from_v4(prev_hi);
+		char as[48], bs[48];
+		pw_addr_format(&lo, as);
+		pw_addr_format(&hi, bs);
+		char *save, *copy = pw_xstrdup(prev.s);
+		for (char *t = strtok_r(copy, "\x1f", &save); t; t = strtok_r(NULL, "\x1f", &save)) {
+			if (prev_lo == prev_hi)
+				pw_buf_printf(out, "%s%s . %s", n++ ? ", " : "", as, t);
+			else
+				pw_buf_printf(out, "%s%s-%s . %s", n++ ? ", " : "", as, bs, t);
+		}
+		free(copy);
+	}
+	pw_buf_release(&cur);
+	pw_buf_release(&prev);
+	free(pr);
+	free(act);
+	free(cuts);
+}
 
 /* ---- rules ------------------------------------------------------------- */
 
@@ -276,11 +428,14 @@ static void flush_run(struct render *r, struct pw_buf *chain)
 {
 	if (!r->nrun)
 		return;
-	struct pw_buf b;
+	struct pw_buf b, el;
 	pw_buf_init(&b);
-	/* a counter per element: per peer and port, where the rules were */
+	pw_buf_init(&el);
+	run_elements(r, &el);
+	/* a counter per element: per peer and port */
 	pw_buf_printf(&b, "type ipv4_addr . inet_proto . inet_service; flags interval; "
-		      "counter; elements = { %s }", r->run.s);
+		      "counter; elements = { %s }", el.s ? el.s : "");
+	pw_buf_release(&el);
 	uint64_t h = pw_hash_bytes(b.s, b.len, 0x72756e31);
 	char name[24];
 	snprintf(name, sizeof(name), "s_%016llx", (unsigned long long)h);
@@ -289,7 +444,6 @@ static void flush_run(struct render *r, struct pw_buf *chain)
 		      r->run_field, name, action_stmt((enum pw_action)r->run_action));
 	r->t->rules++;
 	pw_buf_release(&b);
-	pw_buf_reset(&r->run);
 	r->nrun = 0;
 }
 
@@ -385,11 +539,21 @@ static bool try_run(struct render *r, size_t k, enum pw_dir dir,
 			} else {
 				snprintf(ports, sizeof(ports), "%d", pp->port);
 			}
+			unsigned plo, phi;
+			if (sscanf(ports, "%u-%u", &plo, &phi) != 2)
+				plo = phi = (unsigned)atoi(ports);
 			char *copy = pw_xstrdup(addrs.s ? addrs.s : "");
 			for (tok = strtok_r(copy, "\x1f", &save); tok;
 			     tok = strtok_r(NULL, "\x1f", &save)) {
-				pw_buf_printf(&r->run, "%s%s . %s . %s", r->nrun++ ? ", " : "",
-					      tok, l4name(p), ports);
+				struct pw_cidr c;
+				if (pw_cidr_parse(tok, &c) < 0) {
+					if (pw_addr_parse(tok, &c.addr) < 0)
+						continue;
+					c.len = 32;
+				}
+				uint32_t lo, hi;
+				pw_cidr_v4_range(&c, &lo, &hi);
+				push_box(r, (struct box){ lo, hi, p, plo, phi });
 			}
 			free(copy);
 		}
@@ -540,7 +704,8 @@ void pw_nft_build_opts(const struct pw_engine *e, const struct pw_dp_port *ports
 	r.t = out;
 	r.linear = linear;
 	pw_buf_init(&r.elems);
-	pw_buf_init(&r.run);
+	r.run = NULL;
+	r.nrun = r.run_cap = 0;
 	/* the lab's pods */
 	begin_set(&r);
 	for (size_t k = 0; k < nports; k++) {
@@ -597,7 +762,7 @@ void pw_nft_build_opts(const struct pw_engine *e, const struct pw_dp_port *ports
 	pw_buf_release(&inm);
 	pw_buf_release(&b);
 	pw_buf_release(&r.elems);
-	pw_buf_release(&r.run);
+	free(r.run);
 }
 
 /* A base chain's body starts with its "type ... hook ..." line. */

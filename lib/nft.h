@@ -26,7 +26,10 @@
  * address is in a set and the destination port in another" (the common
  * case: every Kubernetes NetworkPolicy rule with ports) become one lookup
  * in a concatenated interval set (address . protocol . port), so the cost
- * per packet does not grow with the number of such rules.
+ * per packet does not grow with the number of such rules.  The set's
+ * elements are made disjoint first (the kernel refuses overlapping ones):
+ * the address line is cut at every element's bounds and each piece gets
+ * the union of the ports of the rules that cover it.
  *
  * Everything the engine decides statically for P (its own selectors, its
  * named ports as a destination) is folded at render time; what depends on

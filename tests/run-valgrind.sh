@@ -35,4 +35,10 @@ vg diff diff -f "$here/cli/0064-diff-to/before" --to "$here/cli/0064-diff-to/aft
 vg diff-staged diff -f "$here/cases/140-staged-set-and-delete" --staged -o json
 vg anp connlist -f "$SHARED/conformance/netpol-analyzer/tests/anp_demo" --ipblock-excludes-pods
 vg calico-errors matrix -f "$here/cli/0065-calico-errors"
+svc="$here/cases/108-seed004-services"
+vg service eval -f "$svc" --src dev/centos --dst kube-dns.kube-system --port TCP/53 --staged
+vg service-json eval -f "$svc" --src dev/centos --dst 10.96.10.40 --port TCP/8081 -o json
+vg matrix-services matrix -f "$svc" --services -o json
+vg connlist-ingress connlist -f "$SHARED/conformance/netpol-analyzer/tests/demo_app_with_routes_and_ingress" --services
+vg lab-render lab render -f "$svc"
 summary valgrind

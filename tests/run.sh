@@ -54,6 +54,7 @@ if [ "$(id -u)" = 0 ] && [ -z "$PODWALL_SKIP_LAB" ]; then
 	run_suite sh "$here/lab/nft-check.sh"
 	run_suite sh "$here/lab/run.sh"
 	run_suite sh "$here/lab/services.sh"
+	run_suite sh "$here/lab/gen.sh"
 else
 	echo "lab: not run (needs root)"
 fi
