@@ -76,7 +76,15 @@ static const char lab_usage[] =
 	"  status    what the lab holds\n"
 	"  render    print the nftables script a lab of these manifests would\n"
 	"            put in force (no root needed)\n"
-	"  down      remove everything the lab created (idempotent)\n";
+	"  down      remove everything the lab created (idempotent)\n"
+	"\n"
+	"  -f, --filename PATH       manifests: file, directory (recursive) or -\n"
+	"  -p, --port PROTO/N        probe: a port to probe (repeatable)\n"
+	"  -o, --output FORMAT       probe: table (default), json or tsv\n"
+	"      --no-external         up: no external test hosts\n"
+	"  -n, --namespace NS, --ipblock-excludes-pods, --hostnetwork-as-pods,\n"
+	"      --staged, --stats, -v, --verbose\n"
+	"                            read as by the analysis commands\n";
 
 static double now_ms(void)
 {
@@ -1697,7 +1705,7 @@ static int lab_change(struct lab *lb, const char **files, int nfiles, bool add,
 	for (int f = 0; f < nfiles; f++) {
 		char *abs = realpath(files[f], NULL);
 		if (!abs)
-			return cli_error("lab %s: cannot read '%s': %s", sub, files[f],
+			return cli_error("lab %s: cannot read %s: %s", sub, cli_q(files[f]),
 					 strerror(errno)),
 			       EXIT_USAGE;
 		if (!add) {
@@ -1707,8 +1715,8 @@ static int lab_change(struct lab *lb, const char **files, int nfiles, bool add,
 			if (n < 0)
 				return EXIT_USAGE;
 			if (!n)
-				return cli_error("lab delete: '%s' names no object to delete",
-						 files[f]),
+				return cli_error("lab delete: %s names no object to delete",
+						 cli_q(files[f])),
 				       EXIT_USAGE;
 			continue;
 		}
@@ -1894,7 +1902,7 @@ static int lab_exec(struct lab *lb, const char *target, char **cmd)
 		if (!pw_addr_cmp(&lb->ext[i], &a))
 			x = i;
 	if (k < 0 && x < 0)
-		return cli_error("lab exec: no pod or external host '%s' in lab %s", target,
+		return cli_error("lab exec: no pod or external host %s in lab %s", cli_q(target),
 				 lb->name),
 		       EXIT_USAGE;
 	if (k >= 0)
@@ -1904,7 +1912,7 @@ static int lab_exec(struct lab *lb, const char *target, char **cmd)
 	if (pw_netns_enter(ns) < 0)
 		return cli_error("lab exec: cannot enter %s: %s", ns, strerror(errno)), 1;
 	execvp(cmd[0], cmd);
-	return cli_error("lab exec: cannot run '%s': %s", cmd[0], strerror(errno)), 127;
+	return cli_error("lab exec: cannot run %s: %s", cli_q(cmd[0]), strerror(errno)), 127;
 }
 
 /* ---- dispatch ------------------------------------------------------------- */
@@ -1975,7 +1983,7 @@ int cmd_lab(int argc, char **argv)
 		} else if ((v = cli_optval(argc, argv, &i, "-p", "--port", &err))) {
 			int p, n;
 			if (nq >= 64 || pw_protoport_parse(v, &p, &n) < 0) {
-				cli_error("lab probe: invalid --port '%s' (want TCP/N, UDP/N or SCTP/N)", v);
+				cli_error("lab probe: invalid --port %s (want TCP/N, UDP/N or SCTP/N)", cli_q(v));
 				goto out;
 			}
 			protos[nq] = p;
@@ -1996,7 +2004,7 @@ int cmd_lab(int argc, char **argv)
 			target = argv[i];
 		} else {
 			if (!err)
-				cli_error("lab %s: unknown argument '%s'", sub, argv[i]);
+				cli_error("lab %s: unknown argument %s", sub, cli_q(argv[i]));
 			goto out;
 		}
 		if (err)
@@ -2082,7 +2090,7 @@ int cmd_lab(int argc, char **argv)
 		for (int f = 0; f < o.nfiles; f++) {
 			char *abs = realpath(o.files[f], NULL);
 			if (!abs) {
-				cli_error("lab up: cannot read '%s': %s", o.files[f], strerror(errno));
+				cli_error("lab up: cannot read %s: %s", cli_q(o.files[f]), strerror(errno));
 				lab_release(&lb);
 				goto out;
 			}
@@ -2147,7 +2155,7 @@ int cmd_lab(int argc, char **argv)
 	} else if (!strcmp(sub, "status")) {
 		rc = lab_status(&lb);
 	} else {
-		cli_error("lab: unknown subcommand '%s'", sub);
+		cli_error("lab: unknown subcommand %s", cli_q(sub));
 		fputs(lab_usage, stderr);
 	}
 	lab_release(&lb);

@@ -54,6 +54,18 @@ char *pw_xstrdup(const char *s);
 /* vsnprintf into a new heap string */
 char *pw_xvasprintf(const char *fmt, va_list ap);
 
+/*
+ * User input quoted for a message, in one way everywhere: "value", with ",
+ * \ and control characters escaped, and a value longer than
+ * PW_QUOTE_SHOWN bytes cut at a character with its size given:
+ * "aaaa…" (1 MiB).  out holds PW_QUOTE_SIZE bytes; returns out.
+ */
+#define PW_QUOTE_SHOWN 64
+#define PW_QUOTE_SIZE (PW_QUOTE_SHOWN * 4 + 32)
+const char *pw_quote(char out[PW_QUOTE_SIZE], const char *s);
+/* The same, in the arena. */
+const char *pw_arena_quote(struct pw_arena *a, const char *s);
+
 /* A growable string on the heap. */
 struct pw_buf {
 	char *s;
