@@ -101,6 +101,7 @@ build/asan/nca-calico: tests/conformance/nca-calico.c $(LIB_ASAN_OBJ)
 # benchmarks print figures and ratios; the lab ones need root
 bench: podwall build/rel/engine-bench
 	@PODWALL=$(CURDIR)/podwall ENGINE_BENCH=$(CURDIR)/build/rel/engine-bench sh bench/engine.sh
+	@PODWALL=$(CURDIR)/podwall sh bench/cube.sh
 	@if [ "$$(id -u)" = 0 ]; then PODWALL=$(CURDIR)/podwall sh bench/lab.sh; \
 	else echo "lab benchmarks: not run (need root)"; fi
 

@@ -39,6 +39,10 @@ struct cli_opts {
 	/* called after loading, before the engine is built (lab addresses) */
 	int (*prepare)(struct pw_cluster *c, void *arg);
 	void *prepare_arg;
+	/* asked for every object of files[input] (lab: a later apply replaces
+	   an object); see struct pw_cluster's admit */
+	bool (*admit)(void *arg, uint32_t input, const char *key);
+	void *admit_arg;
 };
 
 /* A loaded cluster and its engine. */
@@ -79,16 +83,22 @@ int cli_parse(const char *cmd, const char *usage, int argc, char **argv,
 /* Load, validate, build the engine; prints diagnostics.  0 or -1. */
 int cli_world_load(struct cli_world *w, const struct cli_opts *o);
 void cli_world_release(struct cli_world *w);
-/* Resolve "ns/name", "name" (in defns) or an address.  Pods of a workload
-   go to *pods (heap, caller frees).  Returns the count, 0 if unknown. */
-int cli_resolve(struct cli_world *w, const char *spec,
-		const char *defns, struct pw_ep **eps);
+/* Resolve "ns/name", "name" (in defns), an address, or when as_dst a DNS
+   name, optionally "name=ADDR".  Pods of a workload go to *eps (heap,
+   caller frees).  Returns the count, 0 if unknown, -1 if spec is malformed
+   (an address that does not parse, a bad DNS name, a DNS name as a
+   source): *why says how. */
+int cli_resolve(struct cli_world *w, const char *spec, const char *defns,
+		bool as_dst, struct pw_ep **eps, const char **why);
 /* The Service a destination names: svc/NAME (in defns), its DNS name
    (NAME.NS[.svc[.cluster.local]]), ns/name or name when no pod or workload
    has that name, or one of its addresses; NULL if none. */
 const struct pw_service *cli_service(const struct cli_world *w,
 				     const char *spec, const char *defns);
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* User input quoted for a message (pw_quote(): escaped, a long value
+   shortened); the last four results stay valid. */
+const char *cli_q(const char *s);
 const char *cli_pod_name(const struct cli_world *w, uint32_t pod,
 			 struct pw_buf *b);
 bool cli_output_ok(const char *o, const char *const *allowed);

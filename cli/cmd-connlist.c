@@ -35,6 +35,8 @@ static const char connlist_usage[] =
 	"      --services            also lines to Services: what may reach each\n"
 	"                            service port, through every backend\n"
 	"  -o, --output FORMAT       txt (default) or csv\n"
+	"      --hostnetwork-as-pods treat hostNetwork pods like other pods\n"
+	"      --staged              no effect: the enforced policies are listed\n"
 	"      --stats               timings and peak memory on stderr\n"
 	"  -v, --verbose             also list the objects that were skipped\n";
 

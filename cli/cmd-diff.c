@@ -28,6 +28,7 @@ static const char diff_usage[] =
 	"      --hostnetwork-as-pods treat hostNetwork pods like other pods\n"
 	"  -o, --output FORMAT       table (default), csv, json or yaml\n"
 	"      --stats               timings and peak memory on stderr\n"
+	"  -v, --verbose             also list the objects that were skipped\n"
 	"\n"
 	"Exit status: 0 no change, 1 changes, 2 bad usage or input.\n";
 

@@ -2,8 +2,10 @@
 /*
  * podwall eval: one verdict with its reasons, or many (--batch) fast.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 #include "doc.h"
@@ -14,7 +16,8 @@ static const char eval_usage[] =
 	"\n"
 	"Decide whether A may open a connection to B, and say which tier, policy\n"
 	"and rule decided it.  The port is TCP/N, UDP/N, SCTP/N, UDPLite/N,\n"
-	"ICMP/TYPE[/CODE], ICMPv6/TYPE[/CODE] or N (TCP).  A and B are ns/name (a\n"
+	"ICMP/TYPE[/CODE], ICMPv6/TYPE[/CODE], N (TCP), or the name of one of B's\n"
+	"containerPorts (http, or TCP/http).  A and B are ns/name (a\n"
 	"pod, or a workload by its name), name (in the namespace given by -n,\n"
 	"default 'default'), an IPv4/IPv6 address, or for a destination a DNS\n"
 	"name, optionally with its address: api.example.com=203.0.113.20.\n"
@@ -22,8 +25,10 @@ static const char eval_usage[] =
 	"  -f, --filename PATH       manifests: file, directory (recursive) or -\n"
 	"  -n, --namespace NS        namespace of names given without one\n"
 	"      --src A, --dst B      the two ends\n"
-	"      --port PROTO/N        the destination port\n"
-	"      --batch FILE|-        lines 'SRC DST PROTO/PORT'; prints each line\n"
+	"  -p, --port PROTO/N|NAME   the destination port; a NAME (or PROTO/NAME)\n"
+	"                            is one of the destination pod's containerPorts\n"
+	"      --batch FILE|-        lines 'SRC DST PROTO/PORT' (then up to two\n"
+	"                            expected verdicts, ignored); prints each line\n"
 	"                            with ALLOW or DENY appended, in input order\n"
 	"      --staged              also give the verdict if the staged policies\n"
 	"                            were enforced (batch: a fifth column)\n"
@@ -227,6 +232,48 @@ static struct doc *doc_outcome(struct doc *r, const struct cli_world *w,
 	return r;
 }
 
+/*
+ * A named port, NAME or PROTO/NAME, resolved as the policies resolve one:
+ * against the destination pod's containerPorts (name, and protocol when
+ * given, must agree).  NULL, or why not.
+ */
+static const char *named_port(const struct cli_world *w, const char *spec,
+			      const struct pw_ep *d, int nd, struct pw_query *q)
+{
+	const char *slash = strchr(spec, '/');
+	const char *name = slash ? slash + 1 : spec;
+	int proto = -1;
+	if (slash) {
+		char p[16];
+		size_t n = (size_t)(slash - spec);
+		if (n >= sizeof(p))
+			return "want PROTO/N (e.g. TCP/80, UDP/53, ICMP/8) or a port name";
+		memcpy(p, spec, n);
+		p[n] = 0;
+		if ((proto = pw_proto_parse(p)) < 0)
+			return "want PROTO/N (e.g. TCP/80, UDP/53, ICMP/8) or a port name";
+	}
+	if (pw_port_name_invalid(name))
+		return "want PROTO/N (e.g. TCP/80, UDP/53, ICMP/8) or a port name";
+	for (int i = 0; i < nd; i++) {
+		if (d[i].pod < 0)
+			return "a named port needs a pod as the destination";
+		const struct pw_pod *p = &w->c.pods[d[i].pod];
+		const struct pw_cport *cp = NULL;
+		for (uint32_t k = 0; k < p->nports && !cp; k++)
+			if (p->ports[k].name && !strcmp(p->ports[k].name, name) &&
+			    (proto < 0 || p->ports[k].proto == proto))
+				cp = &p->ports[k];
+		if (!cp)
+			return "the destination has no container port of that name";
+		struct pw_query x = pw_query_port(cp->proto, cp->port);
+		if (i && (x.ipproto != q->ipproto || x.port != q->port))
+			return "the destination's pods give that name different ports";
+		*q = x;
+	}
+	return NULL;
+}
+
 /* "dev/nginx-svc (ClusterIP 10.96.0.20)" */
 static const char *svc_name(const struct cli_world *w,
 			    const struct pw_service *svc, struct pw_buf *b)
@@ -255,10 +302,15 @@ static int eval_service(struct cli_world *w, const struct cli_opts *o,
 			const struct pw_service *svc, const struct pw_query *q)
 {
 	struct pw_ep *s = NULL;
-	int ns = cli_resolve(w, src, o->ns, &s);
-	if (!ns) {
-		cli_error("unknown endpoint '%s' (want ns/name of a pod or workload, an IP address or a DNS name)",
-			  src);
+	const char *why_s;
+	int ns = cli_resolve(w, src, o->ns, false, &s, &why_s);
+	if (ns <= 0 || cli_service(w, src, o->ns)) {
+		if (ns < 0)
+			cli_error("--src %s: %s", cli_q(src), why_s);
+		else
+			cli_error(!ns ? "unknown endpoint %s (want ns/name of a pod or workload, an IP address or a DNS name)"
+				      : "a Service cannot be a source: %s (give a pod or workload)",
+				  cli_q(src));
 		free(s);
 		return EXIT_USAGE;
 	}
@@ -269,7 +321,7 @@ static int eval_service(struct cli_world *w, const struct cli_opts *o,
 	int sok = w->staged ? pw_service_eval(w->staged, w->staged_reach, s, ns,
 					      svc, q, &sa, &sn, &swhy) : ok;
 	if (ok < 0) {
-		cli_error("a Service carries TCP, UDP or SCTP: '%s' has no port", dst);
+		cli_error("a Service carries TCP, UDP or SCTP: %s has no port", cli_q(dst));
 		free(s);
 		return EXIT_USAGE;
 	}
@@ -364,24 +416,40 @@ static int eval_one(struct cli_world *w, const struct cli_opts *o,
 		    const char *src, const char *dst, const char *portspec)
 {
 	struct pw_query q;
-	if (pw_query_parse(portspec, &q) < 0) {
-		cli_error("invalid --port '%s' (want PROTO/N, e.g. TCP/80, UDP/53, ICMP/8)",
-			  portspec);
-		return EXIT_USAGE;
-	}
 	if (cli_service(w, src, o->ns)) {
-		cli_error("a Service cannot be a source: '%s' (give a pod or workload)", src);
+		cli_error("a Service cannot be a source: %s (give a pod or workload)",
+			  cli_q(src));
 		return EXIT_USAGE;
 	}
 	const struct pw_service *svc = cli_service(w, dst, o->ns);
-	if (svc)
+	if (svc) {
+		if (pw_query_parse(portspec, &q) < 0) {
+			cli_error("invalid --port %s (want PROTO/N, e.g. TCP/80, UDP/53, ICMP/8)",
+				  cli_q(portspec));
+			return EXIT_USAGE;
+		}
 		return eval_service(w, o, src, dst, svc, &q);
+	}
 	struct pw_ep *s = NULL, *d = NULL;
-	int ns = cli_resolve(w, src, o->ns, &s);
-	int nd = cli_resolve(w, dst, o->ns, &d);
-	if (!ns || !nd) {
-		cli_error("unknown endpoint '%s' (want ns/name of a pod or workload, an IP address or a DNS name)",
-			  !ns ? src : dst);
+	const char *why_s, *why_d, *why_p = NULL;
+	int ns = cli_resolve(w, src, o->ns, false, &s, &why_s);
+	int nd = cli_resolve(w, dst, o->ns, true, &d, &why_d);
+	bool named = false;
+	if (ns <= 0 || nd <= 0) {
+		if (ns < 0 || nd < 0)
+			cli_error("%s %s: %s", ns < 0 ? "--src" : "--dst",
+				  cli_q(ns < 0 ? src : dst), ns < 0 ? why_s : why_d);
+		else
+			cli_error("unknown endpoint %s (want ns/name of a pod or workload, an IP address or a DNS name)",
+				  cli_q(!ns ? src : dst));
+	} else if (pw_query_parse(portspec, &q) < 0 &&
+		   (why_p = named_port(w, portspec, d, nd, &q))) {
+		cli_error("--port %s: %s", cli_q(portspec), why_p);
+	} else {
+		named = pw_query_parse(portspec, &q) < 0 &&
+			!named_port(w, portspec, d, nd, &q);
+	}
+	if (ns <= 0 || nd <= 0 || why_p) {
 		free(s);
 		free(d);
 		return EXIT_USAGE;
@@ -393,8 +461,13 @@ static int eval_one(struct cli_world *w, const struct cli_opts *o,
 		free(d);
 		return EXIT_USAGE;
 	}
-	char qs[32];
-	pw_query_format(&q, qs);
+	char qf[32], qs[80];
+	pw_query_format(&q, qf);
+	if (named) /* TCP/8080 (http) */
+		snprintf(qs, sizeof(qs), "%s (%s)", qf, strchr(portspec, '/')
+				? strchr(portspec, '/') + 1 : portspec);
+	else
+		snprintf(qs, sizeof(qs), "%s", qf);
 	const char *out = o->output ? o->output : "table";
 	if (!strcmp(out, "table")) {
 		printf("%s\n", en.allowed ? "ALLOW" : "DENY");
@@ -427,14 +500,16 @@ static int eval_one(struct cli_world *w, const struct cli_opts *o,
 
 struct resolved {
 	struct pw_ep *eps;
-	int n;
+	int n; /* as cli_resolve() returns it; 1 for a Service */
+	const char *why;
 	const struct pw_service *svc; /* a Service (then n is 1, eps NULL) */
 };
 
 static struct resolved *batch_resolve(struct cli_world *w,
 				      const struct cli_opts *o,
 				      struct pw_strmap *cache,
-				      struct pw_arena *a, const char *spec)
+				      struct pw_arena *a, const char *spec,
+				      bool as_dst)
 {
 	struct resolved *r = pw_strmap_get(cache, spec);
 	if (r)
@@ -447,14 +522,19 @@ static struct resolved *batch_resolve(struct cli_world *w,
 		return r;
 	}
 	struct pw_ep *eps;
-	r->n = cli_resolve(w, spec, o->ns, &eps);
-	if (r->n) {
+	r->n = cli_resolve(w, spec, o->ns, as_dst, &eps, &r->why);
+	if (r->n > 0) {
 		r->eps = pw_arena_alloc(a, (size_t)r->n * sizeof(*eps));
 		memcpy(r->eps, eps, (size_t)r->n * sizeof(*eps));
 	}
 	free(eps);
 	pw_strmap_put(cache, pw_arena_strdup(a, spec), r);
 	return r;
+}
+
+static bool is_verdict(const char *s)
+{
+	return !strcasecmp(s, "allow") || !strcasecmp(s, "deny");
 }
 
 /* The fast engine where it answers (TCP/UDP/SCTP between pods and
@@ -490,12 +570,14 @@ static int eval_batch(struct cli_world *w, const struct cli_opts *o,
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
 	if (!f) {
-		cli_error("cannot open '%s'", path);
+		cli_error("cannot open %s: %s", cli_q(path), strerror(errno));
 		return EXIT_USAGE;
 	}
-	struct pw_strmap cache;
+	const char *name = strcmp(path, "-") ? path : "<stdin>";
+	struct pw_strmap cache[2]; /* sources, destinations */
 	struct pw_arena a;
-	pw_strmap_init(&cache);
+	pw_strmap_init(&cache[0]);
+	pw_strmap_init(&cache[1]);
 	pw_arena_init(&a);
 	char *line = NULL;
 	size_t cap = 0;
@@ -508,36 +590,65 @@ static int eval_batch(struct cli_world *w, const struct cli_opts *o,
 		lineno++;
 		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = 0;
-		char *save, *f1, *f2, *f3, *f4;
+		char *save, *fv[6];
 		char *p = line;
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (!*p || *p == '#')
 			continue;
-		f1 = strtok_r(p, " \t", &save);
-		f2 = strtok_r(NULL, " \t", &save);
-		f3 = strtok_r(NULL, " \t", &save);
-		f4 = strtok_r(NULL, " \t", &save);
+		int nf = 0;
+		for (char *t = strtok_r(p, " \t", &save); t && nf < 6;
+		     t = strtok_r(NULL, " \t", &save))
+			fv[nf++] = t;
+		char *f1 = fv[0], *f2 = fv[1], *f3 = fv[2];
 		struct pw_query q;
-		if (!f3 || pw_query_parse(f3, &q) < 0) {
-			fprintf(stderr, "%s:%ld: error: want 'SRC DST PROTO/PORT'\n",
-				path, lineno);
+		if (nf < 3 || nf > 5) {
+			fprintf(stderr, "%s:%ld: error: want 'SRC DST PROTO/PORT' (and at most two expected verdicts), not %s%d field%s\n",
+				name, lineno, nf > 5 ? "more than " : "", nf > 5 ? 5 : nf,
+				nf == 1 ? "" : "s");
 			rc = EXIT_USAGE;
 			continue;
 		}
-		(void)f4; /* an expected verdict may follow; ignored */
-		struct resolved *s = batch_resolve(w, o, &cache, &a, f1);
-		struct resolved *d = batch_resolve(w, o, &cache, &a, f2);
+		if ((nf > 3 && !is_verdict(fv[3])) || (nf > 4 && !is_verdict(fv[4]))) {
+			fprintf(stderr, "%s:%ld: error: field %d is %s: after 'SRC DST PROTO/PORT' only expected verdicts (ALLOW or DENY, ignored) may follow\n",
+				name, lineno, !is_verdict(fv[3]) ? 4 : 5,
+				cli_q(!is_verdict(fv[3]) ? fv[3] : fv[4]));
+			rc = EXIT_USAGE;
+			continue;
+		}
+		bool numeric = pw_query_parse(f3, &q) == 0;
+		if (!numeric && pw_port_name_invalid(strchr(f3, '/') ? strchr(f3, '/') + 1 : f3)) {
+			fprintf(stderr, "%s:%ld: error: invalid port %s (want PROTO/N, e.g. TCP/80, or a port name)\n",
+				name, lineno, cli_q(f3));
+			rc = EXIT_USAGE;
+			continue;
+		}
+		struct resolved *s = batch_resolve(w, o, &cache[0], &a, f1, false);
+		struct resolved *d = batch_resolve(w, o, &cache[1], &a, f2, true);
 		if (s->svc) {
-			fprintf(stderr, "%s:%ld: error: a Service cannot be a source: '%s'\n",
-				path, lineno, f1);
+			fprintf(stderr, "%s:%ld: error: a Service cannot be a source: %s\n",
+				name, lineno, cli_q(f1));
 			printf("%s %s %s ERROR\n", f1, f2, f3);
 			rc = EXIT_USAGE;
 			continue;
 		}
-		if (!s->n || !d->n) {
-			fprintf(stderr, "%s:%ld: error: unknown endpoint '%s'\n",
-				path, lineno, !s->n ? f1 : f2);
+		if (s->n <= 0 || d->n <= 0) {
+			if (s->n < 0 || d->n < 0)
+				fprintf(stderr, "%s:%ld: error: %s %s: %s\n", name, lineno,
+					s->n < 0 ? "source" : "destination",
+					cli_q(s->n < 0 ? f1 : f2), s->n < 0 ? s->why : d->why);
+			else
+				fprintf(stderr, "%s:%ld: error: unknown endpoint %s\n",
+					name, lineno, cli_q(s->n ? f2 : f1));
+			printf("%s %s %s ERROR\n", f1, f2, f3);
+			rc = EXIT_USAGE;
+			continue;
+		}
+		const char *why_p;
+		if (!numeric && (why_p = d->svc ? "a named port needs a pod as the destination"
+					     : named_port(w, f3, d->eps, d->n, &q))) {
+			fprintf(stderr, "%s:%ld: error: port %s: %s\n", name, lineno,
+				cli_q(f3), why_p);
 			printf("%s %s %s ERROR\n", f1, f2, f3);
 			rc = EXIT_USAGE;
 			continue;
@@ -555,7 +666,8 @@ static int eval_batch(struct cli_world *w, const struct cli_opts *o,
 	free(line);
 	if (f != stdin)
 		fclose(f);
-	pw_strmap_release(&cache);
+	pw_strmap_release(&cache[0]);
+	pw_strmap_release(&cache[1]);
 	pw_arena_release(&a);
 	return rc;
 }
@@ -605,6 +717,11 @@ int cmd_eval(int argc, char **argv)
 		fputs(eval_usage, stderr);
 		goto out;
 	}
+	for (int i = 0; batch && !strcmp(batch, "-") && i < o.nfiles; i++)
+		if (!strcmp(o.files[i], "-")) {
+			cli_error("eval: -f - and --batch - cannot both read standard input");
+			goto out;
+		}
 	/* verdicts from the matrix; one question is also explained by the
 	   per-connection walk */
 	o.reach = true;

@@ -73,7 +73,7 @@ int cmd_gen(int argc, char **argv)
 			services = true;
 		else {
 			if (!err)
-				cli_error("gen: unknown option '%s'", argv[i]);
+				cli_error("gen: unknown option %s", cli_q(argv[i]));
 			fputs(gen_usage, stderr);
 			return EXIT_USAGE;
 		}

@@ -7,7 +7,9 @@
  * State, in PW_LAB_STATE_DIR/NAME/:
  *   owned    what the lab created (netns, pid), appended before creation
  *   config   replicas, engine flags, external hosts
- *   inputs   the manifest paths, in order
+ *   inputs   "apply GEN PATH": a manifest path and the apply (1, 2, ...)
+ *            that last read it; "delete GEN KEY": an object removed by
+ *            `lab delete` GEN ("group/Kind/ns/name")
  *   pods     "K ns/name ADDR": a pod's lab index and address, kept stable
  *   nft      the table last put in force, to change only what differs
  */
@@ -39,7 +41,7 @@ static const char lab_usage[] =
 	"       podwall lab delete -f FILE [...] [--name NAME] [--keep-established]\n"
 	"       podwall lab probe [--port PROTO/N ...] [--services] [--name NAME]\n"
 	"                         [--timeout MS] [-o table|json|tsv]\n"
-	"       podwall lab exec NS/POD [--name NAME] -- CMD [ARG...]\n"
+	"       podwall lab exec NS/POD|ADDR [--name NAME] -- CMD [ARG...]\n"
 	"       podwall lab status [--name NAME]\n"
 	"       podwall lab render -f FILE|DIR [...]\n"
 	"       podwall lab down [--name NAME]\n"
@@ -49,25 +51,40 @@ static const char lab_usage[] =
 	"Every pod serves TCP and UDP (and SCTP where the kernel has it) on its\n"
 	"containerPorts and on 80 and 81.  External test hosts sit behind the\n"
 	"router too (default 192.0.2.10, 198.51.100.10, 203.0.113.10); nothing is\n"
-	"routed out of the lab.  Needs root.\n"
+	"routed out of the lab.  Rules on DNS names (Calico domains, network\n"
+	"sets' allowedEgressDomains) are not enforced: up, apply and render warn\n"
+	"about each.  Needs root.\n"
 	"\n"
 	"  up        create the lab from manifests (one pod per workload unless\n"
 	"            --replicas N; addresses from status.podIP or 10.244.0.0/16)\n"
-	"  apply     add or update manifest files; prints how long until the new\n"
-	"            rules were in force; cuts established connections the new\n"
-	"            policies deny, unless --keep-established\n"
-	"  delete    remove manifest files from the lab, likewise\n"
+	"  apply     add or update objects from manifest files, as kubectl apply:\n"
+	"            an object of the same kind, namespace and name replaces the\n"
+	"            one the lab has; prints how long until the new rules were in\n"
+	"            force; cuts established connections the new policies deny,\n"
+	"            unless --keep-established\n"
+	"  delete    remove the objects the files name, as kubectl delete -f,\n"
+	"            whichever file the lab read them from; likewise\n"
 	"  probe     connect from every pod and external host to every other on\n"
 	"            each port (default: TCP, UDP and SCTP 80 and 81, and the\n"
 	"            containerPorts) and compare with the engine; exit 1 on any\n"
-	"            difference; cells the kernel cannot test are 'untested';\n"
-	"            --services: through every service address and port\n"
-	"            instead, each reaching every backend in turn\n"
-	"  exec      run a command in a pod's network namespace\n"
+	"            difference; cells the kernel cannot test, and connections\n"
+	"            a DNS rule may decide, are 'untested'; --services: through\n"
+	"            every service address and port instead, each reaching\n"
+	"            every backend in turn\n"
+	"  exec      run a command in the network namespace of a pod (by name\n"
+	"            or address) or of an external test host (by address)\n"
 	"  status    what the lab holds\n"
 	"  render    print the nftables script a lab of these manifests would\n"
 	"            put in force (no root needed)\n"
-	"  down      remove everything the lab created (idempotent)\n";
+	"  down      remove everything the lab created (idempotent)\n"
+	"\n"
+	"  -f, --filename PATH       manifests: file, directory (recursive) or -\n"
+	"  -p, --port PROTO/N        probe: a port to probe (repeatable)\n"
+	"  -o, --output FORMAT       probe: table (default), json or tsv\n"
+	"      --no-external         up: no external test hosts\n"
+	"  -n, --namespace NS, --ipblock-excludes-pods, --hostnetwork-as-pods,\n"
+	"      --staged, --stats, -v, --verbose\n"
+	"                            read as by the analysis commands\n";
 
 static double now_ms(void)
 {
@@ -86,8 +103,16 @@ struct lab {
 	uint32_t replicas;
 	struct pw_addr ext[MAX_EXTERNALS];
 	int next;
-	char **inputs;
+	/* what the lab holds, as kubectl apply has it: an object read by a
+	   later apply (generation), or removed by a later delete, replaces or
+	   hides the one read before (see lab_admit) */
+	char **inputs; /* manifest paths */
+	uint32_t *gens; /* the apply that last read each */
 	int ninputs;
+	char **dels; /* keys of deleted objects */
+	uint32_t *del_gens;
+	int ndels;
+	uint32_t gen; /* the latest apply or delete */
 	/* pod mapping, from the state and extended on load */
 	char **keys;
 	struct pw_addr *addrs;
@@ -165,6 +190,11 @@ static void lab_release(struct lab *lb)
 	for (int i = 0; i < lb->ninputs; i++)
 		free(lb->inputs[i]);
 	free(lb->inputs);
+	free(lb->gens);
+	for (int i = 0; i < lb->ndels; i++)
+		free(lb->dels[i]);
+	free(lb->dels);
+	free(lb->del_gens);
 	for (int i = 0; i < lb->nkeys; i++)
 		free(lb->keys[i]);
 	free(lb->keys);
@@ -182,6 +212,27 @@ static void add_key(struct lab *lb, const char *key, const struct pw_addr *a)
 	}
 	lb->keys[lb->nkeys] = pw_xstrdup(key);
 	lb->addrs[lb->nkeys++] = *a;
+}
+
+/* path is taken (heap) */
+static void add_input(struct lab *lb, char *path, uint32_t gen)
+{
+	lb->inputs = pw_xrealloc(lb->inputs, (size_t)(lb->ninputs + 1) * sizeof(char *));
+	lb->gens = pw_xrealloc(lb->gens, (size_t)(lb->ninputs + 1) * sizeof(uint32_t));
+	lb->inputs[lb->ninputs] = path;
+	lb->gens[lb->ninputs++] = gen;
+	if (gen > lb->gen)
+		lb->gen = gen;
+}
+
+static void add_del(struct lab *lb, const char *key, uint32_t gen)
+{
+	lb->dels = pw_xrealloc(lb->dels, (size_t)(lb->ndels + 1) * sizeof(char *));
+	lb->del_gens = pw_xrealloc(lb->del_gens, (size_t)(lb->ndels + 1) * sizeof(uint32_t));
+	lb->dels[lb->ndels] = pw_xstrdup(key);
+	lb->del_gens[lb->ndels++] = gen;
+	if (gen > lb->gen)
+		lb->gen = gen;
 }
 
 static int lab_read(struct lab *lb, const char *name)
@@ -209,8 +260,14 @@ static int lab_read(struct lab *lb, const char *name)
 	char *in = read_file(path);
 	for (line = in ? strtok_r(in, "\n", &save) : NULL; line;
 	     line = strtok_r(NULL, "\n", &save)) {
-		lb->inputs = pw_xrealloc(lb->inputs, (size_t)(lb->ninputs + 1) * sizeof(char *));
-		lb->inputs[lb->ninputs++] = pw_xstrdup(line);
+		unsigned g;
+		int at = 0;
+		if (sscanf(line, "apply %u %n", &g, &at) == 1 && at && g)
+			add_input(lb, pw_xstrdup(line + at), g);
+		else if (sscanf(line, "delete %u %n", &g, &at) == 1 && at && g)
+			add_del(lb, line + at, g);
+		else if (line[0] == '/') /* before generations: one apply */
+			add_input(lb, pw_xstrdup(line), 1);
 	}
 	free(in);
 	pw_lab_path(name, "pods", path);
@@ -241,7 +298,9 @@ static int lab_write(const struct lab *lb)
 	int rc = write_file(lb->name, "config", b.s);
 	pw_buf_reset(&b);
 	for (int i = 0; i < lb->ninputs; i++)
-		pw_buf_printf(&b, "%s\n", lb->inputs[i]);
+		pw_buf_printf(&b, "apply %u %s\n", lb->gens[i], lb->inputs[i]);
+	for (int i = 0; i < lb->ndels; i++)
+		pw_buf_printf(&b, "delete %u %s\n", lb->del_gens[i], lb->dels[i]);
 	rc |= write_file(lb->name, "inputs", b.s ? b.s : "");
 	pw_buf_reset(&b);
 	for (int i = 0; i < lb->nkeys; i++) {
@@ -322,16 +381,153 @@ static int lab_prepare(struct pw_cluster *c, void *arg)
 	return 0;
 }
 
-static int lab_load(struct lab *lb, struct cli_world *w)
+/*
+ * kubectl apply's rule for what the lab holds: an object (kind, namespace,
+ * name) read by a later apply replaces the one read before, and one removed
+ * by a later delete is gone.  The inputs are loaded latest apply first, so
+ * the first copy of an object seen is the one in force; two copies read by
+ * one apply are duplicates, reported as for any other command.
+ */
+struct admit {
+	const uint32_t *gen_of; /* per loaded file: its apply */
+	const int *input_of;	/* per loaded file: its index in lb->inputs */
+	uint32_t *used;		/* per input: objects in force (heap) */
+	struct pw_strmap seen;	/* key -> the latest apply or delete that has it */
+	struct pw_arena keys;
+	/* `lab delete` in progress: its generation, the keys hidden by earlier
+	   deletes (-> their generation), the keys found in the lab */
+	uint32_t del_gen;
+	struct pw_strmap older, found;
+	/* key -> its latest delete; the keys whose delete hid an object */
+	struct pw_strmap deleted, hiding;
+};
+
+static bool lab_admit(void *arg, uint32_t input, const char *key)
 {
+	struct admit *a = arg;
+	uintptr_t g = a->gen_of[input];
+	uintptr_t s = (uintptr_t)pw_strmap_get(&a->seen, key);
+	if (s > g) {
+		if ((uintptr_t)pw_strmap_get(&a->deleted, key) == s &&
+		    !pw_strmap_get(&a->hiding, key))
+			pw_strmap_put(&a->hiding, pw_arena_strdup(&a->keys, key), (void *)1);
+		/* hidden; by the delete in progress, and in force before it? */
+		if (a->del_gen && s == a->del_gen &&
+		    g > (uintptr_t)pw_strmap_get(&a->older, key) &&
+		    !pw_strmap_get(&a->found, key))
+			pw_strmap_put(&a->found, pw_arena_strdup(&a->keys, key), (void *)1);
+		return false;
+	}
+	if (s < g)
+		pw_strmap_put(&a->seen, pw_arena_strdup(&a->keys, key), (void *)g);
+	a->used[a->input_of[input]]++;
+	return true;
+}
+
+static void admit_init(struct admit *a, const struct lab *lb, uint32_t del_gen)
+{
+	memset(a, 0, sizeof(*a));
+	pw_strmap_init(&a->seen);
+	pw_strmap_init(&a->older);
+	pw_strmap_init(&a->found);
+	pw_strmap_init(&a->deleted);
+	pw_strmap_init(&a->hiding);
+	pw_arena_init(&a->keys);
+	a->del_gen = del_gen;
+	for (int i = 0; i < lb->ndels; i++) {
+		uintptr_t g = lb->del_gens[i];
+		const char *k = lb->dels[i];
+		if (g > (uintptr_t)pw_strmap_get(&a->seen, k)) {
+			pw_strmap_put(&a->seen, k, (void *)g);
+			pw_strmap_put(&a->deleted, k, (void *)g);
+		}
+		if (g != del_gen && g > (uintptr_t)pw_strmap_get(&a->older, k))
+			pw_strmap_put(&a->older, k, (void *)g);
+	}
+}
+
+static void admit_release(struct admit *a)
+{
+	pw_strmap_release(&a->seen);
+	pw_strmap_release(&a->older);
+	pw_strmap_release(&a->found);
+	pw_strmap_release(&a->deleted);
+	pw_strmap_release(&a->hiding);
+	pw_arena_release(&a->keys);
+	free(a->used);
+}
+
+/* Load what the lab holds; a, when given, keeps what the loading saw. */
+static int lab_load_admit(struct lab *lb, struct cli_world *w, struct admit *a)
+{
+	struct admit own;
+	if (!a) {
+		admit_init(&own, lb, 0);
+		a = &own;
+	}
+	/* latest apply first; inputs of one apply in their order */
+	int n = lb->ninputs;
+	const char **files = pw_xcalloc((size_t)n + 1, sizeof(char *));
+	uint32_t *gens = pw_xcalloc((size_t)n + 1, sizeof(uint32_t));
+	int *orig = pw_xcalloc((size_t)n + 1, sizeof(int));
+	for (int i = 0; i < n; i++) {
+		int k = i;
+		while (k > 0 && gens[k - 1] < lb->gens[i]) {
+			files[k] = files[k - 1];
+			gens[k] = gens[k - 1];
+			orig[k] = orig[k - 1];
+			k--;
+		}
+		files[k] = lb->inputs[i];
+		gens[k] = lb->gens[i];
+		orig[k] = i;
+	}
+	free(a->used);
+	a->used = pw_xcalloc((size_t)n + 1, sizeof(uint32_t));
+	a->gen_of = gens;
+	a->input_of = orig;
 	struct cli_opts o = { 0 };
-	o.files = (const char **)lb->inputs;
-	o.nfiles = lb->ninputs;
+	o.files = files;
+	o.nfiles = n;
 	o.engine_flags = lb->flags;
 	o.replicas = lb->replicas;
 	o.prepare = lab_prepare;
 	o.prepare_arg = lb;
-	return cli_world_load(w, &o);
+	o.admit = lab_admit;
+	o.admit_arg = a;
+	int rc = cli_world_load(w, &o);
+	w->c.admit = NULL; /* a lives no longer than this load */
+	w->c.admit_arg = NULL;
+	a->gen_of = NULL;
+	a->input_of = NULL;
+	free(files);
+	free(gens);
+	free(orig);
+	if (a == &own)
+		admit_release(&own);
+	return rc;
+}
+
+static int lab_load(struct lab *lb, struct cli_world *w)
+{
+	return lab_load_admit(lb, w, NULL);
+}
+
+/* What the ruleset leaves out (DNS rules), as warnings on stderr. */
+static void lab_warn_unenforced(const struct cli_world *w)
+{
+	struct pw_diags d;
+	struct pw_buf b;
+	pw_diags_init(&d);
+	pw_buf_init(&b);
+	pw_nft_unenforced(&w->e, &d);
+	for (size_t i = 0; i < d.n; i++) {
+		pw_buf_reset(&b);
+		pw_diag_format(&d.v[i], &b);
+		fprintf(stderr, "%s\n", b.s);
+	}
+	pw_buf_release(&b);
+	pw_diags_release(&d);
 }
 
 /* ---- namespaces, links, servers ------------------------------------------ */
@@ -963,6 +1159,7 @@ static int lab_down(const char *name)
 
 struct endpoint {
 	char label[300];
+	const char *kind; /* "Pod", "External" */
 	char netns[128];
 	struct pw_ep ep;
 	struct pw_addr addr;
@@ -1000,10 +1197,22 @@ static int lab_probe(struct lab *lb, struct cli_world *w, int *protos,
 	size_t ne = c->npods + (size_t)lb->next;
 	struct endpoint *eps = pw_xcalloc(ne + 1, sizeof(*eps));
 	size_t n = 0;
+	/* pods in the lab's order (the order they joined it), then the hosts */
+	uint32_t *order = pw_xcalloc(c->npods + 1, sizeof(uint32_t));
 	for (uint32_t i = 0; i < c->npods; i++) {
+		uint32_t k = i;
+		while (k > 0 && lb->pod_k[order[k - 1]] > lb->pod_k[i]) {
+			order[k] = order[k - 1];
+			k--;
+		}
+		order[k] = i;
+	}
+	for (uint32_t j = 0; j < c->npods; j++) {
+		uint32_t i = order[j];
 		struct endpoint *e = &eps[n++];
 		snprintf(e->label, sizeof(e->label), "%s/%s", c->nss[c->pods[i].ns].name,
 			 c->pods[i].name);
+		e->kind = "Pod";
 		pod_ns(lb, lb->pod_k[i], e->netns);
 		e->ep = pw_ep_pod(c, i);
 		e->addr = c->pods[i].addrs[0];
@@ -1011,6 +1220,7 @@ static int lab_probe(struct lab *lb, struct cli_world *w, int *protos,
 	for (int x = 0; x < lb->next; x++) {
 		struct endpoint *e = &eps[n++];
 		pw_addr_format(&lb->ext[x], e->label);
+		e->kind = "External";
 		ext_ns(lb, x, e->netns);
 		e->ep = pw_ep_addr(&lb->ext[x]);
 		e->addr = lb->ext[x];
@@ -1060,7 +1270,7 @@ static int lab_probe(struct lab *lb, struct cli_world *w, int *protos,
 		waitpid(pids[s], NULL, 0);
 	}
 	/* compare with the engine */
-	size_t agree = 0, differ = 0, untested = 0;
+	size_t agree = 0, differ = 0, untested = 0, by_dns = 0;
 	struct pw_buf diffs;
 	pw_buf_init(&diffs);
 	char *obs = pw_xmalloc(n * n * nq + 1);
@@ -1081,6 +1291,13 @@ static int lab_probe(struct lab *lb, struct cli_world *w, int *protos,
 				if (pr->result == PW_PROBE_UNSUPPORTED || pr->result == PW_PROBE_ERROR) {
 					*cell = '?';
 					untested++;
+					continue;
+				}
+				/* a DNS rule may decide it: the lab does not enforce those */
+				if (pw_engine_name_dependent(&w->e, &eps[s].ep, &eps[d].ep, &qq)) {
+					*cell = '?';
+					untested++;
+					by_dns++;
 					continue;
 				}
 				bool open = pr->result == PW_PROBE_OPEN ||
@@ -1119,30 +1336,49 @@ static int lab_probe(struct lab *lb, struct cli_world *w, int *protos,
 			}
 		}
 	} else if (!json) {
+		/* as matrix prints it: the legend, then rows named */
+		char (*names)[320] = pw_xcalloc(n + 1, sizeof(*names));
+		size_t wid = 3;
+		for (size_t i = 0; i < n; i++) {
+			snprintf(names[i], sizeof(names[i]), "%s[%s]", eps[i].label, eps[i].kind);
+			if (strlen(names[i]) > wid)
+				wid = strlen(names[i]);
+		}
 		printf("Endpoints:\n");
 		for (size_t i = 0; i < n; i++)
-			printf("  %2zu  %s\n", i + 1, eps[i].label);
+			printf("  %2zu  %s\n", i + 1, names[i]);
 		for (size_t q = 0; q < nq; q++) {
-			printf("\nObserved %s/%d ('.' reached, 'X' blocked, '?' untested; rows: from, columns: to)\n      ",
-			       pw_proto_name(protos[q]), portv[q]);
+			printf("\nObserved %s/%d ('.' reached, 'X' blocked, '?' untested; rows: from, columns: to)\n%*s",
+			       pw_proto_name(protos[q]), portv[q], (int)wid + 6, "");
 			for (size_t d = 0; d < n; d++)
 				printf(" %2zu", d + 1);
 			putchar('\n');
 			for (size_t s = 0; s < n; s++) {
-				printf("  %2zu  ", s + 1);
+				printf("  %2zu  %-*s", s + 1, (int)wid, names[s]);
 				for (size_t d = 0; d < n; d++)
 					printf("  %c", obs[(q * n + s) * n + d]);
 				putchar('\n');
 			}
 		}
+		free(names);
 		if (diffs.len)
 			printf("\nDifferences from the engine:\n%s", diffs.s);
-		printf("\nprobed %zu connections: %zu agree with the engine, %zu differ, %zu untested%s\n",
-		       agree + differ + untested, agree, differ, untested,
-		       untested && !pw_sctp_supported() ? " (this kernel has no SCTP)" : "");
+		struct pw_buf why;
+		pw_buf_init(&why);
+		if (by_dns)
+			pw_buf_printf(&why, "%zu may be decided by DNS domains, which the lab does not enforce",
+				      by_dns);
+		if (untested > by_dns)
+			pw_buf_printf(&why, "%s%zu %s", by_dns ? "; " : "", untested - by_dns,
+				      pw_sctp_supported() ? "could not be probed"
+							  : "need SCTP, which this kernel lacks");
+		printf("\nprobed %zu connections: %zu agree with the engine, %zu differ, %zu untested%s%s%s\n",
+		       agree + differ + untested, agree, differ, untested, why.len ? " (" : "",
+		       why.len ? why.s : "", why.len ? ")" : "");
+		pw_buf_release(&why);
 	} else {
-		printf("{\n  \"agree\": %zu,\n  \"differ\": %zu,\n  \"untested\": %zu,\n  \"differences\": [",
-		       agree, differ, untested);
+		printf("{\n  \"agree\": %zu,\n  \"differ\": %zu,\n  \"untested\": %zu,\n  \"untested_dns\": %zu,\n  \"differences\": [",
+		       agree, differ, untested, by_dns);
 		const char *p = diffs.s;
 		bool first = true;
 		while (p && *p) {
@@ -1154,6 +1390,7 @@ static int lab_probe(struct lab *lb, struct cli_world *w, int *protos,
 		printf("%s]\n}\n", first ? "" : "\n  ");
 	}
 	free(obs);
+	free(order);
 	pw_buf_release(&diffs);
 	free(all);
 	free(pids);
@@ -1418,33 +1655,82 @@ static int cut_established(struct lab *lb, const struct cli_world *w)
 	return cut;
 }
 
+static bool collect_key(void *arg, uint32_t input, const char *key)
+{
+	struct pw_buf *b = arg;
+	(void)input;
+	pw_buf_add(b, key, strlen(key) + 1);
+	return false;
+}
+
+/* Mark the objects that file names as deleted by generation gen; their
+   count, or -1 after an error in the file (printed). */
+static int delete_keys(struct lab *lb, const char *file, uint32_t gen)
+{
+	struct pw_cluster c;
+	struct pw_diags d;
+	struct pw_buf keys;
+	pw_cluster_init(&c);
+	pw_diags_init(&d);
+	pw_buf_init(&keys);
+	c.admit = collect_key;
+	c.admit_arg = &keys;
+	pw_cluster_load_path(&c, file, &d);
+	int n = 0;
+	if (d.errors) {
+		struct pw_buf b;
+		pw_buf_init(&b);
+		for (size_t i = 0; i < d.n; i++) {
+			pw_buf_reset(&b);
+			pw_diag_format(&d.v[i], &b);
+			fprintf(stderr, "%s\n", b.s);
+		}
+		pw_buf_release(&b);
+		n = -1;
+	}
+	for (size_t at = 0; n >= 0 && at < keys.len; at += strlen(keys.s + at) + 1, n++)
+		add_del(lb, keys.s + at, gen);
+	pw_buf_release(&keys);
+	pw_diags_release(&d);
+	pw_cluster_release(&c);
+	return n;
+}
+
 static int lab_change(struct lab *lb, const char **files, int nfiles, bool add,
 		      bool keep)
 {
 	double t0 = now_ms();
+	const char *sub = add ? "apply" : "delete";
+	uint32_t gen = lb->gen + 1;
 	for (int f = 0; f < nfiles; f++) {
 		char *abs = realpath(files[f], NULL);
 		if (!abs)
-			return cli_error("lab: cannot read '%s': %s", files[f], strerror(errno)),
+			return cli_error("lab %s: cannot read %s: %s", sub, cli_q(files[f]),
+					 strerror(errno)),
 			       EXIT_USAGE;
+		if (!add) {
+			/* kubectl delete -f: the objects the file names */
+			int n = delete_keys(lb, abs, gen);
+			free(abs);
+			if (n < 0)
+				return EXIT_USAGE;
+			if (!n)
+				return cli_error("lab delete: %s names no object to delete",
+						 cli_q(files[f])),
+				       EXIT_USAGE;
+			continue;
+		}
 		int at = -1;
 		for (int i = 0; i < lb->ninputs; i++)
 			if (!strcmp(lb->inputs[i], abs))
 				at = i;
-		if (add && at < 0) {
-			lb->inputs = pw_xrealloc(lb->inputs, (size_t)(lb->ninputs + 1) * sizeof(char *));
-			lb->inputs[lb->ninputs++] = abs;
-			continue;
+		if (at < 0) {
+			add_input(lb, abs, gen);
+		} else {
+			lb->gens[at] = gen;
+			lb->gen = gen;
+			free(abs);
 		}
-		if (!add && at >= 0) {
-			free(lb->inputs[at]);
-			memmove(&lb->inputs[at], &lb->inputs[at + 1],
-				(size_t)(lb->ninputs - at - 1) * sizeof(char *));
-			lb->ninputs--;
-		} else if (!add) {
-			cli_error("lab delete: '%s' is not part of lab %s", files[f], lb->name);
-		}
-		free(abs);
 	}
 	int prev_keys = lb->nkeys;
 	bool *had = pw_xcalloc((size_t)prev_keys + 1, sizeof(bool));
@@ -1455,11 +1741,51 @@ static int lab_change(struct lab *lb, const char **files, int nfiles, bool add,
 		had[k] = pw_netns_exists(ns);
 	}
 	struct cli_world w;
-	if (lab_load(lb, &w) < 0) {
+	struct admit a;
+	admit_init(&a, lb, add ? 0 : gen);
+	int lrc = lab_load_admit(lb, &w, &a);
+	size_t missing = 0;
+	for (int i = 0; !lrc && i < lb->ndels; i++) {
+		if (lb->del_gens[i] != gen || pw_strmap_get(&a.found, lb->dels[i]))
+			continue;
+		/* key: group/Kind/ns/name */
+		const char *k = strchr(lb->dels[i], '/') + 1;
+		const char *ns = strchr(k, '/') + 1;
+		const char *nm = strchr(ns, '/') + 1;
+		cli_error("lab delete: %.*s %.*s%s%s is not in lab %s", (int)(ns - k - 1), k,
+			  (int)(nm - ns - 1), ns, nm > ns + 1 ? "/" : "", nm, lb->name);
+		missing++;
+	}
+	if (lrc < 0 || missing) {
+		admit_release(&a);
 		cli_world_release(&w);
 		free(had);
 		return EXIT_USAGE;
 	}
+	/* inputs of which nothing is in force any more are forgotten */
+	for (int i = lb->ninputs - 1; i >= 0; i--)
+		if (!a.used[i]) {
+			free(lb->inputs[i]);
+			memmove(&lb->inputs[i], &lb->inputs[i + 1],
+				(size_t)(lb->ninputs - i - 1) * sizeof(char *));
+			memmove(&lb->gens[i], &lb->gens[i + 1],
+				(size_t)(lb->ninputs - i - 1) * sizeof(uint32_t));
+			lb->ninputs--;
+		}
+	/* ... and deletes that hide nothing (an earlier one of the same
+	   object, or one that a later apply undid) */
+	for (int i = lb->ndels - 1; i >= 0; i--)
+		if ((uintptr_t)pw_strmap_get(&a.deleted, lb->dels[i]) != lb->del_gens[i] ||
+		    !pw_strmap_get(&a.hiding, lb->dels[i])) {
+			free(lb->dels[i]);
+			memmove(&lb->dels[i], &lb->dels[i + 1],
+				(size_t)(lb->ndels - i - 1) * sizeof(char *));
+			memmove(&lb->del_gens[i], &lb->del_gens[i + 1],
+				(size_t)(lb->ndels - i - 1) * sizeof(uint32_t));
+			lb->ndels--;
+		}
+	admit_release(&a);
+	lab_warn_unenforced(&w);
 	struct pw_buf err;
 	pw_buf_init(&err);
 	bool *now = pw_xcalloc((size_t)lb->nkeys + 1, sizeof(bool));
@@ -1546,6 +1872,8 @@ static int lab_status(struct lab *lb)
 	}
 	for (int i = 0; i < lb->ninputs; i++)
 		printf("input %s\n", lb->inputs[i]);
+	for (int i = 0; i < lb->ndels; i++)
+		printf("deleted %s\n", lb->dels[i]);
 	cli_world_release(&w);
 	return 0;
 }
@@ -1564,13 +1892,27 @@ static int lab_exec(struct lab *lb, const char *target, char **cmd)
 			if (!strncmp(lb->keys[i], target, n) && lb->keys[i][n] == '-')
 				k = i;
 	}
-	if (k < 0)
-		return cli_error("lab exec: no pod '%s' in lab %s", target, lb->name), EXIT_USAGE;
-	pod_ns(lb, k, ns);
+	struct pw_addr a;
+	bool addr = pw_addr_parse(target, &a) == 0;
+	for (int i = 0; addr && i < lb->nkeys && k < 0; i++)
+		if (!pw_addr_cmp(&lb->addrs[i], &a))
+			k = i;
+	int x = -1;
+	for (int i = 0; addr && k < 0 && i < lb->next && x < 0; i++)
+		if (!pw_addr_cmp(&lb->ext[i], &a))
+			x = i;
+	if (k < 0 && x < 0)
+		return cli_error("lab exec: no pod or external host %s in lab %s", cli_q(target),
+				 lb->name),
+		       EXIT_USAGE;
+	if (k >= 0)
+		pod_ns(lb, k, ns);
+	else
+		ext_ns(lb, x, ns);
 	if (pw_netns_enter(ns) < 0)
 		return cli_error("lab exec: cannot enter %s: %s", ns, strerror(errno)), 1;
 	execvp(cmd[0], cmd);
-	return cli_error("lab exec: cannot run '%s': %s", cmd[0], strerror(errno)), 127;
+	return cli_error("lab exec: cannot run %s: %s", cli_q(cmd[0]), strerror(errno)), 127;
 }
 
 /* ---- dispatch ------------------------------------------------------------- */
@@ -1641,7 +1983,7 @@ int cmd_lab(int argc, char **argv)
 		} else if ((v = cli_optval(argc, argv, &i, "-p", "--port", &err))) {
 			int p, n;
 			if (nq >= 64 || pw_protoport_parse(v, &p, &n) < 0) {
-				cli_error("lab probe: invalid --port '%s' (want TCP/N, UDP/N or SCTP/N)", v);
+				cli_error("lab probe: invalid --port %s (want TCP/N, UDP/N or SCTP/N)", cli_q(v));
 				goto out;
 			}
 			protos[nq] = p;
@@ -1662,7 +2004,7 @@ int cmd_lab(int argc, char **argv)
 			target = argv[i];
 		} else {
 			if (!err)
-				cli_error("lab %s: unknown argument '%s'", sub, argv[i]);
+				cli_error("lab %s: unknown argument %s", sub, cli_q(argv[i]));
 			goto out;
 		}
 		if (err)
@@ -1687,12 +2029,11 @@ int cmd_lab(int argc, char **argv)
 		snprintf(lb.name, sizeof(lb.name), "%s", name);
 		lb.flags = o.engine_flags;
 		lb.replicas = replicas;
-		for (int f = 0; f < o.nfiles; f++) {
-			lb.inputs = pw_xrealloc(lb.inputs, (size_t)(lb.ninputs + 1) * sizeof(char *));
-			lb.inputs[lb.ninputs++] = pw_xstrdup(o.files[f]);
-		}
+		for (int f = 0; f < o.nfiles; f++)
+			add_input(&lb, pw_xstrdup(o.files[f]), 1);
 		struct cli_world w;
 		if (lab_load(&lb, &w) == 0) {
+			lab_warn_unenforced(&w);
 			struct pw_dp_port *pp;
 			char **names;
 			size_t np;
@@ -1749,12 +2090,11 @@ int cmd_lab(int argc, char **argv)
 		for (int f = 0; f < o.nfiles; f++) {
 			char *abs = realpath(o.files[f], NULL);
 			if (!abs) {
-				cli_error("lab up: cannot read '%s': %s", o.files[f], strerror(errno));
+				cli_error("lab up: cannot read %s: %s", cli_q(o.files[f]), strerror(errno));
 				lab_release(&lb);
 				goto out;
 			}
-			lb.inputs = pw_xrealloc(lb.inputs, (size_t)(lb.ninputs + 1) * sizeof(char *));
-			lb.inputs[lb.ninputs++] = abs;
+			add_input(&lb, abs, 1);
 		}
 		struct cli_world w;
 		if (lab_load(&lb, &w) < 0) {
@@ -1765,6 +2105,7 @@ int cmd_lab(int argc, char **argv)
 			rmdir(dir);
 			goto out;
 		}
+		lab_warn_unenforced(&w);
 		lab_write(&lb);
 		rc = lab_up(&lb, &w) < 0 ? 1 : 0;
 		cli_world_release(&w);
@@ -1808,13 +2149,13 @@ int cmd_lab(int argc, char **argv)
 		cli_world_release(&w);
 	} else if (!strcmp(sub, "exec")) {
 		if (!target || !cmd || !*cmd)
-			cli_error("lab exec: want NS/POD -- CMD [ARG...]");
+			cli_error("lab exec: want NS/POD|ADDR -- CMD [ARG...]");
 		else
 			rc = lab_exec(&lb, target, cmd);
 	} else if (!strcmp(sub, "status")) {
 		rc = lab_status(&lb);
 	} else {
-		cli_error("lab: unknown subcommand '%s'", sub);
+		cli_error("lab: unknown subcommand %s", cli_q(sub));
 		fputs(lab_usage, stderr);
 	}
 	lab_release(&lb);

@@ -24,7 +24,10 @@ static const char lint_usage[] =
 	"      --ipblock-excludes-pods  ipBlocks match only addresses outside\n"
 	"                            the cluster\n"
 	"  -o, --output FORMAT       table (default), json or yaml\n"
+	"      --hostnetwork-as-pods treat hostNetwork pods like other pods\n"
+	"      --staged              no effect: lint checks the enforced policies\n"
 	"      --stats               timings and peak memory on stderr\n"
+	"  -v, --verbose             also list the objects that were skipped\n"
 	"\n"
 	"Exit status: 0 no findings, 1 findings, 2 bad usage or input.\n";
 

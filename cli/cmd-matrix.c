@@ -22,7 +22,7 @@ static const char matrix_usage[] =
 	"\n"
 	"  -f, --filename PATH       manifests: file, directory (recursive) or -\n"
 	"  -n, --namespace NS        only endpoints of namespace NS (plus external)\n"
-	"      --port PROTO/N        one matrix per port (repeatable); without it,\n"
+	"  -p, --port PROTO/N        one matrix per port (repeatable); without it,\n"
 	"                            one per class of ports the policies distinguish\n"
 	"      --services            Services as destinations too: what may reach\n"
 	"                            each service port, through every backend\n"
@@ -150,7 +150,7 @@ static int port_opt(void *ctx, int argc, char **argv, int *i)
 	if (!v)
 		return 0;
 	if (pw_protoport_parse(v, &proto, &port) < 0) {
-		cli_error("matrix: invalid --port '%s' (want PROTO/N)", v);
+		cli_error("matrix: invalid --port %s (want PROTO/N)", cli_q(v));
 		return -1;
 	}
 	*pc->ports = pw_xrealloc(*pc->ports, (*pc->n + 1) * sizeof(**pc->ports));

@@ -18,6 +18,13 @@ int cli_error(const char *fmt, ...)
 	return -1;
 }
 
+const char *cli_q(const char *s)
+{
+	static char ring[4][PW_QUOTE_SIZE];
+	static unsigned next;
+	return pw_quote(ring[next++ % 4], s);
+}
+
 const char *cli_optval(int argc, char **argv, int *i, const char *s,
 		       const char *l, int *err)
 {
@@ -27,7 +34,7 @@ const char *cli_optval(int argc, char **argv, int *i, const char *s,
 		return a + ln + 1;
 	if ((s && !strcmp(a, s)) || (l && !strcmp(a, l))) {
 		if (*i + 1 >= argc) {
-			cli_error("option '%s' needs a value", a);
+			cli_error("option %s needs a value", cli_q(a));
 			*err = 1;
 			return NULL;
 		}
@@ -106,7 +113,7 @@ int cli_parse(const char *cmd, const char *usage, int argc, char **argv,
 				return -1;
 			continue;
 		}
-		cli_error("%s: unknown option '%s'", cmd, argv[i]);
+		cli_error("%s: unknown option %s", cmd, cli_q(argv[i]));
 		fputs(usage, stderr);
 		return -1;
 	}
@@ -137,6 +144,32 @@ static int diag_cmp(const struct pw_diag *a, const struct pw_diag *b)
 	return a->pos.col < b->pos.col ? -1 : a->pos.col > b->pos.col;
 }
 
+/* One line for the objects of kinds not analysed: the count per kind, in
+   the order the kinds were first met. */
+static void print_skipped(const struct pw_cluster *c, int verbose)
+{
+	if (!c->nskipped)
+		return;
+	struct pw_strmap count;
+	const char **order = pw_xmalloc(c->nskipped * sizeof(*order));
+	uint32_t nkinds = 0;
+	pw_strmap_init(&count);
+	for (uint32_t i = 0; i < c->nskipped; i++) {
+		uintptr_t v = (uintptr_t)pw_strmap_get(&count, c->skipped_kind[i]);
+		if (!v)
+			order[nkinds++] = c->skipped_kind[i];
+		pw_strmap_put(&count, c->skipped_kind[i], (void *)(v + 1));
+	}
+	fprintf(stderr, "skipped %u object%s not analysed:", c->nskipped,
+		c->nskipped == 1 ? "" : "s");
+	for (uint32_t i = 0; i < nkinds; i++)
+		fprintf(stderr, "%s %s %u", i ? "," : "", order[i],
+			(unsigned)(uintptr_t)pw_strmap_get(&count, order[i]));
+	fputs(verbose ? "\n" : " (-v lists them)\n", stderr);
+	pw_strmap_release(&count);
+	free(order);
+}
+
 static double mono_ms(void)
 {
 	struct timespec ts;
@@ -157,11 +190,19 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 	pw_strmap_init(&w->groups);
 	if (!o->nfiles)
 		return cli_error("no input: give manifests with -f FILE|DIR|-");
+	const char *why = o->ns ? pw_dns_label_invalid(o->ns) : NULL;
+	if (why)
+		return cli_error("-n %s: %s", cli_q(o->ns), why);
 	pw_diags_init(&d);
 	pw_buf_init(&b);
 	w->c.template_replicas = o->replicas;
-	for (int i = 0; i < o->nfiles; i++)
+	w->c.admit = o->admit;
+	w->c.admit_arg = o->admit_arg;
+	w->c.apply_ns = o->ns;
+	for (int i = 0; i < o->nfiles; i++) {
+		w->c.input = (uint32_t)i;
 		pw_cluster_load_path(&w->c, o->files[i], &d);
+	}
 	w->ingress_pod = -1;
 	if (o->ingress_controller && w->c.nings)
 		w->ingress_pod = (int32_t)pw_cluster_add_ingress_controller(&w->c);
@@ -186,6 +227,7 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 	if (o->verbose)
 		for (uint32_t i = 0; i < w->c.nskipped; i++)
 			fprintf(stderr, "skipped: %s\n", w->c.skipped[i]);
+	print_skipped(&w->c, o->verbose);
 	int rc = 0;
 	if (d.errors) {
 		fprintf(stderr, "podwall: %zu error%s in the input\n", d.errors,
@@ -271,36 +313,61 @@ void cli_world_release(struct cli_world *w)
 	pw_cluster_release(&w->c);
 }
 
-int cli_resolve(struct cli_world *w, const char *spec,
-		const char *defns, struct pw_ep **eps)
+/* Only digits and dots, with a dot: meant as an IPv4 address. */
+static bool looks_ipv4(const char *s, size_t n)
+{
+	bool dot = false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '.')
+			dot = true;
+		else if (s[i] < '0' || s[i] > '9')
+			return false;
+	}
+	return dot;
+}
+
+/* A DNS name (RFC 1123 labels; the last not all digits), or why not. */
+static const char *dns_name_invalid(const char *s, size_t n)
+{
+	if (!n || n > 253)
+		return "a DNS name has 1 to 253 characters";
+	size_t start = 0;
+	if (s[n - 1] == '.')
+		n--; /* a fully qualified name */
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && s[i] != '.')
+			continue;
+		size_t len = i - start;
+		if (!len || len > 63)
+			return "a DNS label has 1 to 63 characters";
+		if (s[start] == '-' || s[i - 1] == '-')
+			return "a DNS label cannot start or end with '-'";
+		bool digits = true;
+		for (size_t k = start; k < i; k++) {
+			char c = s[k];
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			      (c >= '0' && c <= '9') || c == '-'))
+				return "a DNS name has only letters, digits, '-' and '.'";
+			digits &= c >= '0' && c <= '9';
+		}
+		if (i == n && digits)
+			return "the last label of a DNS name is not all digits";
+		start = i + 1;
+	}
+	return NULL;
+}
+
+int cli_resolve(struct cli_world *w, const char *spec, const char *defns,
+		bool as_dst, struct pw_ep **eps, const char **why)
 {
 	const struct pw_cluster *c = &w->c;
 	struct pw_addr a;
 	*eps = NULL;
+	*why = NULL;
 	const char *eq = strchr(spec, '=');
-	if (eq || (!strchr(spec, '/') && strchr(spec, '.') &&
-		   pw_addr_parse(spec, &a) < 0)) {
-		/* a DNS name, optionally with the address it resolved to */
-		char name[256];
-		size_t n = eq ? (size_t)(eq - spec) : strlen(spec);
-		if (!n || n >= sizeof(name))
-			return 0;
-		for (size_t i = 0; i < n; i++)
-			name[i] = (char)(spec[i] >= 'A' && spec[i] <= 'Z'
-						 ? spec[i] - 'A' + 'a' : spec[i]);
-		name[n] = 0;
-		memset(&a, 0, sizeof(a));
-		if (eq && pw_addr_parse(eq + 1, &a) < 0)
-			return 0;
-		if (!w->names)
-			pw_arena_init(&w->names_arena);
-		w->names = true;
-		*eps = pw_xmalloc(sizeof(**eps));
-		(*eps)[0] = pw_ep_addr(&a);
-		(*eps)[0].name = pw_arena_strdup(&w->names_arena, name);
-		return 1;
-	}
-	if (pw_addr_parse(spec, &a) == 0) {
+	size_t hl = eq ? (size_t)(eq - spec) : strlen(spec);
+	bool slash = memchr(spec, '/', hl) != NULL;
+	if (!eq && pw_addr_parse(spec, &a) == 0) {
 		/* an address of a pod is that pod */
 		for (uint32_t i = 0; i < c->npods; i++)
 			for (uint32_t k = 0; k < c->pods[i].naddrs; k++)
@@ -312,6 +379,39 @@ int cli_resolve(struct cli_world *w, const char *spec,
 				}
 		*eps = pw_xmalloc(sizeof(**eps));
 		(*eps)[0] = pw_ep_addr(&a);
+		return 1;
+	}
+	if (!slash && memchr(spec, ':', hl)) {
+		*why = "invalid IPv6 address";
+		return -1;
+	}
+	if (!slash && looks_ipv4(spec, hl)) {
+		*why = "invalid IPv4 address";
+		return -1;
+	}
+	if (eq || (!slash && memchr(spec, '.', hl))) {
+		/* a DNS name, optionally with the address it resolved to */
+		if (!as_dst) {
+			*why = "a source is an endpoint or an address (a DNS name can only be a destination)";
+			return -1;
+		}
+		if ((*why = dns_name_invalid(spec, hl)))
+			return -1;
+		memset(&a, 0, sizeof(a));
+		if (eq && pw_addr_parse(eq + 1, &a) < 0) {
+			*why = "invalid address after '='";
+			return -1;
+		}
+		if (!w->names)
+			pw_arena_init(&w->names_arena);
+		w->names = true;
+		char *name = pw_arena_strndup(&w->names_arena, spec, hl);
+		for (char *p = name; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+		*eps = pw_xmalloc(sizeof(**eps));
+		(*eps)[0] = pw_ep_addr(&a);
+		(*eps)[0].name = name;
 		return 1;
 	}
 	char key[512];

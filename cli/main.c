@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "version.h"
 
 struct command {
 	const char *name;
@@ -34,11 +38,48 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < PW_ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name,
 			commands[i].summary);
-	fputs("\nRun 'podwall <command> --help' for a command's options.\n", f);
+	fputs("\nRun 'podwall <command> --help' for a command's options, and\n"
+	      "'podwall --version' (or 'podwall version') for the version.\n", f);
+}
+
+/*
+ * A closed standard descriptor would be taken by the next file opened, and
+ * output meant for the terminal would land in it.  Hold it with /dev/null
+ * opened read-only instead, so that writes to it still fail (EBADF) and
+ * finish() reports them.
+ */
+static void hold_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+			int n = open("/dev/null", O_RDONLY);
+			if (n >= 0 && n != fd) {
+				dup2(n, fd);
+				close(n);
+			}
+		}
+}
+
+/* Every command's output is checked here, once: a write that failed (a
+   full disk, a closed stdout) is an error, not a cut-off success. */
+static int finish(int rc)
+{
+	errno = 0;
+	int flushed = fflush(stdout);
+	if (flushed == 0 && !ferror(stdout))
+		return rc;
+	if (flushed == 0 || !errno) /* failed earlier: a closed stdout says why */
+		errno = write(STDOUT_FILENO, "", 0) < 0 ? errno : 0;
+	if (errno)
+		fprintf(stderr, "podwall: write error: %s\n", strerror(errno));
+	else
+		fputs("podwall: write error: the output is incomplete\n", stderr);
+	return EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
 {
+	hold_std_fds();
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
@@ -46,12 +87,16 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
 		usage(stdout);
-		return 0;
+		return finish(0);
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("podwall %s\n", PODWALL_VERSION);
+		return finish(0);
 	}
 	for (size_t i = 0; i < PW_ARRAY_SIZE(commands); i++)
 		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "podwall: unknown command '%s'\n\n", argv[1]);
+			return finish(commands[i].fn(argc - 1, argv + 1));
+	fprintf(stderr, "podwall: unknown command %s\n\n", cli_q(argv[1]));
 	usage(stderr);
 	return EXIT_USAGE;
 }

@@ -104,10 +104,12 @@ static bool load_peer(struct ld *l, yaml_node_t *n, enum pw_dir dir,
 		SEQ_EACH(l, seq, e)
 		{
 			const char *s = ld_want_str(l, e, "a network");
-			if (s && pw_cidr_parse(s, &o->nets[o->nnets]) == 0)
-				o->nnets++;
+			if (s && pw_cidr_parse(s, &o->nets[o->nnets]) == 0) {
+				if (!ld_v4mapped(l, e, s, &o->nets[o->nnets]))
+					o->nnets++;
+			}
 			else if (s)
-				pw_error(l->d, ld_pos(l, e), "invalid CIDR \"%s\"", s);
+				pw_error(l->d, ld_pos(l, e), "invalid CIDR %s", ld_q(l, s));
 		}
 		break;
 	}
@@ -138,8 +140,8 @@ static bool load_aport(struct ld *l, yaml_node_t *n, struct pw_np_port *o)
 		const char *why = o->name ? pw_port_name_invalid(o->name) : "";
 		if (why) {
 			if (o->name)
-				pw_error(l->d, ld_pos(l, nm), "invalid namedPort \"%s\": %s",
-					 o->name, why);
+				pw_error(l->d, ld_pos(l, nm), "invalid namedPort %s: %s",
+					 ld_q(l, o->name), why);
 			return false;
 		}
 		return true;
@@ -153,7 +155,7 @@ static bool load_aport(struct ld *l, yaml_node_t *n, struct pw_np_port *o)
 		o->proto = pw_proto_parse(ps);
 		if (o->proto < 0 || strcmp(ps, pw_proto_name(o->proto))) {
 			pw_error(l->d, ld_pos(l, prn),
-				 "unknown protocol \"%s\" (want TCP, UDP or SCTP)", ps);
+				 "unknown protocol %s (want TCP, UDP or SCTP)", ld_q(l, ps));
 			return false;
 		}
 	}
@@ -204,8 +206,8 @@ static bool load_cnp_proto(struct ld *l, yaml_node_t *n, struct pw_np_port *o)
 		const char *why = o->name ? pw_port_name_invalid(o->name) : "";
 		if (why) {
 			if (o->name)
-				pw_error(l->d, ld_pos(l, nm), "invalid named port \"%s\": %s",
-					 o->name, why);
+				pw_error(l->d, ld_pos(l, nm), "invalid named port %s: %s",
+					 ld_q(l, o->name), why);
 			return false;
 		}
 		return true;
@@ -383,8 +385,8 @@ void pw__load_admin_policy(struct ld *l, struct meta *m)
 		if (o->baseline == p.baseline && o->priority == p.priority &&
 		    (!p.baseline || cnp)) {
 			pw_error(l->d, m->pos,
-				 "%s \"%s\" has priority %d, like \"%s\" (%s:%d): their order would be undefined",
-				 m->kind, m->name, p.priority, o->name, o->pos.file, o->pos.line);
+				 "%s %s has priority %d, like %s (%s:%d): their order would be undefined",
+				 m->kind, ld_q(l, m->name), p.priority, ld_q(l, o->name), o->pos.file, o->pos.line);
 			return;
 		}
 		if (p.baseline && !cnp && o->baseline && !strcmp(o->kind, p.kind)) {

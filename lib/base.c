@@ -262,6 +262,16 @@ void pw_diag_add(struct pw_diags *d, enum pw_severity sev, struct pw_pos pos,
 		d->warnings++;
 }
 
+int pw_pos_cmp(const struct pw_pos *a, const struct pw_pos *b)
+{
+	int c = strcmp(a->file ? a->file : "", b->file ? b->file : "");
+	if (c)
+		return c;
+	if (a->line != b->line)
+		return a->line < b->line ? -1 : 1;
+	return a->col < b->col ? -1 : a->col > b->col;
+}
+
 void pw_diag_format(const struct pw_diag *d, struct pw_buf *out)
 {
 	const char *sev = d->sev == PW_ERROR ? "error" : "warning";
@@ -287,6 +297,52 @@ uint64_t pw_hash_bytes(const void *p, size_t n, uint64_t seed)
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
 	return h;
+}
+
+const char *pw_quote(char out[PW_QUOTE_SIZE], const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t len = strlen(s), shown = len, o = 0;
+	if (len > PW_QUOTE_SHOWN) {
+		shown = PW_QUOTE_SHOWN; /* back to the start of a character */
+		while (shown > 0 && ((unsigned char)s[shown] & 0xc0) == 0x80)
+			shown--;
+	}
+	out[o++] = '"';
+	for (size_t i = 0; i < shown; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20 || c == 0x7f) {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	if (shown == len) {
+		out[o++] = '"';
+		out[o] = 0;
+		return out;
+	}
+	if (len < 1024)
+		snprintf(out + o, PW_QUOTE_SIZE - o, "\xe2\x80\xa6\" (%zu bytes)", len);
+	else if (len < (size_t)1 << 20)
+		snprintf(out + o, PW_QUOTE_SIZE - o, "\xe2\x80\xa6\" (%zu KiB)",
+			 (len + 512) >> 10);
+	else
+		snprintf(out + o, PW_QUOTE_SIZE - o, "\xe2\x80\xa6\" (%zu MiB)",
+			 (len + (1 << 19)) >> 20);
+	return out;
+}
+
+const char *pw_arena_quote(struct pw_arena *a, const char *s)
+{
+	char q[PW_QUOTE_SIZE];
+	return pw_arena_strdup(a, pw_quote(q, s));
 }
 
 void pw_strmap_init(struct pw_strmap *m)

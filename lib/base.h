@@ -54,6 +54,18 @@ char *pw_xstrdup(const char *s);
 /* vsnprintf into a new heap string */
 char *pw_xvasprintf(const char *fmt, va_list ap);
 
+/*
+ * User input quoted for a message, in one way everywhere: "value", with ",
+ * \ and control characters escaped, and a value longer than
+ * PW_QUOTE_SHOWN bytes cut at a character with its size given:
+ * "aaaa…" (1 MiB).  out holds PW_QUOTE_SIZE bytes; returns out.
+ */
+#define PW_QUOTE_SHOWN 64
+#define PW_QUOTE_SIZE (PW_QUOTE_SHOWN * 4 + 32)
+const char *pw_quote(char out[PW_QUOTE_SIZE], const char *s);
+/* The same, in the arena. */
+const char *pw_arena_quote(struct pw_arena *a, const char *s);
+
 /* A growable string on the heap. */
 struct pw_buf {
 	char *s;
@@ -94,6 +106,8 @@ void pw_diag_add(struct pw_diags *d, enum pw_severity sev, struct pw_pos pos,
 		 const char *fmt, ...) PW_PRINTF(4, 5);
 #define pw_error(d, pos, ...) pw_diag_add((d), PW_ERROR, (pos), __VA_ARGS__)
 #define pw_warn(d, pos, ...) pw_diag_add((d), PW_WARNING, (pos), __VA_ARGS__)
+/* Order of positions: by file name, line, column. */
+int pw_pos_cmp(const struct pw_pos *a, const struct pw_pos *b);
 /* "FILE:LINE:COL: error: MSG" */
 void pw_diag_format(const struct pw_diag *d, struct pw_buf *out);
 

@@ -38,7 +38,7 @@ static struct pw_csel *load_sel(struct ld *l, yaml_node_t *n, const char *what)
 		else if (n->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
 			 n->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE)
 			p.col += (int)at + 1;
-		pw_error(l->d, p, "invalid %s \"%s\": %s", what, text,
+		pw_error(l->d, p, "invalid %s %s: %s", what, ld_q(l, text),
 			 err ? err : "syntax error");
 	}
 	return s;
@@ -65,8 +65,8 @@ static int load_proto(struct ld *l, yaml_node_t *n, const char *what)
 	if (num > 0)
 		return num;
 	pw_error(l->d, ld_pos(l, n),
-		 "unknown %s \"%s\" (want TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or 1-255)",
-		 what, s);
+		 "unknown %s %s (want TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or 1-255)",
+		 what, ld_q(l, s));
 	return -2;
 }
 
@@ -121,8 +121,8 @@ static void load_cports(struct ld *l, yaml_node_t *seq, int ipproto,
 			if (!parse_num(lo, &a) || !parse_num(colon + 1, &b) ||
 			    a < 1 || b > PW_PORT_MAX || a > b) {
 				pw_error(l->d, ld_pos(l, pn),
-					 "invalid port range \"%s\" (want LO:HI within 1-65535)",
-					 s);
+					 "invalid port range %s (want LO:HI within 1-65535)",
+					 ld_q(l, s));
 				*ok = false;
 				continue;
 			}
@@ -140,7 +140,7 @@ static void load_cports(struct ld *l, yaml_node_t *seq, int ipproto,
 			const char *why = pw_port_name_invalid(s);
 			if (why) {
 				pw_error(l->d, ld_pos(l, pn),
-					 "invalid named port \"%s\": %s", s, why);
+					 "invalid named port %s: %s", ld_q(l, s), why);
 				*ok = false;
 				continue;
 			}
@@ -170,12 +170,16 @@ static void load_nets(struct ld *l, yaml_node_t *seq, const char *what,
 		if (pw_cidr_parse(s, &c) < 0) {
 			struct pw_addr a;
 			if (pw_addr_parse(s, &a) < 0) {
-				pw_error(l->d, ld_pos(l, e), "invalid CIDR \"%s\"", s);
+				pw_error(l->d, ld_pos(l, e), "invalid CIDR %s", ld_q(l, s));
 				*ok = false;
 				continue;
 			}
 			c.addr = a;
 			c.len = a.family == 4 ? 32 : 128;
+		}
+		if (ld_v4mapped(l, e, s, &c)) {
+			*ok = false;
+			continue;
 		}
 		(*out)[(*n)++] = c;
 	}
@@ -326,7 +330,7 @@ static void load_rules(struct ld *l, yaml_node_t *list, enum pw_dir dir,
 				pw_error(l->d, r->pos, "a rule needs an action");
 			else if (a)
 				pw_error(l->d, ld_pos(l, an),
-					 "unknown action \"%s\" (want Allow, Deny, Pass or Log)", a);
+					 "unknown action %s (want Allow, Deny, Pass or Log)", ld_q(l, a));
 			*ok = false;
 			continue;
 		}
@@ -442,7 +446,7 @@ void pw__load_calico_policy(struct ld *l, struct meta *m)
 			else {
 				if (ts)
 					pw_error(l->d, ld_pos(l, t),
-						 "unknown policy type \"%s\" (want Ingress or Egress)", ts);
+						 "unknown policy type %s (want Ingress or Egress)", ld_q(l, ts));
 				ok = false;
 			}
 		}
@@ -452,12 +456,12 @@ void pw__load_calico_policy(struct ld *l, struct meta *m)
 		   in types, and Felix reads none as both directions. */
 		p.types = PW_TYPE_INGRESS | PW_TYPE_EGRESS;
 		pw_warn(l->d, m->pos,
-			"%s \"%s\" is crd.projectcalico.org/v1 without types: the "
+			"%s %s is crd.projectcalico.org/v1 without types: the "
 			"Calico API's defaulting is bypassed and Felix enforces it "
 			"for Ingress and Egress, so the endpoints it selects lose "
 			"every egress that no rule allows (set types, or apply it "
 			"as projectcalico.org/v3)",
-			m->kind, m->name);
+			m->kind, ld_q(l, m->name));
 	}
 	if (!p.types) {
 		/* Calico: Ingress, unless there are egress rules and no
@@ -477,7 +481,7 @@ void pw__load_calico_policy(struct ld *l, struct meta *m)
 			p.staged = PW_STAGED_DELETE;
 		else if (s && strcmp(s, "Set")) {
 			pw_error(l->d, ld_pos(l, sa),
-				 "unknown stagedAction \"%s\" (want Set or Delete)", s);
+				 "unknown stagedAction %s (want Set or Delete)", ld_q(l, s));
 			ok = false;
 		}
 	}
@@ -512,7 +516,7 @@ void pw__load_calico_tier(struct ld *l, struct meta *m)
 		t.default_action = PW_ACT_PASS;
 	else if (s && strcasecmp(s, "Deny")) {
 		pw_error(l->d, ld_pos(l, da),
-			 "unknown defaultAction \"%s\" (want Deny or Pass)", s);
+			 "unknown defaultAction %s (want Deny or Pass)", ld_q(l, s));
 	}
 	if (l->d->errors > l->errors_at_start)
 		return;

@@ -573,8 +573,8 @@ static void k8s_peer_side(struct pw_engine *e, const struct pw_policy *pol,
 		return;
 	}
 	s->pods_only = true;
-	s->sel = k8s_gsel(peer->ns_sel, (int)pol->ns, peer->pod_sel);
-	s->ids = gsel_fill(e, &s->sel, b);
+	struct pw_gsel g = k8s_gsel(peer->ns_sel, (int)pol->ns, peer->pod_sel);
+	s->ids = gsel_fill(e, &g, b);
 }
 
 /*
@@ -605,8 +605,8 @@ static void calico_side(struct pw_engine *e, int pns, const struct pw_cside *cs,
 	}
 	if (cs->sel || cs->ns_sel || cs->has_sa || (cs->not_sel && pns >= 0)) {
 		bool global_ns = cs->ns_sel && pw_csel_is_global(cs->ns_sel);
-		s->sel = (struct pw_gsel){ .kind = PW_GS_CSIDE, .ns = pns, .cs = cs };
-		s->ids = gsel_fill(e, &s->sel, b);
+		struct pw_gsel g = { .kind = PW_GS_CSIDE, .ns = pns, .cs = cs };
+		s->ids = gsel_fill(e, &g, b);
 		size_t dcap = 0;
 		for (uint32_t k = 0; k < c->nnetsets && !cs->has_sa; k++) {
 			const struct pw_netset *ns = &c->netsets[k];
@@ -630,8 +630,8 @@ static void calico_side(struct pw_engine *e, int pns, const struct pw_cside *cs,
 	}
 	if (cs->not_sel) {
 		size_t ncap = 0;
-		s->not_sel = (struct pw_gsel){ .kind = PW_GS_CNOT, .ns = pns, .cs = cs };
-		s->not_ids = gsel_fill(e, &s->not_sel, b);
+		struct pw_gsel g = { .kind = PW_GS_CNOT, .ns = pns, .cs = cs };
+		s->not_ids = gsel_fill(e, &g, b);
 		for (uint32_t k = 0; k < c->nnetsets; k++)
 			if (pw_csel_match(cs->not_sel, &e->vnetset[k]))
 				push_nets(e, &s->not_set_nets, &s->nnot_set_nets, &ncap,
@@ -650,19 +650,24 @@ static void admin_peer_side(struct pw_engine *e, const struct pw_apeer *peer,
 		return;
 	}
 	s->pods_only = true;
-	if (peer->kind == PW_AP_NODES) /* nodes are not modelled: nothing */
-		s->sel = (struct pw_gsel){ .kind = PW_GS_NONE };
-	else
-		s->sel = k8s_gsel(peer->ns_sel, -1, peer->pod_sel);
-	s->ids = gsel_fill(e, &s->sel, b);
+	/* nodes are not modelled: they match nothing */
+	struct pw_gsel g = peer->kind == PW_AP_NODES ? (struct pw_gsel){ .kind = PW_GS_NONE }
+			   : k8s_gsel(peer->ns_sel, -1, peer->pod_sel);
+	s->ids = gsel_fill(e, &g, b);
 }
 
 /* ---- compiling policies ------------------------------------------------- */
 
-/* Room for n rules in direction d, in one block. */
+/* Room for n rules in direction d, in one block (of exactly n when it is
+   the first: a policy of many rules takes no more than it needs). */
 static void rules_reserve(struct pw_engine *e, struct pw_gpolicy *g, int d,
 			  size_t n, size_t *cap)
 {
+	if (!*cap && n) {
+		g->rules[d] = pw_arena_alloc(&e->arena, n * sizeof(*g->rules[d]));
+		*cap = n;
+		return;
+	}
 	g->rules[d] = pw_arena_grow(&e->arena, g->rules[d], g->nrules[d], cap, n,
 				    sizeof(*g->rules[d]));
 }
@@ -1388,8 +1393,14 @@ static bool in_nets(const struct pw_cidr *v, uint32_t n, const struct pw_addr *a
 	return false;
 }
 
+/* A destination known by a DNS name that every domain pattern matches
+   (compared by address): what a rule could match once names are known. */
+static const char any_name[] = "*";
+
 static bool in_domains(const char *const *v, uint32_t n, const char *name)
 {
+	if (name == any_name)
+		return n > 0;
 	for (uint32_t i = 0; name && i < n; i++)
 		if (pw_domain_match(v[i], name))
 			return true;
@@ -1485,9 +1496,37 @@ static bool port_in(const struct pw_engine *e, const struct pw_np_port *v,
 	return false;
 }
 
+/* The port condition of the last rule asked, for the rules after it that
+   share its port lists (a Kubernetes rule's peers do, and so do rules that
+   alias one list in YAML): one walk then costs rules + ports, not their
+   product.  Valid for one destination and query. */
+struct port_memo {
+	const struct pw_np_port *ports, *not_ports;
+	uint32_t nports, nnot_ports;
+	bool known, ok;
+};
+
+static bool rule_ports_match(const struct pw_engine *e, const struct pw_grule *r,
+			     const struct pw_ep *dst, const struct pw_query *q,
+			     struct port_memo *m)
+{
+	if (m && m->known && m->ports == r->dst.ports && m->nports == r->dst.nports &&
+	    m->not_ports == r->dst.not_ports && m->nnot_ports == r->dst.nnot_ports)
+		return m->ok;
+	int pp = pw_proto_of_ip(q->ipproto);
+	bool ok = !(r->dst.nports &&
+		    (pp < 0 || !port_in(e, r->dst.ports, r->dst.nports, pp, q->port, dst))) &&
+		  !(r->dst.nnot_ports && pp >= 0 &&
+		    port_in(e, r->dst.not_ports, r->dst.nnot_ports, pp, q->port, dst));
+	if (m)
+		*m = (struct port_memo){ r->dst.ports, r->dst.not_ports, r->dst.nports,
+					 r->dst.nnot_ports, true, ok };
+	return ok;
+}
+
 static bool rule_match(const struct pw_engine *e, const struct pw_grule *r,
 		       const struct pw_ep *src, const struct pw_ep *dst,
-		       const struct pw_query *q)
+		       const struct pw_query *q, struct port_memo *m)
 {
 	if (r->proto != PW_ANY && r->proto != q->ipproto)
 		return false;
@@ -1500,12 +1539,7 @@ static bool rule_match(const struct pw_engine *e, const struct pw_grule *r,
 	if (r->not_icmp_type != PW_ANY && q->icmp_type == r->not_icmp_type &&
 	    (r->not_icmp_code == PW_ANY || q->icmp_code == r->not_icmp_code))
 		return false;
-	int pp = pw_proto_of_ip(q->ipproto);
-	if (r->dst.nports &&
-	    (pp < 0 || !port_in(e, r->dst.ports, r->dst.nports, pp, q->port, dst)))
-		return false;
-	if (r->dst.nnot_ports && pp >= 0 &&
-	    port_in(e, r->dst.not_ports, r->dst.nnot_ports, pp, q->port, dst))
+	if (!rule_ports_match(e, r, dst, q, m))
 		return false;
 	return family_ok(r, src, dst) && pw_engine_side_match(e, &r->src, src) &&
 	       pw_engine_side_match(e, &r->dst, dst);
@@ -1569,7 +1603,7 @@ bool pw_engine_rule_match(const struct pw_engine *e, const struct pw_grule *r,
 			  const struct pw_ep *src, const struct pw_ep *dst,
 			  const struct pw_query *q)
 {
-	return rule_match(e, r, src, dst, q);
+	return rule_match(e, r, src, dst, q, NULL);
 }
 
 static bool rule_ends_match(const struct pw_engine *e, const struct pw_grule *r,
@@ -1616,6 +1650,7 @@ static void eval_dir(const struct pw_engine *e, enum pw_dir dir,
 	w->governed = true;
 	const struct pw_identity *id = &e->ids[e->pod_identity[self->pod]];
 	uint32_t n = id->npols[dir], i = 0;
+	struct port_memo memo = { 0 };
 	while (i < n) {
 		uint32_t tier = e->pols[id->pols[dir][i]].tier;
 		bool passed = false;
@@ -1624,7 +1659,7 @@ static void eval_dir(const struct pw_engine *e, enum pw_dir dir,
 			const struct pw_gpolicy *g = &e->pols[k];
 			for (uint32_t r = 0; r < g->nrules[dir]; r++) {
 				const struct pw_grule *gr = &g->rules[dir][r];
-				if (!rule_match(e, gr, src, dst, q))
+				if (!rule_match(e, gr, src, dst, q, &memo))
 					continue;
 				step(w, PW_STEP_RULE, tier, (int)k, (int)r, gr->action);
 				if (gr->action == PW_ACT_LOG)
@@ -1661,6 +1696,81 @@ void pw_engine_eval(const struct pw_engine *e, const struct pw_ep *src,
 		out->allowed &= out->dir[d].allowed;
 	}
 	out->allowed |= out->self;
+}
+
+/* The verdicts direction dir of the walk could reach from position i of
+   id's applicable policies (1: allow, 2: deny) when rules that match only
+   with a DNS name (any) may or may not match.  memo: per position, its
+   answer + 4 once known (only tier starts are asked). */
+static unsigned outcomes_from(const struct pw_engine *e, enum pw_dir dir,
+			      const struct pw_identity *id, uint32_t i,
+			      const struct pw_ep *src, const struct pw_ep *dst,
+			      const struct pw_ep *any, const struct pw_query *q,
+			      unsigned char *memo)
+{
+	uint32_t n = id->npols[dir], start = i;
+	unsigned acc = 0;
+	struct port_memo pm = { 0 };
+	if (memo[start])
+		return memo[start] - 4u;
+	while (i < n) {
+		uint32_t tier = e->pols[id->pols[dir][i]].tier, next = i;
+		while (next < n && e->pols[id->pols[dir][next]].tier == tier)
+			next++;
+		bool decided = false;
+		for (; i < next && !decided; i++) {
+			const struct pw_gpolicy *g = &e->pols[id->pols[dir][i]];
+			for (uint32_t r = 0; r < g->nrules[dir] && !decided; r++) {
+				const struct pw_grule *gr = &g->rules[dir][r];
+				if (gr->action == PW_ACT_LOG)
+					continue;
+				bool sure = rule_match(e, gr, src, dst, q, &pm);
+				if (!sure && !rule_match(e, gr, src, any, q, &pm))
+					continue;
+				if (gr->action == PW_ACT_PASS)
+					acc |= outcomes_from(e, dir, id, next, src, dst, any, q, memo);
+				else
+					acc |= gr->action == PW_ACT_ALLOW ? 1u : 2u;
+				decided = sure;
+			}
+		}
+		if (decided) {
+			memo[start] = (unsigned char)(acc + 4);
+			return acc;
+		}
+		if (e->tiers[tier].default_action == PW_ACT_DENY) {
+			acc |= 2;
+			memo[start] = (unsigned char)(acc + 4);
+			return acc;
+		}
+		i = next;
+	}
+	acc |= 1; /* the profile */
+	memo[start] = (unsigned char)(acc + 4);
+	return acc;
+}
+
+bool pw_engine_name_dependent(const struct pw_engine *e, const struct pw_ep *src,
+			      const struct pw_ep *dst, const struct pw_query *q)
+{
+	if (dst->pod >= 0 || dst->name)
+		return false;
+	struct pw_ep any = *dst;
+	any.name = any_name;
+	unsigned out[2];
+	for (int d = 0; d < 2; d++) {
+		const struct pw_ep *self = d == PW_EGRESS ? src : dst;
+		out[d] = 1;
+		if (!pw_engine_governed(e, self))
+			continue;
+		const struct pw_identity *id = &e->ids[e->pod_identity[self->pod]];
+		unsigned char *memo = pw_xcalloc(id->npols[d] + 1, 1);
+		out[d] = outcomes_from(e, (enum pw_dir)d, id, 0, src, dst, &any, q, memo);
+		free(memo);
+	}
+	bool can_allow = (out[0] & 1) && (out[1] & 1);
+	bool can_deny = (out[0] & 2) || (out[1] & 2);
+	return can_allow && can_deny;
 }
 
 static void dir_conns(const struct pw_engine *e, enum pw_dir dir,
@@ -1853,6 +1963,12 @@ void pw_engine_port_cuts(const struct pw_engine *e,
 		for (int d = 0; d < 2; d++)
 			for (uint32_t r = 0; r < e->pols[k].nrules[d]; r++) {
 				const struct pw_grule *gr = &e->pols[k].rules[d][r];
+				/* a rule's peers share its port lists: once */
+				if (r && gr->dst.ports == gr[-1].dst.ports &&
+				    gr->dst.nports == gr[-1].dst.nports &&
+				    gr->dst.not_ports == gr[-1].dst.not_ports &&
+				    gr->dst.nnot_ports == gr[-1].dst.nnot_ports)
+					continue;
 				cut_ports(e, gr->dst.ports, gr->dst.nports, cut);
 				cut_ports(e, gr->dst.not_ports, gr->dst.nnot_ports, cut);
 			}

@@ -105,14 +105,13 @@ struct pw_gside {
 	uint32_t nnets, nnot_nets;
 	bool nets_pods;	 /* nets may match pods' addresses */
 	bool pods_only;	 /* addresses outside the cluster never match */
-	struct pw_idset *ids; /* selector part: pods it matches; NULL = none given */
-	struct pw_gsel sel; /* how ids was computed */
+	struct pw_idset *ids; /* selector part: pods it matches; NULL = none given
+				 (how: e->sels, by the part's key) */
 	struct pw_cidr *set_nets; /* ... and addresses of the network sets */
 	uint32_t nset_nets;
 	const char **set_domains;
 	uint32_t nset_domains;
 	struct pw_idset *not_ids; /* notSelector: pods; NULL = none given */
-	struct pw_gsel not_sel;
 	struct pw_cidr *not_set_nets;
 	uint32_t nnot_set_nets;
 	const char **domains; /* destination domains */
@@ -277,6 +276,18 @@ void pw_query_format(const struct pw_query *q, char out[static 32]);
 void pw_engine_eval(const struct pw_engine *e, const struct pw_ep *src,
 		    const struct pw_ep *dst, const struct pw_query *q,
 		    struct pw_verdict *out);
+/*
+ * Could a DNS name for dst change the verdict?  True when dst is an address
+ * outside the cluster given without a name, and some name that the rules'
+ * DNS domains (Calico `domains`, network sets' `allowedEgressDomains`)
+ * match would decide the connection otherwise: the verdict with a name
+ * differs from the one without.  Each rule that matches only with a name is
+ * taken to match or not independently of the others, so the answer errs
+ * toward true (a name matching two patterns at once is not checked for).
+ * The lab's probes count such connections as untested.
+ */
+bool pw_engine_name_dependent(const struct pw_engine *e, const struct pw_ep *src,
+			      const struct pw_ep *dst, const struct pw_query *q);
 /* Everything (TCP, UDP, SCTP) that may flow from src to dst. */
 void pw_engine_conns(const struct pw_engine *e, const struct pw_ep *src,
 		     const struct pw_ep *dst, struct pw_conns *out);

@@ -106,10 +106,42 @@ static bool has_zero_net(const struct pw_cidr *v, uint32_t n, int family)
 
 enum { F_POD = 1, F_V4 = 2, F_V6 = 4, F_ALL = 7 };
 
-/* Does a side's selector part match every pod, of every namespace? */
-static bool sel_universal(const struct pw_gside *s)
+/*
+ * The selector part of one side of a compiled rule, as its policy wrote it
+ * (the engine keeps only the pods it matches): kind PW_GS_UNSET when the
+ * side has none.
+ */
+static struct pw_gsel side_sel(const struct pw_engine *e, const struct pw_gpolicy *g,
+			       int d, const struct pw_grule *r, bool src)
 {
-	const struct pw_gsel *g = &s->sel;
+	const struct pw_cluster *c = e->c;
+	struct pw_gsel out = { .kind = PW_GS_UNSET };
+	if (g->src == PW_SRC_CALICO) {
+		const struct pw_cpolicy *p = &c->cpols[g->src_index];
+		const struct pw_crule *cr = &p->rules[d][r->index];
+		out = (struct pw_gsel){ .kind = PW_GS_CSIDE, .ns = p->ns,
+					.cs = src ? &cr->src : &cr->dst };
+	} else if (r->peer >= 0 && src == (d == PW_INGRESS)) {
+		if (g->src == PW_SRC_K8S) {
+			const struct pw_policy *p = &c->pols[g->src_index];
+			const struct pw_peer *q = &p->rules[d][r->index].peers[r->peer];
+			out = (struct pw_gsel){ .kind = PW_GS_K8S, .ns = (int)p->ns,
+						.ns_sel = q->ns_sel, .pod_sel = q->pod_sel };
+		} else {
+			const struct pw_apeer *q =
+				&c->apols[g->src_index].rules[d][r->index].peers[r->peer];
+			out = (struct pw_gsel){ .kind = q->kind == PW_AP_NODES ? PW_GS_NONE
+									   : PW_GS_K8S,
+						.ns = -1, .ns_sel = q->ns_sel,
+						.pod_sel = q->pod_sel };
+		}
+	}
+	return out;
+}
+
+/* Does a side's selector part match every pod, of every namespace? */
+static bool sel_universal(const struct pw_gside *s, const struct pw_gsel *g)
+{
 	if (!s->ids)
 		return true;
 	if (g->kind == PW_GS_K8S)
@@ -124,13 +156,13 @@ static bool sel_universal(const struct pw_gside *s)
 }
 
 /* The peer families that a side matches entirely. */
-static unsigned side_covers(const struct pw_gside *s)
+static unsigned side_covers(const struct pw_gside *s, const struct pw_gsel *sel)
 {
 	if (s->nnot_nets || s->ndomains)
 		return 0;
 	unsigned f = 0;
 	/* notSelector excludes pods, and the addresses of the sets it picks */
-	if (!s->not_ids && sel_universal(s) &&
+	if (!s->not_ids && sel_universal(s, sel) &&
 	    (!s->nnets || (s->nets_pods && has_zero_net(s->nets, s->nnets, 4) &&
 			   has_zero_net(s->nets, s->nnets, 6))))
 		f |= F_POD;
@@ -147,8 +179,9 @@ static unsigned side_covers(const struct pw_gside *s)
 
 /* The peer families that rule r matches on every protocol and port, for
    traffic of the pod self in direction d. */
-static unsigned rule_covers(const struct pw_engine *e, const struct pw_grule *r,
-			    enum pw_dir d, const struct pw_ep *self)
+static unsigned rule_covers(const struct pw_engine *e, const struct pw_gpolicy *g,
+			    const struct pw_grule *r, enum pw_dir d,
+			    const struct pw_ep *self)
 {
 	if (r->proto != PW_ANY || r->not_proto != PW_ANY ||
 	    r->icmp_type != PW_ANY || r->not_icmp_type != PW_ANY ||
@@ -158,7 +191,8 @@ static unsigned rule_covers(const struct pw_engine *e, const struct pw_grule *r,
 	const struct pw_gside *peer = d == PW_INGRESS ? &r->src : &r->dst;
 	if (!pw_engine_side_match(e, own, self))
 		return 0;
-	unsigned f = side_covers(peer);
+	struct pw_gsel sel = side_sel(e, g, d, r, d == PW_INGRESS);
+	unsigned f = side_covers(peer, &sel);
 	if (r->ip_version == 4)
 		f &= F_V4;
 	else if (r->ip_version == 6)
@@ -192,7 +226,7 @@ static unsigned default_open(const struct pw_engine *e, uint32_t pod,
 				unsigned cov = 0;
 				uint32_t r2 = r;
 				for (; r2 < g->nrules[d] && g->rules[d][r2].index == gr->index; r2++)
-					cov |= rule_covers(e, &g->rules[d][r2], d, &self);
+					cov |= rule_covers(e, g, &g->rules[d][r2], d, &self);
 				cov &= live & ~passed;
 				if (cov && gr->action == PW_ACT_ALLOW) {
 					if (!open)
@@ -422,7 +456,7 @@ static bool side_text(const struct pw_engine *e, const struct pw_gpolicy *g,
 		pw_buf_putc(b, ')');
 		*pos = p->pos;
 	} else {
-		const struct pw_cside *cs = s->sel.cs;
+		const struct pw_cside *cs = side_sel(e, g, d, r, src).cs;
 		struct pw_buf parts;
 		pw_buf_init(&parts);
 		if (cs->sel)

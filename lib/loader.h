@@ -42,6 +42,8 @@ struct meta {
 	     it_##item++)
 
 struct pw_pos ld_file_pos(const char *file);
+/* s quoted for a message (pw_quote(): escaped, long values shortened) */
+const char *ld_q(struct ld *l, const char *s);
 struct pw_pos ld_pos(const struct ld *l, const yaml_node_t *n);
 yaml_node_t *ld_node(const struct ld *l, int idx);
 bool ld_is_null(const yaml_node_t *n);
@@ -62,6 +64,11 @@ void ld_labels(struct ld *l, yaml_node_t *n, struct pw_labels *out,
 struct pw_lsel *ld_lsel(struct ld *l, yaml_node_t *n,
 				 const char *what);
 bool ld_register(struct ld *l, const struct meta *m);
+/* Reports an IPv4-mapped IPv6 CIDR (::ffff:1.2.3.4/128) at n: Go's net
+   package reads it as 1.2.3.4/32, a plain IPv6 reading as no IPv4 address
+   at all, so it is refused rather than read either way.  True if reported. */
+bool ld_v4mapped(struct ld *l, yaml_node_t *n, const char *s,
+		 const struct pw_cidr *c);
 void ld_np_port(struct ld *l, yaml_node_t *pn, struct pw_np_port *o,
 			 bool *ok);
 

@@ -8,6 +8,7 @@
 #include "loader.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,9 @@
 #define PW_MAX_FILE_SIZE (256u << 20)
 /* Deepest List nesting we follow. */
 #define PW_MAX_LIST_DEPTH 4
+/* Deepest nesting of mappings and sequences in a document; a manifest needs
+   about 15.  Deeper input is refused before libyaml spends time on it. */
+#define PW_MAX_NESTING 64
 
 
 
@@ -26,6 +30,11 @@ struct pw_pos ld_file_pos(const char *file)
 {
 	struct pw_pos p = { file, 0, 0 };
 	return p;
+}
+
+const char *ld_q(struct ld *l, const char *s)
+{
+	return pw_arena_quote(&l->c->arena, s);
 }
 
 struct pw_pos ld_pos(const struct ld *l, const yaml_node_t *n)
@@ -138,20 +147,100 @@ const char *ld_opt_str(struct ld *l, yaml_node_t *n, const char *what)
 	return ld_is_null(n) ? NULL : ld_want_str(l, n, what);
 }
 
+/* Digits of base in s, into *v (saturating at LONG_MAX); false if s is
+   empty or has another character. */
+static bool digits(const char *s, int base, unsigned long *v)
+{
+	*v = 0;
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		int dv = *s >= '0' && *s <= '9' ? *s - '0'
+			 : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10
+			 : *s >= 'A' && *s <= 'F' ? *s - 'A' + 10 : 99;
+		if (dv >= base)
+			return false;
+		*v = *v > (unsigned long)LONG_MAX / 16 ? (unsigned long)LONG_MAX
+						      : *v * (unsigned long)base + (unsigned long)dv;
+	}
+	return true;
+}
+
+/* YAML 1.1's float form, as go-yaml v2 matches it:
+   [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
+static bool yaml_float_form(const char *s)
+{
+	const char *p = s + (*s == '+' || *s == '-');
+	size_t n = strspn(p, "0123456789");
+	if (!n && *p != '.')
+		return false;
+	p += n;
+	if (*p == '.') {
+		size_t f = strspn(p + 1, "0123456789");
+		if (!n && !f)
+			return false;
+		p += 1 + f;
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		p += *p == '+' || *p == '-';
+		n = strspn(p, "0123456789");
+		if (!n)
+			return false;
+		p += n;
+	}
+	return !*p;
+}
+
+/*
+ * An integer as kubectl reads it: Kubernetes' YAML decoder (go-yaml v2, YAML
+ * 1.1) resolves a plain scalar without underscores by Go's ParseInt(s, 0):
+ * 0x50 is 80, 0o17 and 017 are 15, 0b101 is 5; failing that, one in float
+ * form is a float, which JSON carries as an integer when it has no fraction
+ * (08 and 1e3 are 8 and 1000).  Quoted scalars are strings.
+ */
 bool ld_plain_int(const yaml_node_t *n, long *out)
 {
 	if (!n || n->type != YAML_SCALAR_NODE ||
-	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+	    n->data.scalar.length > 64)
 		return false;
-	const char *s = (const char *)n->data.scalar.value;
+	const char *in = (const char *)n->data.scalar.value;
+	if (!((*in >= '0' && *in <= '9') || *in == '+' || *in == '-' ||
+	      *in == '.'))
+		return false;
+	char plain[65];
+	size_t k = 0;
+	for (const char *p = in; *p; p++)
+		if (*p != '_')
+			plain[k++] = *p;
+	plain[k] = 0;
+	const char *s = plain;
+	bool neg = *s == '-';
 	if (*s == '+' || *s == '-')
 		s++;
-	if (!*s || strlen(s) > 10)
+	unsigned long v;
+	bool ok;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		ok = digits(s + 2, 16, &v);
+	else if (s[0] == '0' && (s[1] == 'o' || s[1] == 'O'))
+		ok = digits(s + 2, 8, &v);
+	else if (s[0] == '0' && (s[1] == 'b' || s[1] == 'B'))
+		ok = digits(s + 2, 2, &v);
+	else if (s[0] == '0' && s[1])
+		ok = digits(s + 1, 8, &v);
+	else
+		ok = digits(s, 10, &v);
+	if (*in != '.' && ok) {
+		*out = neg ? -(long)v : (long)v;
+		return true;
+	}
+	if (!yaml_float_form(plain))
 		return false;
-	for (const char *p = s; *p; p++)
-		if (*p < '0' || *p > '9')
-			return false;
-	*out = strtol((const char *)n->data.scalar.value, NULL, 10);
+	double f = strtod(plain, NULL);
+	if (!(f <= 1e18 && f >= -1e18) || f != (double)(long)f)
+		return false; /* a fraction: not an integer for the API */
+	*out = (long)f;
 	return true;
 }
 
@@ -164,19 +253,26 @@ bool ld_want_int(struct ld *l, yaml_node_t *n, const char *what,
 	return false;
 }
 
+/* A boolean as go-yaml v2 (YAML 1.1) resolves a plain scalar. */
 int ld_want_bool(struct ld *l, yaml_node_t *n, const char *what)
 {
+	static const char *const yes[] = { "y", "Y", "yes", "Yes", "YES",
+					   "true", "True", "TRUE",
+					   "on", "On", "ON" };
+	static const char *const no[] = { "n", "N", "no", "No", "NO",
+					  "false", "False", "FALSE",
+					  "off", "Off", "OFF" };
 	if (ld_is_null(n))
 		return 0;
 	if (n->type == YAML_SCALAR_NODE &&
 	    n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
 		const char *v = (const char *)n->data.scalar.value;
-		if (!strcmp(v, "true") || !strcmp(v, "True") ||
-		    !strcmp(v, "TRUE"))
-			return 1;
-		if (!strcmp(v, "false") || !strcmp(v, "False") ||
-		    !strcmp(v, "FALSE"))
-			return 0;
+		for (size_t i = 0; i < PW_ARRAY_SIZE(yes); i++) {
+			if (!strcmp(v, yes[i]))
+				return 1;
+			if (!strcmp(v, no[i]))
+				return 0;
+		}
 	}
 	pw_error(l->d, ld_pos(l, n), "%s must be true or false", what);
 	return 0;
@@ -204,21 +300,21 @@ void ld_labels(struct ld *l, yaml_node_t *n, struct pw_labels *out,
 		const char *why = pw_label_key_invalid(k);
 		if (why) {
 			pw_error(l->d, ld_pos(l, kn),
-				 "invalid label key \"%s\": %s", k, why);
+				 "invalid label key %s: %s", ld_q(l, k), why);
 			continue;
 		}
 		why = pw_label_value_invalid(v);
 		if (why) {
 			pw_error(l->d, ld_pos(l, vn),
-				 "invalid label value \"%s\" for key \"%s\": %s",
-				 v, k, why);
+				 "invalid label value %s for key %s: %s",
+				 ld_q(l, v), ld_q(l, k), why);
 			continue;
 		}
 		out->v[out->n++] = (struct pw_label){ k, v };
 	}
 	const char *dup = pw_labels_sort(out);
 	if (dup)
-		pw_error(l->d, ld_pos(l, n), "duplicate label key \"%s\"", dup);
+		pw_error(l->d, ld_pos(l, n), "duplicate label key %s", ld_q(l, dup));
 }
 
 /* metav1.LabelSelector; returns NULL (no selector) when absent or null. */
@@ -267,14 +363,14 @@ struct pw_lsel *ld_lsel(struct ld *l, yaml_node_t *n,
 			const char *why = pw_label_key_invalid(k);
 			if (why) {
 				pw_error(l->d, ld_pos(l, kn),
-					 "invalid label key \"%s\": %s", k, why);
+					 "invalid label key %s: %s", ld_q(l, k), why);
 				continue;
 			}
 			int opv = pw_lsel_op_parse(op);
 			if (opv < 0) {
 				pw_error(l->d, ld_pos(l, on),
-					 "unknown selector operator \"%s\" (want In, NotIn, Exists or DoesNotExist)",
-					 op);
+					 "unknown selector operator %s (want In, NotIn, Exists or DoesNotExist)",
+					 ld_q(l, op));
 				continue;
 			}
 			struct pw_req r = { k, (enum pw_lsel_op)opv, NULL, 0 };
@@ -306,8 +402,8 @@ struct pw_lsel *ld_lsel(struct ld *l, yaml_node_t *n,
 					why = pw_label_value_invalid(sv);
 					if (why) {
 						pw_error(l->d, ld_pos(l, v),
-							 "invalid label value \"%s\": %s",
-							 sv, why);
+							 "invalid label value %s: %s",
+							 ld_q(l, sv), why);
 						bad = true;
 						continue;
 					}
@@ -341,23 +437,42 @@ int pw_cluster_find_ns(const struct pw_cluster *c, const char *name)
 	return v ? (int)(v - 1) : -1;
 }
 
-/* Registers Kind/ns/name; reports a duplicate and returns false. */
+/* Registers Kind/ns/name; reports a duplicate and returns false.  False
+   too, silently, for an object the caller's admit hook skips. */
 bool ld_register(struct ld *l, const struct meta *m)
 {
 	struct pw_cluster *c = l->c;
 	const char *key = pw_arena_printf(&c->arena, "%s/%s/%s/%s", m->group,
 					  m->kind, m->ns ? m->ns : "", m->name);
+	if (c->admit && !c->admit(c->admit_arg, c->input, key))
+		return false;
 	struct pw_pos *prev = pw_strmap_get(&c->objects, key);
 	if (prev) {
-		pw_error(l->d, m->pos,
-			 "duplicate %s \"%s%s%s\" (first defined at %s:%d:%d)",
-			 m->kind, m->ns ? m->ns : "", m->ns ? "/" : "",
-			 m->name, prev->file, prev->line, prev->col);
+		pw_error(l->d, m->pos, "duplicate %s %s (first defined at %s:%d:%d)",
+			 m->kind,
+			 ld_q(l, m->ns ? pw_arena_printf(&c->arena, "%s/%s", m->ns, m->name)
+				       : m->name),
+			 prev->file, prev->line, prev->col);
 		return false;
 	}
 	struct pw_pos *p = pw_arena_alloc(&c->arena, sizeof(*p));
 	*p = m->pos;
 	pw_strmap_put(&c->objects, key, p);
+	return true;
+}
+
+bool ld_v4mapped(struct ld *l, yaml_node_t *n, const char *s,
+		 const struct pw_cidr *c)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	if (c->addr.family != 6 || c->len < 96 || memcmp(c->addr.b, mapped, 12))
+		return false;
+	char v4[20];
+	snprintf(v4, sizeof(v4), "%u.%u.%u.%u/%d", c->addr.b[12], c->addr.b[13],
+		 c->addr.b[14], c->addr.b[15], c->len - 96);
+	pw_error(l->d, ld_pos(l, n),
+		 "IPv4-mapped IPv6 CIDR %s: implementations disagree on it (Go reads %s, others an IPv6 network); write %s",
+		 ld_q(l, s), v4, v4);
 	return true;
 }
 
@@ -420,8 +535,8 @@ static void load_pod_spec(struct ld *l, yaml_node_t *spec, struct pw_pod *p)
 					cp.proto = pw_proto_parse(pr);
 					if (cp.proto < 0 || strcmp(pr, pw_proto_name(cp.proto))) {
 						pw_error(l->d, ld_pos(l, prn),
-							 "unknown protocol \"%s\" (want TCP, UDP or SCTP)",
-							 pr);
+							 "unknown protocol %s (want TCP, UDP or SCTP)",
+							 ld_q(l, pr));
 						continue;
 					}
 				}
@@ -432,8 +547,8 @@ static void load_pod_spec(struct ld *l, yaml_node_t *spec, struct pw_pod *p)
 						pw_port_name_invalid(cp.name);
 					if (why) {
 						pw_error(l->d, ld_pos(l, nn),
-							 "invalid port name \"%s\": %s",
-							 cp.name, why);
+							 "invalid port name %s: %s",
+							 ld_q(l, cp.name), why);
 						continue;
 					}
 				}
@@ -451,7 +566,7 @@ static void add_addr(struct ld *l, struct pw_pod *p, size_t *cap,
 	if (!s || !*s)
 		return;
 	if (pw_addr_parse(s, &addr) < 0) {
-		pw_error(l->d, ld_pos(l, n), "invalid IP address \"%s\"", s);
+		pw_error(l->d, ld_pos(l, n), "invalid IP address %s", ld_q(l, s));
 		return;
 	}
 	for (uint32_t i = 0; i < p->naddrs; i++)
@@ -539,8 +654,8 @@ static void load_namespace(struct ld *l, struct meta *m)
 {
 	const char *why = pw_dns_label_invalid(m->name);
 	if (why) {
-		pw_error(l->d, m->pos, "invalid namespace name \"%s\": %s",
-			 m->name, why);
+		pw_error(l->d, m->pos, "invalid namespace name %s: %s",
+			 ld_q(l, m->name), why);
 		return;
 	}
 	if (l->d->errors > l->errors_at_start)
@@ -576,8 +691,8 @@ void ld_np_port(struct ld *l, yaml_node_t *pn, struct pw_np_port *o,
 		o->proto = pw_proto_parse(pr);
 		if (o->proto < 0 || strcmp(pr, pw_proto_name(o->proto))) {
 			pw_error(l->d, ld_pos(l, prn),
-				 "unknown protocol \"%s\" (want TCP, UDP or SCTP)",
-				 pr);
+				 "unknown protocol %s (want TCP, UDP or SCTP)",
+				 ld_q(l, pr));
 			*ok = false;
 		}
 	}
@@ -600,7 +715,7 @@ void ld_np_port(struct ld *l, yaml_node_t *pn, struct pw_np_port *o,
 				*ok = false;
 			} else if (why) {
 				pw_error(l->d, ld_pos(l, port),
-					 "invalid named port \"%s\": %s", name,
+					 "invalid named port %s: %s", ld_q(l, name),
 					 why);
 				*ok = false;
 			}
@@ -663,8 +778,11 @@ static void load_peer(struct ld *l, yaml_node_t *pn, struct pw_peer *o,
 		} else if (!cidr) {
 			*ok = false;
 		} else if (pw_cidr_parse(cidr, &o->cidr) < 0) {
-			pw_error(l->d, ld_pos(l, cn), "invalid CIDR \"%s\"",
-				 cidr);
+			pw_error(l->d, ld_pos(l, cn), "invalid CIDR %s",
+				 ld_q(l, cidr));
+			*ok = false;
+			cidr = NULL;
+		} else if (ld_v4mapped(l, cn, cidr, &o->cidr)) {
 			*ok = false;
 			cidr = NULL;
 		}
@@ -682,7 +800,11 @@ static void load_peer(struct ld *l, yaml_node_t *pn, struct pw_peer *o,
 				}
 				if (pw_cidr_parse(es, &ec) < 0) {
 					pw_error(l->d, ld_pos(l, en),
-						 "invalid CIDR \"%s\"", es);
+						 "invalid CIDR %s", ld_q(l, es));
+					*ok = false;
+					continue;
+				}
+				if (ld_v4mapped(l, en, es, &ec)) {
 					*ok = false;
 					continue;
 				}
@@ -716,6 +838,9 @@ static void load_np_rules(struct ld *l, yaml_node_t *list, enum pw_dir dir,
 	yaml_node_t *rn;
 	if (!list)
 		return;
+	struct seen_lists {
+		yaml_node_t *peers, *ports;
+	} *seen = pw_xcalloc(n + 1, sizeof(*seen));
 	SEQ_EACH(l, list, rn)
 	{
 		struct pw_rule *r = &p->rules[dir][p->nrules[dir]++];
@@ -729,24 +854,48 @@ static void load_np_rules(struct ld *l, yaml_node_t *list, enum pw_dir dir,
 		yaml_node_t *peers = ld_want_seq(l, ld_get(l, rn, peers_key),
 					      peers_key);
 		yaml_node_t *ports = ld_want_seq(l, ld_get(l, rn, "ports"), "ports");
-		r->peers = pw_arena_alloc(a, ld_seq_len(peers) * sizeof(*r->peers));
-		r->ports = pw_arena_alloc(a, ld_seq_len(ports) * sizeof(*r->ports));
 		yaml_node_t *x;
-		if (peers)
-			SEQ_EACH(l, peers, x)
-			{
-				load_peer(l, x, &r->peers[r->npeers++], ok);
-			}
-		if (ports)
-			SEQ_EACH(l, ports, x)
-			{
-				if (!ld_want_map(l, x, "a port")) {
-					*ok = false;
-					continue;
+		/* a list an earlier rule aliases (*peers) is read once and
+		   shared (nothing edits a rule's lists in place); an alias is a
+		   node made before this rule's (libyaml numbers nodes in
+		   document order, parents first) */
+		const struct pw_rule *same = NULL;
+		for (uint32_t k = 0; peers && peers < rn && k + 1 < p->nrules[dir] && !same; k++)
+			if (seen[k].peers == peers)
+				same = &p->rules[dir][k];
+		if (same) {
+			r->peers = same->peers;
+			r->npeers = same->npeers;
+		} else {
+			r->peers = pw_arena_alloc(a, ld_seq_len(peers) * sizeof(*r->peers));
+			if (peers)
+				SEQ_EACH(l, peers, x)
+				{
+					load_peer(l, x, &r->peers[r->npeers++], ok);
 				}
-				ld_np_port(l, x, &r->ports[r->nports++], ok);
-			}
+		}
+		same = NULL;
+		for (uint32_t k = 0; ports && ports < rn && k + 1 < p->nrules[dir] && !same; k++)
+			if (seen[k].ports == ports)
+				same = &p->rules[dir][k];
+		if (same) {
+			r->ports = same->ports;
+			r->nports = same->nports;
+		} else {
+			r->ports = pw_arena_alloc(a, ld_seq_len(ports) * sizeof(*r->ports));
+			if (ports)
+				SEQ_EACH(l, ports, x)
+				{
+					if (!ld_want_map(l, x, "a port")) {
+						*ok = false;
+						continue;
+					}
+					ld_np_port(l, x, &r->ports[r->nports++], ok);
+				}
+		}
+		seen[p->nrules[dir] - 1] = (struct seen_lists){ peers, ports };
 	}
+	free(seen);
 }
 
 static void load_networkpolicy(struct ld *l, struct meta *m)
@@ -762,7 +911,7 @@ static void load_networkpolicy(struct ld *l, struct meta *m)
 			p.staged = PW_STAGED_DELETE;
 		else if (s && strcmp(s, "Set")) {
 			pw_error(l->d, ld_pos(l, sa),
-				 "unknown stagedAction \"%s\" (want Set or Delete)", s);
+				 "unknown stagedAction %s (want Set or Delete)", ld_q(l, s));
 			ok = false;
 		}
 	}
@@ -793,8 +942,8 @@ static void load_networkpolicy(struct ld *l, struct meta *m)
 				p.types |= PW_TYPE_EGRESS;
 			else
 				pw_error(l->d, ld_pos(l, t),
-					 "unknown policy type \"%s\" (want Ingress or Egress)",
-					 ts);
+					 "unknown policy type %s (want Ingress or Egress)",
+					 ld_q(l, ts));
 		}
 	if (!p.types) {
 		/* the API server's defaulting */
@@ -870,9 +1019,17 @@ static bool group_matches(const char *api_version, const char *group)
 	       (!strcmp(group, "apps") || !strcmp(group, "networking.k8s.io"));
 }
 
-static void skip_object(struct ld *l, const struct meta *m, const char *why)
+static void skip_object(struct ld *l, const struct meta *m, const char *api,
+			const char *why)
 {
 	struct pw_cluster *c = l->c;
+	uint32_t n = c->nskipped;
+	/* a kind analysed under another API group names its group too */
+	const char *kind = m->kind;
+	for (size_t i = 0; i < PW_ARRAY_SIZE(kinds); i++)
+		if (!strcmp(kinds[i].kind, m->kind))
+			kind = pw_arena_printf(&c->arena, "%s (%s)", m->kind, api);
+	*PW_PUSH(&c->arena, c->skipped_kind, n, c->nskipped_kind_cap) = kind;
 	*PW_PUSH(&c->arena, c->skipped, c->nskipped, c->nskipped_cap) =
 		pw_arena_printf(&c->arena, "%s:%d:%d: %s %s%s%s (%s)",
 				m->pos.file, m->pos.line, m->pos.col, m->kind,
@@ -951,7 +1108,10 @@ static void load_object(struct ld *l, yaml_node_t *obj, int depth,
 		m.name = nn && nn->type == YAML_SCALAR_NODE
 				 ? (const char *)nn->data.scalar.value
 				 : "";
-		skip_object(l, &m, pw_arena_printf(&c->arena,
+		yaml_node_t *nsn = ld_get(l, md, "namespace");
+		if (nsn && nsn->type == YAML_SCALAR_NODE && !ld_is_null(nsn))
+			m.ns = (const char *)nsn->data.scalar.value;
+		skip_object(l, &m, api, pw_arena_printf(&c->arena,
 						   "kind %s of %s not analysed",
 						   m.kind, api));
 		return;
@@ -974,12 +1134,20 @@ static void load_object(struct ld *l, yaml_node_t *obj, int depth,
 	if (ke->namespaced) {
 		yaml_node_t *nsn = ld_get(l, md, "namespace");
 		m.ns = ld_opt_str(l, nsn, "metadata.namespace");
-		if (!m.ns || !*m.ns)
-			m.ns = "default";
+		bool given = m.ns && *m.ns;
+		if (!given)
+			m.ns = c->apply_ns ? c->apply_ns : "default";
 		const char *why = pw_dns_label_invalid(m.ns);
 		if (why) {
 			pw_error(l->d, ld_pos(l, nsn),
-				 "invalid namespace \"%s\": %s", m.ns, why);
+				 "invalid namespace %s: %s", ld_q(l, m.ns), why);
+			return;
+		}
+		if (given && c->apply_ns && strcmp(m.ns, c->apply_ns)) {
+			/* kubectl's words (its RequireNamespace check) */
+			pw_error(l->d, ld_pos(l, nsn),
+				 "the namespace from the provided object \"%s\" does not match the namespace \"%s\". You must pass '--namespace=%s' to perform this operation.",
+				 m.ns, c->apply_ns, m.ns);
 			return;
 		}
 	}
@@ -1030,8 +1198,8 @@ static void check_duplicate_keys(struct ld *l)
 				    !strcmp((const char *)k->data.scalar.value,
 					    (const char *)k2->data.scalar.value)) {
 					pw_error(l->d, ld_pos(l, k),
-						 "mapping key \"%s\" already defined at line %d",
-						 (const char *)k->data.scalar.value,
+						 "mapping key %s already defined at line %d",
+						 ld_q(l, (const char *)k->data.scalar.value),
 						 (int)k2->start_mark.line + 1);
 					break;
 				}
@@ -1040,19 +1208,373 @@ static void check_duplicate_keys(struct ld *l)
 	}
 }
 
-static void report_parser_error(struct ld *l, yaml_parser_t *p)
+/* Line and column (1-based, in characters) of a byte offset. */
+static struct pw_pos offset_pos(const struct ld *l, const unsigned char *buf,
+				size_t len, size_t off)
+{
+	struct pw_pos pos = { l->file, 1, 1 };
+	if (off > len)
+		off = len;
+	for (size_t i = 0; i < off; i++) {
+		if (buf[i] == '\n') {
+			pos.line++;
+			pos.col = 1;
+		} else if ((buf[i] & 0xc0) != 0x80) {
+			pos.col++;
+		}
+	}
+	return pos;
+}
+
+static void report_parser_error(struct ld *l, yaml_parser_t *p,
+				const unsigned char *buf, size_t len)
 {
 	struct pw_pos pos = { l->file, 0, 0 };
+	const char *problem = p->problem ? p->problem : "syntax error";
+	if (p->error == YAML_READER_ERROR) {
+		/* the reader knows only the byte offset */
+		pos = offset_pos(l, buf, len, p->problem_offset);
+		if (p->problem_offset < len)
+			pw_error(l->d, pos, "invalid YAML: %s (byte 0x%02x)",
+				 problem, buf[p->problem_offset]);
+		else
+			pw_error(l->d, pos, "invalid YAML: %s", problem);
+		return;
+	}
 	yaml_mark_t mk = p->problem_mark;
 	pos.line = (int)mk.line + 1;
 	pos.col = (int)mk.column + 1;
 	if (p->context)
 		pw_error(l->d, pos, "invalid YAML: %s (%s started at line %d)",
-			 p->problem ? p->problem : "syntax error", p->context,
-			 (int)p->context_mark.line + 1);
+			 problem, p->context, (int)p->context_mark.line + 1);
 	else
-		pw_error(l->d, pos, "invalid YAML: %s",
-			 p->problem ? p->problem : "syntax error");
+		pw_error(l->d, pos, "invalid YAML: %s", problem);
+}
+
+/*
+ * The composer: libyaml's events into a yaml_document_t, as
+ * yaml_parser_load() builds it, and besides:
+ *  - nesting deeper than PW_MAX_NESTING is an error (libyaml 0.2.5 has no
+ *    limit, and deep flow nesting costs it quadratic time);
+ *  - merge keys (`<<: *a`, `<<: [*a, *b]`) are expanded as Kubernetes'
+ *    YAML decoder (go-yaml) does: keys of the mapping itself win, then the
+ *    merged mappings in order;
+ *  - a NUL character in a scalar (`"a\0b"`) is an error: C strings would
+ *    cut the value there;
+ *  - an alias inside its own anchor's node is an error, not a cycle.
+ */
+struct merge {
+	int node;   /* the value of a `<<` key */
+	size_t pos; /* explicit pairs before it */
+};
+
+struct frame {
+	int node;
+	int key;	/* mapping: key awaiting its value, 0 if none */
+	struct merge *merges; /* mapping: `<<` keys, in order */
+	size_t nmerges, cap;
+	const char *anchor; /* arena; NULL if none */
+};
+
+struct composer {
+	struct ld *l;
+	yaml_document_t *doc;
+	struct pw_strmap anchors; /* name -> node id, negative while open */
+	struct pw_arena names;
+	struct frame stack[PW_MAX_NESTING];
+	int depth;
+};
+
+static void set_marks(yaml_document_t *doc, int id, const yaml_event_t *ev)
+{
+	doc->nodes.start[id - 1].start_mark = ev->start_mark;
+	doc->nodes.start[id - 1].end_mark = ev->end_mark;
+}
+
+static struct pw_pos mark_pos(const struct ld *l, yaml_mark_t m)
+{
+	struct pw_pos p = { l->file, (int)m.line + 1, (int)m.column + 1 };
+	return p;
+}
+
+static void anchor_define(struct composer *k, const yaml_char_t *anchor,
+			  intptr_t id)
+{
+	if (anchor)
+		pw_strmap_put(&k->anchors,
+			      pw_arena_strdup(&k->names, (const char *)anchor),
+			      (void *)id);
+}
+
+static bool is_merge_key(const yaml_node_t *n)
+{
+	return n->type == YAML_SCALAR_NODE &&
+	       n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	       n->data.scalar.length == 2 &&
+	       !memcmp(n->data.scalar.value, "<<", 2);
+}
+
+/* Index of key's pair in map, -1 if none. */
+static long find_key(const struct ld *l, const yaml_node_t *map,
+		     const yaml_node_t *key)
+{
+	if (key->type != YAML_SCALAR_NODE)
+		return -1;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+	     p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = ld_node(l, p->key);
+		if (k && k->type == YAML_SCALAR_NODE &&
+		    k->data.scalar.length == key->data.scalar.length &&
+		    !memcmp(k->data.scalar.value, key->data.scalar.value,
+			    key->data.scalar.length))
+			return p - map->data.mapping.pairs.start;
+	}
+	return -1;
+}
+
+/*
+ * Merges src into the mapping being closed, as go-yaml v2 assigns keys in
+ * order: the merge sets its keys over those written before it (explicit
+ * pairs before its position, and earlier merges), and keys written after
+ * it win.  Within one merge (a list), keys set by an earlier item win.
+ */
+/* Pair indices that the current merge has set. */
+struct touched {
+	long *v;
+	size_t n, cap;
+};
+
+static bool touched_has(const struct touched *t, long at)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i] == at)
+			return true;
+	return false;
+}
+
+static void touched_add(struct touched *t, long at)
+{
+	if (t->n == t->cap) {
+		t->cap = t->cap ? 2 * t->cap : 16;
+		t->v = pw_xrealloc(t->v, t->cap * sizeof(*t->v));
+	}
+	t->v[t->n++] = at;
+}
+
+/*
+ * Merges src into the mapping being closed, as go-yaml v2 assigns keys in
+ * order: a merge sets its keys over those written before it (explicit
+ * pairs before its position, and earlier merges), and explicit keys after
+ * it win.  Within one merge of a list, keys an earlier mapping set win.
+ */
+static void merge_from(struct composer *k, const struct frame *f,
+		       const struct merge *m, size_t nexplicit,
+		       struct touched *t, int src)
+{
+	yaml_node_t *s = ld_node(k->l, src);
+	/* copy the pairs: appending may move the nodes array */
+	size_t n = (size_t)(s->data.mapping.pairs.top - s->data.mapping.pairs.start);
+	yaml_node_pair_t *pairs = pw_xmalloc((n + 1) * sizeof(*pairs));
+	if (n)
+		memcpy(pairs, s->data.mapping.pairs.start, n * sizeof(*pairs));
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *map = ld_node(k->l, f->node);
+		long at = find_key(k->l, map, ld_node(k->l, pairs[i].key));
+		if (at < 0) {
+			touched_add(t, map->data.mapping.pairs.top -
+					       map->data.mapping.pairs.start);
+			yaml_document_append_mapping_pair(k->doc, f->node, pairs[i].key,
+							  pairs[i].value);
+		} else if (((size_t)at < m->pos || (size_t)at >= nexplicit) &&
+			   !touched_has(t, at)) {
+			map->data.mapping.pairs.start[at].value = pairs[i].value;
+			touched_add(t, at);
+		}
+	}
+	free(pairs);
+}
+
+static void expand_merges(struct composer *k, struct frame *f)
+{
+	yaml_node_t *map = ld_node(k->l, f->node);
+	size_t nexplicit = (size_t)(map->data.mapping.pairs.top -
+				    map->data.mapping.pairs.start);
+	struct touched t = { NULL, 0, 0 };
+	for (size_t i = 0; i < f->nmerges; i++) {
+		const struct merge *m = &f->merges[i];
+		yaml_node_t *v = ld_node(k->l, m->node);
+		t.n = 0;
+		if (v->type == YAML_MAPPING_NODE) {
+			merge_from(k, f, m, nexplicit, &t, m->node);
+			continue;
+		}
+		bool ok = v->type == YAML_SEQUENCE_NODE;
+		for (yaml_node_item_t *it = ok ? v->data.sequence.items.start : NULL;
+		     ok && it < v->data.sequence.items.top; it++)
+			ok = ld_node(k->l, *it)->type == YAML_MAPPING_NODE;
+		if (!ok) {
+			pw_error(k->l->d, ld_pos(k->l, v),
+				 "the merge key << needs a mapping or a list of mappings");
+			continue;
+		}
+		size_t n = ld_seq_len(v);
+		for (size_t x = 0; x < n; x++) {
+			v = ld_node(k->l, m->node);
+			merge_from(k, f, m, nexplicit, &t,
+				   v->data.sequence.items.start[x]);
+		}
+	}
+	free(t.v);
+	free(f->merges);
+	f->merges = NULL;
+}
+
+/* A finished node goes into the collection being built. */
+static void attach(struct composer *k, int id)
+{
+	if (!k->depth)
+		return; /* the root: node 1 */
+	struct frame *f = &k->stack[k->depth - 1];
+	yaml_node_t *parent = ld_node(k->l, f->node);
+	if (parent->type == YAML_SEQUENCE_NODE) {
+		yaml_document_append_sequence_item(k->doc, f->node, id);
+	} else if (!f->key) {
+		f->key = id;
+	} else {
+		if (is_merge_key(ld_node(k->l, f->key))) {
+			if (f->nmerges == f->cap) {
+				f->cap = f->cap ? 2 * f->cap : 4;
+				f->merges = pw_xrealloc(f->merges,
+							f->cap * sizeof(*f->merges));
+			}
+			f->merges[f->nmerges++] = (struct merge){
+				id, (size_t)(parent->data.mapping.pairs.top -
+					     parent->data.mapping.pairs.start) };
+		} else
+			yaml_document_append_mapping_pair(k->doc, f->node,
+							  f->key, id);
+		f->key = 0;
+	}
+}
+
+static const yaml_char_t *event_tag(const yaml_char_t *tag)
+{
+	return tag && strcmp((const char *)tag, "!") ? tag : NULL;
+}
+
+/* One document.  1: composed; 0: the stream ended; -1: an error, reported
+   (the rest of the stream cannot be read). */
+static int compose(struct composer *k, yaml_parser_t *p,
+		   const unsigned char *buf, size_t len)
+{
+	struct ld *l = k->l;
+	yaml_event_t ev;
+	int rc = -1;
+	bool in_doc = false;
+	k->depth = 0;
+	pw_strmap_release(&k->anchors);
+	pw_strmap_init(&k->anchors);
+	for (;;) {
+		if (!yaml_parser_parse(p, &ev)) {
+			report_parser_error(l, p, buf, len);
+			break;
+		}
+		int id = 0;
+		bool done = false;
+		switch (ev.type) {
+		case YAML_STREAM_START_EVENT:
+			break;
+		case YAML_STREAM_END_EVENT:
+			rc = 0;
+			done = true;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			yaml_document_initialize(k->doc, NULL, NULL, NULL,
+						 ev.data.document_start.implicit,
+						 1);
+			in_doc = true;
+			break;
+		case YAML_DOCUMENT_END_EVENT:
+			rc = 1;
+			done = true;
+			break;
+		case YAML_ALIAS_EVENT: {
+			const char *a = (const char *)ev.data.alias.anchor;
+			intptr_t v = (intptr_t)pw_strmap_get(&k->anchors, a);
+			if (!v || v < 0) {
+				pw_error(l->d, mark_pos(l, ev.start_mark),
+					 v ? "invalid YAML: alias *%s inside the node of its own anchor"
+					   : "invalid YAML: alias *%s of no anchor",
+					 a);
+				done = true;
+				break;
+			}
+			attach(k, (int)v);
+			break;
+		}
+		case YAML_SCALAR_EVENT:
+			if (memchr(ev.data.scalar.value, 0, ev.data.scalar.length))
+				pw_error(l->d, mark_pos(l, ev.start_mark),
+					 "a NUL character in a string");
+			id = yaml_document_add_scalar(k->doc, event_tag(ev.data.scalar.tag),
+						      ev.data.scalar.value,
+						      (int)ev.data.scalar.length,
+						      ev.data.scalar.style);
+			set_marks(k->doc, id, &ev);
+			anchor_define(k, ev.data.scalar.anchor, id);
+			attach(k, id);
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (k->depth == PW_MAX_NESTING) {
+				pw_error(l->d, mark_pos(l, ev.start_mark),
+					 "nesting deeper than %d", PW_MAX_NESTING);
+				done = true;
+				break;
+			}
+			if (ev.type == YAML_SEQUENCE_START_EVENT)
+				id = yaml_document_add_sequence(
+					k->doc, event_tag(ev.data.sequence_start.tag),
+					ev.data.sequence_start.style);
+			else
+				id = yaml_document_add_mapping(
+					k->doc, event_tag(ev.data.mapping_start.tag),
+					ev.data.mapping_start.style);
+			set_marks(k->doc, id, &ev);
+			{
+				const yaml_char_t *an = ev.type == YAML_SEQUENCE_START_EVENT
+					? ev.data.sequence_start.anchor
+					: ev.data.mapping_start.anchor;
+				anchor_define(k, an, -(intptr_t)id);
+				k->stack[k->depth++] = (struct frame){
+					.node = id,
+					.anchor = an ? pw_arena_strdup(&k->names, (const char *)an) : NULL,
+				};
+			}
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT: {
+			struct frame *f = &k->stack[--k->depth];
+			k->doc->nodes.start[f->node - 1].end_mark = ev.end_mark;
+			expand_merges(k, f);
+			if (f->anchor)
+				pw_strmap_put(&k->anchors, f->anchor,
+					      (void *)(intptr_t)f->node);
+			attach(k, f->node);
+			break;
+		}
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+		if (done)
+			break;
+	}
+	while (k->depth > 0)
+		free(k->stack[--k->depth].merges);
+	if (rc <= 0 && in_doc)
+		yaml_document_delete(k->doc);
+	return rc;
 }
 
 size_t pw_cluster_load_buffer(struct pw_cluster *c, const char *name,
@@ -1068,22 +1590,21 @@ size_t pw_cluster_load_buffer(struct pw_cluster *c, const char *name,
 		return 1;
 	}
 	yaml_parser_set_input_string(&parser, buf, len);
-	for (;;) {
-		yaml_document_t doc;
-		if (!yaml_parser_load(&parser, &doc)) {
-			report_parser_error(&l, &parser);
-			break;
-		}
+	yaml_document_t doc;
+	struct composer k = { .l = &l, .doc = &doc };
+	pw_strmap_init(&k.anchors);
+	pw_arena_init(&k.names);
+	l.doc = &doc;
+	while (compose(&k, &parser, buf, len) > 0) {
 		yaml_node_t *root = yaml_document_get_root_node(&doc);
-		if (!root) {
-			yaml_document_delete(&doc);
-			break;
+		if (root) {
+			check_duplicate_keys(&l);
+			load_object(&l, root, 0, NULL, NULL);
 		}
-		l.doc = &doc;
-		check_duplicate_keys(&l);
-		load_object(&l, root, 0, NULL, NULL);
 		yaml_document_delete(&doc);
 	}
+	pw_strmap_release(&k.anchors);
+	pw_arena_release(&k.names);
 	yaml_parser_delete(&parser);
 	return d->errors - before;
 }
@@ -1134,7 +1655,27 @@ static size_t load_file(struct pw_cluster *c, const char *path,
 	return errs;
 }
 
-static size_t load_dir(struct pw_cluster *c, const char *path,
+/* A directory walk: each directory and each file (by device and inode) is
+   visited once, so symlink loops end and a file reached twice through
+   symlinks is read once. */
+struct walk {
+	struct pw_strmap seen; /* "dev:ino" -> (void *)1 */
+	struct pw_arena keys;
+};
+
+/* Marks st's file as seen; false if it already was. */
+static bool walk_first_visit(struct walk *wk, const struct stat *st)
+{
+	char key[48];
+	snprintf(key, sizeof(key), "%llx:%llx", (unsigned long long)st->st_dev,
+		 (unsigned long long)st->st_ino);
+	if (pw_strmap_get(&wk->seen, key))
+		return false;
+	pw_strmap_put(&wk->seen, pw_arena_strdup(&wk->keys, key), (void *)1);
+	return true;
+}
+
+static size_t load_dir(struct pw_cluster *c, struct walk *wk, const char *path,
 		       struct pw_diags *d, int depth)
 {
 	struct dirent **ents;
@@ -1159,12 +1700,19 @@ static size_t load_dir(struct pw_cluster *c, const char *path,
 			snprintf(full, len, "%s%s%s", path,
 				 ends_with(path, "/") ? "" : "/", nm);
 		struct stat st;
-		if (stat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
-			if (depth < 32)
-				errs += load_dir(c, full, d, depth + 1);
-		} else if (ends_with(nm, ".yaml") || ends_with(nm, ".yml") ||
-			   ends_with(nm, ".json")) {
-			errs += load_file(c, full, d);
+		bool manifest = ends_with(nm, ".yaml") || ends_with(nm, ".yml") ||
+				ends_with(nm, ".json");
+		if (stat(full, &st) < 0) {
+			if (manifest) /* a dangling symlink, or gone */
+				errs += load_file(c, full, d);
+		} else if (S_ISDIR(st.st_mode)) {
+			if (depth < 32 && walk_first_visit(wk, &st))
+				errs += load_dir(c, wk, full, d, depth + 1);
+		} else if (manifest && S_ISREG(st.st_mode)) {
+			/* FIFOs, devices and sockets are never read from a
+			   directory: they may block or never end */
+			if (walk_first_visit(wk, &st))
+				errs += load_file(c, full, d);
 		}
 		free(full);
 		free(ents[i]);
@@ -1177,7 +1725,17 @@ size_t pw_cluster_load_path(struct pw_cluster *c, const char *path,
 			    struct pw_diags *d)
 {
 	struct stat st;
-	if (strcmp(path, "-") && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return load_dir(c, path, d, 0);
+	if (strcmp(path, "-") && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		struct walk wk;
+		pw_strmap_init(&wk.seen);
+		pw_arena_init(&wk.keys);
+		walk_first_visit(&wk, &st);
+		size_t errs = load_dir(c, &wk, path, d, 0);
+		pw_strmap_release(&wk.seen);
+		pw_arena_release(&wk.keys);
+		return errs;
+	}
+	/* a file named explicitly is read whatever it is: a pipe from the
+	   shell (-f <(...)) or -f - for stdin */
 	return load_file(c, path, d);
 }

@@ -74,8 +74,8 @@ static void check_calico(struct pw_cluster *c, struct pw_diags *d)
 		const struct pw_cpolicy *p = &c->cpols[i];
 		if (!tier_known(c, p->tier))
 			pw_error(d, p->pos,
-				 "%s \"%s\" is in tier \"%s\", which is not defined (add a Tier)",
-				 p->kind, p->name, p->tier);
+				 "%s %s is in tier %s, which is not defined (add a Tier)",
+				 p->kind, pw_arena_quote(&c->arena, p->name), pw_arena_quote(&c->arena, p->tier));
 		for (uint32_t k = 0; k < i; k++) {
 			const struct pw_cpolicy *q = &c->cpols[k];
 			if (!strcmp(p->kind, q->kind) && p->ns == q->ns &&
@@ -149,6 +149,7 @@ const char *pw_group_kind_name(const struct pw_cluster *c,
 void pw_cluster_check_ipblock_ports(const struct pw_cluster *c,
 				    struct pw_diags *d)
 {
+	char quoted[PW_QUOTE_SIZE];
 	for (uint32_t k = 0; k < c->npols; k++) {
 		const struct pw_policy *p = &c->pols[k];
 		for (uint32_t r = 0; r < p->nrules[PW_EGRESS]; r++) {
@@ -161,8 +162,8 @@ void pw_cluster_check_ipblock_ports(const struct pw_cluster *c,
 			for (uint32_t i = 0; i < rule->nports; i++)
 				if (rule->ports[i].name)
 					pw_error(d, rule->ports[i].pos,
-						 "named port \"%s\" can never match: the rule's peers are all ipBlocks, which describe only addresses outside the cluster",
-						 rule->ports[i].name);
+						 "named port %s can never match: the rule's peers are all ipBlocks, which describe only addresses outside the cluster",
+						 pw_quote(quoted, rule->ports[i].name));
 		}
 	}
 }

@@ -342,12 +342,25 @@ struct pw_cluster {
 	uint32_t napols;
 	size_t napols_cap;
 	uint32_t template_replicas; /* pods per workload without pods (0 = 1) */
+	/* As `kubectl apply -n NS`: the namespace of namespaced objects that
+	   give none, and one that gives another is an error.  NULL: objects
+	   without one are in "default". */
+	const char *apply_ns;
 	const char **skipped; /* "FILE:LINE: Kind name" of ignored objects */
+	const char **skipped_kind; /* the Kind of each */
 	uint32_t nskipped;
-	size_t nskipped_cap;
+	size_t nskipped_cap, nskipped_kind_cap;
 	struct pw_strmap ns_index; /* name -> index+1 */
 	struct pw_strmap objects;  /* "Kind/ns/name" -> struct pw_pos * */
 	bool finished;
+	/* Optional, for loading: asked for every object before it is added,
+	   with the index of the input being loaded (the caller sets input)
+	   and the object's "group/Kind/ns/name"; false skips the object
+	   silently.  The lab uses it so that a later `lab apply` replaces an
+	   object of the same kind, namespace and name, as kubectl does. */
+	bool (*admit)(void *arg, uint32_t input, const char *key);
+	void *admit_arg;
+	uint32_t input;
 };
 
 void pw_cluster_init(struct pw_cluster *c);

@@ -688,6 +688,52 @@ static void render_endpoint(struct render *r, size_t k, enum pw_dir dir)
 	pw_buf_release(&name);
 }
 
+/* Egress rules whose destination names DNS domains: directly (Calico
+   `domains`), or through the network sets a selector picks
+   (`allowedEgressDomains`).  Ingress rules need none: their destination is
+   the pod itself, which no domain matches. */
+void pw_nft_unenforced(const struct pw_engine *e, struct pw_diags *d)
+{
+	size_t first = d->n;
+	for (uint32_t k = 0; k < e->npols; k++) {
+		const struct pw_gpolicy *g = &e->pols[k];
+		int last = -1;
+		for (uint32_t i = 0; i < g->nrules[PW_EGRESS]; i++) {
+			const struct pw_grule *gr = &g->rules[PW_EGRESS][i];
+			if ((int)gr->index == last)
+				continue;
+			if (gr->dst.ndomains) {
+				pw_warn(d, gr->pos,
+					"%s egress[%u]: destination domains are not enforced in "
+					"the lab (its dataplane learns no addresses from DNS): the "
+					"rule is left out of the ruleset, and lab probe counts "
+					"the connections it may decide as untested",
+					g->display, gr->index);
+				last = (int)gr->index;
+			} else if (gr->dst.ids && gr->dst.nset_domains) {
+				pw_warn(d, gr->pos,
+					"%s egress[%u]: the allowedEgressDomains of the network "
+					"sets its destination selects are not enforced in the lab "
+					"(its dataplane learns no addresses from DNS): only their "
+					"nets and the pods match, and lab probe counts the "
+					"connections the domains may decide as untested",
+					g->display, gr->index);
+				last = (int)gr->index;
+			}
+		}
+	}
+	/* by file and position */
+	for (size_t i = first + 1; i < d->n; i++) {
+		struct pw_diag x = d->v[i];
+		size_t j = i;
+		while (j > first && pw_pos_cmp(&d->v[j - 1].pos, &x.pos) > 0) {
+			d->v[j] = d->v[j - 1];
+			j--;
+		}
+		d->v[j] = x;
+	}
+}
+
 void pw_nft_build(const struct pw_engine *e, const struct pw_dp_port *ports,
 		  size_t nports, struct pw_nft *out)
 {

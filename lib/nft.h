@@ -80,6 +80,11 @@ void pw_nft_add_obj(struct pw_nft *t, const char *kind, const char *name,
    policy, as kube-proxy's nftables mode does.  Returns the number of
    service address and port pairs. */
 size_t pw_nft_add_services(const struct pw_cluster *c, struct pw_nft *out);
+/* A warning for every rule whose meaning the ruleset does not carry in
+   full: rules on DNS names (Calico `domains`, network sets'
+   `allowedEgressDomains`), until the dataplane learns addresses from DNS.
+   In file order. */
+void pw_nft_unenforced(const struct pw_engine *e, struct pw_diags *d);
 /* A script that replaces the table atomically. */
 void pw_nft_script_full(const struct pw_nft *t, const char *table,
 			struct pw_buf *out);

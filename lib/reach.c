@@ -23,6 +23,7 @@ struct pw_pcache { /* the atoms a rule's peer side matches */
 	uint32_t *list;	 /* when sparse: sorted */
 	uint32_t n, cap;
 	uint32_t natoms; /* atoms it was computed for */
+	uint32_t members; /* a unit's: its rules */
 	bool done;
 };
 
@@ -394,6 +395,41 @@ static bool fam_ok(const struct pw_grule *gr, const struct pw_atom *at)
 	return !gr->ip_version || !at->addr.family || at->addr.family == gr->ip_version;
 }
 
+/* pc holds the atoms of bitset t (a list when sparse) */
+static void pcache_store(const struct pw_reach *r, struct pw_pcache *pc,
+			 const uint64_t *t)
+{
+	uint32_t pop = 0;
+	for (size_t w = 0, nw = words(r); w < nw; w++)
+		pop += (uint32_t)__builtin_popcountll(t[w]);
+	if ((size_t)pop * 32 <= r->natoms) {
+		pc->cap = pop + 8;
+		pc->list = pw_xmalloc(pc->cap * sizeof(uint32_t));
+		for (size_t w = 0, nw = words(r); w < nw; w++)
+			for (uint64_t m = t[w]; m; m &= m - 1)
+				pc->list[pc->n++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(m));
+	} else {
+		pc->bits = pw_xmalloc(r->nwords * 8);
+		memcpy(pc->bits, t, r->nwords * 8);
+	}
+	pc->natoms = r->natoms;
+	pc->done = true;
+}
+
+/* atom a (the next one) is in pc or not */
+static void pcache_put(struct pw_pcache *pc, uint32_t a, bool in)
+{
+	if (pc->bits) {
+		bit_put(pc->bits, a, in);
+	} else if (in) {
+		if (pc->n == pc->cap) {
+			pc->cap = pc->cap * 2 + 8;
+			pc->list = pw_xrealloc(pc->list, pc->cap * sizeof(uint32_t));
+		}
+		pc->list[pc->n++] = a;
+	}
+}
+
 /* The peer atoms of rule gr in direction d, cached per compiled rule. */
 static const struct pw_pcache *peer_set(struct pw_reach *r,
 					const struct pw_grule *gr, int d)
@@ -411,33 +447,53 @@ static const struct pw_pcache *peer_set(struct pw_reach *r,
 		side_atoms(r, s, t);
 		if (gr->ip_version)
 			b_and(r, t, r->fam[gr->ip_version == 6]);
-		uint32_t pop = 0;
-		for (size_t w = 0, nw = words(r); w < nw; w++)
-			pop += (uint32_t)__builtin_popcountll(t[w]);
-		if ((size_t)pop * 32 <= r->natoms) {
-			pc->cap = pop + 8;
-			pc->list = pw_xmalloc(pc->cap * sizeof(uint32_t));
-			for (size_t w = 0, nw = words(r); w < nw; w++)
-				for (uint64_t m = t[w]; m; m &= m - 1)
-					pc->list[pc->n++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(m));
-		} else {
-			pc->bits = pw_xmalloc(r->nwords * 8);
-			memcpy(pc->bits, t, r->nwords * 8);
+		pcache_store(r, pc, t);
+	}
+	for (; pc->natoms < r->natoms; pc->natoms++)
+		pcache_put(pc, pc->natoms,
+			   atom_in_side(r, s, pc->natoms) && fam_ok(gr, &r->atoms[pc->natoms]));
+	return pc;
+}
+
+/* The peer atoms of the unit of n rules from gr (see struct unit): their
+   union, cached per first rule. */
+static const struct pw_pcache *unit_peer_set(struct pw_reach *r,
+					     const struct pw_grule *gr, uint32_t n, int d)
+{
+	if (n == 1)
+		return peer_set(r, gr, d);
+	if (gr->uid >= r->nupeers) {
+		uint32_t m = r->e->next_uid + 64;
+		r->upeers = pw_xrealloc(r->upeers, m * sizeof(*r->upeers));
+		memset(r->upeers + r->nupeers, 0, (m - r->nupeers) * sizeof(*r->upeers));
+		r->nupeers = m;
+	}
+	struct pw_pcache *pc = &r->upeers[gr->uid];
+	if (pc->done && pc->members != n) {
+		free(pc->bits);
+		free(pc->list);
+		memset(pc, 0, sizeof(*pc));
+	}
+	if (!pc->done) {
+		uint64_t *u = pw_xcalloc(r->nwords, 8), *t = pw_xmalloc(r->nwords * 8);
+		for (uint32_t i = 0; i < n; i++) {
+			side_atoms(r, d == PW_INGRESS ? &gr[i].src : &gr[i].dst, t);
+			if (gr[i].ip_version)
+				b_and(r, t, r->fam[gr[i].ip_version == 6]);
+			b_or(r, u, t);
 		}
-		pc->natoms = r->natoms;
-		pc->done = true;
+		pcache_store(r, pc, u);
+		pc->members = n;
+		free(u);
+		free(t);
 	}
 	for (; pc->natoms < r->natoms; pc->natoms++) {
-		bool in = atom_in_side(r, s, pc->natoms) && fam_ok(gr, &r->atoms[pc->natoms]);
-		if (pc->bits) {
-			bit_put(pc->bits, pc->natoms, in);
-		} else if (in) {
-			if (pc->n == pc->cap) {
-				pc->cap = pc->cap * 2 + 8;
-				pc->list = pw_xrealloc(pc->list, pc->cap * sizeof(uint32_t));
-			}
-			pc->list[pc->n++] = pc->natoms;
-		}
+		bool in = false;
+		for (uint32_t i = 0; i < n && !in; i++)
+			in = atom_in_side(r, d == PW_INGRESS ? &gr[i].src : &gr[i].dst,
+					  pc->natoms) &&
+			     fam_ok(&gr[i], &r->atoms[pc->natoms]);
+		pcache_put(pc, pc->natoms, in);
 	}
 	return pc;
 }
@@ -731,17 +787,129 @@ static bool rule_may_match(struct pw_reach *r, const struct pw_rclass *k,
 	return false;
 }
 
-/* The peers rule gr lets through at (p, x), into m. */
-static bool rule_peers(struct pw_reach *r, const struct pw_rclass *k,
-		       const struct pw_grule *gr, int p, uint32_t x, uint64_t *m)
+/*
+ * A unit: consecutive rules of one policy that differ only in their peers
+ * (a Kubernetes rule compiles to one rule per peer).  The walk takes a unit
+ * as one rule whose peers are the union of theirs: exact, since the first
+ * of them to match decides as any other would (same action, protocol,
+ * ports, and answer on the class's own endpoint).  So a rule of P peers and
+ * Q port ranges costs P + Q per class, not P x Q.
+ */
+struct unit {
+	const struct pw_grule *gr;
+	uint32_t n;	/* rules: gr[0 .. n - 1] */
+	uint32_t pi;	/* its policy: k->pols[pi] */
+	bool base;	/* action, protocol family aside, self: may match at all */
+	uint64_t *rows; /* rows whose ports it matches, when they are plain
+			   numbers (else NULL: ask rule_may_match) */
+};
+
+static bool same_unit(struct pw_reach *r, const struct pw_rclass *k,
+		      const struct pw_grule *a, const struct pw_grule *b)
+{
+	return a->action == b->action && a->proto == b->proto &&
+	       a->not_proto == b->not_proto && a->icmp_type == b->icmp_type &&
+	       a->icmp_code == b->icmp_code && a->not_icmp_type == b->not_icmp_type &&
+	       a->not_icmp_code == b->not_icmp_code && a->ip_version == b->ip_version &&
+	       a->dst.ports == b->dst.ports && a->dst.nports == b->dst.nports &&
+	       a->dst.not_ports == b->dst.not_ports &&
+	       a->dst.nnot_ports == b->dst.nnot_ports &&
+	       self_ok_once(r, k, a) == self_ok_once(r, k, b);
+}
+
+/* Class k's units, in walk order (after its cuts are known). */
+static struct unit *units_build(struct pw_reach *r, const struct pw_rclass *k,
+				uint32_t *nu)
+{
+	const struct pw_engine *e = r->e;
+	struct unit *u = NULL;
+	size_t n = 0, cap = 0;
+	int d = k->dir;
+	for (uint32_t i = 0; i < k->npols; i++) {
+		const struct pw_gpolicy *g = &e->pols[k->pols[i]];
+		for (uint32_t q = 0; q < g->nrules[d]; q++) {
+			const struct pw_grule *gr = &g->rules[d][q];
+			if (q && same_unit(r, k, &g->rules[d][q - 1], gr)) {
+				u[n - 1].n++;
+				continue;
+			}
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				u = pw_xrealloc(u, cap * sizeof(*u));
+			}
+			u[n++] = (struct unit){ gr, 1, i, gr->action != PW_ACT_LOG &&
+							  self_ok_once(r, k, gr), NULL };
+		}
+	}
+	/* the rows of plain port lists: each entry's range covers whole rows */
+	for (size_t i = 0; i < n; i++) {
+		const struct pw_gside *ds = &u[i].gr->dst;
+		bool plain = !ds->nnot_ports;
+		for (uint32_t x = 0; x < ds->nports && plain; x++)
+			plain = !ds->ports[x].name;
+		if (!plain || !u[i].base)
+			continue;
+		u[i].rows = pw_xcalloc(k->nrows / 64 + 1, 8);
+		uint32_t base = 0;
+		for (int p = 0; p < PW_NPROTO; base += k->ncuts[p], p++) {
+			const uint32_t *cv = k->cuts[p];
+			uint32_t nc = k->ncuts[p];
+			if (!ds->nports) {
+				for (uint32_t j = 0; j < nc; j++)
+					bit_set(u[i].rows, base + j);
+				continue;
+			}
+			for (uint32_t x = 0; x < ds->nports; x++) {
+				const struct pw_np_port *pp = &ds->ports[x];
+				if (pp->proto != p && pp->proto != PW_ANY)
+					continue;
+				uint32_t lo = pp->port ? (uint32_t)pp->port : 1;
+				uint32_t hi = !pp->port ? PW_PORT_MAX
+					      : (uint32_t)(pp->end_port ? pp->end_port : pp->port);
+				uint32_t a = 0, b = nc; /* first cut >= lo */
+				while (a < b) {
+					uint32_t m = a + (b - a) / 2;
+					if (cv[m] < lo)
+						a = m + 1;
+					else
+						b = m;
+				}
+				for (; a < nc && cv[a] <= hi; a++)
+					bit_set(u[i].rows, base + a);
+			}
+		}
+	}
+	*nu = (uint32_t)n;
+	return u;
+}
+
+static void units_free(struct unit *u, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		free(u[i].rows);
+	free(u);
+}
+
+/* Can unit u match at row j (port x of proto p), for some peer? */
+static bool unit_may_match(struct pw_reach *r, const struct pw_rclass *k,
+			   const struct unit *u, uint32_t j, int p, uint32_t x)
+{
+	if (!u->base || !rule_proto_ok(u->gr, p))
+		return false;
+	return u->rows ? bit(u->rows, j) : rule_may_match(r, k, u->gr, p, x);
+}
+
+/* The peers unit u lets through at row j (p, x), into m. */
+static bool unit_peers(struct pw_reach *r, const struct pw_rclass *k,
+		       const struct unit *u, uint32_t j, int p, uint32_t x, uint64_t *m)
 {
 	int d = k->dir;
 	uint64_t *pt = r->scratch + 5 * r->nwords;
-	const struct pw_gside *ds = &gr->dst;
-	if (!rule_may_match(r, k, gr, p, x))
+	const struct pw_gside *ds = &u->gr->dst;
+	if (!unit_may_match(r, k, u, j, p, x))
 		return false;
 	b_zero(r, m);
-	peer_or(r, peer_set(r, gr, d), m);
+	peer_or(r, unit_peer_set(r, u->gr, u->n, d), m);
 	if (d == PW_EGRESS && ds->nports) {
 		port_atoms(r, ds->ports, ds->nports, p, x, pt);
 		b_and(r, m, pt);
@@ -753,8 +921,9 @@ static bool rule_peers(struct pw_reach *r, const struct pw_rclass *k,
 	return true;
 }
 
-/* Walk class k's rules for port x of proto p: the allowed peers. */
-static void row_compute(struct pw_reach *r, const struct pw_rclass *k, int p,
+/* Walk class k's units for row j (port x of proto p): the allowed peers. */
+static void row_compute(struct pw_reach *r, const struct pw_rclass *k,
+			const struct unit *u, uint32_t nu, uint32_t j, int p,
 			uint32_t x, uint64_t *allowed)
 {
 	const struct pw_engine *e = r->e;
@@ -763,41 +932,35 @@ static void row_compute(struct pw_reach *r, const struct pw_rclass *k, int p,
 	int d = k->dir;
 	b_zero(r, allowed);
 	if (k->simple) { /* one Deny tier of Allow rules: the union */
-		for (uint32_t i = 0; i < k->npols; i++) {
-			const struct pw_gpolicy *g = &e->pols[k->pols[i]];
-			for (uint32_t q = 0; q < g->nrules[d]; q++) {
-				const struct pw_grule *gr = &g->rules[d][q];
-				if (d == PW_EGRESS && (gr->dst.nports || gr->dst.nnot_ports)) {
-					if (rule_peers(r, k, gr, p, x, m))
-						b_or(r, allowed, m);
-				} else if (rule_may_match(r, k, gr, p, x)) {
-					peer_or(r, peer_set(r, gr, d), allowed);
-				}
+		for (uint32_t i = 0; i < nu; i++) {
+			const struct pw_gside *ds = &u[i].gr->dst;
+			if (d == PW_EGRESS && (ds->nports || ds->nnot_ports)) {
+				if (unit_peers(r, k, &u[i], j, p, x, m))
+					b_or(r, allowed, m);
+			} else if (unit_may_match(r, k, &u[i], j, p, x)) {
+				peer_or(r, unit_peer_set(r, u[i].gr, u[i].n, d), allowed);
 			}
 		}
 		return;
 	}
 	b_all(r, live);
-	uint32_t i = 0;
-	while (i < k->npols && !b_empty(r, live)) {
-		uint32_t tier = e->pols[k->pols[i]].tier;
+	uint32_t i = 0, pi = 0;
+	while (pi < k->npols && !b_empty(r, live)) {
+		uint32_t tier = e->pols[k->pols[pi]].tier;
 		b_zero(r, pass);
 		bool left = true; /* some peer has not been decided in this tier */
-		for (; i < k->npols && e->pols[k->pols[i]].tier == tier; i++) {
-			const struct pw_gpolicy *g = &e->pols[k->pols[i]];
-			for (uint32_t q = 0; q < g->nrules[d] && left; q++) {
-				const struct pw_grule *gr = &g->rules[d][q];
-				if (!rule_peers(r, k, gr, p, x, m))
+		for (; pi < k->npols && e->pols[k->pols[pi]].tier == tier; pi++)
+			for (; i < nu && u[i].pi == pi; i++) {
+				if (!left || !unit_peers(r, k, &u[i], j, p, x, m))
 					continue;
 				b_and(r, m, live);
-				if (gr->action == PW_ACT_ALLOW)
+				if (u[i].gr->action == PW_ACT_ALLOW)
 					b_or(r, allowed, m);
-				else if (gr->action == PW_ACT_PASS)
+				else if (u[i].gr->action == PW_ACT_PASS)
 					b_or(r, pass, m);
 				b_andnot(r, live, m);
 				left = !b_empty(r, live);
 			}
-		}
 		if (e->tiers[tier].default_action == PW_ACT_DENY)
 			memcpy(live, pass, words(r) * 8);
 		else
@@ -824,11 +987,15 @@ static bool single(const struct pw_reach *r, const struct pw_rclass *k,
 			st++;
 			continue;
 		}
-		if (in[gr->uid] < 0)
-			in[gr->uid] = fam_ok(gr, bt) &&
-				      atom_in_side(r, d == PW_INGRESS ? &gr->src : &gr->dst, b);
+		bool m = false;
+		for (uint32_t i = 0; i < st->n && !m; i++) {
+			uint32_t uid = gr[i].uid;
+			if (in[uid] < 0)
+				in[uid] = fam_ok(&gr[i], bt) &&
+					  atom_in_side(r, d == PW_INGRESS ? &gr[i].src : &gr[i].dst, b);
+			m = in[uid] > 0;
+		}
 		const struct pw_gside *ds = &gr->dst;
-		bool m = in[gr->uid] > 0;
 		if (m && d == PW_EGRESS)
 			m = (!ds->nports || port_in(r, ds->ports, ds->nports, p, x, bt->identity)) &&
 			    (!ds->nnot_ports ||
@@ -848,32 +1015,30 @@ static bool single(const struct pw_reach *r, const struct pw_rclass *k,
 	return true; /* the profile */
 }
 
-static void step_push(struct pw_rclass *k, const struct pw_grule *gr, bool deny,
-		      size_t *cap)
+static void step_push(struct pw_rclass *k, const struct pw_grule *gr, uint32_t n,
+		      bool deny, size_t *cap)
 {
 	if (k->nsteps == *cap) {
 		*cap = *cap ? *cap * 2 : 16;
 		k->steps = pw_xrealloc(k->steps, *cap * sizeof(*k->steps));
 	}
-	k->steps[k->nsteps++] = (struct pw_rstep){ gr, deny };
+	k->steps[k->nsteps++] = (struct pw_rstep){ gr, n, deny };
 }
 
-/* Row j's steps: per tier, the rules that may match at (p, x), then the
+/* Row j's steps: per tier, the units that may match at (p, x), then the
    tier's end. */
-static void steps_add(struct pw_reach *r, struct pw_rclass *k, int p, uint32_t x,
-		      size_t *cap)
+static void steps_add(struct pw_reach *r, struct pw_rclass *k, const struct unit *u,
+		      uint32_t nu, uint32_t j, int p, uint32_t x, size_t *cap)
 {
 	const struct pw_engine *e = r->e;
-	uint32_t i = 0;
-	while (i < k->npols) {
-		uint32_t tier = e->pols[k->pols[i]].tier;
-		for (; i < k->npols && e->pols[k->pols[i]].tier == tier; i++) {
-			const struct pw_gpolicy *g = &e->pols[k->pols[i]];
-			for (uint32_t q = 0; q < g->nrules[k->dir]; q++)
-				if (rule_may_match(r, k, &g->rules[k->dir][q], p, x))
-					step_push(k, &g->rules[k->dir][q], false, cap);
-		}
-		step_push(k, NULL, e->tiers[tier].default_action == PW_ACT_DENY, cap);
+	uint32_t i = 0, pi = 0;
+	while (pi < k->npols) {
+		uint32_t tier = e->pols[k->pols[pi]].tier;
+		for (; pi < k->npols && e->pols[k->pols[pi]].tier == tier; pi++)
+			for (; i < nu && u[i].pi == pi; i++)
+				if (unit_may_match(r, k, &u[i], j, p, x))
+					step_push(k, u[i].gr, u[i].n, false, cap);
+		step_push(k, NULL, 0, e->tiers[tier].default_action == PW_ACT_DENY, cap);
 	}
 }
 
@@ -928,6 +1093,13 @@ static void class_compute(struct pw_reach *r, struct pw_rclass *k)
 				const struct pw_grule *gr = &g->rules[k->dir][q];
 				if (gr->action == PW_ACT_LOG || !rule_proto_ok(gr, p))
 					continue;
+				/* a rule's peers share its port lists: cut them once */
+				if (q && gr->dst.ports == gr[-1].dst.ports &&
+				    gr->dst.nports == gr[-1].dst.nports &&
+				    gr->dst.not_ports == gr[-1].dst.not_ports &&
+				    gr->dst.nnot_ports == gr[-1].dst.nnot_ports &&
+				    gr[-1].action != PW_ACT_LOG && rule_proto_ok(&gr[-1], p))
+					continue;
 				cut_entries(r, gr->dst.ports, gr->dst.nports, p, k->dir, id, &c);
 				cut_entries(r, gr->dst.not_ports, gr->dst.nnot_ports, p,
 					    k->dir, id, &c);
@@ -967,16 +1139,15 @@ static void class_compute(struct pw_reach *r, struct pw_rclass *k)
 				    g->rules[k->dir][q].action == PW_ACT_LOG;
 	}
 	uint64_t *allowed = r->scratch + 6 * r->nwords;
+	uint32_t nu;
+	struct unit *u = units_build(r, k, &nu);
 	uint32_t j = 0, none = UINT32_MAX;
 	for (int p = 0; p < PW_NPROTO; p++)
 		for (uint32_t i = 0; i < k->ncuts[p]; i++, j++) {
 			uint32_t x = k->cuts[p][i];
 			bool any = false;
-			for (uint32_t n = 0; n < k->npols && !any; n++) {
-				const struct pw_gpolicy *g = &e->pols[k->pols[n]];
-				for (uint32_t q = 0; q < g->nrules[k->dir] && !any; q++)
-					any = rule_may_match(r, k, &g->rules[k->dir][q], p, x);
-			}
+			for (uint32_t n = 0; n < nu && !any; n++)
+				any = unit_may_match(r, k, &u[n], j, p, x);
 			if (!any && none != UINT32_MAX) { /* the same as before */
 				const struct pw_row *o = &k->rows[none];
 				struct pw_row *nr = &k->rows[j];
@@ -986,7 +1157,7 @@ static void class_compute(struct pw_reach *r, struct pw_rclass *k)
 				nr->bits = blob_ref(o->bits);
 				continue;
 			}
-			row_compute(r, k, p, x, allowed);
+			row_compute(r, k, u, nu, j, p, x, allowed);
 			row_store(r, &k->rows[j], allowed);
 			k->rows[j].nomatch = !any;
 			k->rows[j].fall = k->fall;
@@ -1003,9 +1174,10 @@ static void class_compute(struct pw_reach *r, struct pw_rclass *k)
 		for (uint32_t i = 0; i < k->ncuts[p]; i++, j++) {
 			k->step_off[j] = k->nsteps;
 			if (!k->rows[j].nomatch)
-				steps_add(r, k, p, k->cuts[p][i], &cap);
+				steps_add(r, k, u, nu, j, p, k->cuts[p][i], &cap);
 		}
 	k->step_off[j] = k->nsteps;
+	units_free(u, nu);
 }
 
 static void class_free_rows(struct pw_reach *r, struct pw_rclass *k)
@@ -1176,6 +1348,11 @@ void pw_reach_release(struct pw_reach *r)
 		free(r->peers[i].bits);
 		free(r->peers[i].list);
 	}
+	for (uint32_t i = 0; i < r->nupeers; i++) {
+		free(r->upeers[i].bits);
+		free(r->upeers[i].list);
+	}
+	free(r->upeers);
 	free(r->blobs);
 	for (uint32_t i = 0; i < r->nrev; i++)
 		free(r->rev[i].cls);

@@ -57,9 +57,11 @@ struct pw_row {
 	bool fall;    /* its class's verdict for a peer no rule matches */
 };
 
-/* A rule that may match at a row's ports, or (gr NULL) the end of a tier */
+/* Rules that may match at a row's ports (gr and the n - 1 after it, which
+   differ only in their peers: one step), or (gr NULL) the end of a tier */
 struct pw_rstep {
 	const struct pw_grule *gr;
+	uint32_t n;
 	bool deny; /* end of a tier whose default action is Deny */
 };
 
@@ -128,6 +130,8 @@ struct pw_reach {
 	uint32_t uid_seen; /* rules compiled after this are new to it */
 	struct pw_pcache *peers; /* per rule uid */
 	uint32_t npeers;
+	struct pw_pcache *upeers; /* per first rule uid of a unit of n > 1 */
+	uint32_t nupeers;
 	struct pw_rev *rev; /* per rule uid: the classes that hold it */
 	uint32_t nrev;
 	/* rules whose peers are just an identity set: set -> uids; others */

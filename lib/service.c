@@ -21,7 +21,7 @@ static int want_proto(struct ld *l, yaml_node_t *n, bool *ok)
 	int p = pw_proto_parse(s);
 	if (p < 0 || strcmp(s, pw_proto_name(p))) {
 		pw_error(l->d, ld_pos(l, n),
-			 "unknown protocol \"%s\" (want TCP, UDP or SCTP)", s);
+			 "unknown protocol %s (want TCP, UDP or SCTP)", ld_q(l, s));
 		*ok = false;
 		return PW_TCP;
 	}
@@ -69,7 +69,7 @@ static void add_vip(struct ld *l, struct pw_service *s, size_t *cap,
 	if (!t || !*t || !strcmp(t, "None"))
 		return;
 	if (pw_addr_parse(t, &a) < 0) {
-		pw_error(l->d, ld_pos(l, n), "invalid IP address \"%s\"", t);
+		pw_error(l->d, ld_pos(l, n), "invalid IP address %s", ld_q(l, t));
 		*ok = false;
 		return;
 	}
@@ -97,7 +97,7 @@ static void load_svc_port(struct ld *l, yaml_node_t *pn, struct pw_svc_port *o,
 		const char *t = ld_want_str(l, tn, "targetPort");
 		if (t && !port_name_ok(t)) {
 			pw_error(l->d, ld_pos(l, tn),
-				 "invalid targetPort \"%s\" (want a number or a port name)", t);
+				 "invalid targetPort %s (want a number or a port name)", ld_q(l, t));
 			*ok = false;
 		}
 		o->target_name = t;
@@ -139,8 +139,8 @@ void pw__load_service(struct ld *l, struct meta *m)
 			i++;
 		if (i == PW_ARRAY_SIZE(types)) {
 			pw_error(l->d, ld_pos(l, tn),
-				 "unknown Service type \"%s\" (want ClusterIP, NodePort, LoadBalancer or ExternalName)",
-				 type);
+				 "unknown Service type %s (want ClusterIP, NodePort, LoadBalancer or ExternalName)",
+				 ld_q(l, type));
 			ok = false;
 		} else {
 			s.type = (enum pw_svc_type)i;
@@ -224,7 +224,7 @@ static void load_ep_addrs(struct ld *l, yaml_node_t *seq, struct pw_endpoints *e
 		if (!t)
 			continue;
 		if (pw_addr_parse(t, &a.addr) < 0) {
-			pw_error(l->d, ld_pos(l, ipn), "invalid IP address \"%s\"", t);
+			pw_error(l->d, ld_pos(l, ipn), "invalid IP address %s", ld_q(l, t));
 			*ok = false;
 			continue;
 		}
@@ -299,8 +299,8 @@ void pw__load_endpoints(struct ld *l, struct meta *m)
 	ep.service = pw_labels_get(&m->labels, "kubernetes.io/service-name");
 	if (!ep.service) {
 		pw_warn(l->d, m->pos,
-			"EndpointSlice \"%s\" has no kubernetes.io/service-name label, ignored",
-			m->name);
+			"EndpointSlice %s has no kubernetes.io/service-name label, ignored",
+			ld_q(l, m->name));
 		return;
 	}
 	yaml_node_t *at = ld_get(l, m->obj, "addressType");
@@ -308,11 +308,11 @@ void pw__load_endpoints(struct ld *l, struct meta *m)
 	if (type && strcmp(type, "IPv4") && strcmp(type, "IPv6")) {
 		if (strcmp(type, "FQDN")) {
 			pw_error(l->d, ld_pos(l, at),
-				 "unknown addressType \"%s\" (want IPv4, IPv6 or FQDN)", type);
+				 "unknown addressType %s (want IPv4, IPv6 or FQDN)", ld_q(l, type));
 			return;
 		}
 		pw_warn(l->d, ld_pos(l, at),
-			"EndpointSlice \"%s\" of addressType FQDN: not analysed", m->name);
+			"EndpointSlice %s of addressType FQDN: not analysed", ld_q(l, m->name));
 		return;
 	}
 	yaml_node_t *eps = ld_want_seq(l, ld_get(l, m->obj, "endpoints"), "endpoints");
@@ -341,7 +341,7 @@ void pw__load_endpoints(struct ld *l, struct meta *m)
 			if (!t)
 				continue;
 			if (pw_addr_parse(t, &a.addr) < 0) {
-				pw_error(l->d, ld_pos(l, an), "invalid IP address \"%s\"", t);
+				pw_error(l->d, ld_pos(l, an), "invalid IP address %s", ld_q(l, t));
 				ok = false;
 				continue;
 			}
@@ -384,8 +384,8 @@ static void ing_backend(struct ld *l, yaml_node_t *b, struct pw_ingress *ing,
 	}
 	if (ld_is_null(svc)) {
 		pw_warn(l->d, ld_pos(l, b),
-			"%s \"%s\": a backend without a Service, ignored",
-			ing->kind, ing->name);
+			"%s %s: a backend without a Service, ignored",
+			ing->kind, ld_q(l, ing->name));
 		return;
 	}
 	struct pw_ing_backend x = { 0 };
@@ -408,8 +408,8 @@ static void route_backend(struct ld *l, yaml_node_t *t, struct pw_ingress *ing,
 {
 	const char *kind = ld_opt_str(l, ld_get(l, t, "kind"), "kind");
 	if (kind && strcmp(kind, "Service")) {
-		pw_warn(l->d, ld_pos(l, t), "Route \"%s\": a target of kind %s, ignored",
-			ing->name, kind);
+		pw_warn(l->d, ld_pos(l, t), "Route %s: a target of kind %s, ignored",
+			ld_q(l, ing->name), kind);
 		return;
 	}
 	struct pw_ing_backend x = *port;

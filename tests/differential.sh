@@ -37,6 +37,8 @@ for s in 1 2 3 4 5 6 7 8; do
 	$PODWALL gen --pods $((30 + s * 10)) --policies $((20 + s * 5)) --namespaces 4 \
 		--seed $s $extra > "$T/gen-$s.yaml"
 done
+# rules that alias one list of peers and one of ports (tests/scale/cube.sh)
+sh "$here/scale/cube.sh" 12 20 16 > "$T/gen-cube.yaml"
 npa=$(ls -d "$SHARED"/conformance/netpol-analyzer/tests/*/ 2>/dev/null)
 e2e=$(ls "$SHARED"/conformance/k8s-e2e/E*/step*/manifests.yaml 2>/dev/null)
 for flags in 0 1 2; do

@@ -42,6 +42,7 @@ for u in $UNIT_BINS; do
 done
 run_suite sh "$here/run-cases.sh"
 run_suite sh "$here/run-cli.sh"
+run_suite sh "$here/help.sh"
 run_suite sh "$here/conformance/k8s-e2e.sh"
 run_suite sh "$here/conformance/recipes.sh"
 run_suite sh "$here/conformance/netpol-analyzer.sh"
@@ -49,12 +50,14 @@ run_suite sh "$here/conformance/nca-calico.sh"
 run_suite sh "$here/differential.sh"
 run_suite sh "$here/differential-outputs.sh"
 run_suite sh "$here/lint-dns.sh"
+run_suite sh "$here/scale/run.sh"
 # the lab needs root (network namespaces, nftables); CI runs as root
 if [ "$(id -u)" = 0 ] && [ -z "$PODWALL_SKIP_LAB" ]; then
 	run_suite sh "$here/lab/nft-check.sh"
 	run_suite sh "$here/lab/run.sh"
 	run_suite sh "$here/lab/services.sh"
 	run_suite sh "$here/lab/gen.sh"
+	run_suite sh "$here/lab/steps.sh"
 else
 	echo "lab: not run (needs root)"
 fi

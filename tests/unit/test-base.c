@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* base.c helpers the engine leans on for speed: sorted-list lookup and
    decimal keys without printf. */
+#include <stdlib.h>
 #include "../../lib/base.h"
 #include "t.h"
 
@@ -44,5 +45,38 @@ int main(void)
 		T_CHECK(!strcmp(b.s, want), "u32 %u: '%s'", decimals[i].v, b.s);
 	}
 	pw_buf_release(&b);
+	/* values in messages: escaped, and long ones cut with their size */
+	static const struct { size_t n; const char *in, *want; } quotes[] = {
+		{ 0, "web", "\"web\"" },
+		{ 0, "a\"b\\c\n\x01", "\"a\\\"b\\\\c\\x0a\\x01\"" },
+		{ 0, "\xc3\xa9", "\"\xc3\xa9\"" },
+		{ 100, NULL, "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xe2\x80\xa6\" (100 bytes)" },
+		{ 1 << 20, NULL, "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xe2\x80\xa6\" (1 MiB)" },
+		{ 3000, NULL, "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xe2\x80\xa6\" (3 KiB)" },
+	};
+	for (size_t i = 0; i < PW_ARRAY_SIZE(quotes); i++) {
+		char q[PW_QUOTE_SIZE];
+		char *in = NULL;
+		if (quotes[i].n) {
+			in = pw_xmalloc(quotes[i].n + 1);
+			memset(in, 'a', quotes[i].n);
+			in[quotes[i].n] = 0;
+		}
+		pw_quote(q, in ? in : quotes[i].in);
+		T_CHECK(!strcmp(q, quotes[i].want), "quote %zu: %s", i, q);
+		free(in);
+	}
+	/* a cut never splits a character */
+	{
+		char in[200], q[PW_QUOTE_SIZE];
+		in[0] = 'x';
+		for (int i = 1; i < 199; i += 2) {
+			in[i] = (char)0xc3;
+			in[i + 1] = (char)0xa9;
+		}
+		in[199] = 0;
+		pw_quote(q, in);
+		T_CHECK(strstr(q, "\xc3\xa9\xe2\x80\xa6\" (199 bytes)") != NULL, "quote cut: %s", q);
+	}
 	return T_DONE("unit-base");
 }

@@ -74,6 +74,35 @@ static const struct {
 	  1, 8, 18, "unknown protocol", 0, 0, 0 },
 	{ "duplicate key", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  name: b\n",
 	  1, 5, 3, "already defined", 1, 0, 1 },
+	{ "NUL in a string", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: \"a\\0b\"\n",
+	  1, 4, 9, "NUL character", 0, 0, 0 },
+	{ "nesting capped", "a: " "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n",
+	  1, 1, 67, "nesting deeper than 64", 0, 0, 0 },
+	{ "merge key", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n"
+		 "  labels: &l {app: x}\n  annotations:\n    <<: *l\n    app: y\n",
+	  0, 0, 0, NULL, 1, 0, 1 },
+	{ "merge of a scalar", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n"
+		 "  labels:\n    <<: 7\n",
+	  1, 6, 9, "merge key << needs a mapping", 0, 0, 0 },
+	{ "alias inside its anchor", "a: &x [1, *x]\n",
+	  1, 1, 11, "inside the node of its own anchor", 0, 0, 0 },
+	{ "alias of no anchor", "a: *x\n",
+	  1, 1, 4, "of no anchor", 0, 0, 0 },
+	{ "hostNetwork yes", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {hostNetwork: yes}\n",
+	  0, 0, 0, NULL, 1, 0, 1 },
+	{ "hostNetwork Off", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {hostNetwork: Off}\n",
+	  0, 0, 0, NULL, 1, 0, 1 },
+	{ "hostNetwork quoted", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {hostNetwork: \"yes\"}\n",
+	  1, 4, 21, "true or false", 0, 0, 0 },
+	{ "containerPort 0x50", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n"
+		 "spec: {containers: [{ports: [{containerPort: 0x50}]}]}\n",
+	  0, 0, 0, NULL, 1, 0, 1 },
+	{ "containerPort 0o200000 out of range", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n"
+		 "spec: {containers: [{ports: [{containerPort: 0o200000}]}]}\n",
+	  1, 4, 46, "containerPort 65536 is out of range", 0, 0, 0 },
+	{ "containerPort 1.5", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n"
+		 "spec: {containers: [{ports: [{containerPort: 1.5}]}]}\n",
+	  1, 4, 46, "must be an integer", 0, 0, 0 },
 	{ "policyTypes default", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\n"
 		 "spec:\n  podSelector: {}\n  egress:\n  - {}\n",
 	  0, 0, 0, NULL, 0, 1, 1 },
@@ -105,6 +134,70 @@ int main(void)
 			T_CHECK(c.npols == cases[i].pols, "%s: %u policies", cases[i].name, c.npols);
 			T_CHECK(c.nns == cases[i].nss, "%s: %u namespaces", cases[i].name, c.nns);
 		}
+		pw_diags_release(&d);
+		pw_cluster_release(&c);
+	}
+	/* YAML 1.1 scalars as Kubernetes' decoder reads them */
+	static const struct { const char *v; long want; } ints[] = {
+		{ "80", 80 }, { "0x50", 80 }, { "0o120", 80 }, { "0120", 80 },
+		{ "0b1010000", 80 }, { "8_0", 80 }, { "+80", 80 }, { "08", 8 },
+		{ "1e3", 1000 }, { "80.0", 80 }, { "-0x10", -16 },
+	};
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		char y[128];
+		snprintf(y, sizeof(y), "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n"
+			 "spec: {containers: [{ports: [{containerPort: %s}]}]}\n", ints[i].v);
+		struct pw_cluster c;
+		struct pw_diags d;
+		pw_cluster_init(&c);
+		pw_diags_init(&d);
+		pw_cluster_load_buffer(&c, "t.yaml", (const unsigned char *)y, strlen(y), &d);
+		bool ok = ints[i].want < 1 ? d.errors == 1
+			: d.errors == 0 && c.npods == 1 && c.pods[0].nports == 1 &&
+				  c.pods[0].ports[0].port == ints[i].want;
+		T_CHECK(ok, "containerPort: %s is %ld", ints[i].v, ints[i].want);
+		pw_diags_release(&d);
+		pw_cluster_release(&c);
+	}
+	static const struct { const char *v; bool want; } bools[] = {
+		{ "y", true }, { "Y", true }, { "yes", true }, { "Yes", true }, { "YES", true },
+		{ "on", true }, { "On", true }, { "ON", true }, { "true", true }, { "True", true },
+		{ "n", false }, { "N", false }, { "no", false }, { "NO", false }, { "off", false },
+		{ "OFF", false }, { "false", false }, { "FALSE", false },
+	};
+	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
+		char y[128];
+		snprintf(y, sizeof(y), "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n"
+			 "spec: {hostNetwork: %s}\n", bools[i].v);
+		struct pw_cluster c;
+		struct pw_diags d;
+		pw_cluster_init(&c);
+		pw_diags_init(&d);
+		pw_cluster_load_buffer(&c, "t.yaml", (const unsigned char *)y, strlen(y), &d);
+		T_CHECK(d.errors == 0 && c.npods == 1 && c.pods[0].host_network == bools[i].want,
+			"hostNetwork: %s is %d", bools[i].v, bools[i].want);
+		pw_diags_release(&d);
+		pw_cluster_release(&c);
+	}
+	/* merge keys: explicit keys written after << win, those before lose
+	   (go-yaml v2 assigns in order); in a list, earlier mappings win */
+	{
+		static const char y[] =
+			"apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n"
+			"  annotations: {x: &a {app: a, tier: a, zone: a}, y: &b {app: b, role: b, zone: b}}\n"
+			"  labels:\n    zone: z\n    <<: [*a, *b]\n    tier: t\n";
+		struct pw_cluster c;
+		struct pw_diags d;
+		pw_cluster_init(&c);
+		pw_diags_init(&d);
+		pw_cluster_load_buffer(&c, "t.yaml", (const unsigned char *)y, strlen(y), &d);
+		const char *app = c.npods ? pw_labels_get(&c.pods[0].labels, "app") : NULL;
+		const char *tier = c.npods ? pw_labels_get(&c.pods[0].labels, "tier") : NULL;
+		const char *role = c.npods ? pw_labels_get(&c.pods[0].labels, "role") : NULL;
+		const char *zone = c.npods ? pw_labels_get(&c.pods[0].labels, "zone") : NULL;
+		T_CHECK(d.errors == 0 && app && !strcmp(app, "a") && tier && !strcmp(tier, "t") &&
+				role && !strcmp(role, "b") && zone && !strcmp(zone, "a"),
+			"merge keys: app=%s tier=%s role=%s zone=%s", app, tier, role, zone);
 		pw_diags_release(&d);
 		pw_cluster_release(&c);
 	}
