@@ -28,7 +28,7 @@ vg matrix-yaml matrix -f "$here/cli/0021-matrix-port-classes" -o yaml
 vg connlist connlist -f "$npa" --ipblock-excludes-pods --hostnetwork-as-pods
 vg lint lint -f "$here/cli/0041-lint-findings"
 vg lint-staged lint -f "$here/cli/0049-lint-staged-dns" -o yaml
-vg lint-calico-admin lint -f "$here/cli/0068-lint-dns-calico-admin"
+vg lint-calico-admin lint -f "$here/cli/0091-lint-dns-calico-admin"
 vg lint-shadowed lint -f "$here/cli/0047-lint-shadowed-kinds"
 vg errors eval -f "$here/cli/0050-errors-all-reported/in" --src x/p --dst x/p --port 80
 vg yaml-syntax matrix -f "$here/cli/0051-yaml-syntax"
