@@ -1190,12 +1190,13 @@ static int run_probes(void *arg)
 	return 0;
 }
 
-static int lab_probe(struct lab *lb, struct cli_world *w, int *protos,
-		     int *portv, size_t nq, const char *fmt)
+/* Every pod, in the lab's order (the order they joined it), then the
+   external hosts: the ends of the probes.  Heap; returns the count. */
+static size_t probe_endpoints(const struct lab *lb, const struct cli_world *w,
+			      struct endpoint **out)
 {
 	const struct pw_cluster *c = &w->c;
-	size_t ne = c->npods + (size_t)lb->next;
-	struct endpoint *eps = pw_xcalloc(ne + 1, sizeof(*eps));
+	struct endpoint *eps = pw_xcalloc(c->npods + (size_t)lb->next + 1, sizeof(*eps));
 	size_t n = 0;
 	/* pods in the lab's order (the order they joined it), then the hosts */
 	uint32_t *order = pw_xcalloc(c->npods + 1, sizeof(uint32_t));
@@ -1225,6 +1226,29 @@ static int lab_probe(struct lab *lb, struct cli_world *w, int *protos,
 		e->ep = pw_ep_addr(&lb->ext[x]);
 		e->addr = lb->ext[x];
 	}
+	free(order);
+	*out = eps;
+	return n;
+}
+
+/* Read len bytes of probe results from fd (short on a child's failure). */
+static void read_results(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	while (len) {
+		ssize_t r = read(fd, p, len);
+		if (r <= 0)
+			break;
+		p += r;
+		len -= (size_t)r;
+	}
+}
+
+static int lab_probe(struct lab *lb, struct cli_world *w, int *protos,
+		     int *portv, size_t nq, const char *fmt)
+{
+	struct endpoint *eps;
+	size_t n = probe_endpoints(lb, w, &eps);
 	/* one child per source, all at once */
 	size_t per = (n - 1) * nq;
 	struct pw_probe *all = pw_xcalloc(n * per + 1, sizeof(*all));
@@ -1257,15 +1281,7 @@ static int lab_probe(struct lab *lb, struct cli_world *w, int *protos,
 		fds[s] = pfd[0];
 	}
 	for (size_t s = 0; s < n; s++) {
-		char *p = (char *)&all[s * per];
-		size_t len = per * sizeof(*all);
-		while (len) {
-			ssize_t r = read(fds[s], p, len);
-			if (r <= 0)
-				break;
-			p += r;
-			len -= (size_t)r;
-		}
+		read_results(fds[s], &all[s * per], per * sizeof(*all));
 		close(fds[s]);
 		waitpid(pids[s], NULL, 0);
 	}
@@ -1390,7 +1406,6 @@ static int lab_probe(struct lab *lb, struct cli_world *w, int *protos,
 		printf("%s]\n}\n", first ? "" : "\n  ");
 	}
 	free(obs);
-	free(order);
 	pw_buf_release(&diffs);
 	free(all);
 	free(pids);
@@ -1422,24 +1437,8 @@ struct svc_target {
 static int lab_probe_services(struct lab *lb, struct cli_world *w, const char *fmt)
 {
 	const struct pw_cluster *c = &w->c;
-	size_t ne = c->npods + (size_t)lb->next;
-	struct endpoint *eps = pw_xcalloc(ne + 1, sizeof(*eps));
-	size_t n = 0;
-	for (uint32_t i = 0; i < c->npods; i++) {
-		struct endpoint *e = &eps[n++];
-		snprintf(e->label, sizeof(e->label), "%s/%s", c->nss[c->pods[i].ns].name,
-			 c->pods[i].name);
-		pod_ns(lb, lb->pod_k[i], e->netns);
-		e->ep = pw_ep_pod(c, i);
-		e->addr = c->pods[i].addrs[0];
-	}
-	for (int x = 0; x < lb->next; x++) {
-		struct endpoint *e = &eps[n++];
-		pw_addr_format(&lb->ext[x], e->label);
-		ext_ns(lb, x, e->netns);
-		e->ep = pw_ep_addr(&lb->ext[x]);
-		e->addr = lb->ext[x];
-	}
+	struct endpoint *eps;
+	size_t n = probe_endpoints(lb, w, &eps);
 	struct svc_target *tv = NULL;
 	size_t nt = 0, tcap = 0;
 	int chains = 0;
@@ -1518,15 +1517,7 @@ static int lab_probe_services(struct lab *lb, struct cli_world *w, const char *f
 		for (size_t t = 0; t < nt; t++) {
 			if (tv[t].chain != ch)
 				continue;
-			char *p = (char *)&all[off[t]];
-			size_t len = tv[t].nb * n * sizeof(*all);
-			while (len) {
-				ssize_t r = read(fds[ch], p, len);
-				if (r <= 0)
-					break;
-				p += r;
-				len -= (size_t)r;
-			}
+			read_results(fds[ch], &all[off[t]], tv[t].nb * n * sizeof(*all));
 		}
 		close(fds[ch]);
 		waitpid(pids[ch], NULL, 0);

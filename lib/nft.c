@@ -176,6 +176,26 @@ static int range_cmp(const void *x, const void *y)
 	return a->plo < b->plo ? -1 : a->plo > b->plo;
 }
 
+/* The elements of addresses [lo, hi] and each "\x1fproto . ports" of ports */
+static void emit_piece(struct pw_buf *out, size_t *n, uint32_t lo, uint32_t hi,
+		       const struct pw_buf *ports)
+{
+	if (!ports->len)
+		return;
+	struct pw_addr a = pw_addr_from_v4(lo), b = pw_addr_from_v4(hi);
+	char as[48], bs[48];
+	pw_addr_format(&a, as);
+	pw_addr_format(&b, bs);
+	char *save, *copy = pw_xstrdup(ports->s);
+	for (char *t = strtok_r(copy, "\x1f", &save); t; t = strtok_r(NULL, "\x1f", &save)) {
+		if (lo == hi)
+			pw_buf_printf(out, "%s%s . %s", (*n)++ ? ", " : "", as, t);
+		else
+			pw_buf_printf(out, "%s%s-%s . %s", (*n)++ ? ", " : "", as, bs, t);
+	}
+	free(copy);
+}
+
 /*
  * The elements of a run, disjoint: an interval set of concatenations may
  * not hold two elements that overlap (the kernel refuses it), and rules of
@@ -245,22 +265,8 @@ static void run_elements(struct render *r, struct pw_buf *out)
 			prev_hi = b;
 			continue;
 		}
-		if (have_prev && prev.len) {
-			/* emit the previous piece */
-			struct pw_addr lo = pw_addr_from_v4(prev_lo), hi = pw_addr_from_v4(prev_hi);
-			char as[48], bs[48];
-			pw_addr_format(&lo, as);
-			pw_addr_format(&hi, bs);
-			char *save, *copy = pw_xstrdup(prev.s);
-			for (char *t = strtok_r(copy, "\x1f", &save); t;
-			     t = strtok_r(NULL, "\x1f", &save)) {
-				if (prev_lo == prev_hi)
-					pw_buf_printf(out, "%s%s . %s", n++ ? ", " : "", as, t);
-				else
-					pw_buf_printf(out, "%s%s-%s . %s", n++ ? ", " : "", as, bs, t);
-			}
-			free(copy);
-		}
+		if (have_prev)
+			emit_piece(out, &n, prev_lo, prev_hi, &prev);
 		pw_buf_reset(&prev);
 		if (cur.len)
 			pw_buf_add(&prev, cur.s, cur.len);
@@ -268,20 +274,8 @@ static void run_elements(struct render *r, struct pw_buf *out)
 		prev_hi = b;
 		have_prev = true;
 	}
-	if (have_prev && prev.len) {
-		struct pw_addr lo = pw_addr_from_v4(prev_lo), hi = pw_addr_from_v4(prev_hi);
-		char as[48], bs[48];
-		pw_addr_format(&lo, as);
-		pw_addr_format(&hi, bs);
-		char *save, *copy = pw_xstrdup(prev.s);
-		for (char *t = strtok_r(copy, "\x1f", &save); t; t = strtok_r(NULL, "\x1f", &save)) {
-			if (prev_lo == prev_hi)
-				pw_buf_printf(out, "%s%s . %s", n++ ? ", " : "", as, t);
-			else
-				pw_buf_printf(out, "%s%s-%s . %s", n++ ? ", " : "", as, bs, t);
-		}
-		free(copy);
-	}
+	if (have_prev)
+		emit_piece(out, &n, prev_lo, prev_hi, &prev);
 	pw_buf_release(&cur);
 	pw_buf_release(&prev);
 	free(pr);

@@ -16,8 +16,10 @@ total_fail=0
 suites_failed=0
 
 run_suite() {
+	t0=$(date +%s)
 	"$@" > "$log" 2>&1
 	rc=$?
+	secs=$(($(date +%s) - t0))
 	grep -v ': [0-9]* passed, [0-9]* failed$' "$log" | head -40
 	line=$(grep -E ': [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
 	if [ -z "$line" ]; then
@@ -27,6 +29,7 @@ run_suite() {
 		return
 	fi
 	echo "$line"
+	echo "  ($secs s)"
 	p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed$/\1/')
 	f=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed$/\2/')
 	total_pass=$((total_pass + p))
