@@ -137,6 +137,15 @@ void pw_cluster_finish(struct pw_cluster *c, struct pw_diags *d)
 		*PW_PUSH(&c->arena, gr->pods, gr->npods, gr->cap) = i;
 	}
 	pw_strmap_release(&gidx);
+	/* the pods each Service's selector picks, once */
+	for (uint32_t i = 0; i < c->nsvcs; i++) {
+		struct pw_service *sv = &c->svcs[i];
+		size_t cap = 0;
+		for (uint32_t k = 0; sv->has_sel && k < c->npods; k++)
+			if (c->pods[k].ns == sv->ns &&
+			    pw_lsel_match(&sv->sel, &c->pods[k].labels))
+				*PW_PUSH(&c->arena, sv->pods, sv->npods, cap) = k;
+	}
 }
 
 const char *pw_group_kind_name(const struct pw_cluster *c,

@@ -257,6 +257,8 @@ struct pw_service {
 	const char *external_name; /* ExternalName */
 	struct pw_svc_port *ports;
 	uint32_t nports;
+	uint32_t *pods; /* the pods the selector picks (pw_cluster_finish) */
+	uint32_t npods;
 	struct pw_pos pos;
 };
 

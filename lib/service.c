@@ -599,12 +599,9 @@ size_t pw_service_backends(const struct pw_cluster *c,
 		}
 		return n;
 	}
-	if (!s->has_sel)
-		return 0;
-	for (uint32_t i = 0; i < c->npods; i++) {
+	for (uint32_t k = 0; k < s->npods; k++) {
+		uint32_t i = s->pods[k];
 		const struct pw_pod *p = &c->pods[i];
-		if (p->ns != s->ns || !pw_lsel_match(&s->sel, &p->labels))
-			continue;
 		int t = sp ? target_on(p, sp) : port;
 		if (sp && !t)
 			continue;
