@@ -18,7 +18,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 FUZZ_SECONDS ?= 60
 SHARED   ?= ../shared
 
-LIB_SRC := $(wildcard lib/*.c)
+LIB_SRC := $(wildcard lib/*.c lib/*/*.c)
 CLI_SRC := $(wildcard cli/*.c)
 SRC     := $(LIB_SRC) $(CLI_SRC)
 OBJ     := $(SRC:%.c=build/rel/%.o)

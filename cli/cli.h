@@ -43,6 +43,11 @@ struct cli_opts {
 	   an object); see struct pw_cluster's admit */
 	bool (*admit)(void *arg, uint32_t input, const char *key);
 	void *admit_arg;
+	/* loads files[input] instead of pw_cluster_load_path (the lab: from
+	   its copies); the number of errors added */
+	size_t (*load)(void *arg, struct pw_cluster *c, uint32_t input,
+		       struct pw_diags *d);
+	void *load_arg;
 };
 
 /* A loaded cluster and its engine. */
@@ -96,6 +101,8 @@ int cli_resolve(struct cli_world *w, const char *spec, const char *defns,
 const struct pw_service *cli_service(const struct cli_world *w,
 				     const char *spec, const char *defns);
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Milliseconds of CLOCK_MONOTONIC. */
+double cli_now_ms(void);
 /* User input quoted for a message (pw_quote(): escaped, a long value
    shortened); the last four results stay valid. */
 const char *cli_q(const char *s);
@@ -129,6 +136,13 @@ void cli_conns(const struct pw_engine *e, const struct pw_reach *r,
 	       const struct pw_ep *s, const struct pw_ep *d, struct pw_conns *out);
 int cmd_diff(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
+/* The lab's helper processes (cli/lab-tools.c), `lab __NAME ARGS`: argv[0]
+   is __NAME. */
+int lab_tool_serve(int argc, char **argv);
+int lab_tool_echo(int argc, char **argv);
+int lab_tool_hold(int argc, char **argv);
+int lab_tool_sink(int argc, char **argv);
+int lab_tool_blast(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 
 #endif

@@ -170,7 +170,7 @@ static void print_skipped(const struct pw_cluster *c, int verbose)
 	free(order);
 }
 
-static double mono_ms(void)
+double cli_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -184,7 +184,7 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 	memset(w, 0, sizeof(*w));
 	w->ingress_pod = -1;
 	w->stats = o->stats;
-	w->t_start = mono_ms();
+	w->t_start = cli_now_ms();
 	pw_cluster_init(&w->c);
 	pw_strmap_init(&w->pods);
 	pw_strmap_init(&w->groups);
@@ -201,7 +201,10 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 	w->c.apply_ns = o->ns;
 	for (int i = 0; i < o->nfiles; i++) {
 		w->c.input = (uint32_t)i;
-		pw_cluster_load_path(&w->c, o->files[i], &d);
+		if (o->load)
+			o->load(o->load_arg, &w->c, (uint32_t)i, &d);
+		else
+			pw_cluster_load_path(&w->c, o->files[i], &d);
 	}
 	w->ingress_pod = -1;
 	if (o->ingress_controller && w->c.nings)
@@ -240,10 +243,10 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 		return rc;
 	if (o->prepare && o->prepare(&w->c, o->prepare_arg) < 0)
 		return -1;
-	w->t_loaded = mono_ms();
+	w->t_loaded = cli_now_ms();
 	if (pw_engine_build(&w->e, &w->c, o->engine_flags) < 0)
 		return cli_error("cannot build the policy engine");
-	w->t_built = mono_ms();
+	w->t_built = cli_now_ms();
 	if (o->staged) {
 		w->staged = pw_xcalloc(1, sizeof(*w->staged));
 		if (pw_engine_build(w->staged, &w->c,
@@ -260,7 +263,7 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 				return cli_error("cannot build the staged reachability matrix");
 		}
 	}
-	w->t_matrix = mono_ms();
+	w->t_matrix = cli_now_ms();
 	struct pw_cluster *c = &w->c;
 	for (uint32_t i = 0; i < c->npods; i++) {
 		const struct pw_pod *p = &c->pods[i];
@@ -290,7 +293,7 @@ void cli_world_release(struct cli_world *w)
 			"matrix %.1f ms, answer %.1f ms, total %.1f ms; peak RSS %.1f MiB\n",
 			w->c.npods, w->e.nids, w->e.npols, w->t_loaded - w->t_start,
 			w->t_built - w->t_loaded, w->t_matrix - w->t_built,
-			mono_ms() - w->t_matrix, mono_ms() - w->t_start,
+			cli_now_ms() - w->t_matrix, cli_now_ms() - w->t_start,
 			ru.ru_maxrss / 1024.0);
 	}
 	if (w->reach) {

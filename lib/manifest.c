@@ -1647,6 +1647,9 @@ static size_t load_file(struct pw_cluster *c, const char *path,
 		pw_error(d, pos, "read error");
 		errs = 1;
 	} else {
+		if (c->read)
+			c->read(c->read_arg, strcmp(path, "-") ? path : "<stdin>",
+				b.s ? b.s : "", b.len);
 		errs = pw_cluster_load_buffer(c, strcmp(path, "-") ? path : "<stdin>",
 					      (const unsigned char *)(b.s ? b.s : ""),
 					      b.len, d);

@@ -363,6 +363,10 @@ struct pw_cluster {
 	bool (*admit)(void *arg, uint32_t input, const char *key);
 	void *admit_arg;
 	uint32_t input;
+	/* When set, given the text of every file pw_cluster_load_path reads,
+	   before it is parsed (the lab keeps a copy of its inputs). */
+	void (*read)(void *arg, const char *name, const char *text, size_t len);
+	void *read_arg;
 };
 
 void pw_cluster_init(struct pw_cluster *c);

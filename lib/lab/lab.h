@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The lab: a cluster's pods as network namespaces on one machine.
+ *
+ * Topology (lab NAME):
+ *   netns pwl-NAME-r          the router: forwards between its veths, holds
+ *                             the nftables table "podwall", no uplink
+ *   netns pwl-NAME-<k>        pod k: eth0 = POD_IP/32, default route via
+ *                             169.254.1.1 (the router side of its veth, as
+ *                             Calico does it)
+ *   netns pwl-NAME-x<k>       external test host k (TEST-NET addresses)
+ *   veth pwr<k> / pwx<k>      router side of each link
+ * The root namespace gets no route and no address: nothing leaves the lab.
+ *
+ * Ownership: every object is recorded in STATE_DIR/NAME/owned *before* it
+ * is created, so `lab down` removes exactly what the lab made, also after a
+ * crash or kill -9, and never anything else.  Creating a pod whose
+ * namespace a killed run left behind recreates it.
+ *
+ * State, in PW_LAB_STATE_DIR/NAME/ (and nothing of the lab elsewhere):
+ *   lock     flock()ed by every command for as long as it runs: shared by
+ *            those that only read (status, probe, exec), exclusive by those
+ *            that change the lab (up, apply, delete, down)
+ *   owned    what the lab created (netns, pid), appended before creation
+ *   config   replicas, engine flags, external hosts
+ *   inputs   "apply GEN PATH": a manifest path and the apply (1, 2, ...)
+ *            that last read it; "delete GEN KEY": an object removed by
+ *            `lab delete` GEN ("group/Kind/ns/name")
+ *   in-GEN-HASH  a copy of what apply GEN read of PATH (HASH: of PATH),
+ *            which later commands load instead of PATH: the user's files
+ *            may change or go
+ *   pods     "K ns/name ADDR": a pod's lab index and address, kept stable
+ *   nft      the table last put in force, to change only what differs;
+ *            removed while the kernel's table changes
+ * Files are replaced by rename; `lab down` removes the directory.
+ *
+ * Servers: every pod and external host runs this same executable as
+ *   EXE lab __serve NAME NETNS PORTS
+ * (EXE is /proc/self/exe), which must call pw_lab_serve(); down and status
+ * recognise a lab's servers by that command line.
+ *
+ * Errors: nothing here prints.  Functions return 0 (or a count) on
+ * success and -1 with a message appended to err; problems in manifests go
+ * to a struct pw_diags.
+ */
+#ifndef PW_LAB_H
+#define PW_LAB_H
+
+#include "../base.h"
+#include "../engine.h"
+#include "../netaddr.h"
+#include "../netprobe.h"
+#include "../nft.h"
+#include "../service.h"
+
+#define PW_LAB_STATE_DIR "/run/podwall/lab"
+#define PW_LAB_TABLE "podwall"
+#define PW_LAB_MAX_EXTERNALS 16
+#define PW_LAB_CIDR_BASE 0x0af40000u /* 10.244.0.0/16 for pods without an IP */
+
+/* ---- processes and namespaces (sys.c) ----------------------------------- */
+
+/* Run argv (no shell); 0 on exit status 0.  stderr goes to err if given. */
+int pw_run(char *const argv[], struct pw_buf *err);
+/* Like pw_run, with in (may be NULL) on its stdin and stdout captured into
+   out (may be NULL). */
+int pw_run_capture(char *const argv[], const char *in, struct pw_buf *out,
+		   struct pw_buf *err);
+/* Enter the network namespace /run/netns/NAME in this process. */
+int pw_netns_enter(const char *name);
+bool pw_netns_exists(const char *name);
+/* Run fn(arg, err) in a child that entered netns; 0 if it returned 0.
+   What the child put in its err is appended to err. */
+int pw_netns_run(const char *netns, int (*fn)(void *arg, struct pw_buf *err),
+		 void *arg, struct pw_buf *err);
+
+/* ---- a lab and its state (state.c) --------------------------------------- */
+
+struct pw_lab_input {
+	char *path;	/* as the apply that read it named it (absolute) */
+	uint32_t gen;	/* that apply */
+	bool fresh;	/* read from path by this command: copied by write */
+	struct pw_buf copy; /* what this command read of it */
+};
+
+struct pw_lab {
+	char name[64];
+	char router[128]; /* its namespace */
+	int lock_fd;	  /* -1 when not locked */
+	unsigned flags;	  /* engine flags */
+	uint32_t replicas;
+	bool nft_linear; /* render rules one by one (a benchmark's baseline) */
+	struct pw_addr ext[PW_LAB_MAX_EXTERNALS];
+	int next;
+	/* what the lab holds, as kubectl apply has it: an object read by a
+	   later apply (generation), or removed by a later delete, replaces or
+	   hides the one read before (see pw_lab_admit) */
+	struct pw_lab_input *inputs;
+	int ninputs;
+	char **dels; /* keys of deleted objects */
+	uint32_t *del_gens;
+	int ndels;
+	uint32_t gen; /* the latest apply or delete */
+	/* pod mapping, from the state and extended by pw_lab_assign */
+	char **keys;
+	struct pw_addr *addrs;
+	int nkeys, capkeys;
+	/* after pw_lab_assign: per cluster pod, its lab index */
+	int *pod_k;
+	uint32_t npods;
+};
+
+/* 1-20 of a-z, 0-9, '-' */
+bool pw_lab_name_valid(const char *s);
+/* An empty lab of that name, not locked, no state read. */
+void pw_lab_init(struct pw_lab *lb, const char *name);
+void pw_lab_release(struct pw_lab *lb); /* also unlocks */
+
+enum pw_lab_lock {
+	PW_LAB_READ,   /* shared; the lab must exist */
+	PW_LAB_WRITE,  /* exclusive; the lab must exist */
+	PW_LAB_CREATE, /* exclusive; the state directory is made if need be */
+};
+/* Take the lab's lock, waiting for other commands.  -1 with errno ENOENT
+   (and "no lab named NAME" in err) when READ or WRITE find no state. */
+int pw_lab_lock(struct pw_lab *lb, enum pw_lab_lock how, struct pw_buf *err);
+/* Has the lab created anything (an ownership record)? */
+bool pw_lab_is_up(const struct pw_lab *lb);
+/* Read config, inputs and pods; -1 when the lab has no config. */
+int pw_lab_read(struct pw_lab *lb, struct pw_buf *err);
+/* Write config, inputs, pods and the copies of fresh inputs; remove the
+   copies no input refers to any more. */
+int pw_lab_write(struct pw_lab *lb, struct pw_buf *err);
+/* Remove the state directory and all in it (the lock stays held until
+   pw_lab_release; a command waiting for it then finds no lab). */
+int pw_lab_forget(struct pw_lab *lb);
+
+/* STATE_DIR/NAME/file (STATE_DIR/NAME when file is NULL). */
+void pw_lab_path(const struct pw_lab *lb, const char *file, char out[static 512]);
+/* A state file's text (heap), or NULL. */
+char *pw_lab_state_get(const struct pw_lab *lb, const char *file);
+/* Replace a state file (write, then rename). */
+int pw_lab_state_put(const struct pw_lab *lb, const char *file, const char *text,
+		     size_t len);
+/* Append a line to the ownership record (fsync'd). */
+int pw_lab_own(const struct pw_lab *lb, const char *fmt, ...) PW_PRINTF(2, 3);
+/* fn(lb, REST, ctx) for each line "WHAT REST" of the ownership record. */
+void pw_lab_each_owned(const char *owned, const char *what,
+		       void (*fn)(const struct pw_lab *lb, const char *rest, void *ctx),
+		       const struct pw_lab *lb, void *ctx);
+
+/* path is taken (heap); an input of that path already there is updated. */
+void pw_lab_add_input(struct pw_lab *lb, char *path, uint32_t gen, bool fresh);
+void pw_lab_add_del(struct pw_lab *lb, const char *key, uint32_t gen);
+/* Load input i into c: a fresh one from its path (and kept for its copy),
+   another from its copy when the lab is locked and has one.  The number of
+   errors added to d. */
+size_t pw_lab_load_input(struct pw_lab *lb, int i, struct pw_cluster *c,
+			 struct pw_diags *d);
+/* Give every pod of c its lab index and address (stable across commands:
+   status.podIP, else the one it had, else a free one of 10.244.0.0/16),
+   the lab's address first in its addrs.  Fills pod_k. */
+int pw_lab_assign(struct pw_lab *lb, struct pw_cluster *c);
+
+/*
+ * kubectl apply's rule for what the lab holds: an object (kind, namespace,
+ * name) read by a later apply replaces the one read before, and one removed
+ * by a later delete is gone.  The inputs are loaded in `order`, latest
+ * apply first, so the first copy of an object seen is the one in force;
+ * two copies read by one apply are duplicates, reported as for any other
+ * command.  Pass pw_lab_admit and the struct as the cluster's admit.
+ */
+struct pw_lab_admit {
+	struct pw_lab *lb;
+	int *order;	 /* loaded file k is lb->inputs[order[k]] */
+	uint32_t *gen_of; /* per loaded file: its apply */
+	uint32_t *used;	 /* per input: objects in force */
+	struct pw_strmap seen; /* key -> the latest apply or delete that has it */
+	struct pw_arena keys;
+	/* `lab delete` in progress: its generation, the keys hidden by earlier
+	   deletes (-> their generation), the keys found in the lab */
+	uint32_t del_gen;
+	struct pw_strmap older, found;
+	/* key -> its latest delete; the keys whose delete hid an object */
+	struct pw_strmap deleted, hiding;
+};
+void pw_lab_admit_init(struct pw_lab_admit *a, struct pw_lab *lb, uint32_t del_gen);
+void pw_lab_admit_release(struct pw_lab_admit *a);
+bool pw_lab_admit(void *arg, uint32_t input, const char *key);
+/* After a load: forget the inputs of which nothing is in force and the
+   deletes that hide nothing. */
+void pw_lab_prune(struct pw_lab *lb, const struct pw_lab_admit *a);
+/* Mark the objects that file names as deleted by generation gen; their
+   count, or -1 with the file's problems in err, a line each. */
+int pw_lab_delete_keys(struct pw_lab *lb, const char *file, uint32_t gen,
+		       struct pw_buf *err);
+
+/* ---- topology (topo.c) ----------------------------------------------------- */
+
+void pw_lab_pod_ns(const struct pw_lab *lb, int k, char out[static 128]);
+void pw_lab_ext_ns(const struct pw_lab *lb, int x, char out[static 128]);
+/* The router's namespace, forwarding on. */
+int pw_lab_add_router(struct pw_lab *lb, struct pw_buf *err);
+/* Pod k (cluster pod p, at p->addrs[0]) and its server; a namespace of
+   that name left by a killed run is made anew. */
+int pw_lab_add_pod(struct pw_lab *lb, int k, const struct pw_pod *p,
+		   struct pw_buf *err);
+/* External host x (lb->ext[x]) and its server. */
+int pw_lab_add_external(struct pw_lab *lb, int x, struct pw_buf *err);
+/* The namespace of a pod (ns/name, a workload's first replica, or its
+   address) or of an external host (its address); -1 when none. */
+int pw_lab_find(const struct pw_lab *lb, const char *target, char netns[static 128]);
+/* Pod k's namespace and what runs in it. */
+int pw_lab_del_pod(struct pw_lab *lb, int k, struct pw_buf *err);
+/* Remove everything the ownership record names, then the state (with the
+   lock held, PW_LAB_WRITE).  1 when the lab had created nothing, 0 when
+   it is down, -1 when namespaces stayed (state kept). */
+int pw_lab_down(struct pw_lab *lb, struct pw_buf *err);
+
+/* ---- servers (server.c) ----------------------------------------------------- */
+
+/* Start the server of netns: TCP, UDP and SCTP on 80, 81 and the ports of
+   p (NULL: an external host).  It records itself (pid) before it runs. */
+int pw_lab_start_server(const struct pw_lab *lb, const char *netns,
+			const struct pw_pod *p, struct pw_buf *err);
+/* Is pid a server of lab (of netns, unless NULL), not a recycled pid? */
+bool pw_lab_is_server(int pid, const char *lab, const char *netns);
+/* The servers the ownership record names, and how many of them run. */
+int pw_lab_count_servers(const struct pw_lab *lb, int *alive);
+/* Kill (SIGKILL) the servers of lab (of netns, unless NULL) found in /proc:
+   the fallback for records a crash lost. */
+void pw_lab_kill_servers(const char *lab, const char *netns);
+/* Kill every process whose network namespace is /run/netns/NETNS. */
+void pw_lab_kill_in_netns(const char *netns);
+/* The server itself (`lab __serve`): enter netns and serve ports ("TCP/80,
+   UDP/80,..."; written into) until SIGTERM or SIGINT.  An exit status. */
+int pw_lab_serve(const char *netns, char *ports);
+
+/* ---- the dataplane (enforce.c) --------------------------------------------- */
+
+/*
+ * The one seam between the lab and its dataplane: the engine's decisions
+ * for the pods at ports (pw_lab_ports) go in force in the router, as the
+ * nftables table PW_LAB_TABLE.  In: engine (and its cluster), ports; out:
+ * the table in force, recorded in the state file "nft" so that a delta
+ * changes only what differs.  The record is removed while the kernel's
+ * table changes, so a run killed there is followed by a full replace, as is
+ * a delta the kernel refuses.
+ */
+struct pw_lab_ports {
+	struct pw_dp_port *v;
+	size_t n;
+	char (*ifnames)[24];
+};
+void pw_lab_ports(const struct pw_lab *lb, const struct pw_cluster *c,
+		  struct pw_lab_ports *out);
+void pw_lab_ports_release(struct pw_lab_ports *p);
+/* The table the lab would put in force. */
+void pw_lab_render(const struct pw_lab *lb, const struct pw_engine *e,
+		   const struct pw_lab_ports *ports, struct pw_nft *out);
+int pw_lab_enforce(struct pw_lab *lb, const struct pw_engine *e,
+		   const struct pw_lab_ports *ports, bool delta, size_t *rules,
+		   struct pw_buf *err);
+/* Remove the router's conntrack entries of connections e denies: the
+   count cut, or -1. */
+int pw_lab_cut_denied(const struct pw_lab *lb, const struct pw_engine *e,
+		      struct pw_buf *err);
+
+/* ---- probes (probe.c) ------------------------------------------------------- */
+
+struct pw_lab_endpoint {
+	char label[300]; /* ns/name, or the address */
+	const char *kind; /* "Pod", "External" */
+	char netns[128];
+	struct pw_ep ep;
+	struct pw_addr addr;
+};
+/* Every pod, in the lab's order (the order they joined it), then the
+   external hosts: the ends of the probes.  Heap; returns the count. */
+size_t pw_lab_endpoints(const struct pw_lab *lb, const struct pw_cluster *c,
+			struct pw_lab_endpoint **out);
+
+/* What a probe saw, and the engine said. */
+enum pw_lab_seen {
+	PW_LAB_SELF = '-',    /* an endpoint and itself: not probed */
+	PW_LAB_REACHED = '.', /* connected, or refused by the server */
+	PW_LAB_BLOCKED = 'X', /* timed out */
+	PW_LAB_UNTESTED = '?', /* cannot be probed, or a DNS rule may decide */
+};
+struct pw_lab_probe {
+	struct pw_lab_endpoint *eps;
+	size_t n, nq;
+	/* cell (q, s, d) at (q * n + s) * n + d: seen, the engine's verdict,
+	   and whether a DNS rule may decide it (then untested) */
+	char *seen;
+	bool *allowed, *by_dns;
+	size_t agree, differ, untested, untested_dns;
+};
+/* Connect from every endpoint to every other on each (protos[q],
+   ports[q]), one child per source and all at once, and compare with e. */
+int pw_lab_probe(const struct pw_lab *lb, const struct pw_engine *e,
+		 const int *protos, const int *ports, size_t nq, int timeout_ms,
+		 struct pw_lab_probe *out, struct pw_buf *err);
+void pw_lab_probe_release(struct pw_lab_probe *p);
+
+/*
+ * Through every service address and port, from every endpoint.  The
+ * router picks backends in turn (lib/nft-svc.c), so N connections in a row
+ * from one source reach each of the N backends once: the connection counts
+ * as reached only if all N do, as the engine allows it only if every
+ * backend does.  Sources take turns per service port (one process each,
+ * entering each source's namespace in turn); service ports are probed in
+ * parallel.  A service port with a backend that is neither a lab pod nor a
+ * lab host cannot be tested: untested.
+ */
+struct pw_lab_svc_target {
+	const struct pw_service *svc;
+	const struct pw_svc_port *sp;
+	struct pw_addr vip;
+	size_t nb;   /* IPv4 backends */
+	int chain;   /* service port: the turn counter they share */
+	bool absent; /* a backend is neither a lab pod nor a lab host */
+};
+struct pw_lab_svc_probe {
+	struct pw_lab_endpoint *eps;
+	size_t n;
+	struct pw_lab_svc_target *tv;
+	size_t nt;
+	/* cell (t, s) at t * n + s */
+	char *seen; /* PW_LAB_REACHED, _BLOCKED, _UNTESTED */
+	bool *allowed;
+	size_t agree, differ, untested;
+};
+int pw_lab_probe_services(const struct pw_lab *lb, const struct pw_engine *e,
+			  int timeout_ms, struct pw_lab_svc_probe *out,
+			  struct pw_buf *err);
+void pw_lab_svc_probe_release(struct pw_lab_svc_probe *p);
+
+#endif
