@@ -61,6 +61,7 @@ if [ "$(id -u)" = 0 ] && [ -z "$PODWALL_SKIP_LAB" ]; then
 	run_suite sh "$here/lab/services.sh"
 	run_suite sh "$here/lab/gen.sh"
 	run_suite sh "$here/lab/steps.sh"
+	run_suite sh "$here/lab/robust.sh"
 else
 	echo "lab: not run (needs root)"
 fi

@@ -1,40 +1,68 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# lab down removes everything lab up created, also after kill -9 in the
-# middle of lab up, is idempotent, and touches nothing else.
+# lab down removes everything lab up and lab apply created, also after
+# kill -9 in the middle of either, is idempotent, and touches nothing else:
+# no namespace, link, route, table, server, state or temporary file
+# (/tmp/podwall-ip-*) is left.  Only this test's lab (pwt-kill) is looked
+# at where other labs may run at the same time.
 set -u
 : "${PODWALL:=./podwall}"
 : "${SHARED:=../shared}"
 here=$(cd "$(dirname "$0")/.." && pwd)
+L=pwt-kill
 T=$(mktemp -d "${TMPDIR:-/tmp}/podwall-left.XXXXXX")
-trap '$PODWALL lab down --name pwt-kill > /dev/null 2>&1; rm -rf "$T"' EXIT INT TERM
+trap '$PODWALL lab down --name $L > /dev/null 2>&1; rm -rf "$T"' EXIT INT TERM
 snapshot() {
 	{
-		echo "# netns"; ip netns list | sort
+		echo "# netns"; ip netns list | grep "^pwl-$L-" | sort
 		echo "# links"; ip -o link show | awk -F': ' '{ print $2 }' | sort
 		echo "# routes"; ip route show | sort
 		echo "# nft"; nft list tables 2> /dev/null | sort
-		echo "# servers"; pgrep -f 'lab __(serve|echo|hold|sink|blast)' | sort
-		echo "# state"; ls /run/podwall/lab 2> /dev/null | grep pwt-kill
+		echo "# servers"; pgrep -f "lab __serve $L " | sort
+		echo "# state"; ls /run/podwall/lab 2> /dev/null | grep -x $L
 	} > "$1"
+	ls /tmp | grep '^podwall-ip-' | sort > "$1.tmp"
+}
+# compare NAME: the state now against before; temporary files that other
+# programs' runs make and remove at once do not count, so only those new
+# files that are still there a moment later do
+compare() {
+	snapshot "$T/after"
+	if ! cmp -s "$T/before" "$T/after"; then echo "$1:"; diff "$T/before" "$T/after"; rc=1; fi
+	comm -13 "$T/before.tmp" "$T/after.tmp" > "$T/new"
+	if [ -s "$T/new" ]; then
+		sleep 0.5
+		left=$(while read -r f; do [ -e "/tmp/$f" ] && echo "$f"; done < "$T/new")
+		[ -n "$left" ] && { echo "$1: temporary files left: $left"; rc=1; }
+	fi
 }
 rc=0
+manifests=$SHARED/conformance/k8s-e2e/E01/step1/manifests.yaml
 snapshot "$T/before"
-$PODWALL lab up -f "$here/../examples/seed000" --name pwt-kill > /dev/null || rc=1
-$PODWALL lab down --name pwt-kill > /dev/null || rc=1
-snapshot "$T/after1"
-if ! cmp -s "$T/before" "$T/after1"; then echo "after up+down:"; diff "$T/before" "$T/after1"; rc=1; fi
+$PODWALL lab up -f "$here/../examples/seed000" --name $L > /dev/null || rc=1
+$PODWALL lab down --name $L > /dev/null || rc=1
+compare "after up+down"
 # kill -9 at several moments of lab up
 for delay in 0.05 0.15 0.3; do
-	$PODWALL lab up -f "$SHARED/conformance/k8s-e2e/E01/step1/manifests.yaml" --name pwt-kill > /dev/null 2>&1 &
+	$PODWALL lab up -f "$manifests" --name $L > /dev/null 2>&1 &
 	pid=$!
 	sleep $delay
 	kill -9 $pid 2> /dev/null
 	wait $pid 2> /dev/null
-	$PODWALL lab down --name pwt-kill > "$T/down" 2>&1 || { echo "down after kill -9 at $delay s failed:"; cat "$T/down"; rc=1; }
-	snapshot "$T/after2"
-	if ! cmp -s "$T/before" "$T/after2"; then echo "after kill -9 at $delay s and down:"; diff "$T/before" "$T/after2"; rc=1; fi
+	$PODWALL lab down --name $L > "$T/down" 2>&1 || { echo "down after kill -9 at $delay s failed:"; cat "$T/down"; rc=1; }
+	compare "after kill -9 of up at $delay s and down"
+done
+# kill -9 at several moments of a lab apply that adds pods
+for delay in 0.05 0.15 0.3; do
+	$PODWALL lab up -f "$here/lab/robust/pods.yaml" --name $L --no-external > /dev/null || rc=1
+	$PODWALL lab apply -f "$manifests" --name $L > /dev/null 2>&1 &
+	pid=$!
+	sleep $delay
+	kill -9 $pid 2> /dev/null
+	wait $pid 2> /dev/null
+	$PODWALL lab down --name $L > "$T/down" 2>&1 || { echo "down after kill -9 of apply at $delay s failed:"; cat "$T/down"; rc=1; }
+	compare "after kill -9 of apply at $delay s and down"
 done
 # idempotent
-$PODWALL lab down --name pwt-kill | grep -q 'is not up' || { echo "second lab down did not say so"; rc=1; }
+$PODWALL lab down --name $L | grep -q 'is not up' || { echo "second lab down did not say so"; rc=1; }
 exit $rc
