@@ -80,13 +80,18 @@ int pw_lab_add_router(struct pw_lab *lb, struct pw_buf *err)
 	return pw_netns_run(lb->router, enable_forwarding, NULL, err);
 }
 
+static int netns_del(const char *netns, struct pw_buf *err)
+{
+	char *argv[] = { "ip", "netns", "del", (char *)netns, NULL };
+	return pw_netns_exists(netns) ? pw_run(argv, err) : 0;
+}
+
 /* The namespace, what runs in it (which keeps it alive) and its link. */
 static int del_netns(const struct pw_lab *lb, const char *netns, struct pw_buf *err)
 {
 	pw_lab_kill_servers(lb->name, netns);
 	pw_lab_kill_in_netns(netns);
-	char *argv[] = { "ip", "netns", "del", (char *)netns, NULL };
-	return pw_netns_exists(netns) ? pw_run(argv, err) : 0;
+	return netns_del(netns, err);
 }
 
 /* One host behind the router: netns, veth, address, routes. */
@@ -193,7 +198,8 @@ static void remove_netns(const struct pw_lab *lb, const char *arg, void *ctx)
 	int *failed = ctx;
 	struct pw_buf e;
 	pw_buf_init(&e);
-	if (sscanf(arg, "%199s", ns) == 1 && del_netns(lb, ns, &e) < 0)
+	(void)lb;
+	if (sscanf(arg, "%199s", ns) == 1 && netns_del(ns, &e) < 0)
 		(*failed)++;
 	pw_buf_release(&e);
 }
