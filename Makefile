@@ -13,12 +13,12 @@ CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 OPT      ?= -O2 -g
 CFLAGS   += $(CSTD) $(WARN) $(OPT) -MMD -MP
-LDLIBS   += -lyaml -lnftables
+LDLIBS   += -lyaml -lnftables -lmicrohttpd -lcurl
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 60
 SHARED   ?= ../shared
 
-LIB_SRC := $(wildcard lib/*.c)
+LIB_SRC := $(wildcard lib/*.c lib/*/*.c)
 CLI_SRC := $(wildcard cli/*.c)
 SRC     := $(LIB_SRC) $(CLI_SRC)
 OBJ     := $(SRC:%.c=build/rel/%.o)

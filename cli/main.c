@@ -15,6 +15,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "agent", cmd_agent, "keep the dataplane equal to a source, change by change" },
 	{ "connlist", cmd_connlist,
 	  "list allowed connections between workloads (netpol-analyzer format)" },
 	{ "diff", cmd_diff,

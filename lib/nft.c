@@ -10,6 +10,7 @@
 void pw_nft_init(struct pw_nft *t)
 {
 	memset(t, 0, sizeof(*t));
+	pw_strmap_init(&t->index);
 }
 
 void pw_nft_release(struct pw_nft *t)
@@ -18,31 +19,44 @@ void pw_nft_release(struct pw_nft *t)
 		free(t->v[i].kind);
 		free(t->v[i].name);
 		free(t->v[i].body);
+		free(t->v[i].key);
 	}
 	free(t->v);
+	pw_strmap_release(&t->index);
 	pw_nft_init(t);
 }
 
+/* objects by "kind\x1fname" */
 static struct pw_nft_obj *find(const struct pw_nft *t, const char *kind,
 			       const char *name)
 {
-	for (size_t i = 0; i < t->n; i++)
-		if (!strcmp(t->v[i].kind, kind) && !strcmp(t->v[i].name, name))
-			return &t->v[i];
-	return NULL;
+	char key[256];
+	if ((size_t)snprintf(key, sizeof(key), "%s\x1f%s", kind, name) >= sizeof(key)) {
+		for (size_t i = 0; i < t->n; i++)
+			if (!strcmp(t->v[i].kind, kind) && !strcmp(t->v[i].name, name))
+				return &t->v[i];
+		return NULL;
+	}
+	uintptr_t v = (uintptr_t)pw_strmap_get(&t->index, key);
+	return v ? &t->v[v - 1] : NULL;
 }
 
 static void add_obj(struct pw_nft *t, const char *kind, const char *name,
 		    const char *body)
 {
 	if (find(t, kind, name))
-		return; /* sets are shared by content */
+		return; /* sets and tier chains are shared by content */
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 32;
 		t->v = pw_xrealloc(t->v, t->cap * sizeof(*t->v));
 	}
-	t->v[t->n++] = (struct pw_nft_obj){ pw_xstrdup(kind), pw_xstrdup(name),
-					    pw_xstrdup(body) };
+	struct pw_nft_obj *o = &t->v[t->n++];
+	struct pw_buf k;
+	pw_buf_init(&k);
+	pw_buf_printf(&k, "%s\x1f%s", kind, name);
+	*o = (struct pw_nft_obj){ pw_xstrdup(kind), pw_xstrdup(name),
+				  body ? pw_xstrdup(body) : NULL, k.s };
+	pw_strmap_put(&t->index, o->key, (void *)(uintptr_t)t->n);
 }
 
 void pw_nft_add_obj(struct pw_nft *t, const char *kind, const char *name,
@@ -667,9 +681,12 @@ static void render_endpoint(struct render *r, size_t k, enum pw_dir dir)
 				      e->tiers[tier].name);
 			r->t->rules++;
 		}
+		/* named by content: pods whose rules are alike share it */
+		const char *body = ch.s ? ch.s : "";
 		pw_buf_reset(&name);
-		pw_buf_printf(&name, "%s_%zu_t%u", dn, k, tier);
-		add_obj(r->t, "chain", name.s, ch.s ? ch.s : "");
+		pw_buf_printf(&name, "t_%016llx",
+			      (unsigned long long)pw_hash_bytes(body, strlen(body), 0x7469657263686e));
+		add_obj(r->t, "chain", name.s, body);
 		pw_buf_printf(&top, "\t\tjump %s\n\t\tmeta mark & 0x1 == 0x1 return\n",
 			      name.s);
 	}
@@ -870,6 +887,38 @@ void pw_nft_script_full(const struct pw_nft *t, const char *table,
 			chain_rules(&t->v[i], table, out);
 }
 
+/* Named by a hash of its content: the name says what it holds. */
+static bool content_named(const struct pw_nft_obj *o)
+{
+	return (o->name[0] == 's' || o->name[0] == 't') && o->name[1] == '_';
+}
+
+/* Does old's copy of o (NULL: none) hold what o holds? */
+static bool same(const struct pw_nft_obj *was, const struct pw_nft_obj *o)
+{
+	if (!was)
+		return false;
+	if (content_named(o))
+		return true;
+	return was->body && !strcmp(was->body, o->body);
+}
+
+void pw_nft_delta_count(const struct pw_nft *old, const struct pw_nft *t,
+			uint32_t *created, uint32_t *changed, uint32_t *deleted)
+{
+	*created = *changed = *deleted = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct pw_nft_obj *was = find(old, t->v[i].kind, t->v[i].name);
+		if (!was)
+			++*created;
+		else if (!same(was, &t->v[i]))
+			++*changed;
+	}
+	for (size_t i = 0; i < old->n; i++)
+		if (!find(t, old->v[i].kind, old->v[i].name))
+			++*deleted;
+}
+
 void pw_nft_script_delta(const struct pw_nft *old, const struct pw_nft *t,
 			 const char *table, struct pw_buf *out)
 {
@@ -877,16 +926,19 @@ void pw_nft_script_delta(const struct pw_nft *old, const struct pw_nft *t,
 	for (size_t i = 0; i < t->n; i++)
 		if (!find(old, t->v[i].kind, t->v[i].name))
 			obj_decl(&t->v[i], table, out);
-	/* changed sets: new content (sets are named by content, so a changed
-	   set is a new one; only "pods" changes in place) */
-	const struct pw_nft_obj *op = find(old, "set", "pods");
-	const struct pw_nft_obj *np = find(t, "set", "pods");
-	if (op && np && strcmp(op->body, np->body)) {
-		pw_buf_printf(out, "flush set inet %s pods\n", table);
-		const char *el = strstr(np->body, "elements = {");
+	/* sets named by their role whose content changed (only "pods") */
+	for (size_t i = 0; i < t->n; i++) {
+		const struct pw_nft_obj *o = &t->v[i];
+		if (strcmp(o->kind, "set"))
+			continue;
+		const struct pw_nft_obj *was = find(old, "set", o->name);
+		if (!was || same(was, o))
+			continue;
+		pw_buf_printf(out, "flush set inet %s %s\n", table, o->name);
+		const char *el = strstr(o->body, "elements = {");
 		if (el)
-			pw_buf_printf(out, "add element inet %s pods %s\n", table,
-				      el + strlen("elements = "));
+			pw_buf_printf(out, "add element inet %s %s %s\n", table,
+				      o->name, el + strlen("elements = "));
 	}
 	/* chains whose rules changed, or that are new */
 	for (size_t i = 0; i < t->n; i++) {
@@ -894,7 +946,7 @@ void pw_nft_script_delta(const struct pw_nft *old, const struct pw_nft *t,
 		if (strcmp(o->kind, "chain"))
 			continue;
 		const struct pw_nft_obj *was = find(old, "chain", o->name);
-		if (was && !strcmp(was->body, o->body))
+		if (same(was, o))
 			continue;
 		if (was)
 			pw_buf_printf(out, "flush chain inet %s %s\n", table, o->name);
