@@ -78,12 +78,18 @@ test: deps
 
 # every suite runs on the ASan+UBSan build; the release build runs under
 # valgrind
-test-run: podwall build/asan/podwall $(UNIT_BIN) build/asan/nca-calico build/asan/reach-diff build/asan/outputs-diff
+test-run: podwall build/asan/podwall $(UNIT_BIN) build/asan/nca-calico build/asan/reach-diff build/asan/outputs-diff build/asan/world-diff
 	@PODWALL=build/asan/podwall SHARED=$(SHARED) UNIT_BINS="$(UNIT_BIN)" \
 		NCA_RUN=build/asan/nca-calico REACH_DIFF=build/asan/reach-diff \
+		WORLD_DIFF=build/asan/world-diff \
 		OUTPUTS_DIFF=build/asan/outputs-diff VALGRIND_PODWALL=./podwall sh tests/run.sh
 
 build/asan/outputs-diff: tests/differential/outputs-diff.c $(LIB_ASAN_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  CC/SAN  $<"
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -O1 -o $@ $^ $(LDLIBS)
+
+build/asan/world-diff: tests/differential/world-diff.c $(LIB_ASAN_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  CC/SAN  $<"
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -O1 -o $@ $^ $(LDLIBS)

@@ -74,6 +74,8 @@ static struct pw_world_doc *find_doc(struct pw_world_doc *v, size_t n,
 				     const char *name)
 {
 	struct pw_world_doc key = { .name = (char *)name };
+	if (!n)
+		return NULL;
 	return bsearch(&key, v, n, sizeof(*v), doc_cmp);
 }
 

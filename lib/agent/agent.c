@@ -483,6 +483,51 @@ static int split_objects(struct agent *a, const char *file, const char *ns,
 	return rc;
 }
 
+/*
+ * A request's files: "FILE <name length> <content length>\n<name><content>"
+ * one after another, so that each keeps its own name and positions.
+ */
+static int request_objects(struct agent *a, const char *body, size_t len,
+			   const char *ns, struct obj **out, size_t *n,
+			   struct pw_diags *d)
+{
+	*out = NULL;
+	*n = 0;
+	int rc = 0;
+	size_t off = 0;
+	while (off < len) {
+		unsigned long nl, cl;
+		int used = 0;
+		const char *p = body + off;
+		const char *eol = memchr(p, '\n', len - off);
+		if (!eol || sscanf(p, "FILE %lu %lu%n", &nl, &cl, &used) != 2 ||
+		    p + used != eol || nl > len || cl > len ||
+		    (size_t)(eol + 1 - body) + nl + cl > len) {
+			struct pw_pos at = { "<request>", 1, 1 };
+			pw_error(d, at, "a malformed request");
+			rc = -1;
+			break;
+		}
+		char *name = pw_xmalloc(nl + 1);
+		memcpy(name, eol + 1, nl);
+		name[nl] = 0;
+		const unsigned char *content = (const unsigned char *)eol + 1 + nl;
+		struct obj *v;
+		size_t k;
+		if (split_objects(a, name, ns, content, cl, &v, &k, d) < 0)
+			rc = -1;
+		*out = pw_xrealloc(*out, (*n + k + 1) * sizeof(**out));
+		memcpy(*out + *n, v, k * sizeof(*v));
+		*n += k;
+		free(v);
+		free(name);
+		off = (size_t)(eol + 1 - body) + nl + cl;
+	}
+	if (!*out)
+		*out = pw_xcalloc(1, sizeof(**out));
+	return rc;
+}
+
 static void objs_free(struct obj *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -554,7 +599,6 @@ static void without(const struct agent *a, const char *name, const char *key,
 static int h_objects_change(struct agent *a, const struct pw_http_req *r,
 			    bool del, struct pw_buf *out)
 {
-	const char *file = pw_http_arg(r, "file");
 	const char *ns = pw_http_arg(r, "namespace");
 	struct pw_diags d;
 	pw_diags_init(&d);
@@ -563,8 +607,7 @@ static int h_objects_change(struct agent *a, const struct pw_http_req *r,
 	int status = 200;
 	struct pw_buf b;
 	pw_buf_init(&b);
-	if (split_objects(a, file ? file : "<request>", ns, (const unsigned char *)r->body,
-			  r->body_len, &objs, &n, &d) < 0) {
+	if (request_objects(a, r->body, r->body_len, ns, &objs, &n, &d) < 0) {
 		for (size_t i = 0; i < d.n; i++) {
 			pw_diag_format(&d.v[i], out);
 			pw_buf_putc(out, '\n');
@@ -686,6 +729,10 @@ static bool kind_matches(const char *want, const char *kind, const char *group)
 		return true;
 	if (!strncasecmp(want, kind, kl) && (!strcasecmp(want + kl, "s") ||
 					     !strcasecmp(want + kl, "es")))
+		return true;
+	/* policy -> policies */
+	if (kl > 1 && (kind[kl - 1] == 'y' || kind[kl - 1] == 'Y') &&
+	    !strncasecmp(want, kind, kl - 1) && !strcasecmp(want + kl - 1, "ies"))
 		return true;
 	if (!strncasecmp(want, kind, kl) && want[kl] == '.' && group &&
 	    !strcasecmp(want + kl + 1, group))

@@ -7,10 +7,10 @@
 
 #include "dp.h"
 
-extern const struct pw_dp_ops pw_dp_nft_ops;
+extern const struct pw_dp_ops pw_dp_nft_ops, pw_dp_dry_ops;
 
-static const struct pw_dp_ops *const backends[] = { &pw_dp_nft_ops };
-static const char *const names[] = { "nftables", NULL };
+static const struct pw_dp_ops *const backends[] = { &pw_dp_nft_ops, &pw_dp_dry_ops };
+static const char *const names[] = { "nftables", "dry-run", NULL };
 
 const char *const *pw_dp_backends(void)
 {
@@ -26,7 +26,7 @@ int pw_dp_open(struct pw_dp *dp, const char *name, const char *table,
 		if (!strcmp(backends[i]->name, name))
 			dp->ops = backends[i];
 	if (!dp->ops) {
-		pw_buf_printf(err, "unknown dataplane backend \"%s\" (known: nftables)", name);
+		pw_buf_printf(err, "unknown dataplane \"%s\" (known: nftables, dry-run)", name);
 		return -1;
 	}
 	snprintf(dp->table, sizeof(dp->table), "%s", table);

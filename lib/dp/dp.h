@@ -3,7 +3,8 @@
  * The dataplane interface: how the engine's decisions get into a kernel.
  * One small table of operations per backend (as wireguard-tools' ipc.h
  * puts its backends behind one interface); the backend is chosen in one
- * place, pw_dp_open().  nftables (lib/dp/nft.c) is the first backend.
+ * place, pw_dp_open().  nftables (lib/dp/nft.c) is the first backend;
+ * dry-run renders the same tables and sends nothing (tests, previews).
  *
  *   render   the engine's decisions for a set of pod interfaces, as the
  *            backend's own table (nothing is sent)
@@ -55,6 +56,8 @@ struct pw_dp_ops {
 	void (*script)(struct pw_dp *dp, const struct pw_dp_table *t, bool full,
 		       struct pw_buf *out);
 	void (*free_table)(struct pw_dp_table *t);
+	/* what the backend holds as in force, as commands that create it */
+	void (*dump)(struct pw_dp *dp, struct pw_buf *out);
 	void (*close)(struct pw_dp *dp);
 };
 

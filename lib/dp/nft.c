@@ -28,6 +28,8 @@ struct pw_dp_table {
 	struct pw_nft t;
 };
 
+extern const struct pw_dp_ops pw_dp_dry_ops;
+
 struct held {
 	struct pw_nft t; /* bodies NULL when read back from the kernel */
 	bool exists;	 /* the kernel has the table */
@@ -114,6 +116,8 @@ static int run(struct pw_dp *dp, const char *script, struct pw_buf *out, bool js
 	       struct pw_buf *err)
 {
 	struct held *h = held_of(dp);
+	if (dp->ops == &pw_dp_dry_ops)
+		return json && !h->exists ? -1 : 0; /* nothing is sent */
 	struct nft_ctx **ctx = json ? &h->json_ctx : &h->ctx;
 	if (!*ctx && (dp->netns_fd < 0 ? new_ctx(ctx, err) : in_ns(dp, new_ctx, ctx, err)) < 0)
 		return -1;
@@ -305,6 +309,15 @@ static void nft_close(struct pw_dp *dp)
 	dp->held = NULL;
 }
 
+/* What the kernel holds, as a script that would create it (objects whose
+   content is not known are declared only). */
+static void nft_dump(struct pw_dp *dp, struct pw_buf *out)
+{
+	struct held *h = held_of(dp);
+	if (h->exists)
+		pw_nft_script_full(&h->t, dp->table, out);
+}
+
 const struct pw_dp_ops pw_dp_nft_ops = {
 	.name = "nftables",
 	.render = nft_render,
@@ -313,5 +326,19 @@ const struct pw_dp_ops pw_dp_nft_ops = {
 	.remove = nft_remove,
 	.script = nft_script,
 	.free_table = nft_free_table,
+	.dump = nft_dump,
+	.close = nft_close,
+};
+
+/* The same tables, sent nowhere: for tests, and to see what would be sent. */
+const struct pw_dp_ops pw_dp_dry_ops = {
+	.name = "dry-run",
+	.render = nft_render,
+	.read = nft_read,
+	.apply = nft_apply,
+	.remove = nft_remove,
+	.script = nft_script,
+	.free_table = nft_free_table,
+	.dump = nft_dump,
 	.close = nft_close,
 };
