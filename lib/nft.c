@@ -68,6 +68,7 @@ void pw_nft_add_obj(struct pw_nft *t, const char *kind, const char *name,
 /* ---- sets --------------------------------------------------------------- */
 
 struct render {
+	struct pw_nft_cache *cache; /* NULL: none */
 	const struct pw_engine *e;
 	const struct pw_dp_port *ports;
 	size_t nports;
@@ -425,8 +426,8 @@ static const char *action_stmt(enum pw_action a)
 		return "meta mark set meta mark | 0x1 return";
 	case PW_ACT_DENY:
 		return "drop";
-	case PW_ACT_PASS:
-		return "return";
+	case PW_ACT_PASS: /* the rest of the tier is skipped */
+		return "meta mark set meta mark | 0x2 return";
 	default:
 		return "log prefix \"podwall: \"";
 	}
@@ -655,6 +656,186 @@ static void render_rule(struct render *r, size_t k, enum pw_dir dir,
 	pw_buf_release(&m);
 }
 
+/* ---- policy chains, and their cache ---------------------------------------- */
+
+struct centry {
+	char *key;
+	char *chain; /* its name */
+	char **sets; /* names of the sets it looks up */
+	size_t nsets;
+	size_t rules;
+	bool used;
+};
+
+struct pw_nft_cache {
+	uint64_t serial; /* the engine build it holds renders of */
+	struct pw_strmap map; /* key -> struct centry * */
+	struct centry **v;
+	size_t n, cap;
+	struct pw_nft objs; /* the chains and sets of the entries */
+	size_t hits, misses;
+};
+
+struct pw_nft_cache *pw_nft_cache_new(void)
+{
+	struct pw_nft_cache *c = pw_xcalloc(1, sizeof(*c));
+	pw_strmap_init(&c->map);
+	pw_nft_init(&c->objs);
+	return c;
+}
+
+static void centry_free(struct centry *x)
+{
+	free(x->key);
+	free(x->chain);
+	for (size_t i = 0; i < x->nsets; i++)
+		free(x->sets[i]);
+	free(x->sets);
+	free(x);
+}
+
+static void cache_clear(struct pw_nft_cache *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		centry_free(c->v[i]);
+	free(c->v);
+	c->v = NULL;
+	c->n = c->cap = 0;
+	pw_strmap_release(&c->map);
+	pw_strmap_init(&c->map);
+	pw_nft_release(&c->objs);
+	pw_nft_init(&c->objs);
+}
+
+void pw_nft_cache_free(struct pw_nft_cache *c)
+{
+	if (!c)
+		return;
+	cache_clear(c);
+	free(c);
+}
+
+void pw_nft_cache_stats(const struct pw_nft_cache *c, size_t *hits, size_t *misses)
+{
+	*hits = c->hits;
+	*misses = c->misses;
+}
+
+/* Keep only the entries the last render used, and their objects. */
+static void cache_trim(struct pw_nft_cache *c)
+{
+	struct pw_nft keep;
+	pw_nft_init(&keep);
+	size_t n = 0;
+	pw_strmap_release(&c->map);
+	pw_strmap_init(&c->map);
+	for (size_t i = 0; i < c->n; i++) {
+		struct centry *x = c->v[i];
+		if (!x->used) {
+			centry_free(x);
+			continue;
+		}
+		x->used = false;
+		const struct pw_nft_obj *o = find(&c->objs, "chain", x->chain);
+		if (o)
+			add_obj(&keep, "chain", o->name, o->body);
+		for (size_t k = 0; k < x->nsets; k++)
+			if ((o = find(&c->objs, "set", x->sets[k])))
+				add_obj(&keep, "set", o->name, o->body);
+		c->v[n++] = x;
+		pw_strmap_put(&c->map, x->key, x);
+	}
+	c->n = n;
+	pw_nft_release(&c->objs);
+	c->objs = keep;
+}
+
+/* The sets a chain body looks up ("@s_<hash>"). */
+static void referenced_sets(const char *body, struct centry *x)
+{
+	for (const char *p = body; (p = strstr(p, "@s_"));) {
+		p++;
+		size_t len = 0;
+		while (p[len] && p[len] != ' ' && p[len] != '\n' && p[len] != ',')
+			len++;
+		char *name = strndup(p, len);
+		bool dup = false;
+		for (size_t i = 0; i < x->nsets && !dup; i++)
+			dup = !strcmp(x->sets[i], name);
+		if (dup) {
+			free(name);
+		} else {
+			x->sets = pw_xrealloc(x->sets, (x->nsets + 1) * sizeof(char *));
+			x->sets[x->nsets++] = name;
+		}
+		p += len;
+	}
+}
+
+/*
+ * The chain of policy g for port k in direction dir: its rules, in order;
+ * Allow sets the allow bit and returns, Pass sets the pass bit and
+ * returns, Deny drops.  Named by its content.  Returns its name (in the
+ * table).
+ */
+static const char *policy_chain(struct render *r, size_t k, enum pw_dir dir,
+				uint32_t slot)
+{
+	const struct pw_engine *e = r->e;
+	const struct pw_gpolicy *g = &e->pols[slot];
+	char key[96];
+	snprintf(key, sizeof(key), "%u:%u:%d:%u", slot, g->gen, (int)dir, r->ports[k].pod);
+	struct centry *x = r->cache ? pw_strmap_get(&r->cache->map, key) : NULL;
+	if (x) {
+		r->cache->hits++;
+		x->used = true;
+		const struct pw_nft_obj *o;
+		for (size_t i = 0; i < x->nsets; i++)
+			if ((o = find(&r->cache->objs, "set", x->sets[i])))
+				add_obj(r->t, "set", o->name, o->body);
+		o = find(&r->cache->objs, "chain", x->chain);
+		add_obj(r->t, "chain", o->name, o->body);
+		r->t->rules += x->rules;
+		return find(r->t, "chain", x->chain)->name;
+	}
+	size_t rules0 = r->t->rules;
+	struct pw_buf ch, name;
+	pw_buf_init(&ch);
+	pw_buf_init(&name);
+	for (uint32_t i = 0; i < g->nrules[dir]; i++)
+		render_rule(r, k, dir, g, &g->rules[dir][i], &ch);
+	flush_run(r, &ch);
+	const char *body = ch.s ? ch.s : "";
+	pw_buf_printf(&name, "p_%016llx",
+		      (unsigned long long)pw_hash_bytes(body, strlen(body), 0x706f6c696379));
+	add_obj(r->t, "chain", name.s, body);
+	if (r->cache) {
+		r->cache->misses++;
+		x = pw_xcalloc(1, sizeof(*x));
+		x->key = pw_xstrdup(key);
+		x->chain = pw_xstrdup(name.s);
+		x->rules = r->t->rules - rules0;
+		x->used = true;
+		referenced_sets(body, x);
+		add_obj(&r->cache->objs, "chain", name.s, body);
+		for (size_t i = 0; i < x->nsets; i++) {
+			const struct pw_nft_obj *o = find(r->t, "set", x->sets[i]);
+			if (o)
+				add_obj(&r->cache->objs, "set", o->name, o->body);
+		}
+		if (r->cache->n == r->cache->cap) {
+			r->cache->cap = r->cache->cap ? r->cache->cap * 2 : 64;
+			r->cache->v = pw_xrealloc(r->cache->v, r->cache->cap * sizeof(*r->cache->v));
+		}
+		r->cache->v[r->cache->n++] = x;
+		pw_strmap_put(&r->cache->map, x->key, x);
+	}
+	const char *res = find(r->t, "chain", name.s)->name;
+	pw_buf_release(&ch);
+	pw_buf_release(&name);
+	return res;
+}
+
 static void render_endpoint(struct render *r, size_t k, enum pw_dir dir)
 {
 	const struct pw_engine *e = r->e;
@@ -671,11 +852,10 @@ static void render_endpoint(struct render *r, size_t k, enum pw_dir dir)
 		uint32_t tier = e->pols[pols[i]].tier;
 		pw_buf_reset(&ch);
 		for (; i < n && e->pols[pols[i]].tier == tier; i++) {
-			const struct pw_gpolicy *g = &e->pols[pols[i]];
-			for (uint32_t x = 0; x < g->nrules[dir]; x++)
-				render_rule(r, k, dir, g, &g->rules[dir][x], &ch);
+			const char *pc = policy_chain(r, k, dir, pols[i]);
+			/* allowed or passed: the tier is done */
+			pw_buf_printf(&ch, "\t\tjump %s\n\t\tmeta mark & 0x3 != 0x0 return\n", pc);
 		}
-		flush_run(r, &ch);
 		if (e->tiers[tier].default_action == PW_ACT_DENY) {
 			pw_buf_printf(&ch, "\t\tcounter drop comment \"end of tier %s\"\n",
 				      e->tiers[tier].name);
@@ -687,7 +867,9 @@ static void render_endpoint(struct render *r, size_t k, enum pw_dir dir)
 		pw_buf_printf(&name, "t_%016llx",
 			      (unsigned long long)pw_hash_bytes(body, strlen(body), 0x7469657263686e));
 		add_obj(r->t, "chain", name.s, body);
-		pw_buf_printf(&top, "\t\tjump %s\n\t\tmeta mark & 0x1 == 0x1 return\n",
+		pw_buf_printf(&top,
+			      "\t\tjump %s\n\t\tmeta mark & 0x1 == 0x1 return\n"
+			      "\t\tmeta mark set meta mark & 0xfffffffd\n",
 			      name.s);
 	}
 	pw_buf_puts(&top, "\t\treturn\n");
@@ -754,7 +936,19 @@ void pw_nft_build(const struct pw_engine *e, const struct pw_dp_port *ports,
 void pw_nft_build_opts(const struct pw_engine *e, const struct pw_dp_port *ports,
 		       size_t nports, bool linear, struct pw_nft *out)
 {
+	pw_nft_build_cached(e, ports, nports, linear, NULL, out);
+}
+
+void pw_nft_build_cached(const struct pw_engine *e, const struct pw_dp_port *ports,
+			 size_t nports, bool linear, struct pw_nft_cache *cache,
+			 struct pw_nft *out)
+{
 	struct render r = { 0 };
+	if (cache && cache->serial != e->serial) {
+		cache_clear(cache);
+		cache->serial = e->serial;
+	}
+	r.cache = cache;
 	r.e = e;
 	r.ports = ports;
 	r.nports = nports;
@@ -820,6 +1014,8 @@ void pw_nft_build_opts(const struct pw_engine *e, const struct pw_dp_port *ports
 	pw_buf_release(&b);
 	pw_buf_release(&r.elems);
 	free(r.run);
+	if (cache)
+		cache_trim(cache);
 }
 
 /* A base chain's body starts with its "type ... hook ..." line. */
@@ -890,7 +1086,8 @@ void pw_nft_script_full(const struct pw_nft *t, const char *table,
 /* Named by a hash of its content: the name says what it holds. */
 static bool content_named(const struct pw_nft_obj *o)
 {
-	return (o->name[0] == 's' || o->name[0] == 't') && o->name[1] == '_';
+	return (o->name[0] == 's' || o->name[0] == 't' || o->name[0] == 'p') &&
+	       o->name[1] == '_';
 }
 
 /* Does old's copy of o (NULL: none) hold what o holds? */

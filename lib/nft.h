@@ -18,10 +18,15 @@
  *   chain eg_P, in_P      one "jump <tier chain>; allowed? return" per tier
  *                         the endpoint visits, then return (the profile)
  *   chain t_<hash>        named by its content (pods alike share it): for
- *                         one endpoint, the rules of one tier's applicable policies, in
- *                         order: Allow sets the allow bit and returns, Deny
- *                         drops, Pass returns, Log logs; the tier's end
- *                         drops when its default action is Deny
+ *                         one endpoint and one tier, a jump to the chain of
+ *                         each applicable policy in order, returning once
+ *                         the allow or the pass bit is set; the tier's end
+ *                         drops when its default action is Deny (eg_P
+ *                         clears the pass bit after each tier)
+ *   chain p_<hash>        named by its content: one policy's rules for one
+ *                         endpoint, in order: Allow sets the allow bit and
+ *                         returns, Pass sets the pass bit (0x2) and
+ *                         returns, Deny drops, Log logs
  *
  * Consecutive rules of one action whose match is only "the other end's
  * address is in a set and the destination port in another" (the common
@@ -73,6 +78,19 @@ void pw_nft_build(const struct pw_engine *e, const struct pw_dp_port *ports,
    (the baseline the benchmark compares with). */
 void pw_nft_build_opts(const struct pw_engine *e, const struct pw_dp_port *ports,
 		       size_t nports, bool linear, struct pw_nft *out);
+/*
+ * The same, keeping in cache what it rendered of each policy for each pod
+ * (a chain and the sets it looks up), so that the next render of the same
+ * engine renders only the policies that were recompiled since (by their
+ * slot's generation).  A cache of another engine build is emptied first.
+ */
+struct pw_nft_cache;
+struct pw_nft_cache *pw_nft_cache_new(void);
+void pw_nft_cache_free(struct pw_nft_cache *c);
+void pw_nft_cache_stats(const struct pw_nft_cache *c, size_t *hits, size_t *misses);
+void pw_nft_build_cached(const struct pw_engine *e, const struct pw_dp_port *ports,
+			 size_t nports, bool linear, struct pw_nft_cache *cache,
+			 struct pw_nft *out);
 /* Add an object (a chain whose body starts with a "type ... hook" line is
    a base chain); an object of that kind and name already there stays. */
 void pw_nft_add_obj(struct pw_nft *t, const char *kind, const char *name,

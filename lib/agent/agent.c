@@ -840,7 +840,7 @@ int pw_agent_run(const struct pw_agent_opts *o, volatile sig_atomic_t *stop)
 	wo.prepare_arg = o->hook_arg;
 	wo.port_of = o->port_of;
 	wo.port_arg = o->hook_arg;
-	wo.reach = true;
+	wo.reach = false; /* built when a matrix is asked for */
 	pw_world_init(&a.w, &wo);
 	int rc = 2;
 	const char *backend = o->backend ? o->backend : "nftables";

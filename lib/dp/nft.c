@@ -36,6 +36,7 @@ struct held {
 	/* kept from one transaction to the next: its netlink socket was
 	   opened in the dataplane's namespace */
 	struct nft_ctx *ctx, *json_ctx;
+	struct pw_nft_cache *cache; /* what was rendered of each policy */
 };
 
 static struct held *held_of(struct pw_dp *dp)
@@ -130,7 +131,10 @@ static struct pw_dp_table *nft_render(struct pw_dp *dp, const struct pw_engine *
 {
 	struct pw_dp_table *t = pw_xcalloc(1, sizeof(*t));
 	pw_nft_init(&t->t);
-	pw_nft_build_opts(e, ports, n, dp->linear, &t->t);
+	struct held *h = held_of(dp);
+	if (!h->cache)
+		h->cache = pw_nft_cache_new();
+	pw_nft_build_cached(e, ports, n, dp->linear, h->cache, &t->t);
 	if (dp->services)
 		pw_nft_add_services(e->c, &t->t);
 	return t;
@@ -303,6 +307,7 @@ static void nft_close(struct pw_dp *dp)
 			nft_ctx_free(h->ctx);
 		if (h->json_ctx)
 			nft_ctx_free(h->json_ctx);
+		pw_nft_cache_free(h->cache);
 		pw_nft_release(&h->t);
 		free(h);
 	}
