@@ -13,7 +13,7 @@ CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 OPT      ?= -O2 -g
 CFLAGS   += $(CSTD) $(WARN) $(OPT) -MMD -MP
-LDLIBS   += -lyaml -lnftables
+LDLIBS   += -lyaml -lnftables -lmicrohttpd -lcurl
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 60
 SHARED   ?= ../shared
@@ -78,12 +78,18 @@ test: deps
 
 # every suite runs on the ASan+UBSan build; the release build runs under
 # valgrind
-test-run: podwall build/asan/podwall $(UNIT_BIN) build/asan/nca-calico build/asan/reach-diff build/asan/outputs-diff
+test-run: podwall build/asan/podwall $(UNIT_BIN) build/asan/nca-calico build/asan/reach-diff build/asan/outputs-diff build/asan/world-diff
 	@PODWALL=build/asan/podwall SHARED=$(SHARED) UNIT_BINS="$(UNIT_BIN)" \
 		NCA_RUN=build/asan/nca-calico REACH_DIFF=build/asan/reach-diff \
+		WORLD_DIFF=build/asan/world-diff \
 		OUTPUTS_DIFF=build/asan/outputs-diff VALGRIND_PODWALL=./podwall sh tests/run.sh
 
 build/asan/outputs-diff: tests/differential/outputs-diff.c $(LIB_ASAN_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  CC/SAN  $<"
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -O1 -o $@ $^ $(LDLIBS)
+
+build/asan/world-diff: tests/differential/world-diff.c $(LIB_ASAN_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  CC/SAN  $<"
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -O1 -o $@ $^ $(LDLIBS)

@@ -111,6 +111,10 @@ const char *cli_pod_name(const struct cli_world *w, uint32_t pod,
 bool cli_output_ok(const char *o, const char *const *allowed);
 
 int cmd_eval(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_delete(int argc, char **argv);
+int cmd_get(int argc, char **argv);
 int cmd_matrix(int argc, char **argv);
 int cmd_connlist(int argc, char **argv);
 int cmd_lint(int argc, char **argv);

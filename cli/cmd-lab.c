@@ -221,7 +221,7 @@ static int lab_up(const struct lab_cmd *cmd, struct lab_args *a)
 		for (int x = 0; !rc && x < lb.next; x++)
 			rc = pw_lab_add_external(&lb, x, &err) < 0;
 		if (!rc)
-			rc = pw_lab_enforce(&lb, &w.e, &ports, false, &rules, &err) < 0;
+			rc = pw_lab_enforce(&lb, &w.e, &ports, &rules, &err) < 0;
 	}
 	if (!rc)
 		printf("lab %s is up: %u pods, %d external hosts, %zu nftables rules\n",
@@ -401,7 +401,7 @@ static int lab_change(struct pw_lab *lb, struct lab_args *a, bool add)
 	size_t rules = 0;
 	struct pw_lab_ports ports;
 	pw_lab_ports(lb, &w.c, &ports);
-	if (!rc && pw_lab_enforce(lb, &w.e, &ports, true, &rules, &err) < 0) {
+	if (!rc && pw_lab_enforce(lb, &w.e, &ports, &rules, &err) < 0) {
 		print_err(sub, &err, "cannot put the new rules in force");
 		rc = 1;
 	}

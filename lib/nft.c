@@ -10,6 +10,7 @@
 void pw_nft_init(struct pw_nft *t)
 {
 	memset(t, 0, sizeof(*t));
+	pw_strmap_init(&t->index);
 }
 
 void pw_nft_release(struct pw_nft *t)
@@ -18,31 +19,44 @@ void pw_nft_release(struct pw_nft *t)
 		free(t->v[i].kind);
 		free(t->v[i].name);
 		free(t->v[i].body);
+		free(t->v[i].key);
 	}
 	free(t->v);
+	pw_strmap_release(&t->index);
 	pw_nft_init(t);
 }
 
+/* objects by "kind\x1fname" */
 static struct pw_nft_obj *find(const struct pw_nft *t, const char *kind,
 			       const char *name)
 {
-	for (size_t i = 0; i < t->n; i++)
-		if (!strcmp(t->v[i].kind, kind) && !strcmp(t->v[i].name, name))
-			return &t->v[i];
-	return NULL;
+	char key[256];
+	if ((size_t)snprintf(key, sizeof(key), "%s\x1f%s", kind, name) >= sizeof(key)) {
+		for (size_t i = 0; i < t->n; i++)
+			if (!strcmp(t->v[i].kind, kind) && !strcmp(t->v[i].name, name))
+				return &t->v[i];
+		return NULL;
+	}
+	uintptr_t v = (uintptr_t)pw_strmap_get(&t->index, key);
+	return v ? &t->v[v - 1] : NULL;
 }
 
 static void add_obj(struct pw_nft *t, const char *kind, const char *name,
 		    const char *body)
 {
 	if (find(t, kind, name))
-		return; /* sets are shared by content */
+		return; /* sets and tier chains are shared by content */
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 32;
 		t->v = pw_xrealloc(t->v, t->cap * sizeof(*t->v));
 	}
-	t->v[t->n++] = (struct pw_nft_obj){ pw_xstrdup(kind), pw_xstrdup(name),
-					    pw_xstrdup(body) };
+	struct pw_nft_obj *o = &t->v[t->n++];
+	struct pw_buf k;
+	pw_buf_init(&k);
+	pw_buf_printf(&k, "%s\x1f%s", kind, name);
+	*o = (struct pw_nft_obj){ pw_xstrdup(kind), pw_xstrdup(name),
+				  body ? pw_xstrdup(body) : NULL, k.s };
+	pw_strmap_put(&t->index, o->key, (void *)(uintptr_t)t->n);
 }
 
 void pw_nft_add_obj(struct pw_nft *t, const char *kind, const char *name,
@@ -54,6 +68,7 @@ void pw_nft_add_obj(struct pw_nft *t, const char *kind, const char *name,
 /* ---- sets --------------------------------------------------------------- */
 
 struct render {
+	struct pw_nft_cache *cache; /* NULL: none */
 	const struct pw_engine *e;
 	const struct pw_dp_port *ports;
 	size_t nports;
@@ -411,8 +426,8 @@ static const char *action_stmt(enum pw_action a)
 		return "meta mark set meta mark | 0x1 return";
 	case PW_ACT_DENY:
 		return "drop";
-	case PW_ACT_PASS:
-		return "return";
+	case PW_ACT_PASS: /* the rest of the tier is skipped */
+		return "meta mark set meta mark | 0x2 return";
 	default:
 		return "log prefix \"podwall: \"";
 	}
@@ -641,6 +656,186 @@ static void render_rule(struct render *r, size_t k, enum pw_dir dir,
 	pw_buf_release(&m);
 }
 
+/* ---- policy chains, and their cache ---------------------------------------- */
+
+struct centry {
+	char *key;
+	char *chain; /* its name */
+	char **sets; /* names of the sets it looks up */
+	size_t nsets;
+	size_t rules;
+	bool used;
+};
+
+struct pw_nft_cache {
+	uint64_t serial; /* the engine build it holds renders of */
+	struct pw_strmap map; /* key -> struct centry * */
+	struct centry **v;
+	size_t n, cap;
+	struct pw_nft objs; /* the chains and sets of the entries */
+	size_t hits, misses;
+};
+
+struct pw_nft_cache *pw_nft_cache_new(void)
+{
+	struct pw_nft_cache *c = pw_xcalloc(1, sizeof(*c));
+	pw_strmap_init(&c->map);
+	pw_nft_init(&c->objs);
+	return c;
+}
+
+static void centry_free(struct centry *x)
+{
+	free(x->key);
+	free(x->chain);
+	for (size_t i = 0; i < x->nsets; i++)
+		free(x->sets[i]);
+	free(x->sets);
+	free(x);
+}
+
+static void cache_clear(struct pw_nft_cache *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		centry_free(c->v[i]);
+	free(c->v);
+	c->v = NULL;
+	c->n = c->cap = 0;
+	pw_strmap_release(&c->map);
+	pw_strmap_init(&c->map);
+	pw_nft_release(&c->objs);
+	pw_nft_init(&c->objs);
+}
+
+void pw_nft_cache_free(struct pw_nft_cache *c)
+{
+	if (!c)
+		return;
+	cache_clear(c);
+	free(c);
+}
+
+void pw_nft_cache_stats(const struct pw_nft_cache *c, size_t *hits, size_t *misses)
+{
+	*hits = c->hits;
+	*misses = c->misses;
+}
+
+/* Keep only the entries the last render used, and their objects. */
+static void cache_trim(struct pw_nft_cache *c)
+{
+	struct pw_nft keep;
+	pw_nft_init(&keep);
+	size_t n = 0;
+	pw_strmap_release(&c->map);
+	pw_strmap_init(&c->map);
+	for (size_t i = 0; i < c->n; i++) {
+		struct centry *x = c->v[i];
+		if (!x->used) {
+			centry_free(x);
+			continue;
+		}
+		x->used = false;
+		const struct pw_nft_obj *o = find(&c->objs, "chain", x->chain);
+		if (o)
+			add_obj(&keep, "chain", o->name, o->body);
+		for (size_t k = 0; k < x->nsets; k++)
+			if ((o = find(&c->objs, "set", x->sets[k])))
+				add_obj(&keep, "set", o->name, o->body);
+		c->v[n++] = x;
+		pw_strmap_put(&c->map, x->key, x);
+	}
+	c->n = n;
+	pw_nft_release(&c->objs);
+	c->objs = keep;
+}
+
+/* The sets a chain body looks up ("@s_<hash>"). */
+static void referenced_sets(const char *body, struct centry *x)
+{
+	for (const char *p = body; (p = strstr(p, "@s_"));) {
+		p++;
+		size_t len = 0;
+		while (p[len] && p[len] != ' ' && p[len] != '\n' && p[len] != ',')
+			len++;
+		char *name = strndup(p, len);
+		bool dup = false;
+		for (size_t i = 0; i < x->nsets && !dup; i++)
+			dup = !strcmp(x->sets[i], name);
+		if (dup) {
+			free(name);
+		} else {
+			x->sets = pw_xrealloc(x->sets, (x->nsets + 1) * sizeof(char *));
+			x->sets[x->nsets++] = name;
+		}
+		p += len;
+	}
+}
+
+/*
+ * The chain of policy g for port k in direction dir: its rules, in order;
+ * Allow sets the allow bit and returns, Pass sets the pass bit and
+ * returns, Deny drops.  Named by its content.  Returns its name (in the
+ * table).
+ */
+static const char *policy_chain(struct render *r, size_t k, enum pw_dir dir,
+				uint32_t slot)
+{
+	const struct pw_engine *e = r->e;
+	const struct pw_gpolicy *g = &e->pols[slot];
+	char key[96];
+	snprintf(key, sizeof(key), "%u:%u:%d:%u", slot, g->gen, (int)dir, r->ports[k].pod);
+	struct centry *x = r->cache ? pw_strmap_get(&r->cache->map, key) : NULL;
+	if (x) {
+		r->cache->hits++;
+		x->used = true;
+		const struct pw_nft_obj *o;
+		for (size_t i = 0; i < x->nsets; i++)
+			if ((o = find(&r->cache->objs, "set", x->sets[i])))
+				add_obj(r->t, "set", o->name, o->body);
+		o = find(&r->cache->objs, "chain", x->chain);
+		add_obj(r->t, "chain", o->name, o->body);
+		r->t->rules += x->rules;
+		return find(r->t, "chain", x->chain)->name;
+	}
+	size_t rules0 = r->t->rules;
+	struct pw_buf ch, name;
+	pw_buf_init(&ch);
+	pw_buf_init(&name);
+	for (uint32_t i = 0; i < g->nrules[dir]; i++)
+		render_rule(r, k, dir, g, &g->rules[dir][i], &ch);
+	flush_run(r, &ch);
+	const char *body = ch.s ? ch.s : "";
+	pw_buf_printf(&name, "p_%016llx",
+		      (unsigned long long)pw_hash_bytes(body, strlen(body), 0x706f6c696379));
+	add_obj(r->t, "chain", name.s, body);
+	if (r->cache) {
+		r->cache->misses++;
+		x = pw_xcalloc(1, sizeof(*x));
+		x->key = pw_xstrdup(key);
+		x->chain = pw_xstrdup(name.s);
+		x->rules = r->t->rules - rules0;
+		x->used = true;
+		referenced_sets(body, x);
+		add_obj(&r->cache->objs, "chain", name.s, body);
+		for (size_t i = 0; i < x->nsets; i++) {
+			const struct pw_nft_obj *o = find(r->t, "set", x->sets[i]);
+			if (o)
+				add_obj(&r->cache->objs, "set", o->name, o->body);
+		}
+		if (r->cache->n == r->cache->cap) {
+			r->cache->cap = r->cache->cap ? r->cache->cap * 2 : 64;
+			r->cache->v = pw_xrealloc(r->cache->v, r->cache->cap * sizeof(*r->cache->v));
+		}
+		r->cache->v[r->cache->n++] = x;
+		pw_strmap_put(&r->cache->map, x->key, x);
+	}
+	const char *res = find(r->t, "chain", name.s)->name;
+	pw_buf_release(&ch);
+	pw_buf_release(&name);
+	return res;
+}
+
 static void render_endpoint(struct render *r, size_t k, enum pw_dir dir)
 {
 	const struct pw_engine *e = r->e;
@@ -657,20 +852,24 @@ static void render_endpoint(struct render *r, size_t k, enum pw_dir dir)
 		uint32_t tier = e->pols[pols[i]].tier;
 		pw_buf_reset(&ch);
 		for (; i < n && e->pols[pols[i]].tier == tier; i++) {
-			const struct pw_gpolicy *g = &e->pols[pols[i]];
-			for (uint32_t x = 0; x < g->nrules[dir]; x++)
-				render_rule(r, k, dir, g, &g->rules[dir][x], &ch);
+			const char *pc = policy_chain(r, k, dir, pols[i]);
+			/* allowed or passed: the tier is done */
+			pw_buf_printf(&ch, "\t\tjump %s\n\t\tmeta mark & 0x3 != 0x0 return\n", pc);
 		}
-		flush_run(r, &ch);
 		if (e->tiers[tier].default_action == PW_ACT_DENY) {
 			pw_buf_printf(&ch, "\t\tcounter drop comment \"end of tier %s\"\n",
 				      e->tiers[tier].name);
 			r->t->rules++;
 		}
+		/* named by content: pods whose rules are alike share it */
+		const char *body = ch.s ? ch.s : "";
 		pw_buf_reset(&name);
-		pw_buf_printf(&name, "%s_%zu_t%u", dn, k, tier);
-		add_obj(r->t, "chain", name.s, ch.s ? ch.s : "");
-		pw_buf_printf(&top, "\t\tjump %s\n\t\tmeta mark & 0x1 == 0x1 return\n",
+		pw_buf_printf(&name, "t_%016llx",
+			      (unsigned long long)pw_hash_bytes(body, strlen(body), 0x7469657263686e));
+		add_obj(r->t, "chain", name.s, body);
+		pw_buf_printf(&top,
+			      "\t\tjump %s\n\t\tmeta mark & 0x1 == 0x1 return\n"
+			      "\t\tmeta mark set meta mark & 0xfffffffd\n",
 			      name.s);
 	}
 	pw_buf_puts(&top, "\t\treturn\n");
@@ -737,7 +936,19 @@ void pw_nft_build(const struct pw_engine *e, const struct pw_dp_port *ports,
 void pw_nft_build_opts(const struct pw_engine *e, const struct pw_dp_port *ports,
 		       size_t nports, bool linear, struct pw_nft *out)
 {
+	pw_nft_build_cached(e, ports, nports, linear, NULL, out);
+}
+
+void pw_nft_build_cached(const struct pw_engine *e, const struct pw_dp_port *ports,
+			 size_t nports, bool linear, struct pw_nft_cache *cache,
+			 struct pw_nft *out)
+{
 	struct render r = { 0 };
+	if (cache && cache->serial != e->serial) {
+		cache_clear(cache);
+		cache->serial = e->serial;
+	}
+	r.cache = cache;
 	r.e = e;
 	r.ports = ports;
 	r.nports = nports;
@@ -803,6 +1014,8 @@ void pw_nft_build_opts(const struct pw_engine *e, const struct pw_dp_port *ports
 	pw_buf_release(&b);
 	pw_buf_release(&r.elems);
 	free(r.run);
+	if (cache)
+		cache_trim(cache);
 }
 
 /* A base chain's body starts with its "type ... hook ..." line. */
@@ -870,6 +1083,39 @@ void pw_nft_script_full(const struct pw_nft *t, const char *table,
 			chain_rules(&t->v[i], table, out);
 }
 
+/* Named by a hash of its content: the name says what it holds. */
+static bool content_named(const struct pw_nft_obj *o)
+{
+	return (o->name[0] == 's' || o->name[0] == 't' || o->name[0] == 'p') &&
+	       o->name[1] == '_';
+}
+
+/* Does old's copy of o (NULL: none) hold what o holds? */
+static bool same(const struct pw_nft_obj *was, const struct pw_nft_obj *o)
+{
+	if (!was)
+		return false;
+	if (content_named(o))
+		return true;
+	return was->body && !strcmp(was->body, o->body);
+}
+
+void pw_nft_delta_count(const struct pw_nft *old, const struct pw_nft *t,
+			uint32_t *created, uint32_t *changed, uint32_t *deleted)
+{
+	*created = *changed = *deleted = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct pw_nft_obj *was = find(old, t->v[i].kind, t->v[i].name);
+		if (!was)
+			++*created;
+		else if (!same(was, &t->v[i]))
+			++*changed;
+	}
+	for (size_t i = 0; i < old->n; i++)
+		if (!find(t, old->v[i].kind, old->v[i].name))
+			++*deleted;
+}
+
 void pw_nft_script_delta(const struct pw_nft *old, const struct pw_nft *t,
 			 const char *table, struct pw_buf *out)
 {
@@ -877,16 +1123,19 @@ void pw_nft_script_delta(const struct pw_nft *old, const struct pw_nft *t,
 	for (size_t i = 0; i < t->n; i++)
 		if (!find(old, t->v[i].kind, t->v[i].name))
 			obj_decl(&t->v[i], table, out);
-	/* changed sets: new content (sets are named by content, so a changed
-	   set is a new one; only "pods" changes in place) */
-	const struct pw_nft_obj *op = find(old, "set", "pods");
-	const struct pw_nft_obj *np = find(t, "set", "pods");
-	if (op && np && strcmp(op->body, np->body)) {
-		pw_buf_printf(out, "flush set inet %s pods\n", table);
-		const char *el = strstr(np->body, "elements = {");
+	/* sets named by their role whose content changed (only "pods") */
+	for (size_t i = 0; i < t->n; i++) {
+		const struct pw_nft_obj *o = &t->v[i];
+		if (strcmp(o->kind, "set"))
+			continue;
+		const struct pw_nft_obj *was = find(old, "set", o->name);
+		if (!was || same(was, o))
+			continue;
+		pw_buf_printf(out, "flush set inet %s %s\n", table, o->name);
+		const char *el = strstr(o->body, "elements = {");
 		if (el)
-			pw_buf_printf(out, "add element inet %s pods %s\n", table,
-				      el + strlen("elements = "));
+			pw_buf_printf(out, "add element inet %s %s %s\n", table,
+				      o->name, el + strlen("elements = "));
 	}
 	/* chains whose rules changed, or that are new */
 	for (size_t i = 0; i < t->n; i++) {
@@ -894,7 +1143,7 @@ void pw_nft_script_delta(const struct pw_nft *old, const struct pw_nft *t,
 		if (strcmp(o->kind, "chain"))
 			continue;
 		const struct pw_nft_obj *was = find(old, "chain", o->name);
-		if (was && !strcmp(was->body, o->body))
+		if (same(was, o))
 			continue;
 		if (was)
 			pw_buf_printf(out, "flush chain inet %s %s\n", table, o->name);

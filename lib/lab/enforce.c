@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The lab's dataplane: the engine's decisions as an nftables table in the
-   router (the seam, pw_lab_enforce: see lab.h), and cutting the
-   connections new rules deny. */
+   router, through the dataplane interface (lib/dp/dp.h; the seam,
+   pw_lab_enforce: see lab.h), and cutting the connections new rules
+   deny. */
 #include "lab.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 void pw_lab_ports(const struct pw_lab *lb, const struct pw_cluster *c,
 		  struct pw_lab_ports *out)
@@ -35,90 +35,22 @@ void pw_lab_render(const struct pw_lab *lb, const struct pw_engine *e,
 	pw_nft_add_services(e->c, out);
 }
 
-/* The record of the table in force: objects as KIND US NAME US BODY RS. */
-static void serialize_nft(const struct pw_nft *t, struct pw_buf *out)
-{
-	for (size_t i = 0; i < t->n; i++)
-		pw_buf_printf(out, "%s\x1f%s\x1f%s\x1e", t->v[i].kind, t->v[i].name,
-			      t->v[i].body);
-}
-
-static void parse_nft(const char *s, struct pw_nft *t)
-{
-	while (s && *s) {
-		const char *a = strchr(s, '\x1f');
-		const char *b = a ? strchr(a + 1, '\x1f') : NULL;
-		const char *e = b ? strchr(b + 1, '\x1e') : NULL;
-		if (!e)
-			break;
-		if (t->n == t->cap) {
-			t->cap = t->cap ? t->cap * 2 : 32;
-			t->v = pw_xrealloc(t->v, t->cap * sizeof(*t->v));
-		}
-		struct pw_nft_obj *o = &t->v[t->n++];
-		o->kind = strndup(s, (size_t)(a - s));
-		o->name = strndup(a + 1, (size_t)(b - a - 1));
-		o->body = strndup(b + 1, (size_t)(e - b - 1));
-		s = e + 1;
-	}
-}
-
-static int run_nft(void *arg, struct pw_buf *err)
-{
-	return pw_nft_run(arg, err);
-}
-
 int pw_lab_enforce(struct pw_lab *lb, const struct pw_engine *e,
-		   const struct pw_lab_ports *ports, bool delta, size_t *rules,
-		   struct pw_buf *err)
+		   const struct pw_lab_ports *ports, size_t *rules, struct pw_buf *err)
 {
-	struct pw_nft t, old;
-	struct pw_buf script, why;
-	pw_nft_init(&t);
-	pw_nft_init(&old);
-	pw_buf_init(&script);
-	pw_buf_init(&why);
-	pw_lab_render(lb, e, ports, &t);
-	char *prev = delta ? pw_lab_state_get(lb, "nft") : NULL;
-	if (prev) {
-		parse_nft(prev, &old);
-		pw_nft_script_delta(&old, &t, PW_LAB_TABLE, &script);
-	} else {
-		pw_nft_script_full(&t, PW_LAB_TABLE, &script);
-	}
-	int rc = 0;
-	if (script.len) {
-		char path[512];
-		pw_lab_path(lb, "nft", path);
-		unlink(path);
-		rc = pw_netns_run(lb->router, run_nft, script.s, &why);
-		if (rc && prev) {
-			/* the table in force was not the one recorded (a change
-			   not made through the lab): replace it */
-			pw_buf_reset(&script);
-			pw_buf_reset(&why);
-			pw_nft_script_full(&t, PW_LAB_TABLE, &script);
-			rc = pw_netns_run(lb->router, run_nft, script.s, &why);
-		}
-		if (rc)
-			pw_buf_printf(err, "nftables: %s", why.s ? why.s : "failed");
-	}
-	if (!rc) {
-		struct pw_buf ser;
-		pw_buf_init(&ser);
-		serialize_nft(&t, &ser);
-		rc = pw_lab_state_put(lb, "nft", ser.s ? ser.s : "", ser.len);
-		if (rc)
-			pw_buf_puts(err, "cannot record the table in force");
-		pw_buf_release(&ser);
-	}
+	struct pw_dp dp;
+	if (pw_dp_open(&dp, "nftables", PW_LAB_TABLE, lb->router, err) < 0)
+		return -1;
+	dp.services = true;
+	dp.linear = lb->nft_linear;
+	struct pw_dp_table *t = pw_dp_render(&dp, e, ports->v, ports->n);
+	struct pw_dp_delta delta = { 0 };
+	int rc = pw_dp_apply(&dp, t, &delta, err);
+	if (rc < 0)
+		pw_dp_free_table(&dp, t);
 	if (rules)
-		*rules = t.rules;
-	free(prev);
-	pw_buf_release(&script);
-	pw_buf_release(&why);
-	pw_nft_release(&t);
-	pw_nft_release(&old);
+		*rules = delta.rules;
+	pw_dp_close(&dp);
 	return rc;
 }
 

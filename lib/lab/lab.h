@@ -30,8 +30,6 @@
  *            which later commands load instead of PATH: the user's files
  *            may change or go
  *   pods     "K ns/name ADDR": a pod's lab index and address, kept stable
- *   nft      the table last put in force, to change only what differs;
- *            removed while the kernel's table changes
  * Files are replaced by rename; `lab down` removes the directory.
  *
  * Servers: every pod and external host runs this same executable as
@@ -50,6 +48,7 @@
 #include "../engine.h"
 #include "../netaddr.h"
 #include "../netprobe.h"
+#include "../dp/dp.h"
 #include "../nft.h"
 #include "../service.h"
 
@@ -241,11 +240,11 @@ int pw_lab_serve(const char *netns, char *ports);
 /*
  * The one seam between the lab and its dataplane: the engine's decisions
  * for the pods at ports (pw_lab_ports) go in force in the router, as the
- * nftables table PW_LAB_TABLE.  In: engine (and its cluster), ports; out:
- * the table in force, recorded in the state file "nft" so that a delta
- * changes only what differs.  The record is removed while the kernel's
- * table changes, so a run killed there is followed by a full replace, as is
- * a delta the kernel refuses.
+ * nftables table PW_LAB_TABLE, through the dataplane interface
+ * (lib/dp/dp.h): it reads what the kernel holds and changes only what
+ * differs, in one transaction, so a run killed at any moment leaves the
+ * old or the new table and the next one starts from the kernel.  In:
+ * engine (and its cluster), ports; out: the table in force (its rules).
  */
 struct pw_lab_ports {
 	struct pw_dp_port *v;
@@ -255,12 +254,11 @@ struct pw_lab_ports {
 void pw_lab_ports(const struct pw_lab *lb, const struct pw_cluster *c,
 		  struct pw_lab_ports *out);
 void pw_lab_ports_release(struct pw_lab_ports *p);
-/* The table the lab would put in force. */
+/* The table the lab would put in force (lab render). */
 void pw_lab_render(const struct pw_lab *lb, const struct pw_engine *e,
 		   const struct pw_lab_ports *ports, struct pw_nft *out);
 int pw_lab_enforce(struct pw_lab *lb, const struct pw_engine *e,
-		   const struct pw_lab_ports *ports, bool delta, size_t *rules,
-		   struct pw_buf *err);
+		   const struct pw_lab_ports *ports, size_t *rules, struct pw_buf *err);
 /* Remove the router's conntrack entries of connections e denies: the
    count cut, or -1. */
 int pw_lab_cut_denied(const struct pw_lab *lb, const struct pw_engine *e,

@@ -343,13 +343,21 @@ static void copy_name(const struct pw_lab_input *in, char out[static 64])
 		 (unsigned long long)pw_hash_bytes(in->path, strlen(in->path), 0));
 }
 
-static void capture(void *arg, const char *name, const char *text, size_t len)
+struct copy_load {
+	struct pw_cluster *c;
+	struct pw_buf *copy;
+};
+
+/* A file of a fresh input: loaded, and appended to its copy. */
+static size_t load_and_copy(void *arg, const char *name, const unsigned char *text,
+			    size_t len, struct pw_diags *d)
 {
-	struct pw_buf *b = arg;
-	pw_buf_printf(b, "file %zu %zu\n", strlen(name), len);
-	pw_buf_puts(b, name);
-	pw_buf_add(b, text, len);
-	pw_buf_putc(b, '\n');
+	struct copy_load *cl = arg;
+	pw_buf_printf(cl->copy, "file %zu %zu\n", strlen(name), len);
+	pw_buf_puts(cl->copy, name);
+	pw_buf_add(cl->copy, (const char *)text, len);
+	pw_buf_putc(cl->copy, '\n');
+	return pw_cluster_load_buffer(cl->c, name, text, len, d);
 }
 
 static size_t load_copy(struct pw_cluster *c, const char *path, const char *s,
@@ -400,12 +408,8 @@ size_t pw_lab_load_input(struct pw_lab *lb, int i, struct pw_cluster *c,
 	}
 	pw_buf_reset(&in->copy);
 	pw_buf_puts(&in->copy, COPY_MAGIC);
-	c->read = capture;
-	c->read_arg = &in->copy;
-	size_t errs = pw_cluster_load_path(c, in->path, d);
-	c->read = NULL;
-	c->read_arg = NULL;
-	return errs;
+	struct copy_load cl = { c, &in->copy };
+	return pw_walk_path(in->path, &c->arena, load_and_copy, &cl, d);
 }
 
 static int put_buf(const struct pw_lab *lb, const char *file, const struct pw_buf *b)
