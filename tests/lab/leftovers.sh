@@ -42,26 +42,26 @@ snapshot "$T/before"
 $PODWALL lab up -f "$here/../examples/seed000" --name $L > /dev/null || rc=1
 $PODWALL lab down --name $L > /dev/null || rc=1
 compare "after up+down"
-# kill -9 at several moments of lab up
-for delay in 0.05 0.15 0.3; do
-	$PODWALL lab up -f "$manifests" --name $L > /dev/null 2>&1 &
+# killed WHAT DELAY CMD...: run CMD, kill -9 it after DELAY s, lab down,
+# and compare
+killed() {
+	what=$1 delay=$2
+	shift 2
+	"$@" > /dev/null 2>&1 &
 	pid=$!
-	sleep $delay
+	sleep "$delay"
 	kill -9 $pid 2> /dev/null
 	wait $pid 2> /dev/null
-	$PODWALL lab down --name $L > "$T/down" 2>&1 || { echo "down after kill -9 at $delay s failed:"; cat "$T/down"; rc=1; }
-	compare "after kill -9 of up at $delay s and down"
+	$PODWALL lab down --name $L > "$T/down" 2>&1 || { echo "down after kill -9 of $what at $delay s failed:"; cat "$T/down"; rc=1; }
+	compare "after kill -9 of $what at $delay s and down"
+}
+# kill -9 at several moments of lab up, and of a lab apply that adds pods
+for delay in 0.05 0.15 0.3; do
+	killed up $delay $PODWALL lab up -f "$manifests" --name $L
 done
-# kill -9 at several moments of a lab apply that adds pods
 for delay in 0.05 0.15 0.3; do
 	$PODWALL lab up -f "$here/lab/robust/pods.yaml" --name $L --no-external > /dev/null || rc=1
-	$PODWALL lab apply -f "$manifests" --name $L > /dev/null 2>&1 &
-	pid=$!
-	sleep $delay
-	kill -9 $pid 2> /dev/null
-	wait $pid 2> /dev/null
-	$PODWALL lab down --name $L > "$T/down" 2>&1 || { echo "down after kill -9 of apply at $delay s failed:"; cat "$T/down"; rc=1; }
-	compare "after kill -9 of apply at $delay s and down"
+	killed apply $delay $PODWALL lab apply -f "$manifests" --name $L
 done
 # idempotent
 $PODWALL lab down --name $L | grep -q 'is not up' || { echo "second lab down did not say so"; rc=1; }
