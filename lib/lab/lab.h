@@ -17,7 +17,8 @@
  * crash or kill -9, and never anything else.  Creating a pod whose
  * namespace a killed run left behind recreates it.
  *
- * State, in PW_LAB_STATE_DIR/NAME/ (and nothing of the lab elsewhere):
+ * State, in PW_LAB_STATE_DIR/NAME/ (no file of the lab's elsewhere, not even
+ * a temporary one; the table in force is read back from the kernel):
  *   lock     flock()ed by every command for as long as it runs: shared by
  *            those that only read (status, probe, exec), exclusive by those
  *            that change the lab (up, apply, delete, down)
