@@ -4,10 +4,10 @@
  *
  * A file counts when it is complete: written and closed (IN_CLOSE_WRITE)
  * or renamed into place (IN_MOVED_TO, an editor's or `podwall apply`'s
- * write-by-rename).  A file that disappears (deleted, renamed away) is
- * removed only if it does not come back within a short settle time, so
- * that an editor that renames the old file away before writing the new
- * one makes one change, not a removal followed by an addition.
+ * write-by-rename).  A deleted file is removed at once; a file renamed
+ * away is removed only if it does not come back within a short settle
+ * time, so that an editor that renames the old file away before writing
+ * the new one makes one change, not a removal followed by an addition.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -200,7 +200,9 @@ static bool read_events(struct dir_src *d)
 				continue;
 			if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE))
 				touch(d, path);
-			if (ev->mask & (IN_MOVED_FROM | IN_DELETE))
+			/* renamed away: maybe an editor about to write the new
+			   file in its place (a plain rm is final) */
+			if (ev->mask & IN_MOVED_FROM)
 				gone = true;
 		}
 	}
