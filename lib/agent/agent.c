@@ -392,6 +392,20 @@ static int handle(void *ctx, const struct pw_http_req *r, struct pw_buf *out,
 	} else if (is(r, "GET", "/v1/policies")) {
 		*type = "application/json";
 		status = h_policies(a, out);
+	} else if (is(r, "GET", "/v1/dataplane")) {
+		/* what the dataplane holds, as commands that create it */
+		if (a->have_dp && a->dp.ops->dump)
+			a->dp.ops->dump(&a->dp, out);
+		status = 200;
+	} else if (is(r, "POST", "/v1/rebuild")) {
+		struct pw_diags d;
+		struct pw_commit c;
+		pw_diags_init(&d);
+		int rc = pw_world_rebuild(&a->w, &d, &c);
+		record(a, "rebuild asked", &c, &d);
+		pw_diags_release(&d);
+		pw_buf_printf(out, "%s in %.2f ms\n", rc ? "rejected" : "rebuilt", c.ms_total);
+		status = rc ? 422 : 200;
 	} else if (is(r, "POST", "/v1/apply")) {
 		status = h_objects_change(a, r, false, out);
 	} else if (is(r, "POST", "/v1/delete")) {
