@@ -34,7 +34,9 @@ static const char agent_usage[] =
 	"  --netns NAME              program the tables of network namespace NAME\n"
 	"                            (default: the agent's own)\n"
 	"  --table NAME              the nftables table (default: podwall)\n"
-	"  --dataplane NAME          nftables (default), or none (answer only)\n"
+	"  --dataplane NAME          nftables (default), dry-run (render, send\n"
+	"                            nothing; every pod with an address gets an\n"
+	"                            interface) or none (answer only)\n"
 	"  --services                translate Service addresses to backends too\n"
 	"\n"
 	"A pod's interface on the dataplane's side is named by its annotation\n"
@@ -65,12 +67,18 @@ static void log_line(void *arg, const char *line)
 static bool annotated_port(void *arg, const struct pw_cluster *c, uint32_t pod,
 			   char ifname[static 16])
 {
-	(void)arg;
+	const bool *dry = arg;
 	const char *v = c->pods[pod].interface;
-	if (!v || !*v || strlen(v) > 15)
-		return false;
-	strcpy(ifname, v);
-	return true;
+	if (v && *v && strlen(v) <= 15) {
+		strcpy(ifname, v);
+		return true;
+	}
+	/* a preview: every pod with an address, named by its index */
+	if (*dry && c->pods[pod].naddrs) {
+		snprintf(ifname, 16, "pod%u", pod);
+		return true;
+	}
+	return false;
 }
 
 struct agent_args {
@@ -124,6 +132,9 @@ int cmd_agent(int argc, char **argv)
 	}
 	o.engine_flags = co.engine_flags;
 	o.port_of = annotated_port;
+	static bool dry;
+	dry = o.backend && !strcmp(o.backend, "dry-run");
+	o.hook_arg = &dry;
 	o.log = log_line;
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);

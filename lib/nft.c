@@ -31,12 +31,16 @@ static struct pw_nft_obj *find(const struct pw_nft *t, const char *kind,
 			       const char *name)
 {
 	char key[256];
-	if ((size_t)snprintf(key, sizeof(key), "%s\x1f%s", kind, name) >= sizeof(key)) {
+	size_t kl = strlen(kind), nl = strlen(name);
+	if (kl + nl + 2 > sizeof(key)) {
 		for (size_t i = 0; i < t->n; i++)
 			if (!strcmp(t->v[i].kind, kind) && !strcmp(t->v[i].name, name))
 				return &t->v[i];
 		return NULL;
 	}
+	memcpy(key, kind, kl);
+	key[kl] = '\x1f';
+	memcpy(key + kl + 1, name, nl + 1);
 	uintptr_t v = (uintptr_t)pw_strmap_get(&t->index, key);
 	return v ? &t->v[v - 1] : NULL;
 }
@@ -660,20 +664,39 @@ static void render_rule(struct render *r, size_t k, enum pw_dir dir,
 
 struct centry {
 	char *key;
-	char *chain; /* its name */
+	char *chain; /* its name; NULL: a marker (the render depends on the
+			endpoint's address: look again with it) */
 	char **sets; /* names of the sets it looks up */
 	size_t nsets;
 	size_t rules;
-	bool used;
+	uint32_t slot, gen;
+};
+
+/* What one endpoint (port, direction) rendered: the objects it uses. */
+struct epc {
+	char *sig; /* what it was rendered from */
+	char **kinds, **names;
+	size_t n;
+	size_t rules;
 };
 
 struct pw_nft_cache {
+	/* endpoints: per port and direction (k * 2 + dir), and the objects
+	   they use, counted */
+	struct epc *eps;
+	size_t neps;
+	struct pw_nft store;
+	uint32_t *refs;
+	size_t dead;
 	uint64_t serial; /* the engine build it holds renders of */
 	struct pw_strmap map; /* key -> struct centry * */
 	struct centry **v;
 	size_t n, cap;
 	struct pw_nft objs; /* the chains and sets of the entries */
 	size_t hits, misses;
+	/* policy chains an endpoint being rendered took from the cache */
+	const struct centry **took;
+	size_t ntook, took_cap;
 };
 
 struct pw_nft_cache *pw_nft_cache_new(void)
@@ -681,7 +704,20 @@ struct pw_nft_cache *pw_nft_cache_new(void)
 	struct pw_nft_cache *c = pw_xcalloc(1, sizeof(*c));
 	pw_strmap_init(&c->map);
 	pw_nft_init(&c->objs);
+	pw_nft_init(&c->store);
 	return c;
+}
+
+static void epc_release(struct epc *x)
+{
+	free(x->sig);
+	for (size_t i = 0; i < x->n; i++) {
+		free(x->kinds[i]);
+		free(x->names[i]);
+	}
+	free(x->kinds);
+	free(x->names);
+	memset(x, 0, sizeof(*x));
 }
 
 static void centry_free(struct centry *x)
@@ -696,8 +732,21 @@ static void centry_free(struct centry *x)
 
 static void cache_clear(struct pw_nft_cache *c)
 {
+	for (size_t i = 0; i < c->neps; i++)
+		epc_release(&c->eps[i]);
+	free(c->eps);
+	c->eps = NULL;
+	c->neps = 0;
+	pw_nft_release(&c->store);
+	pw_nft_init(&c->store);
+	free(c->refs);
+	c->refs = NULL;
+	c->dead = 0;
 	for (size_t i = 0; i < c->n; i++)
 		centry_free(c->v[i]);
+	free(c->took);
+	c->took = NULL;
+	c->ntook = c->took_cap = 0;
 	free(c->v);
 	c->v = NULL;
 	c->n = c->cap = 0;
@@ -721,31 +770,42 @@ void pw_nft_cache_stats(const struct pw_nft_cache *c, size_t *hits, size_t *miss
 	*misses = c->misses;
 }
 
-/* Keep only the entries the last render used, and their objects. */
-static void cache_trim(struct pw_nft_cache *c)
+/* Drop the entries of policies recompiled since (and their objects, when
+   enough went). */
+static void cache_trim(struct pw_nft_cache *c, const struct pw_engine *e)
 {
-	struct pw_nft keep;
-	pw_nft_init(&keep);
+	/* stale entries are unreachable (their key has the old generation):
+	   they go when they are a quarter of all */
+	size_t stale = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		const struct centry *x = c->v[i];
+		stale += x->slot >= e->npols || e->pols[x->slot].gen != x->gen;
+	}
+	if (!stale || stale * 4 < c->n)
+		return;
 	size_t n = 0;
-	pw_strmap_release(&c->map);
-	pw_strmap_init(&c->map);
 	for (size_t i = 0; i < c->n; i++) {
 		struct centry *x = c->v[i];
-		if (!x->used) {
+		if (x->slot >= e->npols || e->pols[x->slot].gen != x->gen)
 			centry_free(x);
-			continue;
-		}
-		x->used = false;
-		const struct pw_nft_obj *o = find(&c->objs, "chain", x->chain);
+		else
+			c->v[n++] = x;
+	}
+	c->n = n;
+	pw_strmap_release(&c->map);
+	pw_strmap_init(&c->map);
+	struct pw_nft keep;
+	pw_nft_init(&keep);
+	for (size_t i = 0; i < n; i++) {
+		const struct centry *x = c->v[i];
+		pw_strmap_put(&c->map, x->key, c->v[i]);
+		const struct pw_nft_obj *o = x->chain ? find(&c->objs, "chain", x->chain) : NULL;
 		if (o)
 			add_obj(&keep, "chain", o->name, o->body);
 		for (size_t k = 0; k < x->nsets; k++)
 			if ((o = find(&c->objs, "set", x->sets[k])))
 				add_obj(&keep, "set", o->name, o->body);
-		c->v[n++] = x;
-		pw_strmap_put(&c->map, x->key, x);
 	}
-	c->n = n;
 	pw_nft_release(&c->objs);
 	c->objs = keep;
 }
@@ -783,20 +843,65 @@ static const char *policy_chain(struct render *r, size_t k, enum pw_dir dir,
 {
 	const struct pw_engine *e = r->e;
 	const struct pw_gpolicy *g = &e->pols[slot];
-	char key[96];
-	snprintf(key, sizeof(key), "%u:%u:%d:%u", slot, g->gen, (int)dir, r->ports[k].pod);
-	struct centry *x = r->cache ? pw_strmap_get(&r->cache->map, key) : NULL;
+	uint32_t pod = r->ports[k].pod;
+	/* what the render depends on: the policy's compilation, and the
+	   endpoint's identity (labels, namespace, service account, named
+	   ports), and its address when a rule's own side has nets */
+	struct pw_buf key;
+	pw_buf_init(&key);
+	pw_buf_u32(&key, slot);
+	pw_buf_putc(&key, ':');
+	pw_buf_u32(&key, g->gen);
+	pw_buf_putc(&key, dir == PW_INGRESS ? 'i' : 'e');
+	pw_buf_u32(&key, e->pod_identity[pod]);
+	struct centry *x = r->cache ? pw_strmap_get(&r->cache->map, key.s) : NULL;
+	if (x && !x->chain) {
+		char a[48];
+		const struct pw_pod *p = &e->c->pods[pod];
+		if (p->naddrs)
+			pw_addr_format(&p->addrs[0], a);
+		else
+			strcpy(a, "-");
+		pw_buf_printf(&key, "@%s", a);
+		x = pw_strmap_get(&r->cache->map, key.s);
+	}
 	if (x) {
-		r->cache->hits++;
-		x->used = true;
-		const struct pw_nft_obj *o;
-		for (size_t i = 0; i < x->nsets; i++)
-			if ((o = find(&r->cache->objs, "set", x->sets[i])))
-				add_obj(r->t, "set", o->name, o->body);
-		o = find(&r->cache->objs, "chain", x->chain);
-		add_obj(r->t, "chain", o->name, o->body);
+		struct pw_nft_cache *c = r->cache;
+		c->hits++;
+		if (c->ntook == c->took_cap) {
+			c->took_cap = c->took_cap ? c->took_cap * 2 : 64;
+			c->took = pw_xrealloc(c->took, c->took_cap * sizeof(*c->took));
+		}
+		c->took[c->ntook++] = x;
 		r->t->rules += x->rules;
-		return find(r->t, "chain", x->chain)->name;
+		pw_buf_release(&key);
+		return x->chain;
+	}
+	bool by_addr = false;
+	for (uint32_t i = 0; i < g->nrules[dir] && !by_addr; i++) {
+		const struct pw_gside *l = dir == PW_EGRESS ? &g->rules[dir][i].src
+							    : &g->rules[dir][i].dst;
+		by_addr = l->nnets || l->nnot_nets || l->nset_nets || l->nnot_set_nets;
+	}
+	if (by_addr && r->cache) {
+		/* a marker under the key without the address */
+		struct centry *m = pw_xcalloc(1, sizeof(*m));
+		m->key = pw_xstrdup(key.s);
+		m->slot = slot;
+		m->gen = g->gen;
+		if (r->cache->n == r->cache->cap) {
+			r->cache->cap = r->cache->cap ? r->cache->cap * 2 : 64;
+			r->cache->v = pw_xrealloc(r->cache->v, r->cache->cap * sizeof(*r->cache->v));
+		}
+		r->cache->v[r->cache->n++] = m;
+		pw_strmap_put(&r->cache->map, m->key, m);
+		char a[48];
+		const struct pw_pod *p = &e->c->pods[pod];
+		if (p->naddrs)
+			pw_addr_format(&p->addrs[0], a);
+		else
+			strcpy(a, "-");
+		pw_buf_printf(&key, "@%s", a);
 	}
 	size_t rules0 = r->t->rules;
 	struct pw_buf ch, name;
@@ -812,10 +917,11 @@ static const char *policy_chain(struct render *r, size_t k, enum pw_dir dir,
 	if (r->cache) {
 		r->cache->misses++;
 		x = pw_xcalloc(1, sizeof(*x));
-		x->key = pw_xstrdup(key);
+		x->key = pw_xstrdup(key.s);
 		x->chain = pw_xstrdup(name.s);
 		x->rules = r->t->rules - rules0;
-		x->used = true;
+		x->slot = slot;
+		x->gen = g->gen;
 		referenced_sets(body, x);
 		add_obj(&r->cache->objs, "chain", name.s, body);
 		for (size_t i = 0; i < x->nsets; i++) {
@@ -833,7 +939,132 @@ static const char *policy_chain(struct render *r, size_t k, enum pw_dir dir,
 	const char *res = find(r->t, "chain", name.s)->name;
 	pw_buf_release(&ch);
 	pw_buf_release(&name);
+	pw_buf_release(&key);
 	return res;
+}
+
+/* An object an endpoint uses: into the store, counted. */
+static void store_ref(struct pw_nft_cache *c, const struct pw_nft_obj *o)
+{
+	struct pw_nft_obj *x = find(&c->store, o->kind, o->name);
+	size_t i;
+	if (x && x->body) {
+		i = (size_t)(x - c->store.v);
+	} else if (x) { /* dead: alive again */
+		x->body = pw_xstrdup(o->body);
+		i = (size_t)(x - c->store.v);
+		c->dead--;
+	} else {
+		add_obj(&c->store, o->kind, o->name, o->body);
+		i = c->store.n - 1;
+		c->refs = pw_xrealloc(c->refs, c->store.cap * sizeof(*c->refs));
+		c->refs[i] = 0;
+	}
+	c->refs[i]++;
+}
+
+static void store_unref(struct pw_nft_cache *c, const char *kind, const char *name)
+{
+	struct pw_nft_obj *x = find(&c->store, kind, name);
+	if (!x || !x->body)
+		return;
+	size_t i = (size_t)(x - c->store.v);
+	if (--c->refs[i] == 0) {
+		free(x->body);
+		x->body = NULL;
+		c->dead++;
+	}
+}
+
+/* Drop the dead objects of the store when they are many. */
+static void store_compact(struct pw_nft_cache *c)
+{
+	if (c->dead < 1024 || c->dead * 2 < c->store.n)
+		return;
+	struct pw_nft keep;
+	pw_nft_init(&keep);
+	uint32_t *refs = pw_xcalloc(c->store.n + 1, sizeof(*refs));
+	for (size_t i = 0; i < c->store.n; i++)
+		if (c->store.v[i].body) {
+			add_obj(&keep, c->store.v[i].kind, c->store.v[i].name, c->store.v[i].body);
+			refs[keep.n - 1] = c->refs[i];
+		}
+	pw_nft_release(&c->store);
+	free(c->refs);
+	c->store = keep;
+	c->refs = pw_xrealloc(refs, (keep.cap + 1) * sizeof(*refs));
+	c->dead = 0;
+}
+
+static void render_endpoint(struct render *r, size_t k, enum pw_dir dir);
+
+/* Endpoint k in direction dir, from the cache when nothing it depends on
+   changed: its pod, interface and index, and the generation of each of
+   its applicable policies. */
+static void cached_endpoint(struct render *r, size_t k, enum pw_dir dir, bool render)
+{
+	struct pw_nft_cache *c = r->cache;
+	size_t slot = k * 2 + (size_t)dir;
+	if (slot >= c->neps) {
+		size_t n = slot + 1 > c->neps * 2 ? slot + 1 : c->neps * 2;
+		c->eps = pw_xrealloc(c->eps, n * sizeof(*c->eps));
+		memset(c->eps + c->neps, 0, (n - c->neps) * sizeof(*c->eps));
+		c->neps = n;
+	}
+	struct epc *x = &c->eps[slot];
+	struct pw_buf sig;
+	pw_buf_init(&sig);
+	pw_buf_printf(&sig, "%u|%s|%d|", r->ports[k].pod, r->ports[k].ifname, render);
+	uint32_t n = 0;
+	const uint32_t *pols = render ? pw_engine_applicable(r->e, r->ports[k].pod, dir, &n) : NULL;
+	for (uint32_t i = 0; i < n; i++) {
+		pw_buf_u32(&sig, pols[i]);
+		pw_buf_putc(&sig, ':');
+		pw_buf_u32(&sig, r->e->pols[pols[i]].gen);
+		pw_buf_putc(&sig, ',');
+	}
+	if (x->sig && !strcmp(x->sig, sig.s)) {
+		r->t->rules += x->rules;
+		pw_buf_release(&sig);
+		return;
+	}
+	for (size_t i = 0; i < x->n; i++)
+		store_unref(c, x->kinds[i], x->names[i]);
+	epc_release(x);
+	x->sig = sig.s;
+	if (!render)
+		return;
+	struct pw_nft tmp, *out = r->t;
+	pw_nft_init(&tmp);
+	r->t = &tmp;
+	c->ntook = 0;
+	render_endpoint(r, k, dir);
+	r->t = out;
+	x->rules = tmp.rules;
+	out->rules += tmp.rules;
+	/* what it rendered, and what it took from the policy cache; an
+	   object taken twice is used once */
+	for (size_t i = 0; i < c->ntook; i++) {
+		const struct centry *t = c->took[i];
+		if (!find(&tmp, "chain", t->chain))
+			add_obj(&tmp, "chain", t->chain, NULL);
+		for (size_t j = 0; j < t->nsets; j++)
+			if (!find(&tmp, "set", t->sets[j]))
+				add_obj(&tmp, "set", t->sets[j], NULL);
+	}
+	x->kinds = pw_xcalloc(tmp.n + 1, sizeof(char *));
+	x->names = pw_xcalloc(tmp.n + 1, sizeof(char *));
+	for (size_t i = 0; i < tmp.n; i++) {
+		const struct pw_nft_obj *o = &tmp.v[i];
+		if (!o->body) /* taken: its content is in the policy cache */
+			o = find(&c->objs, o->kind, o->name);
+		store_ref(c, o);
+		x->kinds[i] = pw_xstrdup(tmp.v[i].kind);
+		x->names[i] = pw_xstrdup(tmp.v[i].name);
+	}
+	x->n = tmp.n;
+	c->ntook = 0;
+	pw_nft_release(&tmp);
 }
 
 static void render_endpoint(struct render *r, size_t k, enum pw_dir dir)
@@ -979,14 +1210,17 @@ void pw_nft_build_cached(const struct pw_engine *e, const struct pw_dp_port *por
 	size_t ne = 0, ni = 0;
 	for (size_t k = 0; k < nports; k++) {
 		struct pw_ep ep = pw_ep_pod(e->c, ports[k].pod);
-		if (!pw_engine_governed(e, &ep))
-			continue;
+		bool governed = pw_engine_governed(e, &ep);
 		for (int d = 0; d < 2; d++) {
-			uint32_t n;
-			pw_engine_applicable(e, ports[k].pod, (enum pw_dir)d, &n);
+			uint32_t n = 0;
+			if (governed)
+				pw_engine_applicable(e, ports[k].pod, (enum pw_dir)d, &n);
+			if (cache)
+				cached_endpoint(&r, k, (enum pw_dir)d, n > 0);
 			if (!n)
 				continue; /* nothing applies: the profile allows */
-			render_endpoint(&r, k, (enum pw_dir)d);
+			if (!cache)
+				render_endpoint(&r, k, (enum pw_dir)d);
 			if (d == PW_EGRESS)
 				pw_buf_printf(&egm, "%s\"%s\" : jump eg_%zu", ne++ ? ", " : "",
 					      ports[k].ifname, k);
@@ -1014,8 +1248,22 @@ void pw_nft_build_cached(const struct pw_engine *e, const struct pw_dp_port *por
 	pw_buf_release(&b);
 	pw_buf_release(&r.elems);
 	free(r.run);
-	if (cache)
-		cache_trim(cache);
+	if (cache) {
+		/* ports that are gone */
+		for (size_t i = nports * 2; i < cache->neps; i++) {
+			for (size_t x = 0; x < cache->eps[i].n; x++)
+				store_unref(cache, cache->eps[i].kinds[x], cache->eps[i].names[x]);
+			epc_release(&cache->eps[i]);
+		}
+		if (cache->neps > nports * 2)
+			cache->neps = nports * 2;
+		for (size_t i = 0; i < cache->store.n; i++)
+			if (cache->store.v[i].body)
+				add_obj(out, cache->store.v[i].kind, cache->store.v[i].name,
+					cache->store.v[i].body);
+		store_compact(cache);
+		cache_trim(cache, e);
+	}
 }
 
 /* A base chain's body starts with its "type ... hook ..." line. */

@@ -3,6 +3,7 @@
  * The world (lib/world.h): documents -> cluster -> engine -> reach ->
  * dataplane, committed as one change, incrementally where it can be.
  */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -299,6 +300,14 @@ static bool tier_exists(const struct pw_cluster *c, const char *name)
  * Can document p's change be applied to the live cluster policy by policy?
  * s is p's new content loaded alone (no errors).  NULL, or why not.
  */
+static bool is_pending(const struct pw_world *w, const char *file)
+{
+	for (size_t j = 0; j < w->npending; j++)
+		if (file && !strcmp(w->pending[j].name, file))
+			return true;
+	return false;
+}
+
 static const char *why_not_incremental(const struct pw_world *w,
 				       const struct pw_world_doc *p,
 				       const struct pw_cluster *s)
@@ -323,7 +332,7 @@ static const char *why_not_incremental(const struct pw_world *w,
 			return "a policy in a tier not defined";
 		for (uint32_t k = 0; k < c->ncpols; k++) {
 			const struct pw_cpolicy *o = &c->cpols[k];
-			if (!o->deleted && !same_file(&o->pos, p->name) &&
+			if (!o->deleted && !is_pending(w, o->pos.file) &&
 			    !strcmp(o->kind, q->kind) && !strcmp(o->tier, q->tier) &&
 			    !strcmp(o->name, q->name) &&
 			    (o->ns < 0 ? -1 : pw_cluster_find_ns(c, c->nss[o->ns].name)) ==
@@ -345,7 +354,7 @@ static const char *why_not_incremental(const struct pw_world *w,
 		if (!key)
 			continue;
 		const struct pw_pos *at = pw_strmap_get(&c->objects, key);
-		if (at && !same_file(at, p->name))
+		if (at && !is_pending(w, at->file))
 			return "a duplicate";
 	}
 	return NULL;
@@ -382,13 +391,18 @@ static int incremental(struct pw_world *w, struct pw_diags *d, struct pw_commit 
 {
 	if (!w->c || !w->e)
 		return 0;
-	/* every staged document must qualify, checked before anything moves */
-	for (size_t j = 0; j < w->npending; j++) {
+	/* every staged document must qualify, checked before anything moves;
+	   the staged documents together must not define an object twice */
+	struct pw_strmap keys;
+	struct pw_arena karena;
+	pw_strmap_init(&keys);
+	pw_arena_init(&karena);
+	const char *why = NULL;
+	for (size_t j = 0; j < w->npending && !why; j++) {
 		struct pw_world_doc *p = &w->pending[j];
 		struct pw_cluster s;
 		pw_cluster_init(&s);
 		s.apply_ns = w->o.apply_ns;
-		const char *why = NULL;
 		if (p->bytes) {
 			struct pw_diags sd;
 			pw_diags_init(&sd);
@@ -399,11 +413,32 @@ static int incremental(struct pw_world *w, struct pw_diags *d, struct pw_commit 
 		}
 		if (!why)
 			why = why_not_incremental(w, p, &s);
-		pw_cluster_release(&s);
-		if (why) {
-			res->why_rebuild = why;
-			return 0;
+		for (size_t i = 0; !why && i < s.objects.cap; i++) {
+			const char *key = s.objects.keys ? s.objects.keys[i] : NULL;
+			if (!key)
+				continue;
+			if (pw_strmap_get(&keys, key))
+				why = "a duplicate";
+			else
+				pw_strmap_put(&keys, pw_arena_strdup(&karena, key), (void *)1);
 		}
+		/* Calico's (kind, namespace, tier, name) among the staged ones */
+		for (uint32_t i = 0; !why && i < s.ncpols; i++) {
+			const struct pw_cpolicy *q = &s.cpols[i];
+			const char *ck = pw_arena_printf(&karena, "calico\x1f%s\x1f%s\x1f%s\x1f%s", q->kind,
+							 q->ns < 0 ? "" : s.nss[q->ns].name, q->tier, q->name);
+			if (pw_strmap_get(&keys, ck))
+				why = "a duplicate";
+			else
+				pw_strmap_put(&keys, ck, (void *)1);
+		}
+		pw_cluster_release(&s);
+	}
+	pw_strmap_release(&keys);
+	pw_arena_release(&karena);
+	if (why) {
+		res->why_rebuild = why;
+		return 0;
 	}
 	double t0 = now_ms();
 	struct pw_cluster *c = w->c;
@@ -610,15 +645,22 @@ int pw_world_commit(struct pw_world *w, struct pw_diags *d, struct pw_commit *re
 	free(next);
 	adopt_pending(w);
 	w->generation++;
-	/* reclaim what incremental updates left behind */
-	if (res->kind == PW_COMMIT_INCREMENTAL &&
-	    pw_world_bytes(w) > w->baseline + w->baseline / 10 + (1u << 20)) {
-		struct pw_commit r2 = { 0 };
-		if (rebuild_from(w, w->docs, w->ndocs, d, &r2) == 0)
-			res->why_rebuild = "memory reclaimed";
-	}
 	res->ms_total = now_ms() - t0;
 	return 0;
+}
+
+bool pw_world_wants_reclaim(const struct pw_world *w)
+{
+	return w->loaded && pw_world_bytes(w) > w->baseline + w->baseline / 10 + (1u << 20);
+}
+
+int pw_world_reclaim(struct pw_world *w, struct pw_diags *d, struct pw_commit *res)
+{
+	int rc = pw_world_rebuild(w, d, res);
+	res->why_rebuild = "memory reclaimed";
+	/* give the freed pages back */
+	malloc_trim(0);
+	return rc;
 }
 
 int pw_world_rebuild(struct pw_world *w, struct pw_diags *d, struct pw_commit *res)

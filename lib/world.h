@@ -26,8 +26,10 @@
  *     everything in fresh arenas.
  * Memory.  Incremental updates leave superseded compilations in the
  * arenas; when the arenas have grown by more than a tenth (and 1 MiB)
- * since the last rebuild, the commit rebuilds, so memory stays flat under
- * endless changes.
+ * since the last rebuild, pw_world_wants_reclaim() says so and
+ * pw_world_reclaim() rebuilds everything in fresh arenas (the agent does
+ * it when no change is waiting), so memory stays flat under endless
+ * changes.
  *
  * Threads: none inside; one caller at a time.
  */
@@ -118,6 +120,10 @@ int pw_world_commit(struct pw_world *w, struct pw_diags *d, struct pw_commit *re
 /* Force a rebuild of everything from the documents in force. */
 int pw_world_rebuild(struct pw_world *w, struct pw_diags *d, struct pw_commit *res);
 
+/* Have incremental updates left enough behind to rebuild? */
+bool pw_world_wants_reclaim(const struct pw_world *w);
+/* Rebuild from the documents in force, in fresh arenas. */
+int pw_world_reclaim(struct pw_world *w, struct pw_diags *d, struct pw_commit *res);
 /* Bytes held by the arenas of cluster, engine and reach. */
 size_t pw_world_bytes(const struct pw_world *w);
 

@@ -392,6 +392,20 @@ static int handle(void *ctx, const struct pw_http_req *r, struct pw_buf *out,
 	} else if (is(r, "GET", "/v1/policies")) {
 		*type = "application/json";
 		status = h_policies(a, out);
+	} else if (is(r, "GET", "/v1/dataplane")) {
+		/* what the dataplane holds, as commands that create it */
+		if (a->have_dp && a->dp.ops->dump)
+			a->dp.ops->dump(&a->dp, out);
+		status = 200;
+	} else if (is(r, "POST", "/v1/rebuild")) {
+		struct pw_diags d;
+		struct pw_commit c;
+		pw_diags_init(&d);
+		int rc = pw_world_rebuild(&a->w, &d, &c);
+		record(a, "rebuild asked", &c, &d);
+		pw_diags_release(&d);
+		pw_buf_printf(out, "%s in %.2f ms\n", rc ? "rejected" : "rebuilt", c.ms_total);
+		status = rc ? 422 : 200;
 	} else if (is(r, "POST", "/v1/apply")) {
 		status = h_objects_change(a, r, false, out);
 	} else if (is(r, "POST", "/v1/delete")) {
@@ -549,7 +563,7 @@ static const char *doc_of(const struct agent *a, const char *key)
 }
 
 /* name's bytes in force without the document of object key (a multi-object
-   file an object moves out of); NULL bytes when nothing is left. */
+   file an object moves out of); *empty when nothing is left. */
 static void without(const struct agent *a, const char *name, const char *key,
 		    struct pw_buf *rest, bool *empty)
 {
@@ -557,41 +571,38 @@ static void without(const struct agent *a, const char *name, const char *key,
 	for (size_t i = 0; i < a->w.ndocs; i++)
 		if (!strcmp(a->w.docs[i].name, name))
 			doc = &a->w.docs[i];
+	const struct pw_pos *at = pw_strmap_get(&a->w.c->objects, key);
 	*empty = true;
-	if (!doc)
+	if (!doc || !at)
 		return;
 	struct pw_span *sp;
 	size_t n = pw_split_documents(doc->bytes, doc->len, &sp);
+	int line = 1;
+	size_t x = 0;
 	for (size_t i = 0; i < n; i++) {
-		struct pw_cluster s;
-		struct pw_buf keys;
-		struct pw_diags d;
-		pw_cluster_init(&s);
-		pw_buf_init(&keys);
-		pw_diags_init(&d);
-		s.apply_ns = a->w.o.apply_ns;
-		s.admit = collect_key;
-		s.admit_arg = &keys;
-		pw_cluster_load_buffer(&s, name, doc->bytes + sp[i].start,
-				       sp[i].end - sp[i].start, &d);
-		if (!keys.s || strcmp(keys.s, key)) {
-			if (!keys.s)
-				; /* an empty document */
-			else
-				*empty = false;
-			pw_buf_puts(rest, "---\n");
-			const unsigned char *p = doc->bytes + sp[i].start;
-			size_t len = sp[i].end - sp[i].start;
-			if (len >= 3 && !memcmp(p, "---", 3)) {
-				p += 3;
-				len -= 3;
-			}
-			pw_buf_add(rest, (const char *)p, len);
-			pw_buf_putc(rest, '\n');
+		/* the document's lines: [first, first of the next) */
+		for (; x < sp[i].start; x++)
+			line += doc->bytes[x] == '\n';
+		int first = line, next = line;
+		for (size_t y = sp[i].start; y < sp[i].end; y++)
+			next += doc->bytes[y] == '\n';
+		if (at->line >= first && (at->line < next || i + 1 == n))
+			continue; /* the object's document */
+		const unsigned char *p = doc->bytes + sp[i].start;
+		size_t len = sp[i].end - sp[i].start;
+		if (len >= 3 && !memcmp(p, "---", 3)) {
+			p += 3;
+			len -= 3;
 		}
-		pw_diags_release(&d);
-		pw_buf_release(&keys);
-		pw_cluster_release(&s);
+		bool blank = true;
+		for (size_t y = 0; y < len && blank; y++)
+			blank = p[y] == ' ' || p[y] == '\n' || p[y] == '\t' || p[y] == '\r';
+		if (blank)
+			continue;
+		*empty = false;
+		pw_buf_puts(rest, "---");
+		pw_buf_add(rest, (const char *)p, len);
+		pw_buf_putc(rest, '\n');
 	}
 	free(sp);
 }
@@ -880,9 +891,20 @@ int pw_agent_run(const struct pw_agent_opts *o, volatile sig_atomic_t *stop)
 		p[0] = (struct pollfd){ a.src.ops->fd(&a.src), POLLIN, 0 };
 		for (size_t i = 0; i < nh; i++)
 			p[1 + i] = (struct pollfd){ hf[i], POLLIN, 0 };
-		int n = poll(p, 1 + (nfds_t)nh, 1000);
+		/* waste to reclaim: when nothing is waiting */
+		bool reclaim = pw_world_wants_reclaim(&a.w);
+		int n = poll(p, 1 + (nfds_t)nh, reclaim ? 20 : 1000);
 		if (n < 0 && errno != EINTR)
 			break;
+		if (n == 0 && reclaim) {
+			struct pw_diags d;
+			struct pw_commit c;
+			pw_diags_init(&d);
+			pw_world_reclaim(&a.w, &d, &c);
+			logf_(&a, "memory reclaimed in %.1f ms: %zu bytes held", c.ms_total,
+			      pw_world_bytes(&a.w));
+			pw_diags_release(&d);
+		}
 		if (n > 0 && (p[0].revents & POLLIN)) {
 			struct pw_diags d;
 			pw_diags_init(&d);

@@ -27,6 +27,8 @@
  *                             answer comes when they are in force
  *   POST /v1/delete           objects (YAML) to delete
  *   GET  /v1/objects?kind=&name=&namespace=   the documents of objects
+ *   GET  /v1/dataplane        what the dataplane holds (nft commands)
+ *   POST /v1/rebuild          rebuild everything from the documents
  */
 #ifndef PW_AGENT_H
 #define PW_AGENT_H

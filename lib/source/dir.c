@@ -4,10 +4,10 @@
  *
  * A file counts when it is complete: written and closed (IN_CLOSE_WRITE)
  * or renamed into place (IN_MOVED_TO, an editor's or `podwall apply`'s
- * write-by-rename).  A file that disappears (deleted, renamed away) is
- * removed only if it does not come back within a short settle time, so
- * that an editor that renames the old file away before writing the new
- * one makes one change, not a removal followed by an addition.
+ * write-by-rename).  A deleted file is removed at once; a file renamed
+ * away is removed only if it does not come back within a short settle
+ * time, so that an editor that renames the old file away before writing
+ * the new one makes one change, not a removal followed by an addition.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -36,8 +36,10 @@ struct dir_src {
 	int *wds;
 	char **paths;
 	size_t nwatch, cap;
-	/* paths touched since the last changes() */
+	/* paths touched since the last changes(), and whether the last event
+	   of each left it complete (written and closed, or renamed in) */
 	char **touched;
+	bool *complete;
 	size_t ntouched, tcap;
 	bool rescan;
 };
@@ -129,6 +131,7 @@ static void dir_close(struct pw_source *s)
 	free(d->wds);
 	free(d->paths);
 	free(d->touched);
+	free(d->complete);
 	free(d->root);
 	free(d);
 	s->priv = NULL;
@@ -146,15 +149,19 @@ static int dir_load(struct pw_source *s, struct pw_world *w, struct pw_diags *dg
 	return dg->errors > errors ? -1 : 0;
 }
 
-static void touch(struct dir_src *d, const char *path)
+static void touch(struct dir_src *d, const char *path, bool complete)
 {
 	for (size_t i = 0; i < d->ntouched; i++)
-		if (!strcmp(d->touched[i], path))
+		if (!strcmp(d->touched[i], path)) {
+			d->complete[i] = complete;
 			return;
+		}
 	if (d->ntouched == d->tcap) {
 		d->tcap = d->tcap ? d->tcap * 2 : 16;
 		d->touched = pw_xrealloc(d->touched, d->tcap * sizeof(*d->touched));
+		d->complete = pw_xrealloc(d->complete, d->tcap * sizeof(*d->complete));
 	}
+	d->complete[d->ntouched] = complete;
 	d->touched[d->ntouched++] = pw_xstrdup(path);
 }
 
@@ -198,10 +205,14 @@ static bool read_events(struct dir_src *d)
 			}
 			if (!pw_is_manifest_name(ev->name))
 				continue;
-			if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE))
-				touch(d, path);
-			if (ev->mask & (IN_MOVED_FROM | IN_DELETE))
+			if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE))
+				touch(d, path, true);
+			/* renamed away: maybe an editor about to write the new
+			   file in its place (a plain rm is final) */
+			if (ev->mask & IN_MOVED_FROM) {
+				touch(d, path, false);
 				gone = true;
+			}
 		}
 	}
 	return gone;
@@ -224,17 +235,17 @@ static int dir_changes(struct pw_source *s, struct pw_world *w, struct pw_diags 
 {
 	struct dir_src *d = D(s);
 	bool gone = read_events(d);
-	/* a file that went away may be coming back (write-by-rename) */
-	for (int i = 0; gone && i < 3; i++) {
-		bool missing = false;
-		for (size_t k = 0; k < d->ntouched && !missing; k++)
-			missing = !exists(d->touched[k]);
-		if (!missing)
+	/* a file renamed away may be coming back, written anew: wait for it
+	   to be complete (closed after writing, or renamed in) */
+	for (int i = 0; gone && i < 6; i++) {
+		bool waiting = false;
+		for (size_t k = 0; k < d->ntouched && !waiting; k++)
+			waiting = !d->complete[k];
+		if (!waiting)
 			break;
 		struct pollfd p = { d->ifd, POLLIN, 0 };
-		if (poll(&p, 1, SETTLE_MS / 3) <= 0)
-			continue;
-		read_events(d);
+		if (poll(&p, 1, SETTLE_MS / 6) > 0)
+			read_events(d);
 	}
 	int staged = 0;
 	struct pw_arena names;

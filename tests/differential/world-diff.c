@@ -267,11 +267,34 @@ static char *spec_of(const char *text)
 	return s ? (char *)s : NULL;
 }
 
-/* A random change to docs; returns how many documents it touched. */
+/* A random change to docs; returns how many documents it touched.  The
+   documents without an original are spare slots: an object moved there
+   (its old document removed in the same commit), or copied there (a
+   duplicate, which a commit must refuse). */
 static int change(struct doc *docs, size_t n, char *what, size_t wl)
 {
-	uint32_t op = rnd(4);
+	uint32_t op = rnd(6);
 	size_t i = rnd((uint32_t)n);
+	if (op >= 4) {
+		size_t from = i, to = n;
+		for (size_t k = 0; k < n && !docs[from].text; k++)
+			from = (from + 1) % n;
+		for (size_t k = 0; k < n; k++)
+			if (!docs[k].orig && !docs[k].text) {
+				to = k;
+				break;
+			}
+		if (!docs[from].text || to == n)
+			return 0;
+		docs[to].text = pw_xstrdup(docs[from].text);
+		if (op == 4) {
+			free(docs[from].text);
+			docs[from].text = NULL;
+		}
+		snprintf(what, wl, "%s %s to %s", op == 4 ? "move" : "copy", docs[from].name,
+			 docs[to].name);
+		return 2;
+	}
 	if (op == 0 && docs[i].text) {
 		free(docs[i].text);
 		docs[i].text = NULL;
@@ -281,7 +304,7 @@ static int change(struct doc *docs, size_t n, char *what, size_t wl)
 	if (op == 1) {
 		for (size_t k = 0; k < n; k++) {
 			size_t j = (i + k) % n;
-			if (!docs[j].text) {
+			if (!docs[j].text && docs[j].orig) {
 				docs[j].text = pw_xstrdup(docs[j].orig);
 				snprintf(what, wl, "restore %s", docs[j].name);
 				return 1;
@@ -325,6 +348,18 @@ static void run(const char *path, uint32_t changes)
 	pw_walk_path(path, &names, take_file, &r, &d);
 	pw_diags_release(&d);
 	pw_arena_release(&names);
+	/* spare slots for moved and copied objects */
+	for (size_t i = 0; i < 8; i++) {
+		if (r.n == r.cap) {
+			r.cap = r.cap ? r.cap * 2 : 64;
+			r.docs = pw_xrealloc(r.docs, r.cap * sizeof(*r.docs));
+		}
+		struct doc *o = &r.docs[r.n++];
+		memset(o, 0, sizeof(*o));
+		char nm[600];
+		snprintf(nm, sizeof(nm), "%s#spare-%zu", path, i + 1);
+		o->name = pw_xstrdup(nm);
+	}
 	struct pw_world w;
 	struct pw_dp dp;
 	open_world(&w, &dp);
