@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "doc.h"
+#include "../lib/pairs.h"
 
 static const char diff_usage[] =
 	"usage: podwall diff -f BEFORE [-f ...] --to AFTER [--to ...] [options]\n"
@@ -201,9 +201,9 @@ int cmd_diff(int argc, char **argv)
 		}
 	}
 	size_t ngroups = n;
-	struct cli_extclass *xm;
+	struct pw_extclass *xm;
 	const struct pw_engine *both[2] = { sa.e, sb.e };
-	size_t nxm = cli_ext_classes(both, 2, true, &xm);
+	size_t nxm = pw_ext_classes(both, 2, true, &xm);
 	eps = pw_xrealloc(eps, (n + nxm + 1) * sizeof(*eps));
 	for (size_t i = 0; i < nxm; i++) {
 		pw_buf_reset(&b);
@@ -241,9 +241,9 @@ int cmd_diff(int argc, char **argv)
 			pw_conns_clear(&ba);
 			pw_conns_clear(&af);
 			if ((s->ext || s->ga >= 0) && (d->ext || d->ga >= 0))
-				cli_pair_conns(ca, sa.e, NULL, s->ga, &s->addr, d->ga, &d->addr, &ba);
+				pw_pair_conns(ca, sa.e, NULL, s->ga, &s->addr, d->ga, &d->addr, &ba);
 			if ((s->ext || s->gb >= 0) && (d->ext || d->gb >= 0))
-				cli_pair_conns(cb, sb.e, NULL, s->gb, &s->addr, d->gb, &d->addr, &af);
+				pw_pair_conns(cb, sb.e, NULL, s->gb, &s->addr, d->gb, &d->addr, &af);
 			for (int dirn = 0; dirn < 2; dirn++) {
 				pw_conns_copy(&x, dirn ? &af : &ba);
 				pw_conns_subtract(&x, dirn ? &ba : &af);
@@ -309,20 +309,20 @@ int cmd_diff(int argc, char **argv)
 			       c1->now_allowed ? "allow" : "deny", c1->before, c1->after);
 		}
 	} else {
-		struct doc *r = doc_arr();
+		struct pw_doc *r = pw_doc_arr();
 		for (size_t i = 0; i < nch; i++) {
 			const struct change *c1 = &ch[i];
-			struct doc *y = doc_add(r, NULL, doc_obj());
-			doc_add(y, "src", doc_str(eps[c1->src].name));
-			doc_add(y, "dst", doc_str(eps[c1->dst].name));
-			doc_add(y, "ports", doc_str(c1->ports_text));
-			doc_add(y, "before", doc_str(c1->now_allowed ? "DENY" : "ALLOW"));
-			doc_add(y, "after", doc_str(c1->now_allowed ? "ALLOW" : "DENY"));
-			doc_add(y, "beforeRule", doc_str(c1->before));
-			doc_add(y, "afterRule", doc_str(c1->after));
+			struct pw_doc *y = pw_doc_add(r, NULL, pw_doc_obj());
+			pw_doc_add(y, "src", pw_doc_str(eps[c1->src].name));
+			pw_doc_add(y, "dst", pw_doc_str(eps[c1->dst].name));
+			pw_doc_add(y, "ports", pw_doc_str(c1->ports_text));
+			pw_doc_add(y, "before", pw_doc_str(c1->now_allowed ? "DENY" : "ALLOW"));
+			pw_doc_add(y, "after", pw_doc_str(c1->now_allowed ? "ALLOW" : "DENY"));
+			pw_doc_add(y, "beforeRule", pw_doc_str(c1->before));
+			pw_doc_add(y, "afterRule", pw_doc_str(c1->after));
 		}
-		doc_print(r, fmt, stdout);
-		doc_free(r);
+		cli_print_doc(r, fmt);
+		pw_doc_free(r);
 	}
 	rc = nch ? EXIT_FINDINGS : 0;
 	for (size_t i = 0; i < nch; i++) {
