@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "../lib/explain.h"
 #include "../lib/pairs.h"
 
 static const char diff_usage[] =
@@ -59,52 +60,7 @@ static void why(const struct side *s, const struct dend *a, int ga,
 	struct pw_ep dst = b->ext ? pw_ep_addr(&b->addr)
 				  : pw_ep_pod(c, c->groups[gb].pods[0]);
 	struct pw_query q = pw_query_port(proto, (int)port);
-	struct pw_verdict v;
-	pw_engine_eval(s->e, &src, &dst, &q, &v);
-	if (v.self) {
-		pw_buf_puts(out, "a pod can always reach itself");
-		return;
-	}
-	static const char *const dn[2] = { "ingress", "egress" };
-	bool any = false;
-	for (int d = 1; d >= 0; d--) {
-		const struct pw_why_dir *wd = &v.dir[d];
-		if (!wd->governed || (!v.allowed && wd->allowed))
-			continue;
-		if (any)
-			pw_buf_puts(out, "; ");
-		any = true;
-		pw_buf_printf(out, "%s: ", dn[d]);
-		const struct pw_step *st = wd->nsteps ? &wd->steps[wd->nsteps - 1] : NULL;
-		if (!st || st->kind == PW_STEP_PROFILE) {
-			pw_buf_puts(out, "namespace profile Allow");
-		} else if (st->kind == PW_STEP_END_OF_TIER) {
-			const struct pw_ep *self = d == PW_EGRESS ? &src : &dst;
-			uint32_t na, first = UINT32_MAX, count = 0;
-			const uint32_t *ap = pw_engine_applicable(s->e, (uint32_t)self->pod,
-								  (enum pw_dir)d, &na);
-			for (uint32_t z = 0; z < na; z++)
-				if (s->e->pols[ap[z]].tier == st->tier && !count++)
-					first = ap[z];
-			pw_buf_printf(out, "tier %s: no rule of %s", s->e->tiers[st->tier].name,
-				      first != UINT32_MAX ? s->e->pols[first].display : "?");
-			if (first != UINT32_MAX)
-				pw_buf_printf(out, " (%s:%d)", s->e->pols[first].pos.file,
-					      s->e->pols[first].pos.line);
-			if (count > 1)
-				pw_buf_printf(out, " or %u more", count - 1);
-			pw_buf_printf(out, " matched: end of tier %s", pw_action_name(st->action));
-		} else {
-			const struct pw_gpolicy *g = &s->e->pols[st->policy];
-			const struct pw_grule *r = &g->rules[d][st->rule];
-			pw_buf_printf(out, "tier %s %s %s[%u] %s (%s:%d)",
-				      s->e->tiers[st->tier].name, g->display, dn[d],
-				      r->index, pw_action_name(st->action),
-				      r->pos.file, r->pos.line);
-		}
-	}
-	if (!any)
-		pw_buf_puts(out, "no policy applies");
+	pw_explain_brief(s->e, &src, &dst, &q, out);
 }
 
 /* Ports of one pair whose verdict changed the same way for the same

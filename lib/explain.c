@@ -482,3 +482,55 @@ bool pw_eval_allowed(const struct pw_engine *e, const struct pw_reach *r,
 		}
 	return true;
 }
+
+void pw_explain_brief(const struct pw_engine *e, const struct pw_ep *src,
+		      const struct pw_ep *dst, const struct pw_query *q,
+		      struct pw_buf *out)
+{
+	struct pw_verdict v;
+	pw_engine_eval(e, src, dst, q, &v);
+	if (v.self) {
+		pw_buf_puts(out, "a pod can always reach itself");
+		return;
+	}
+	bool any = false;
+	for (int d = 1; d >= 0; d--) {
+		const struct pw_why_dir *wd = &v.dir[d];
+		if (!wd->governed || (!v.allowed && wd->allowed))
+			continue;
+		if (any)
+			pw_buf_puts(out, "; ");
+		any = true;
+		pw_buf_printf(out, "%s: ", dir_names[d]);
+		const struct pw_step *st = wd->nsteps ? &wd->steps[wd->nsteps - 1] : NULL;
+		if (!st || st->kind == PW_STEP_PROFILE) {
+			pw_buf_puts(out, "namespace profile Allow");
+		} else if (st->kind == PW_STEP_END_OF_TIER) {
+			const struct pw_ep *self = d == PW_EGRESS ? src : dst;
+			uint32_t na, first = UINT32_MAX, count = 0;
+			const uint32_t *ap = pw_engine_applicable(e, (uint32_t)self->pod,
+								  (enum pw_dir)d, &na);
+			for (uint32_t z = 0; z < na; z++)
+				if (e->pols[ap[z]].tier == st->tier && !count++)
+					first = ap[z];
+			pw_buf_printf(out, "tier %s: no rule of %s", e->tiers[st->tier].name,
+				      first != UINT32_MAX ? e->pols[first].display : "?");
+			if (first != UINT32_MAX)
+				pw_buf_printf(out, " (%s:%d)", e->pols[first].pos.file,
+					      e->pols[first].pos.line);
+			if (count > 1)
+				pw_buf_printf(out, " or %u more", count - 1);
+			pw_buf_printf(out, " matched: end of tier %s",
+				      pw_action_name(st->action));
+		} else {
+			const struct pw_gpolicy *g = &e->pols[st->policy];
+			const struct pw_grule *r = &g->rules[d][st->rule];
+			pw_buf_printf(out, "tier %s %s %s[%u] %s (%s:%d)",
+				      e->tiers[st->tier].name, g->display, dir_names[d],
+				      r->index, pw_action_name(st->action),
+				      r->pos.file, r->pos.line);
+		}
+	}
+	if (!any)
+		pw_buf_puts(out, "no policy applies");
+}

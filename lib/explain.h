@@ -41,5 +41,15 @@ int pw_eval_write(const struct pw_view *v, const struct pw_eval_req *q,
 bool pw_eval_allowed(const struct pw_engine *e, const struct pw_reach *r,
 		     const struct pw_end *s, const struct pw_end *d,
 		     const struct pw_query *q);
+/*
+ * Why e decides a connection as it does, in one line (podwall diff's
+ * before and after): per direction that decides (both when allowed), the
+ * last step: the rule, with its tier, policy, index and position; the end
+ * of a tier, with the first policy applied in it; or the namespace
+ * profile.  Appended to out.
+ */
+void pw_explain_brief(const struct pw_engine *e, const struct pw_ep *src,
+		      const struct pw_ep *dst, const struct pw_query *q,
+		      struct pw_buf *out);
 
 #endif
