@@ -343,7 +343,8 @@ int cmd_connlist(int argc, char **argv)
 	struct cl_lines l = { NULL, 0, 0 };
 	struct pw_conns cs;
 	pw_conns_init(&cs);
-	int ctl = w.view.ingress_pod >= 0 ? (int)c->pods[w.view.ingress_pod].group : -1;
+	int32_t ip = w.view.ingress_pod;
+	int ctl = ip >= 0 ? (int)c->pods[ip].group : -1;
 	for (uint32_t i = 0; i < c->ngroups; i++)
 		for (uint32_t k = 0; k < c->ngroups; k++) {
 			if (i == k || (int)i == ctl || (int)k == ctl)
@@ -352,7 +353,7 @@ int cmd_connlist(int argc, char **argv)
 			    (int)c->groups[k].ns != nsfilter)
 				continue;
 			pw_pair_conns(c, &w.e, w.reach, (int)i, NULL, (int)k,
-				       NULL, &cs);
+				      NULL, &cs);
 			if (!pw_conns_empty(&cs))
 				line_add(&l, gname[i], gname[k], &cs, &b);
 		}

@@ -138,7 +138,7 @@ void pw_doc_free(struct pw_doc *d)
 	free(d);
 }
 
-/* ---- JSON --------------------------------------------------------------- */
+/* ---- scalars, JSON ------------------------------------------------------ */
 
 /* A JSON string (also a YAML string) into a buffer. */
 static void json_str_buf(const char *str, struct pw_buf *out)
@@ -187,49 +187,6 @@ static void json_str(const char *s, const struct pw_out *o)
 	pw_buf_release(&b);
 }
 
-static void json(const struct pw_doc *d, const struct pw_out *o, int ind)
-{
-	switch (d->type) {
-	case PW_DOC_NULL:
-		pw_out_puts(o, "null");
-		return;
-	case PW_DOC_BOOL:
-		pw_out_puts(o, d->i ? "true" : "false");
-		return;
-	case PW_DOC_INT:
-		pw_out_printf(o, "%lld", d->i);
-		return;
-	case PW_DOC_STR:
-		json_str(d->s, o);
-		return;
-	case PW_DOC_ARR:
-	case PW_DOC_OBJ:
-		break;
-	}
-	char open = d->type == PW_DOC_ARR ? '[' : '{';
-	char close = d->type == PW_DOC_ARR ? ']' : '}';
-	if (!d->n) {
-		pw_out_putc(o, open);
-		pw_out_putc(o, close);
-		return;
-	}
-	pw_out_putc(o, open);
-	pw_out_putc(o, '\n');
-	for (size_t i = 0; i < d->n; i++) {
-		indent(o, ind + 2);
-		if (d->type == PW_DOC_OBJ) {
-			json_str(d->keys[i], o);
-			pw_out_puts(o, ": ");
-		}
-		json(d->kids[i], o, ind + 2);
-		pw_out_puts(o, i + 1 < d->n ? ",\n" : "\n");
-	}
-	indent(o, ind);
-	pw_out_putc(o, close);
-}
-
-/* ---- YAML --------------------------------------------------------------- */
-
 /* Plain YAML scalars are safe only for simple strings. */
 static bool yaml_plain_ok(const char *s)
 {
@@ -255,25 +212,59 @@ static void yaml_str(const char *s, const struct pw_out *o)
 		json_str(s, o); /* a JSON string is a YAML string */
 }
 
-static void yaml_scalar(const struct pw_doc *d, const struct pw_out *o)
+/* A node that is not a collection; false if it is one. */
+static bool scalar(const struct pw_doc *d, const struct pw_out *o, bool yaml)
 {
 	switch (d->type) {
 	case PW_DOC_NULL:
 		pw_out_puts(o, "null");
-		break;
+		return true;
 	case PW_DOC_BOOL:
 		pw_out_puts(o, d->i ? "true" : "false");
-		break;
+		return true;
 	case PW_DOC_INT:
 		pw_out_printf(o, "%lld", d->i);
-		break;
+		return true;
 	case PW_DOC_STR:
-		yaml_str(d->s, o);
-		break;
-	default:
+		if (yaml)
+			yaml_str(d->s, o);
+		else
+			json_str(d->s, o);
+		return true;
+	case PW_DOC_ARR:
+	case PW_DOC_OBJ:
 		break;
 	}
+	return false;
 }
+
+static void json(const struct pw_doc *d, const struct pw_out *o, int ind)
+{
+	if (scalar(d, o, false))
+		return;
+	char open = d->type == PW_DOC_ARR ? '[' : '{';
+	char close = d->type == PW_DOC_ARR ? ']' : '}';
+	if (!d->n) {
+		pw_out_putc(o, open);
+		pw_out_putc(o, close);
+		return;
+	}
+	pw_out_putc(o, open);
+	pw_out_putc(o, '\n');
+	for (size_t i = 0; i < d->n; i++) {
+		indent(o, ind + 2);
+		if (d->type == PW_DOC_OBJ) {
+			json_str(d->keys[i], o);
+			pw_out_puts(o, ": ");
+		}
+		json(d->kids[i], o, ind + 2);
+		pw_out_puts(o, i + 1 < d->n ? ",\n" : "\n");
+	}
+	indent(o, ind);
+	pw_out_putc(o, close);
+}
+
+/* ---- YAML --------------------------------------------------------------- */
 
 static bool is_coll(const struct pw_doc *d)
 {
@@ -304,10 +295,8 @@ static void yaml(const struct pw_doc *d, const struct pw_out *o, int ind,
 			}
 			pw_out_putc(o, ' ');
 		}
-		if (k->type == PW_DOC_ARR || k->type == PW_DOC_OBJ)
+		if (!scalar(k, o, true)) /* an empty collection */
 			pw_out_puts(o, k->type == PW_DOC_ARR ? "[]" : "{}");
-		else
-			yaml_scalar(k, o);
 		pw_out_putc(o, '\n');
 	}
 }
@@ -315,14 +304,14 @@ static void yaml(const struct pw_doc *d, const struct pw_out *o, int ind,
 void pw_doc_write(const struct pw_doc *d, enum pw_format fmt,
 		  const struct pw_out *o)
 {
-	if (fmt != PW_FORMAT_YAML) {
-		json(d, o, 0);
-	} else if (is_coll(d)) {
-		yaml(d, o, 0, false);
+	if (fmt == PW_FORMAT_YAML && is_coll(d)) {
+		yaml(d, o, 0, false); /* ends in a newline */
 		return;
-	} else {
-		yaml_scalar(d, o);
 	}
+	if (fmt != PW_FORMAT_YAML)
+		json(d, o, 0);
+	else
+		scalar(d, o, true); /* an empty collection: nothing */
 	pw_out_putc(o, '\n');
 }
 

@@ -48,6 +48,16 @@ static const char *dns_name_invalid(const char *s, size_t n)
 	return NULL;
 }
 
+/* s[0..n) as a string in out (cap bytes); false when it does not fit */
+static bool cut(char *out, size_t cap, const char *s, size_t n)
+{
+	if (n >= cap)
+		return false;
+	memcpy(out, s, n);
+	out[n] = 0;
+	return true;
+}
+
 static struct pw_ep *one_ep(struct pw_arena *a, struct pw_ep ep)
 {
 	struct pw_ep *p = pw_arena_alloc(a, sizeof(*p));
@@ -152,13 +162,10 @@ const struct pw_service *pw_resolve_service(const struct pw_view *v,
 		size_t n = (size_t)(dot - spec);
 		const char *nse = strchr(dot + 1, '.');
 		size_t m = nse ? (size_t)(nse - dot - 1) : strlen(dot + 1);
-		if (n >= sizeof(name) || m >= sizeof(ns) ||
+		if (!cut(name, sizeof(name), spec, n) ||
+		    !cut(ns, sizeof(ns), dot + 1, m) ||
 		    (nse && strcmp(nse, ".svc") && strcmp(nse, ".svc.cluster.local")))
 			return NULL;
-		memcpy(name, spec, n);
-		name[n] = 0;
-		memcpy(ns, dot + 1, m);
-		ns[m] = 0;
 		return pw_service_find(c, ns, name);
 	}
 	char key[512];
@@ -167,11 +174,8 @@ const struct pw_service *pw_resolve_service(const struct pw_view *v,
 		return NULL; /* a pod or workload of that name comes first */
 	const char *slash = strchr(key, '/');
 	char ns[256];
-	size_t nl = (size_t)(slash - key);
-	if (nl >= sizeof(ns))
+	if (!cut(ns, sizeof(ns), key, (size_t)(slash - key)))
 		return NULL;
-	memcpy(ns, key, nl);
-	ns[nl] = 0;
 	return pw_service_find(c, ns, slash + 1);
 }
 
@@ -205,12 +209,8 @@ const char *pw_resolve_port(const struct pw_view *v, const char *spec,
 	int proto = -1;
 	if (slash) {
 		char p[16];
-		size_t n = (size_t)(slash - spec);
-		if (n >= sizeof(p))
-			return bad_port;
-		memcpy(p, spec, n);
-		p[n] = 0;
-		if ((proto = pw_proto_parse(p)) < 0)
+		if (!cut(p, sizeof(p), spec, (size_t)(slash - spec)) ||
+		    (proto = pw_proto_parse(p)) < 0)
 			return bad_port;
 	}
 	if (pw_port_name_invalid(name))

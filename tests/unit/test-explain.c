@@ -64,19 +64,22 @@ static const struct {
 	{ svc_dir, false, true, NULL, "table", NULL },
 };
 
-/* A loaded input, as `podwall` loads it (cli_world_load). */
+/* A loaded input, as `podwall` loads it (cli_world_load), and what one
+   question writes. */
 struct state {
 	struct pw_cluster c;
 	struct pw_engine e, s;
 	struct pw_reach r, sr;
 	struct pw_view v;
+	struct pw_buf lib, err, args, cli; /* outputs, podwall's arguments */
 };
 
-static int state_load(struct state *st, const char *dir, bool staged,
-		      const char *ns)
+static void state_release(struct state *st);
+
+static int state_build(struct state *st, const char *dir, bool staged,
+		       const char *ns)
 {
 	struct pw_diags d;
-	memset(st, 0, sizeof(*st));
 	pw_diags_init(&d);
 	pw_cluster_init(&st->c);
 	st->c.apply_ns = ns;
@@ -99,6 +102,21 @@ static int state_load(struct state *st, const char *dir, bool staged,
 	return 0;
 }
 
+static int state_load(struct state *st, const char *dir, bool staged,
+		      const char *ns)
+{
+	memset(st, 0, sizeof(*st));
+	pw_buf_init(&st->lib);
+	pw_buf_init(&st->err);
+	pw_buf_init(&st->args);
+	pw_buf_init(&st->cli);
+	if (state_build(st, dir, staged, ns) == 0)
+		return 0;
+	T_CHECK(0, "cannot load %s", dir);
+	state_release(st);
+	return -1;
+}
+
 /* Also after a failed state_load: every part was zeroed first. */
 static void state_release(struct state *st)
 {
@@ -108,6 +126,10 @@ static void state_release(struct state *st)
 	pw_engine_release(&st->e);
 	pw_engine_release(&st->s);
 	pw_cluster_release(&st->c);
+	pw_buf_release(&st->lib);
+	pw_buf_release(&st->err);
+	pw_buf_release(&st->args);
+	pw_buf_release(&st->cli);
 }
 
 /* `$PODWALL args` (a shell command line): its stdout, or with err its
@@ -131,6 +153,11 @@ static int podwall(const char *args, bool err, struct pw_buf *out)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+static bool same(const struct pw_buf *a, const struct pw_buf *b)
+{
+	return a->len == b->len && !memcmp(a->s, b->s, a->len);
+}
+
 /* The common flags of a question on the command line. */
 static void cli_args(struct pw_buf *b, const char *cmd, const char *dir,
 		     bool staged, const char *ns, const char *fmt)
@@ -144,55 +171,43 @@ static void cli_args(struct pw_buf *b, const char *cmd, const char *dir,
 static void check_eval(size_t i)
 {
 	struct state st;
-	if (state_load(&st, evals[i].dir, evals[i].staged, evals[i].ns) < 0) {
-		T_CHECK(0, "eval %zu: cannot load %s", i, evals[i].dir);
-		state_release(&st);
+	if (state_load(&st, evals[i].dir, evals[i].staged, evals[i].ns) < 0)
 		return;
-	}
 	struct pw_eval_req q = { evals[i].src, evals[i].dst, evals[i].port,
 				 evals[i].ns, pw_format_parse(evals[i].fmt) };
-	struct pw_buf lib, err, args, cli;
-	pw_buf_init(&lib);
-	pw_buf_init(&err);
-	pw_buf_init(&args);
-	pw_buf_init(&cli);
-	struct pw_out o = pw_out_buf(&lib);
-	int rc = pw_eval_write(&st.v, &q, &o, &err);
-	cli_args(&args, "eval", evals[i].dir, evals[i].staged, evals[i].ns,
+	struct pw_out o = pw_out_buf(&st.lib);
+	int rc = pw_eval_write(&st.v, &q, &o, &st.err);
+	cli_args(&st.args, "eval", evals[i].dir, evals[i].staged, evals[i].ns,
 		 evals[i].fmt);
-	pw_buf_printf(&args, " --src '%s' --dst '%s' --port '%s'", evals[i].src,
-		      evals[i].dst, evals[i].port);
-	int crc = podwall(args.s, rc == PW_EVAL_ERROR, &cli);
-	T_CHECK(rc == crc, "%s: the library returns %d, podwall %d", args.s, rc, crc);
+	pw_buf_printf(&st.args, " --src '%s' --dst '%s' --port '%s'",
+		      evals[i].src, evals[i].dst, evals[i].port);
+	int crc = podwall(st.args.s, rc == PW_EVAL_ERROR, &st.cli);
+	T_CHECK(rc == crc, "%s: the library returns %d, podwall %d", st.args.s,
+		rc, crc);
 	if (rc == PW_EVAL_ERROR) {
-		T_CHECK(!lib.len, "%s: output on an error", args.s);
-		pw_buf_printf(&lib, "podwall: %s\n", err.s);
+		T_CHECK(!st.lib.len, "%s: output on an error", st.args.s);
+		pw_buf_printf(&st.lib, "podwall: %s\n", st.err.s);
 	}
-	T_CHECK(lib.len == cli.len && !memcmp(lib.s, cli.s, lib.len),
-		"%s: the library writes\n%s\npodwall\n%s", args.s, lib.s, cli.s);
+	T_CHECK(same(&st.lib, &st.cli), "%s: the library writes\n%s\npodwall\n%s",
+		st.args.s, st.lib.s, st.cli.s);
 	/* asked again, the same: nothing of a question stays in the view */
-	size_t len = lib.len;
-	pw_buf_reset(&err);
-	int rc2 = pw_eval_write(&st.v, &q, &o, &err);
+	size_t len = st.lib.len;
+	pw_buf_reset(&st.err);
+	int rc2 = pw_eval_write(&st.v, &q, &o, &st.err);
 	if (rc2 == PW_EVAL_ERROR)
-		pw_buf_printf(&lib, "podwall: %s\n", err.s);
-	T_CHECK(rc2 == rc && lib.len == 2 * len && !memcmp(lib.s, lib.s + len, len),
-		"%s: asked twice, answered otherwise", args.s);
-	pw_buf_release(&lib);
-	pw_buf_release(&err);
-	pw_buf_release(&args);
-	pw_buf_release(&cli);
+		pw_buf_printf(&st.lib, "podwall: %s\n", st.err.s);
+	T_CHECK(rc2 == rc && st.lib.len == 2 * len &&
+			!memcmp(st.lib.s, st.lib.s + len, len),
+		"%s: asked twice, answered otherwise", st.args.s);
 	state_release(&st);
 }
 
 static void check_matrix(size_t i)
 {
 	struct state st;
-	if (state_load(&st, matrices[i].dir, matrices[i].staged, matrices[i].ns) < 0) {
-		T_CHECK(0, "matrix %zu: cannot load %s", i, matrices[i].dir);
-		state_release(&st);
+	if (state_load(&st, matrices[i].dir, matrices[i].staged,
+		       matrices[i].ns) < 0)
 		return;
-	}
 	struct pw_matrix_port port;
 	struct pw_matrix_req q = { pw_format_parse(matrices[i].fmt), matrices[i].ns,
 				   matrices[i].services, NULL, 0 };
@@ -202,28 +217,20 @@ static void check_matrix(size_t i)
 		q.ports = &port;
 		q.nports = 1;
 	}
-	struct pw_buf lib, err, args, cli;
-	pw_buf_init(&lib);
-	pw_buf_init(&err);
-	pw_buf_init(&args);
-	pw_buf_init(&cli);
-	struct pw_out o = pw_out_buf(&lib);
-	int rc = pw_matrix_write(&st.v, &q, &o, &err);
-	cli_args(&args, "matrix", matrices[i].dir, matrices[i].staged,
+	struct pw_out o = pw_out_buf(&st.lib);
+	int rc = pw_matrix_write(&st.v, &q, &o, &st.err);
+	cli_args(&st.args, "matrix", matrices[i].dir, matrices[i].staged,
 		 matrices[i].ns, matrices[i].fmt);
 	if (matrices[i].services)
-		pw_buf_puts(&args, " --services");
+		pw_buf_puts(&st.args, " --services");
 	if (matrices[i].port)
-		pw_buf_printf(&args, " --port %s", matrices[i].port);
-	int crc = podwall(args.s, false, &cli);
+		pw_buf_printf(&st.args, " --port %s", matrices[i].port);
+	int crc = podwall(st.args.s, false, &st.cli);
 	T_CHECK(rc == 0 && crc == 0, "%s: the library returns %d, podwall %d",
-		args.s, rc, crc);
-	T_CHECK(lib.len > 0 && lib.len == cli.len && !memcmp(lib.s, cli.s, lib.len),
-		"%s: the library writes\n%s\npodwall\n%s", args.s, lib.s, cli.s);
-	pw_buf_release(&lib);
-	pw_buf_release(&err);
-	pw_buf_release(&args);
-	pw_buf_release(&cli);
+		st.args.s, rc, crc);
+	T_CHECK(st.lib.len > 0 && same(&st.lib, &st.cli),
+		"%s: the library writes\n%s\npodwall\n%s", st.args.s, st.lib.s,
+		st.cli.s);
 	state_release(&st);
 }
 
