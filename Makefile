@@ -13,12 +13,12 @@ CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 OPT      ?= -O2 -g
 CFLAGS   += $(CSTD) $(WARN) $(OPT) -MMD -MP
-LDLIBS   += -lyaml -lnftables
+LDLIBS   += -lyaml -lnftables -lmicrohttpd -lcurl
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 60
 SHARED   ?= ../shared
 
-LIB_SRC := $(wildcard lib/*.c)
+LIB_SRC := $(wildcard lib/*.c lib/*/*.c)
 CLI_SRC := $(wildcard cli/*.c)
 SRC     := $(LIB_SRC) $(CLI_SRC)
 OBJ     := $(SRC:%.c=build/rel/%.o)
@@ -78,12 +78,18 @@ test: deps
 
 # every suite runs on the ASan+UBSan build; the release build runs under
 # valgrind
-test-run: podwall build/asan/podwall $(UNIT_BIN) build/asan/nca-calico build/asan/reach-diff build/asan/outputs-diff
+test-run: podwall build/asan/podwall $(UNIT_BIN) build/asan/nca-calico build/asan/reach-diff build/asan/outputs-diff build/asan/world-diff
 	@PODWALL=build/asan/podwall SHARED=$(SHARED) UNIT_BINS="$(UNIT_BIN)" \
 		NCA_RUN=build/asan/nca-calico REACH_DIFF=build/asan/reach-diff \
+		WORLD_DIFF=build/asan/world-diff \
 		OUTPUTS_DIFF=build/asan/outputs-diff VALGRIND_PODWALL=./podwall sh tests/run.sh
 
 build/asan/outputs-diff: tests/differential/outputs-diff.c $(LIB_ASAN_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  CC/SAN  $<"
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -O1 -o $@ $^ $(LDLIBS)
+
+build/asan/world-diff: tests/differential/world-diff.c $(LIB_ASAN_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  CC/SAN  $<"
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -O1 -o $@ $^ $(LDLIBS)
@@ -99,11 +105,23 @@ build/asan/nca-calico: tests/conformance/nca-calico.c $(LIB_ASAN_OBJ)
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -O1 -o $@ $^ $(LDLIBS)
 
 # benchmarks print figures and ratios; the lab ones need root
-bench: podwall build/rel/engine-bench
+bench: podwall build/rel/engine-bench build/rel/flip build/rel/churn
 	@PODWALL=$(CURDIR)/podwall ENGINE_BENCH=$(CURDIR)/build/rel/engine-bench sh bench/engine.sh
 	@PODWALL=$(CURDIR)/podwall sh bench/cube.sh
+	@PODWALL=$(CURDIR)/podwall CHURN_BIN=$(CURDIR)/build/rel/churn sh bench/agent-memory.sh
 	@if [ "$$(id -u)" = 0 ]; then PODWALL=$(CURDIR)/podwall sh bench/lab.sh; \
+		PODWALL=$(CURDIR)/podwall FLIP=$(CURDIR)/build/rel/flip sh bench/agent.sh; \
 	else echo "lab benchmarks: not run (need root)"; fi
+
+build/rel/churn: bench/churn.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+build/rel/flip: bench/flip.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -o $@ $<
 
 build/rel/engine-bench: bench/engine-bench.c $(LIB_OBJ)
 	@echo "  CC      $<"

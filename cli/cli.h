@@ -92,6 +92,10 @@ bool cli_output_ok(const char *o, const char *const *allowed);
 void cli_print_doc(const struct pw_doc *d, const char *fmt);
 
 int cmd_eval(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_delete(int argc, char **argv);
+int cmd_get(int argc, char **argv);
 int cmd_matrix(int argc, char **argv);
 int cmd_connlist(int argc, char **argv);
 int cmd_lint(int argc, char **argv);

@@ -15,13 +15,17 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "agent", cmd_agent, "keep the dataplane equal to a source, change by change" },
+	{ "apply", cmd_apply, "add or replace objects in a running agent's source" },
 	{ "connlist", cmd_connlist,
 	  "list allowed connections between workloads (netpol-analyzer format)" },
+	{ "delete", cmd_delete, "delete objects from a running agent's source" },
 	{ "diff", cmd_diff,
 	  "what changes between two policy sets, or if staged policies were enforced" },
 	{ "eval", cmd_eval,
 	  "may SRC reach DST on a port, and which policy and rule decided" },
 	{ "gen", cmd_gen, "a deterministic synthetic cluster, for benchmarks" },
+	{ "get", cmd_get, "the objects of a kind in a running agent's source" },
 	{ "lab", cmd_lab,
 	  "run the pods as network namespaces, enforce with nftables, probe" },
 	{ "lint", cmd_lint,

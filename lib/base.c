@@ -51,7 +51,7 @@ char *pw_xstrdup(const char *s)
 void pw_arena_init(struct pw_arena *a)
 {
 	a->head = NULL;
-	a->used = a->cap = 0;
+	a->used = a->cap = a->total = 0;
 }
 
 void pw_arena_release(struct pw_arena *a)
@@ -76,6 +76,7 @@ void *pw_arena_alloc(struct pw_arena *a, size_t n)
 		struct pw_arena_chunk *c =
 			pw_xmalloc(sizeof(*c) + size);
 		c->size = size;
+		a->total += sizeof(*c) + size;
 		if (a->head && n > 65536) {
 			/* Big block: keep the current chunk open. */
 			c->next = a->head->next;
@@ -247,7 +248,23 @@ void pw_diags_release(struct pw_diags *d)
 	for (size_t i = 0; i < d->n; i++)
 		free(d->v[i].msg);
 	free(d->v);
+	pw_arena_release(&d->files);
 	pw_diags_init(d);
+}
+
+void pw_diags_keep_files(struct pw_diags *d, size_t from)
+{
+	const char *last = NULL, *kept = NULL;
+	for (size_t i = from; i < d->n; i++) {
+		const char *f = d->v[i].pos.file;
+		if (!f)
+			continue;
+		if (f != last) {
+			last = f;
+			kept = pw_arena_strdup(&d->files, f);
+		}
+		d->v[i].pos.file = kept;
+	}
 }
 
 void pw_diag_add(struct pw_diags *d, enum pw_severity sev, struct pw_pos pos,

@@ -26,6 +26,7 @@ struct pw_arena_chunk;
 struct pw_arena {
 	struct pw_arena_chunk *head;
 	size_t used, cap;
+	size_t total; /* bytes taken from the heap */
 };
 
 void pw_arena_init(struct pw_arena *a);
@@ -101,6 +102,7 @@ struct pw_diags {
 	struct pw_diag *v;
 	size_t n, cap;
 	size_t errors, warnings;
+	struct pw_arena files; /* file names kept by pw_diags_keep_files() */
 };
 void pw_diags_init(struct pw_diags *d);
 void pw_diags_release(struct pw_diags *d);
@@ -108,6 +110,9 @@ void pw_diag_add(struct pw_diags *d, enum pw_severity sev, struct pw_pos pos,
 		 const char *fmt, ...) PW_PRINTF(4, 5);
 #define pw_error(d, pos, ...) pw_diag_add((d), PW_ERROR, (pos), __VA_ARGS__)
 #define pw_warn(d, pos, ...) pw_diag_add((d), PW_WARNING, (pos), __VA_ARGS__)
+/* Copy the file names of diagnostics from..n into d itself, so that they
+   outlive the arena they pointed into (a cluster thrown away). */
+void pw_diags_keep_files(struct pw_diags *d, size_t from);
 /* Order of positions: by file name, line, column. */
 int pw_pos_cmp(const struct pw_pos *a, const struct pw_pos *b);
 /* "FILE:LINE:COL: error: MSG" */

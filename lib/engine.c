@@ -1000,9 +1000,11 @@ static uint32_t identity_new(struct pw_engine *e, uint32_t i, const char *key)
 int pw_engine_build(struct pw_engine *e, const struct pw_cluster *c,
 		    unsigned flags)
 {
+	static uint64_t serial;
 	memset(e, 0, sizeof(*e));
 	e->c = c;
 	e->flags = flags;
+	e->serial = ++serial;
 	pw_arena_init(&e->arena);
 	struct pw_arena *a = &e->arena;
 	struct pw_buf b;

@@ -179,6 +179,7 @@ struct pw_idvec {
 struct pw_engine {
 	const struct pw_cluster *c;
 	unsigned flags;
+	uint64_t serial; /* distinct for every build (caches of its results) */
 	struct pw_arena arena;
 	struct pw_identity *ids;
 	uint32_t nids;

@@ -492,6 +492,7 @@ static void load_pod_spec(struct ld *l, yaml_node_t *spec, struct pw_pod *p)
 		p->sa = sa;
 	p->host_network = ld_want_bool(l, ld_get(l, spec, "hostNetwork"),
 				    "hostNetwork");
+	p->node = ld_opt_str(l, ld_get(l, spec, "nodeName"), "nodeName");
 	size_t cap = 0;
 	static const char *const lists[] = { "containers", "initContainers" };
 	for (size_t li = 0; li < PW_ARRAY_SIZE(lists); li++) {
@@ -587,6 +588,12 @@ static void load_pod(struct ld *l, struct meta *m)
 	p.owner_name = m->owner_name;
 	p.pos = m->pos;
 	load_pod_spec(l, ld_get(l, m->obj, "spec"), &p);
+	yaml_node_t *md = ld_get(l, m->obj, "metadata");
+	yaml_node_t *an = md ? ld_want_map(l, ld_get(l, md, "annotations"),
+					   "metadata.annotations") : NULL;
+	if (an)
+		p.interface = ld_opt_str(l, ld_get(l, an, "podwall.io/interface"),
+					 "podwall.io/interface");
 	yaml_node_t *st = ld_want_map(l, ld_get(l, m->obj, "status"), "status");
 	size_t cap = 0;
 	if (st) {
@@ -1615,10 +1622,20 @@ static int ends_with(const char *s, const char *suf)
 	return n >= m && !strcmp(s + n - m, suf);
 }
 
-static size_t load_file(struct pw_cluster *c, const char *path,
-			struct pw_diags *d)
+/* A directory walk: each directory and each file (by device and inode) is
+   visited once, so symlink loops end and a file reached twice through
+   symlinks is read once. */
+struct walk {
+	struct pw_strmap seen; /* "dev:ino" -> (void *)1 */
+	struct pw_arena keys;
+	struct pw_arena *names; /* file names of diagnostics */
+	pw_file_fn fn;
+	void *arg;
+};
+
+static size_t read_one(struct walk *wk, const char *path, struct pw_diags *d)
 {
-	struct pw_pos pos = ld_file_pos(pw_arena_strdup(&c->arena, path));
+	struct pw_pos pos = ld_file_pos(pw_arena_strdup(wk->names, path));
 	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
 	if (!f) {
 		pw_error(d, pos, "cannot open: %s", strerror(errno));
@@ -1639,7 +1656,7 @@ static size_t load_file(struct pw_cluster *c, const char *path,
 	bool rerr = ferror(f);
 	if (f != stdin)
 		fclose(f);
-	size_t errs;
+	size_t errs = 0;
 	if (toobig) {
 		pw_error(d, pos, "file larger than %u MiB", PW_MAX_FILE_SIZE >> 20);
 		errs = 1;
@@ -1647,21 +1664,12 @@ static size_t load_file(struct pw_cluster *c, const char *path,
 		pw_error(d, pos, "read error");
 		errs = 1;
 	} else {
-		errs = pw_cluster_load_buffer(c, strcmp(path, "-") ? path : "<stdin>",
-					      (const unsigned char *)(b.s ? b.s : ""),
-					      b.len, d);
+		errs = wk->fn(wk->arg, strcmp(path, "-") ? path : "<stdin>",
+			      (const unsigned char *)(b.s ? b.s : ""), b.len, d);
 	}
 	pw_buf_release(&b);
 	return errs;
 }
-
-/* A directory walk: each directory and each file (by device and inode) is
-   visited once, so symlink loops end and a file reached twice through
-   symlinks is read once. */
-struct walk {
-	struct pw_strmap seen; /* "dev:ino" -> (void *)1 */
-	struct pw_arena keys;
-};
 
 /* Marks st's file as seen; false if it already was. */
 static bool walk_first_visit(struct walk *wk, const struct stat *st)
@@ -1675,14 +1683,20 @@ static bool walk_first_visit(struct walk *wk, const struct stat *st)
 	return true;
 }
 
-static size_t load_dir(struct pw_cluster *c, struct walk *wk, const char *path,
-		       struct pw_diags *d, int depth)
+bool pw_is_manifest_name(const char *nm)
+{
+	return nm[0] != '.' && (ends_with(nm, ".yaml") || ends_with(nm, ".yml") ||
+				ends_with(nm, ".json"));
+}
+
+static size_t walk_dir(struct walk *wk, const char *path, struct pw_diags *d,
+		       int depth)
 {
 	struct dirent **ents;
 	int n = scandir(path, &ents, NULL, alphasort);
 	size_t errs = 0;
 	if (n < 0) {
-		pw_error(d, ld_file_pos(pw_arena_strdup(&c->arena, path)),
+		pw_error(d, ld_file_pos(pw_arena_strdup(wk->names, path)),
 			 "cannot read directory: %s", strerror(errno));
 		return 1;
 	}
@@ -1700,19 +1714,18 @@ static size_t load_dir(struct pw_cluster *c, struct walk *wk, const char *path,
 			snprintf(full, len, "%s%s%s", path,
 				 ends_with(path, "/") ? "" : "/", nm);
 		struct stat st;
-		bool manifest = ends_with(nm, ".yaml") || ends_with(nm, ".yml") ||
-				ends_with(nm, ".json");
+		bool manifest = pw_is_manifest_name(nm);
 		if (stat(full, &st) < 0) {
 			if (manifest) /* a dangling symlink, or gone */
-				errs += load_file(c, full, d);
+				errs += read_one(wk, full, d);
 		} else if (S_ISDIR(st.st_mode)) {
 			if (depth < 32 && walk_first_visit(wk, &st))
-				errs += load_dir(c, wk, full, d, depth + 1);
+				errs += walk_dir(wk, full, d, depth + 1);
 		} else if (manifest && S_ISREG(st.st_mode)) {
 			/* FIFOs, devices and sockets are never read from a
 			   directory: they may block or never end */
 			if (walk_first_visit(wk, &st))
-				errs += load_file(c, full, d);
+				errs += read_one(wk, full, d);
 		}
 		free(full);
 		free(ents[i]);
@@ -1721,21 +1734,66 @@ static size_t load_dir(struct pw_cluster *c, struct walk *wk, const char *path,
 	return errs;
 }
 
+size_t pw_walk_path(const char *path, struct pw_arena *names, pw_file_fn fn,
+		    void *arg, struct pw_diags *d)
+{
+	struct walk wk = { .names = names, .fn = fn, .arg = arg };
+	struct stat st;
+	size_t errs;
+	pw_strmap_init(&wk.seen);
+	pw_arena_init(&wk.keys);
+	if (strcmp(path, "-") && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		walk_first_visit(&wk, &st);
+		errs = walk_dir(&wk, path, d, 0);
+	} else {
+		/* a file named explicitly is read whatever it is: a pipe from
+		   the shell (-f <(...)) or -f - for stdin */
+		errs = read_one(&wk, path, d);
+	}
+	pw_strmap_release(&wk.seen);
+	pw_arena_release(&wk.keys);
+	return errs;
+}
+
+static size_t load_one(void *arg, const char *name, const unsigned char *bytes,
+		       size_t len, struct pw_diags *d)
+{
+	return pw_cluster_load_buffer(arg, name, bytes, len, d);
+}
+
 size_t pw_cluster_load_path(struct pw_cluster *c, const char *path,
 			    struct pw_diags *d)
 {
-	struct stat st;
-	if (strcmp(path, "-") && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		struct walk wk;
-		pw_strmap_init(&wk.seen);
-		pw_arena_init(&wk.keys);
-		walk_first_visit(&wk, &st);
-		size_t errs = load_dir(c, &wk, path, d, 0);
-		pw_strmap_release(&wk.seen);
-		pw_arena_release(&wk.keys);
-		return errs;
+	return pw_walk_path(path, &c->arena, load_one, c, d);
+}
+
+size_t pw_split_documents(const unsigned char *buf, size_t len,
+			  struct pw_span **out)
+{
+	yaml_parser_t p;
+	*out = NULL;
+	size_t n = 0, cap = 0, start = 0;
+	if (!yaml_parser_initialize(&p))
+		return 0;
+	yaml_parser_set_input_string(&p, buf, len);
+	for (;;) {
+		yaml_event_t ev;
+		if (!yaml_parser_parse(&p, &ev))
+			break;
+		bool end = ev.type == YAML_STREAM_END_EVENT;
+		if (ev.type == YAML_DOCUMENT_START_EVENT)
+			start = ev.start_mark.index;
+		else if (ev.type == YAML_DOCUMENT_END_EVENT) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 8;
+				*out = pw_xrealloc(*out, cap * sizeof(**out));
+			}
+			(*out)[n++] = (struct pw_span){ start, ev.end_mark.index };
+		}
+		yaml_event_delete(&ev);
+		if (end)
+			break;
 	}
-	/* a file named explicitly is read whatever it is: a pipe from the
-	   shell (-f <(...)) or -f - for stdin */
-	return load_file(c, path, d);
+	yaml_parser_delete(&p);
+	return n;
 }

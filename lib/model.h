@@ -45,6 +45,9 @@ struct pw_pod {
 	struct pw_addr *addrs;
 	uint32_t naddrs;
 	bool host_network;
+	const char *node; /* spec.nodeName; NULL when unset */
+	/* annotation podwall.io/interface: its interface on the node */
+	const char *interface;
 	bool template; /* synthesised from a workload's pod template */
 	const char *owner_kind, *owner_name; /* NULL when none */
 	uint32_t group;	   /* index into cluster groups */
@@ -375,6 +378,26 @@ void pw_cluster_release(struct pw_cluster *c);
  */
 size_t pw_cluster_load_path(struct pw_cluster *c, const char *path,
 			    struct pw_diags *d);
+/*
+ * Read a file, a directory (recursively: .yaml .yml .json, in name order,
+ * each file once) or "-" (stdin), handing each file's bytes to fn, which
+ * returns the number of errors it found.  File names in diagnostics live
+ * in names.  Returns the number of errors.
+ */
+typedef size_t (*pw_file_fn)(void *arg, const char *name,
+			     const unsigned char *bytes, size_t len,
+			     struct pw_diags *d);
+size_t pw_walk_path(const char *path, struct pw_arena *names, pw_file_fn fn,
+		    void *arg, struct pw_diags *d);
+/* A name a directory walk reads (.yaml, .yml, .json; not hidden). */
+bool pw_is_manifest_name(const char *name);
+/* The byte ranges of the documents of a YAML stream (heap, *out); stops at
+   the first syntax error. */
+struct pw_span {
+	size_t start, end;
+};
+size_t pw_split_documents(const unsigned char *buf, size_t len,
+			  struct pw_span **out);
 /* Load from memory (used by the fuzzer and tests). */
 size_t pw_cluster_load_buffer(struct pw_cluster *c, const char *name,
 			      const unsigned char *buf, size_t len,

@@ -10,6 +10,7 @@
 void pw_nft_init(struct pw_nft *t)
 {
 	memset(t, 0, sizeof(*t));
+	pw_strmap_init(&t->index);
 }
 
 void pw_nft_release(struct pw_nft *t)
@@ -18,31 +19,48 @@ void pw_nft_release(struct pw_nft *t)
 		free(t->v[i].kind);
 		free(t->v[i].name);
 		free(t->v[i].body);
+		free(t->v[i].key);
 	}
 	free(t->v);
+	pw_strmap_release(&t->index);
 	pw_nft_init(t);
 }
 
+/* objects by "kind\x1fname" */
 static struct pw_nft_obj *find(const struct pw_nft *t, const char *kind,
 			       const char *name)
 {
-	for (size_t i = 0; i < t->n; i++)
-		if (!strcmp(t->v[i].kind, kind) && !strcmp(t->v[i].name, name))
-			return &t->v[i];
-	return NULL;
+	char key[256];
+	size_t kl = strlen(kind), nl = strlen(name);
+	if (kl + nl + 2 > sizeof(key)) {
+		for (size_t i = 0; i < t->n; i++)
+			if (!strcmp(t->v[i].kind, kind) && !strcmp(t->v[i].name, name))
+				return &t->v[i];
+		return NULL;
+	}
+	memcpy(key, kind, kl);
+	key[kl] = '\x1f';
+	memcpy(key + kl + 1, name, nl + 1);
+	uintptr_t v = (uintptr_t)pw_strmap_get(&t->index, key);
+	return v ? &t->v[v - 1] : NULL;
 }
 
 static void add_obj(struct pw_nft *t, const char *kind, const char *name,
 		    const char *body)
 {
 	if (find(t, kind, name))
-		return; /* sets are shared by content */
+		return; /* sets and tier chains are shared by content */
 	if (t->n == t->cap) {
 		t->cap = t->cap ? t->cap * 2 : 32;
 		t->v = pw_xrealloc(t->v, t->cap * sizeof(*t->v));
 	}
-	t->v[t->n++] = (struct pw_nft_obj){ pw_xstrdup(kind), pw_xstrdup(name),
-					    pw_xstrdup(body) };
+	struct pw_nft_obj *o = &t->v[t->n++];
+	struct pw_buf k;
+	pw_buf_init(&k);
+	pw_buf_printf(&k, "%s\x1f%s", kind, name);
+	*o = (struct pw_nft_obj){ pw_xstrdup(kind), pw_xstrdup(name),
+				  body ? pw_xstrdup(body) : NULL, k.s };
+	pw_strmap_put(&t->index, o->key, (void *)(uintptr_t)t->n);
 }
 
 void pw_nft_add_obj(struct pw_nft *t, const char *kind, const char *name,
@@ -54,6 +72,7 @@ void pw_nft_add_obj(struct pw_nft *t, const char *kind, const char *name,
 /* ---- sets --------------------------------------------------------------- */
 
 struct render {
+	struct pw_nft_cache *cache; /* NULL: none */
 	const struct pw_engine *e;
 	const struct pw_dp_port *ports;
 	size_t nports;
@@ -411,8 +430,8 @@ static const char *action_stmt(enum pw_action a)
 		return "meta mark set meta mark | 0x1 return";
 	case PW_ACT_DENY:
 		return "drop";
-	case PW_ACT_PASS:
-		return "return";
+	case PW_ACT_PASS: /* the rest of the tier is skipped */
+		return "meta mark set meta mark | 0x2 return";
 	default:
 		return "log prefix \"podwall: \"";
 	}
@@ -641,6 +660,413 @@ static void render_rule(struct render *r, size_t k, enum pw_dir dir,
 	pw_buf_release(&m);
 }
 
+/* ---- policy chains, and their cache ---------------------------------------- */
+
+struct centry {
+	char *key;
+	char *chain; /* its name; NULL: a marker (the render depends on the
+			endpoint's address: look again with it) */
+	char **sets; /* names of the sets it looks up */
+	size_t nsets;
+	size_t rules;
+	uint32_t slot, gen;
+};
+
+/* What one endpoint (port, direction) rendered: the objects it uses. */
+struct epc {
+	char *sig; /* what it was rendered from */
+	char **kinds, **names;
+	size_t n;
+	size_t rules;
+};
+
+struct pw_nft_cache {
+	/* endpoints: per port and direction (k * 2 + dir), and the objects
+	   they use, counted */
+	struct epc *eps;
+	size_t neps;
+	struct pw_nft store;
+	uint32_t *refs;
+	size_t dead;
+	uint64_t serial; /* the engine build it holds renders of */
+	struct pw_strmap map; /* key -> struct centry * */
+	struct centry **v;
+	size_t n, cap;
+	struct pw_nft objs; /* the chains and sets of the entries */
+	size_t hits, misses;
+	/* policy chains an endpoint being rendered took from the cache */
+	const struct centry **took;
+	size_t ntook, took_cap;
+};
+
+struct pw_nft_cache *pw_nft_cache_new(void)
+{
+	struct pw_nft_cache *c = pw_xcalloc(1, sizeof(*c));
+	pw_strmap_init(&c->map);
+	pw_nft_init(&c->objs);
+	pw_nft_init(&c->store);
+	return c;
+}
+
+static void epc_release(struct epc *x)
+{
+	free(x->sig);
+	for (size_t i = 0; i < x->n; i++) {
+		free(x->kinds[i]);
+		free(x->names[i]);
+	}
+	free(x->kinds);
+	free(x->names);
+	memset(x, 0, sizeof(*x));
+}
+
+static void centry_free(struct centry *x)
+{
+	free(x->key);
+	free(x->chain);
+	for (size_t i = 0; i < x->nsets; i++)
+		free(x->sets[i]);
+	free(x->sets);
+	free(x);
+}
+
+static void cache_clear(struct pw_nft_cache *c)
+{
+	for (size_t i = 0; i < c->neps; i++)
+		epc_release(&c->eps[i]);
+	free(c->eps);
+	c->eps = NULL;
+	c->neps = 0;
+	pw_nft_release(&c->store);
+	pw_nft_init(&c->store);
+	free(c->refs);
+	c->refs = NULL;
+	c->dead = 0;
+	for (size_t i = 0; i < c->n; i++)
+		centry_free(c->v[i]);
+	free(c->took);
+	c->took = NULL;
+	c->ntook = c->took_cap = 0;
+	free(c->v);
+	c->v = NULL;
+	c->n = c->cap = 0;
+	pw_strmap_release(&c->map);
+	pw_strmap_init(&c->map);
+	pw_nft_release(&c->objs);
+	pw_nft_init(&c->objs);
+}
+
+void pw_nft_cache_free(struct pw_nft_cache *c)
+{
+	if (!c)
+		return;
+	cache_clear(c);
+	free(c);
+}
+
+void pw_nft_cache_stats(const struct pw_nft_cache *c, size_t *hits, size_t *misses)
+{
+	*hits = c->hits;
+	*misses = c->misses;
+}
+
+/* Drop the entries of policies recompiled since (and their objects, when
+   enough went). */
+static void cache_trim(struct pw_nft_cache *c, const struct pw_engine *e)
+{
+	/* stale entries are unreachable (their key has the old generation):
+	   they go when they are a quarter of all */
+	size_t stale = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		const struct centry *x = c->v[i];
+		stale += x->slot >= e->npols || e->pols[x->slot].gen != x->gen;
+	}
+	if (!stale || stale * 4 < c->n)
+		return;
+	size_t n = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		struct centry *x = c->v[i];
+		if (x->slot >= e->npols || e->pols[x->slot].gen != x->gen)
+			centry_free(x);
+		else
+			c->v[n++] = x;
+	}
+	c->n = n;
+	pw_strmap_release(&c->map);
+	pw_strmap_init(&c->map);
+	struct pw_nft keep;
+	pw_nft_init(&keep);
+	for (size_t i = 0; i < n; i++) {
+		const struct centry *x = c->v[i];
+		pw_strmap_put(&c->map, x->key, c->v[i]);
+		const struct pw_nft_obj *o = x->chain ? find(&c->objs, "chain", x->chain) : NULL;
+		if (o)
+			add_obj(&keep, "chain", o->name, o->body);
+		for (size_t k = 0; k < x->nsets; k++)
+			if ((o = find(&c->objs, "set", x->sets[k])))
+				add_obj(&keep, "set", o->name, o->body);
+	}
+	pw_nft_release(&c->objs);
+	c->objs = keep;
+}
+
+/* The sets a chain body looks up ("@s_<hash>"). */
+static void referenced_sets(const char *body, struct centry *x)
+{
+	for (const char *p = body; (p = strstr(p, "@s_"));) {
+		p++;
+		size_t len = 0;
+		while (p[len] && p[len] != ' ' && p[len] != '\n' && p[len] != ',')
+			len++;
+		char *name = strndup(p, len);
+		bool dup = false;
+		for (size_t i = 0; i < x->nsets && !dup; i++)
+			dup = !strcmp(x->sets[i], name);
+		if (dup) {
+			free(name);
+		} else {
+			x->sets = pw_xrealloc(x->sets, (x->nsets + 1) * sizeof(char *));
+			x->sets[x->nsets++] = name;
+		}
+		p += len;
+	}
+}
+
+/*
+ * The chain of policy g for port k in direction dir: its rules, in order;
+ * Allow sets the allow bit and returns, Pass sets the pass bit and
+ * returns, Deny drops.  Named by its content.  Returns its name (in the
+ * table).
+ */
+static const char *policy_chain(struct render *r, size_t k, enum pw_dir dir,
+				uint32_t slot)
+{
+	const struct pw_engine *e = r->e;
+	const struct pw_gpolicy *g = &e->pols[slot];
+	uint32_t pod = r->ports[k].pod;
+	/* what the render depends on: the policy's compilation, and the
+	   endpoint's identity (labels, namespace, service account, named
+	   ports), and its address when a rule's own side has nets */
+	struct pw_buf key;
+	pw_buf_init(&key);
+	pw_buf_u32(&key, slot);
+	pw_buf_putc(&key, ':');
+	pw_buf_u32(&key, g->gen);
+	pw_buf_putc(&key, dir == PW_INGRESS ? 'i' : 'e');
+	pw_buf_u32(&key, e->pod_identity[pod]);
+	struct centry *x = r->cache ? pw_strmap_get(&r->cache->map, key.s) : NULL;
+	if (x && !x->chain) {
+		char a[48];
+		const struct pw_pod *p = &e->c->pods[pod];
+		if (p->naddrs)
+			pw_addr_format(&p->addrs[0], a);
+		else
+			strcpy(a, "-");
+		pw_buf_printf(&key, "@%s", a);
+		x = pw_strmap_get(&r->cache->map, key.s);
+	}
+	if (x) {
+		struct pw_nft_cache *c = r->cache;
+		c->hits++;
+		if (c->ntook == c->took_cap) {
+			c->took_cap = c->took_cap ? c->took_cap * 2 : 64;
+			c->took = pw_xrealloc(c->took, c->took_cap * sizeof(*c->took));
+		}
+		c->took[c->ntook++] = x;
+		r->t->rules += x->rules;
+		pw_buf_release(&key);
+		return x->chain;
+	}
+	bool by_addr = false;
+	for (uint32_t i = 0; i < g->nrules[dir] && !by_addr; i++) {
+		const struct pw_gside *l = dir == PW_EGRESS ? &g->rules[dir][i].src
+							    : &g->rules[dir][i].dst;
+		by_addr = l->nnets || l->nnot_nets || l->nset_nets || l->nnot_set_nets;
+	}
+	if (by_addr && r->cache) {
+		/* a marker under the key without the address */
+		struct centry *m = pw_xcalloc(1, sizeof(*m));
+		m->key = pw_xstrdup(key.s);
+		m->slot = slot;
+		m->gen = g->gen;
+		if (r->cache->n == r->cache->cap) {
+			r->cache->cap = r->cache->cap ? r->cache->cap * 2 : 64;
+			r->cache->v = pw_xrealloc(r->cache->v, r->cache->cap * sizeof(*r->cache->v));
+		}
+		r->cache->v[r->cache->n++] = m;
+		pw_strmap_put(&r->cache->map, m->key, m);
+		char a[48];
+		const struct pw_pod *p = &e->c->pods[pod];
+		if (p->naddrs)
+			pw_addr_format(&p->addrs[0], a);
+		else
+			strcpy(a, "-");
+		pw_buf_printf(&key, "@%s", a);
+	}
+	size_t rules0 = r->t->rules;
+	struct pw_buf ch, name;
+	pw_buf_init(&ch);
+	pw_buf_init(&name);
+	for (uint32_t i = 0; i < g->nrules[dir]; i++)
+		render_rule(r, k, dir, g, &g->rules[dir][i], &ch);
+	flush_run(r, &ch);
+	const char *body = ch.s ? ch.s : "";
+	pw_buf_printf(&name, "p_%016llx",
+		      (unsigned long long)pw_hash_bytes(body, strlen(body), 0x706f6c696379));
+	add_obj(r->t, "chain", name.s, body);
+	if (r->cache) {
+		r->cache->misses++;
+		x = pw_xcalloc(1, sizeof(*x));
+		x->key = pw_xstrdup(key.s);
+		x->chain = pw_xstrdup(name.s);
+		x->rules = r->t->rules - rules0;
+		x->slot = slot;
+		x->gen = g->gen;
+		referenced_sets(body, x);
+		add_obj(&r->cache->objs, "chain", name.s, body);
+		for (size_t i = 0; i < x->nsets; i++) {
+			const struct pw_nft_obj *o = find(r->t, "set", x->sets[i]);
+			if (o)
+				add_obj(&r->cache->objs, "set", o->name, o->body);
+		}
+		if (r->cache->n == r->cache->cap) {
+			r->cache->cap = r->cache->cap ? r->cache->cap * 2 : 64;
+			r->cache->v = pw_xrealloc(r->cache->v, r->cache->cap * sizeof(*r->cache->v));
+		}
+		r->cache->v[r->cache->n++] = x;
+		pw_strmap_put(&r->cache->map, x->key, x);
+	}
+	const char *res = find(r->t, "chain", name.s)->name;
+	pw_buf_release(&ch);
+	pw_buf_release(&name);
+	pw_buf_release(&key);
+	return res;
+}
+
+/* An object an endpoint uses: into the store, counted. */
+static void store_ref(struct pw_nft_cache *c, const struct pw_nft_obj *o)
+{
+	struct pw_nft_obj *x = find(&c->store, o->kind, o->name);
+	size_t i;
+	if (x && x->body) {
+		i = (size_t)(x - c->store.v);
+	} else if (x) { /* dead: alive again */
+		x->body = pw_xstrdup(o->body);
+		i = (size_t)(x - c->store.v);
+		c->dead--;
+	} else {
+		add_obj(&c->store, o->kind, o->name, o->body);
+		i = c->store.n - 1;
+		c->refs = pw_xrealloc(c->refs, c->store.cap * sizeof(*c->refs));
+		c->refs[i] = 0;
+	}
+	c->refs[i]++;
+}
+
+static void store_unref(struct pw_nft_cache *c, const char *kind, const char *name)
+{
+	struct pw_nft_obj *x = find(&c->store, kind, name);
+	if (!x || !x->body)
+		return;
+	size_t i = (size_t)(x - c->store.v);
+	if (--c->refs[i] == 0) {
+		free(x->body);
+		x->body = NULL;
+		c->dead++;
+	}
+}
+
+/* Drop the dead objects of the store when they are many. */
+static void store_compact(struct pw_nft_cache *c)
+{
+	if (c->dead < 1024 || c->dead * 2 < c->store.n)
+		return;
+	struct pw_nft keep;
+	pw_nft_init(&keep);
+	uint32_t *refs = pw_xcalloc(c->store.n + 1, sizeof(*refs));
+	for (size_t i = 0; i < c->store.n; i++)
+		if (c->store.v[i].body) {
+			add_obj(&keep, c->store.v[i].kind, c->store.v[i].name, c->store.v[i].body);
+			refs[keep.n - 1] = c->refs[i];
+		}
+	pw_nft_release(&c->store);
+	free(c->refs);
+	c->store = keep;
+	c->refs = pw_xrealloc(refs, (keep.cap + 1) * sizeof(*refs));
+	c->dead = 0;
+}
+
+static void render_endpoint(struct render *r, size_t k, enum pw_dir dir);
+
+/* Endpoint k in direction dir, from the cache when nothing it depends on
+   changed: its pod, interface and index, and the generation of each of
+   its applicable policies. */
+static void cached_endpoint(struct render *r, size_t k, enum pw_dir dir, bool render)
+{
+	struct pw_nft_cache *c = r->cache;
+	size_t slot = k * 2 + (size_t)dir;
+	if (slot >= c->neps) {
+		size_t n = slot + 1 > c->neps * 2 ? slot + 1 : c->neps * 2;
+		c->eps = pw_xrealloc(c->eps, n * sizeof(*c->eps));
+		memset(c->eps + c->neps, 0, (n - c->neps) * sizeof(*c->eps));
+		c->neps = n;
+	}
+	struct epc *x = &c->eps[slot];
+	struct pw_buf sig;
+	pw_buf_init(&sig);
+	pw_buf_printf(&sig, "%u|%s|%d|", r->ports[k].pod, r->ports[k].ifname, render);
+	uint32_t n = 0;
+	const uint32_t *pols = render ? pw_engine_applicable(r->e, r->ports[k].pod, dir, &n) : NULL;
+	for (uint32_t i = 0; i < n; i++) {
+		pw_buf_u32(&sig, pols[i]);
+		pw_buf_putc(&sig, ':');
+		pw_buf_u32(&sig, r->e->pols[pols[i]].gen);
+		pw_buf_putc(&sig, ',');
+	}
+	if (x->sig && !strcmp(x->sig, sig.s)) {
+		r->t->rules += x->rules;
+		pw_buf_release(&sig);
+		return;
+	}
+	for (size_t i = 0; i < x->n; i++)
+		store_unref(c, x->kinds[i], x->names[i]);
+	epc_release(x);
+	x->sig = sig.s;
+	if (!render)
+		return;
+	struct pw_nft tmp, *out = r->t;
+	pw_nft_init(&tmp);
+	r->t = &tmp;
+	c->ntook = 0;
+	render_endpoint(r, k, dir);
+	r->t = out;
+	x->rules = tmp.rules;
+	out->rules += tmp.rules;
+	/* what it rendered, and what it took from the policy cache; an
+	   object taken twice is used once */
+	for (size_t i = 0; i < c->ntook; i++) {
+		const struct centry *t = c->took[i];
+		if (!find(&tmp, "chain", t->chain))
+			add_obj(&tmp, "chain", t->chain, NULL);
+		for (size_t j = 0; j < t->nsets; j++)
+			if (!find(&tmp, "set", t->sets[j]))
+				add_obj(&tmp, "set", t->sets[j], NULL);
+	}
+	x->kinds = pw_xcalloc(tmp.n + 1, sizeof(char *));
+	x->names = pw_xcalloc(tmp.n + 1, sizeof(char *));
+	for (size_t i = 0; i < tmp.n; i++) {
+		const struct pw_nft_obj *o = &tmp.v[i];
+		if (!o->body) /* taken: its content is in the policy cache */
+			o = find(&c->objs, o->kind, o->name);
+		store_ref(c, o);
+		x->kinds[i] = pw_xstrdup(tmp.v[i].kind);
+		x->names[i] = pw_xstrdup(tmp.v[i].name);
+	}
+	x->n = tmp.n;
+	c->ntook = 0;
+	pw_nft_release(&tmp);
+}
+
 static void render_endpoint(struct render *r, size_t k, enum pw_dir dir)
 {
 	const struct pw_engine *e = r->e;
@@ -657,20 +1083,24 @@ static void render_endpoint(struct render *r, size_t k, enum pw_dir dir)
 		uint32_t tier = e->pols[pols[i]].tier;
 		pw_buf_reset(&ch);
 		for (; i < n && e->pols[pols[i]].tier == tier; i++) {
-			const struct pw_gpolicy *g = &e->pols[pols[i]];
-			for (uint32_t x = 0; x < g->nrules[dir]; x++)
-				render_rule(r, k, dir, g, &g->rules[dir][x], &ch);
+			const char *pc = policy_chain(r, k, dir, pols[i]);
+			/* allowed or passed: the tier is done */
+			pw_buf_printf(&ch, "\t\tjump %s\n\t\tmeta mark & 0x3 != 0x0 return\n", pc);
 		}
-		flush_run(r, &ch);
 		if (e->tiers[tier].default_action == PW_ACT_DENY) {
 			pw_buf_printf(&ch, "\t\tcounter drop comment \"end of tier %s\"\n",
 				      e->tiers[tier].name);
 			r->t->rules++;
 		}
+		/* named by content: pods whose rules are alike share it */
+		const char *body = ch.s ? ch.s : "";
 		pw_buf_reset(&name);
-		pw_buf_printf(&name, "%s_%zu_t%u", dn, k, tier);
-		add_obj(r->t, "chain", name.s, ch.s ? ch.s : "");
-		pw_buf_printf(&top, "\t\tjump %s\n\t\tmeta mark & 0x1 == 0x1 return\n",
+		pw_buf_printf(&name, "t_%016llx",
+			      (unsigned long long)pw_hash_bytes(body, strlen(body), 0x7469657263686e));
+		add_obj(r->t, "chain", name.s, body);
+		pw_buf_printf(&top,
+			      "\t\tjump %s\n\t\tmeta mark & 0x1 == 0x1 return\n"
+			      "\t\tmeta mark set meta mark & 0xfffffffd\n",
 			      name.s);
 	}
 	pw_buf_puts(&top, "\t\treturn\n");
@@ -737,7 +1167,19 @@ void pw_nft_build(const struct pw_engine *e, const struct pw_dp_port *ports,
 void pw_nft_build_opts(const struct pw_engine *e, const struct pw_dp_port *ports,
 		       size_t nports, bool linear, struct pw_nft *out)
 {
+	pw_nft_build_cached(e, ports, nports, linear, NULL, out);
+}
+
+void pw_nft_build_cached(const struct pw_engine *e, const struct pw_dp_port *ports,
+			 size_t nports, bool linear, struct pw_nft_cache *cache,
+			 struct pw_nft *out)
+{
 	struct render r = { 0 };
+	if (cache && cache->serial != e->serial) {
+		cache_clear(cache);
+		cache->serial = e->serial;
+	}
+	r.cache = cache;
 	r.e = e;
 	r.ports = ports;
 	r.nports = nports;
@@ -768,14 +1210,17 @@ void pw_nft_build_opts(const struct pw_engine *e, const struct pw_dp_port *ports
 	size_t ne = 0, ni = 0;
 	for (size_t k = 0; k < nports; k++) {
 		struct pw_ep ep = pw_ep_pod(e->c, ports[k].pod);
-		if (!pw_engine_governed(e, &ep))
-			continue;
+		bool governed = pw_engine_governed(e, &ep);
 		for (int d = 0; d < 2; d++) {
-			uint32_t n;
-			pw_engine_applicable(e, ports[k].pod, (enum pw_dir)d, &n);
+			uint32_t n = 0;
+			if (governed)
+				pw_engine_applicable(e, ports[k].pod, (enum pw_dir)d, &n);
+			if (cache)
+				cached_endpoint(&r, k, (enum pw_dir)d, n > 0);
 			if (!n)
 				continue; /* nothing applies: the profile allows */
-			render_endpoint(&r, k, (enum pw_dir)d);
+			if (!cache)
+				render_endpoint(&r, k, (enum pw_dir)d);
 			if (d == PW_EGRESS)
 				pw_buf_printf(&egm, "%s\"%s\" : jump eg_%zu", ne++ ? ", " : "",
 					      ports[k].ifname, k);
@@ -803,6 +1248,22 @@ void pw_nft_build_opts(const struct pw_engine *e, const struct pw_dp_port *ports
 	pw_buf_release(&b);
 	pw_buf_release(&r.elems);
 	free(r.run);
+	if (cache) {
+		/* ports that are gone */
+		for (size_t i = nports * 2; i < cache->neps; i++) {
+			for (size_t x = 0; x < cache->eps[i].n; x++)
+				store_unref(cache, cache->eps[i].kinds[x], cache->eps[i].names[x]);
+			epc_release(&cache->eps[i]);
+		}
+		if (cache->neps > nports * 2)
+			cache->neps = nports * 2;
+		for (size_t i = 0; i < cache->store.n; i++)
+			if (cache->store.v[i].body)
+				add_obj(out, cache->store.v[i].kind, cache->store.v[i].name,
+					cache->store.v[i].body);
+		store_compact(cache);
+		cache_trim(cache, e);
+	}
 }
 
 /* A base chain's body starts with its "type ... hook ..." line. */
@@ -870,6 +1331,39 @@ void pw_nft_script_full(const struct pw_nft *t, const char *table,
 			chain_rules(&t->v[i], table, out);
 }
 
+/* Named by a hash of its content: the name says what it holds. */
+static bool content_named(const struct pw_nft_obj *o)
+{
+	return (o->name[0] == 's' || o->name[0] == 't' || o->name[0] == 'p') &&
+	       o->name[1] == '_';
+}
+
+/* Does old's copy of o (NULL: none) hold what o holds? */
+static bool same(const struct pw_nft_obj *was, const struct pw_nft_obj *o)
+{
+	if (!was)
+		return false;
+	if (content_named(o))
+		return true;
+	return was->body && !strcmp(was->body, o->body);
+}
+
+void pw_nft_delta_count(const struct pw_nft *old, const struct pw_nft *t,
+			uint32_t *created, uint32_t *changed, uint32_t *deleted)
+{
+	*created = *changed = *deleted = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct pw_nft_obj *was = find(old, t->v[i].kind, t->v[i].name);
+		if (!was)
+			++*created;
+		else if (!same(was, &t->v[i]))
+			++*changed;
+	}
+	for (size_t i = 0; i < old->n; i++)
+		if (!find(t, old->v[i].kind, old->v[i].name))
+			++*deleted;
+}
+
 void pw_nft_script_delta(const struct pw_nft *old, const struct pw_nft *t,
 			 const char *table, struct pw_buf *out)
 {
@@ -877,16 +1371,19 @@ void pw_nft_script_delta(const struct pw_nft *old, const struct pw_nft *t,
 	for (size_t i = 0; i < t->n; i++)
 		if (!find(old, t->v[i].kind, t->v[i].name))
 			obj_decl(&t->v[i], table, out);
-	/* changed sets: new content (sets are named by content, so a changed
-	   set is a new one; only "pods" changes in place) */
-	const struct pw_nft_obj *op = find(old, "set", "pods");
-	const struct pw_nft_obj *np = find(t, "set", "pods");
-	if (op && np && strcmp(op->body, np->body)) {
-		pw_buf_printf(out, "flush set inet %s pods\n", table);
-		const char *el = strstr(np->body, "elements = {");
+	/* sets named by their role whose content changed (only "pods") */
+	for (size_t i = 0; i < t->n; i++) {
+		const struct pw_nft_obj *o = &t->v[i];
+		if (strcmp(o->kind, "set"))
+			continue;
+		const struct pw_nft_obj *was = find(old, "set", o->name);
+		if (!was || same(was, o))
+			continue;
+		pw_buf_printf(out, "flush set inet %s %s\n", table, o->name);
+		const char *el = strstr(o->body, "elements = {");
 		if (el)
-			pw_buf_printf(out, "add element inet %s pods %s\n", table,
-				      el + strlen("elements = "));
+			pw_buf_printf(out, "add element inet %s %s %s\n", table,
+				      o->name, el + strlen("elements = "));
 	}
 	/* chains whose rules changed, or that are new */
 	for (size_t i = 0; i < t->n; i++) {
@@ -894,7 +1391,7 @@ void pw_nft_script_delta(const struct pw_nft *old, const struct pw_nft *t,
 		if (strcmp(o->kind, "chain"))
 			continue;
 		const struct pw_nft_obj *was = find(old, "chain", o->name);
-		if (was && !strcmp(was->body, o->body))
+		if (same(was, o))
 			continue;
 		if (was)
 			pw_buf_printf(out, "flush chain inet %s %s\n", table, o->name);

@@ -17,10 +17,16 @@
  *                         (services: chains svc_*, lib/nft-svc.c)
  *   chain eg_P, in_P      one "jump <tier chain>; allowed? return" per tier
  *                         the endpoint visits, then return (the profile)
- *   chain eg_P_t<N>       the rules of tier N's applicable policies, in
- *                         order: Allow sets the allow bit and returns, Deny
- *                         drops, Pass returns, Log logs; the tier's end
- *                         drops when its default action is Deny
+ *   chain t_<hash>        named by its content (pods alike share it): for
+ *                         one endpoint and one tier, a jump to the chain of
+ *                         each applicable policy in order, returning once
+ *                         the allow or the pass bit is set; the tier's end
+ *                         drops when its default action is Deny (eg_P
+ *                         clears the pass bit after each tier)
+ *   chain p_<hash>        named by its content: one policy's rules for one
+ *                         endpoint, in order: Allow sets the allow bit and
+ *                         returns, Pass sets the pass bit (0x2) and
+ *                         returns, Deny drops, Log logs
  *
  * Consecutive rules of one action whose match is only "the other end's
  * address is in a set and the destination port in another" (the common
@@ -42,26 +48,26 @@
 
 #include "engine.h"
 
+#include "dp/dp.h"
+
 #define PW_NFT_MARK_ALLOW 0x1u
 /* set by lib/nft-svc.c on a pod reaching itself through a Service */
 #define PW_NFT_MARK_HAIRPIN 0x4000u
-
-struct pw_dp_port {
-	uint32_t pod;	    /* cluster pod index */
-	const char *ifname; /* router-side interface of its veth */
-};
 
 /* A rendered table: named objects, so that two renders can be compared and
    only what changed sent to the kernel. */
 struct pw_nft_obj {
 	char *kind; /* "set" or "chain" */
 	char *name;
-	char *body; /* what goes between the braces */
+	char *body; /* what goes between the braces; NULL: not known (read
+		       back from the kernel) */
+	char *key;  /* "kind\x1fname" */
 };
 struct pw_nft {
 	struct pw_nft_obj *v;
 	size_t n, cap;
 	size_t rules; /* rules rendered, for statistics */
+	struct pw_strmap index; /* key -> index + 1 */
 };
 
 void pw_nft_init(struct pw_nft *t);
@@ -72,6 +78,19 @@ void pw_nft_build(const struct pw_engine *e, const struct pw_dp_port *ports,
    (the baseline the benchmark compares with). */
 void pw_nft_build_opts(const struct pw_engine *e, const struct pw_dp_port *ports,
 		       size_t nports, bool linear, struct pw_nft *out);
+/*
+ * The same, keeping in cache what it rendered of each policy for each pod
+ * (a chain and the sets it looks up), so that the next render of the same
+ * engine renders only the policies that were recompiled since (by their
+ * slot's generation).  A cache of another engine build is emptied first.
+ */
+struct pw_nft_cache;
+struct pw_nft_cache *pw_nft_cache_new(void);
+void pw_nft_cache_free(struct pw_nft_cache *c);
+void pw_nft_cache_stats(const struct pw_nft_cache *c, size_t *hits, size_t *misses);
+void pw_nft_build_cached(const struct pw_engine *e, const struct pw_dp_port *ports,
+			 size_t nports, bool linear, struct pw_nft_cache *cache,
+			 struct pw_nft *out);
 /* Add an object (a chain whose body starts with a "type ... hook" line is
    a base chain); an object of that kind and name already there stays. */
 void pw_nft_add_obj(struct pw_nft *t, const char *kind, const char *name,
@@ -91,6 +110,9 @@ void pw_nft_script_full(const struct pw_nft *t, const char *table,
 /* A script that changes only what differs from old (one transaction). */
 void pw_nft_script_delta(const struct pw_nft *old, const struct pw_nft *t,
 			 const char *table, struct pw_buf *out);
+/* Objects of t that old lacks, that differ, and of old that t lacks. */
+void pw_nft_delta_count(const struct pw_nft *old, const struct pw_nft *t,
+			uint32_t *created, uint32_t *changed, uint32_t *deleted);
 /* Run a script through libnftables in the current network namespace.
    0, or -1 with the error text in err. */
 int pw_nft_run(const char *script, struct pw_buf *err);

@@ -54,7 +54,13 @@ run_suite sh "$here/differential.sh"
 run_suite sh "$here/differential-outputs.sh"
 run_suite sh "$here/lint-dns.sh"
 run_suite sh "$here/scale/run.sh"
-# the lab needs root (network namespaces, nftables); CI runs as root
+# the agent and the lab need root (network namespaces, nftables); CI runs
+# as root
+if [ "$(id -u)" = 0 ]; then
+	run_suite sh "$here/agent/run.sh"
+else
+	echo "agent: not run (needs root)"
+fi
 if [ "$(id -u)" = 0 ] && [ -z "$PODWALL_SKIP_LAB" ]; then
 	run_suite sh "$here/lab/nft-check.sh"
 	run_suite sh "$here/lab/run.sh"

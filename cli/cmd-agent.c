@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * podwall agent: the long-running process of lib/agent/agent.h; this file
+ * only reads options and logs.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../lib/agent/agent.h"
+#include "cli.h"
+
+static const char agent_usage[] =
+	"usage: podwall agent --source dir:PATH [--node NAME] [--socket PATH]\n"
+	"                     [--listen ADDR:PORT] [--netns NAME] [--table NAME]\n"
+	"                     [--dataplane nftables|none] [--services]\n"
+	"                     [--ipblock-excludes-pods] [--hostnetwork-as-pods]\n"
+	"\n"
+	"Hold a cluster's state and keep the dataplane equal to it, change by\n"
+	"change.  Loads the source, puts its policies in force (only what differs\n"
+	"from what the kernel already holds is sent, so a restarted agent\n"
+	"converges without a gap), then watches the source and applies each\n"
+	"change incrementally in one transaction.  A change with an error is\n"
+	"rejected, logged with FILE:LINE:COL, and the previous state stays in\n"
+	"force.  On SIGTERM or SIGINT the agent stops and the kernel keeps\n"
+	"enforcing what it last put in force.  Logs go to stderr.\n"
+	"\n"
+	"  --source dir:PATH         a directory of manifests (recursive), watched\n"
+	"  --node NAME               enforce only for pods whose spec.nodeName is\n"
+	"                            NAME (default: every pod)\n"
+	"  --socket PATH             serve the API on a unix socket\n"
+	"  --listen ADDR:PORT        serve the API on TCP too (e.g. 127.0.0.1:9466)\n"
+	"  --netns NAME              program the tables of network namespace NAME\n"
+	"                            (default: the agent's own)\n"
+	"  --table NAME              the nftables table (default: podwall)\n"
+	"  --dataplane NAME          nftables (default), dry-run (render, send\n"
+	"                            nothing; every pod with an address gets an\n"
+	"                            interface) or none (answer only)\n"
+	"  --services                translate Service addresses to backends too\n"
+	"\n"
+	"A pod's interface on the dataplane's side is named by its annotation\n"
+	"podwall.io/interface.  API: /healthz, /readyz, /metrics, /v1/changes,\n"
+	"/v1/policies, /v1/eval, /v1/matrix, /v1/objects, POST /v1/apply and\n"
+	"/v1/delete (podwall apply, delete and get use them).\n";
+
+static volatile sig_atomic_t stop;
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void log_line(void *arg, const char *line)
+{
+	(void)arg;
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s\n", tm.tm_year + 1900,
+		tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		ts.tv_nsec / 1000000, line);
+	fflush(stderr);
+}
+
+static bool annotated_port(void *arg, const struct pw_cluster *c, uint32_t pod,
+			   char ifname[static 16])
+{
+	const bool *dry = arg;
+	const char *v = c->pods[pod].interface;
+	if (v && *v && strlen(v) <= 15) {
+		strcpy(ifname, v);
+		return true;
+	}
+	/* a preview: every pod with an address, named by its index */
+	if (*dry && c->pods[pod].naddrs) {
+		snprintf(ifname, 16, "pod%u", pod);
+		return true;
+	}
+	return false;
+}
+
+struct agent_args {
+	struct pw_agent_opts *o;
+};
+
+static int agent_opt(void *ctx, int argc, char **argv, int *i)
+{
+	struct pw_agent_opts *o = ctx;
+	int err = 0;
+	const char *v;
+#define OPT(flag, field)                                                  \
+	if ((v = cli_optval(argc, argv, i, NULL, flag, &err))) {           \
+		o->field = v;                                              \
+		return 1;                                                  \
+	}                                                                  \
+	if (err)                                                           \
+		return -1;
+	OPT("--source", source)
+	OPT("--node", node)
+	OPT("--socket", socket)
+	OPT("--listen", listen)
+	OPT("--netns", netns)
+	OPT("--table", table)
+	OPT("--dataplane", backend)
+#undef OPT
+	if (!strcmp(argv[*i], "--services")) {
+		o->services = true;
+		return 1;
+	}
+	return 0;
+}
+
+int cmd_agent(int argc, char **argv)
+{
+	struct cli_opts co = { 0 };
+	struct pw_agent_opts o = { 0 };
+	int r = cli_parse("agent", agent_usage, argc, argv, &co, agent_opt, &o);
+	if (r)
+		return r > 0 ? 0 : EXIT_USAGE;
+	if (co.nfiles || co.ns || co.output) {
+		cli_opts_release(&co);
+		cli_error("agent: give the manifests with --source dir:PATH");
+		return EXIT_USAGE;
+	}
+	cli_opts_release(&co);
+	if (!o.source) {
+		cli_error("agent: --source is required");
+		fputs(agent_usage, stderr);
+		return EXIT_USAGE;
+	}
+	o.engine_flags = co.engine_flags;
+	o.port_of = annotated_port;
+	static bool dry;
+	dry = o.backend && !strcmp(o.backend, "dry-run");
+	o.hook_arg = &dry;
+	o.log = log_line;
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return pw_agent_run(&o, &stop);
+}

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * podwall apply, delete, get: change or read a running agent's source, as
+ * kubectl and calicoctl do with a cluster.  apply and delete return when
+ * the agent reports the change in force (or rejected).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/agent/http.h"
+#include "cli.h"
+
+static const char apply_usage[] =
+	"usage: podwall apply -f FILE|DIR|- [-f ...] --agent SOCKET|URL [-n NS]\n"
+	"       podwall delete -f FILE|DIR|- [-f ...] --agent SOCKET|URL [-n NS]\n"
+	"       podwall get KIND [NAME] --agent SOCKET|URL [-n NS] [-o yaml]\n"
+	"\n"
+	"apply adds or replaces the objects of the files in the agent's source,\n"
+	"as kubectl apply does; delete removes the objects the files name.  Both\n"
+	"wait until the agent has the change in force, and print each object.  A\n"
+	"change with an error is rejected whole (FILE:LINE:COL) and nothing\n"
+	"changes.  get prints the documents of the objects of a kind (Kind,\n"
+	"kind, plural, or kind.group; NAME narrows) as the source holds them.\n"
+	"\n"
+	"  -f, --filename PATH       manifests: file, directory (recursive) or -\n"
+	"      --agent SOCKET|URL    the agent's unix socket, or http://HOST:PORT\n"
+	"  -n, --namespace NS        namespace of objects that give none (apply,\n"
+	"                            delete) or to list (get; default: all)\n"
+	"  -o, --output yaml         get: the output format\n"
+	"\n"
+	"Exit status: 0 done, 1 rejected or not found, 2 bad usage or no agent.\n";
+
+struct apply_args {
+	const char *agent;
+	const char *pos[2];
+	int npos;
+};
+
+static int apply_opt(void *ctx, int argc, char **argv, int *i)
+{
+	struct apply_args *a = ctx;
+	int err = 0;
+	const char *v = cli_optval(argc, argv, i, NULL, "--agent", &err);
+	if (v) {
+		a->agent = v;
+		return 1;
+	}
+	if (err)
+		return -1;
+	if (argv[*i][0] != '-' && a->npos < 2) {
+		a->pos[a->npos++] = argv[*i];
+		return 1;
+	}
+	return 0;
+}
+
+static size_t read_into(void *arg, const char *name, const unsigned char *bytes,
+			size_t len, struct pw_diags *d)
+{
+	/* framed, so that each file keeps its name and positions
+	   (lib/agent/agent.c reads it) */
+	struct pw_buf *b = arg;
+	pw_buf_printf(b, "FILE %zu %zu\n%s", strlen(name), len, name);
+	pw_buf_add(b, (const char *)bytes, len);
+	return 0;
+}
+
+static int call(const char *agent, const char *method, const char *path,
+		const struct pw_buf *body)
+{
+	struct pw_buf out, err;
+	pw_buf_init(&out);
+	pw_buf_init(&err);
+	long status = 0;
+	int rc = pw_http_call(agent, method, path, body ? body->s : NULL,
+			      body ? body->len : 0, 0, &status, &out, &err);
+	if (rc < 0) {
+		cli_error("cannot reach the agent: %s", err.s);
+		rc = EXIT_USAGE;
+	} else if (status == 200) {
+		fputs(out.s ? out.s : "", stdout);
+		rc = 0;
+	} else {
+		fputs(out.s ? out.s : "", stderr);
+		rc = status == 404 || status == 422 ? EXIT_FINDINGS : EXIT_USAGE;
+	}
+	pw_buf_release(&out);
+	pw_buf_release(&err);
+	return rc;
+}
+
+static int run(const char *cmd, int argc, char **argv)
+{
+	struct cli_opts o = { 0 };
+	struct apply_args a = { 0 };
+	int r = cli_parse(cmd, apply_usage, argc, argv, &o, apply_opt, &a);
+	if (r) {
+		cli_opts_release(&o);
+		return r > 0 ? 0 : EXIT_USAGE;
+	}
+	bool get = !strcmp(cmd, "get");
+	int rc = EXIT_USAGE;
+	struct pw_buf path;
+	pw_buf_init(&path);
+	if (!a.agent) {
+		cli_error("%s: give the agent with --agent SOCKET|URL", cmd);
+		goto out;
+	}
+	if (get) {
+		if (!a.npos || o.nfiles) {
+			cli_error("get: give a KIND (and optionally a NAME)");
+			goto out;
+		}
+		if (o.output && strcmp(o.output, "yaml")) {
+			cli_error("get: -o %s: only yaml", cli_q(o.output));
+			goto out;
+		}
+		pw_buf_puts(&path, "/v1/objects?kind=");
+		pw_http_escape(a.pos[0], &path);
+		if (a.npos > 1) {
+			pw_buf_puts(&path, "&name=");
+			pw_http_escape(a.pos[1], &path);
+		}
+		if (o.ns) {
+			pw_buf_puts(&path, "&namespace=");
+			pw_http_escape(o.ns, &path);
+		}
+		rc = call(a.agent, "GET", path.s, NULL);
+		goto out;
+	}
+	if (a.npos) {
+		cli_error("%s: unexpected argument %s", cmd, cli_q(a.pos[0]));
+		goto out;
+	}
+	if (!o.nfiles) {
+		cli_error("%s: give the objects with -f FILE|DIR|-", cmd);
+		goto out;
+	}
+	/* one request: the change is one transaction */
+	struct pw_buf body;
+	struct pw_diags d;
+	struct pw_arena names;
+	pw_buf_init(&body);
+	pw_diags_init(&d);
+	pw_arena_init(&names);
+	for (int i = 0; i < o.nfiles; i++)
+		pw_walk_path(o.files[i], &names, read_into, &body, &d);
+	for (size_t i = 0; i < d.n; i++) {
+		struct pw_buf l;
+		pw_buf_init(&l);
+		pw_diag_format(&d.v[i], &l);
+		fprintf(stderr, "%s\n", l.s);
+		pw_buf_release(&l);
+	}
+	if (!d.errors) {
+		pw_buf_printf(&path, "/v1/%s", cmd);
+		if (o.ns) {
+			pw_buf_puts(&path, "?namespace=");
+			pw_http_escape(o.ns, &path);
+		}
+		rc = call(a.agent, "POST", path.s, &body);
+	}
+	pw_buf_release(&body);
+	pw_diags_release(&d);
+	pw_arena_release(&names);
+out:
+	pw_buf_release(&path);
+	cli_opts_release(&o);
+	return rc;
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	return run("apply", argc, argv);
+}
+
+int cmd_delete(int argc, char **argv)
+{
+	return run("delete", argc, argv);
+}
+
+int cmd_get(int argc, char **argv)
+{
+	return run("get", argc, argv);
+}

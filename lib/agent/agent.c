@@ -1,0 +1,937 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The agent (lib/agent/agent.h): the poll loop, the change log, the
+ * metrics and the API's handlers.  One thread: a change and a request
+ * never run at the same time, so concurrent clients are serialised.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../source/source.h"
+#include "agent.h"
+#include "http.h"
+
+#define LOG_KEEP 1000 /* change log entries kept */
+
+struct change {
+	uint64_t seq;
+	double wall; /* seconds since the epoch */
+	enum pw_commit_kind kind;
+	char *what;   /* the documents, comma-separated */
+	char *errors; /* rejected: the diagnostics, one per line */
+	char *why;    /* rebuild: why */
+	uint32_t objects;
+	struct pw_commit c;
+};
+
+/* Programming latency buckets, seconds. */
+static const double buckets[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02,
+				  0.05,	  0.1,	 0.25,	 0.5,	1,    2.5 };
+#define NBUCKETS PW_ARRAY_SIZE(buckets)
+
+struct agent {
+	const struct pw_agent_opts *o;
+	struct pw_world w;
+	struct pw_dp dp;
+	bool have_dp;
+	struct pw_source src;
+	struct pw_http *http;
+	bool ready;
+	struct change *log;
+	size_t nlog, log_head; /* ring */
+	uint64_t seq;
+	uint64_t applied, rejected, incremental, rebuilds;
+	uint64_t hist[NBUCKETS + 1];
+	double hist_sum;
+	uint64_t hist_count;
+};
+
+static void logf_(struct agent *a, const char *fmt, ...) PW_PRINTF(2, 3);
+static void logf_(struct agent *a, const char *fmt, ...)
+{
+	if (!a->o->log)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = pw_xvasprintf(fmt, ap);
+	va_end(ap);
+	a->o->log(a->o->log_arg, s);
+	free(s);
+}
+
+static double wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void change_free(struct change *c)
+{
+	free(c->what);
+	free(c->errors);
+	free(c->why);
+}
+
+static const char *kind_name(enum pw_commit_kind k)
+{
+	switch (k) {
+	case PW_COMMIT_INCREMENTAL:
+		return "incremental";
+	case PW_COMMIT_REBUILD:
+		return "rebuild";
+	case PW_COMMIT_REJECTED:
+		return "rejected";
+	default:
+		return "none";
+	}
+}
+
+/* Record a commit: the change log, the counters, the agent's log. */
+static void record(struct agent *a, const char *what, const struct pw_commit *c,
+		   const struct pw_diags *d)
+{
+	if (c->kind == PW_COMMIT_NONE)
+		return;
+	if (!a->log)
+		a->log = pw_xcalloc(LOG_KEEP, sizeof(*a->log));
+	struct change *e;
+	if (a->nlog < LOG_KEEP) {
+		e = &a->log[(a->log_head + a->nlog++) % LOG_KEEP];
+	} else {
+		e = &a->log[a->log_head];
+		change_free(e);
+		a->log_head = (a->log_head + 1) % LOG_KEEP;
+	}
+	memset(e, 0, sizeof(*e));
+	e->seq = ++a->seq;
+	e->wall = wall_now();
+	e->kind = c->kind;
+	e->what = pw_xstrdup(what);
+	e->why = c->why_rebuild ? pw_xstrdup(c->why_rebuild) : NULL;
+	e->objects = c->objects_changed;
+	e->c = *c;
+	struct pw_buf b, line;
+	pw_buf_init(&b);
+	pw_buf_init(&line);
+	for (size_t i = 0; i < d->n; i++) {
+		pw_buf_reset(&line);
+		pw_diag_format(&d->v[i], &line);
+		if (c->kind == PW_COMMIT_REJECTED && d->v[i].sev == PW_ERROR) {
+			pw_buf_puts(&b, line.s);
+			pw_buf_putc(&b, '\n');
+		}
+		logf_(a, "%s", line.s);
+	}
+	e->errors = b.s;
+	pw_buf_release(&line);
+	if (c->kind == PW_COMMIT_REJECTED) {
+		a->rejected++;
+		logf_(a, "change %llu rejected (%s): the previous state stays in force",
+		      (unsigned long long)e->seq, what);
+		return;
+	}
+	a->applied++;
+	if (c->kind == PW_COMMIT_INCREMENTAL)
+		a->incremental++;
+	else
+		a->rebuilds++;
+	double s = c->ms_total / 1e3;
+	size_t k = 0;
+	while (k < NBUCKETS && s > buckets[k])
+		k++;
+	a->hist[k]++;
+	a->hist_sum += s;
+	a->hist_count++;
+	logf_(a,
+	      "change %llu in force in %.2f ms (%s%s%s; load %.2f, engine %.2f, render %.2f, "
+	      "dataplane %.2f ms; %u created, %u changed, %u deleted): %s",
+	      (unsigned long long)e->seq, c->ms_total, kind_name(c->kind),
+	      c->why_rebuild ? ": " : "", c->why_rebuild ? c->why_rebuild : "",
+	      c->ms_load, c->ms_engine, c->ms_render, c->ms_dataplane,
+	      c->delta.created, c->delta.changed, c->delta.deleted, what);
+}
+
+/* Commit what is staged; names says what for the log. */
+static int commit(struct agent *a, const char *what)
+{
+	struct pw_diags d;
+	struct pw_commit c;
+	pw_diags_init(&d);
+	int rc = pw_world_commit(&a->w, &d, &c);
+	record(a, what, &c, &d);
+	if (rc == 0 && c.kind != PW_COMMIT_NONE && a->o->after_commit)
+		a->o->after_commit(a->o->hook_arg, &a->w);
+	if (rc == 0 && a->w.loaded)
+		a->ready = true;
+	pw_diags_release(&d);
+	return rc;
+}
+
+static char *pending_names(const struct pw_world *w)
+{
+	struct pw_buf b;
+	pw_buf_init(&b);
+	for (size_t i = 0; i < w->npending; i++) {
+		if (i == 5) {
+			pw_buf_printf(&b, ", and %zu more", w->npending - 5);
+			break;
+		}
+		pw_buf_printf(&b, "%s%s%s", i ? ", " : "", w->pending[i].bytes ? "" : "-",
+			      w->pending[i].name);
+	}
+	return b.s ? b.s : pw_xstrdup("");
+}
+
+/* ---- JSON --------------------------------------------------------------- */
+
+static void jstr(struct pw_buf *b, const char *s)
+{
+	pw_buf_putc(b, '"');
+	for (; s && *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			pw_buf_printf(b, "\\%c", ch);
+		else if (ch == '\n')
+			pw_buf_puts(b, "\\n");
+		else if (ch < 0x20)
+			pw_buf_printf(b, "\\u%04x", ch);
+		else
+			pw_buf_putc(b, (char)ch);
+	}
+	pw_buf_putc(b, '"');
+}
+
+/* ---- handlers ----------------------------------------------------------- */
+
+static int h_changes(struct agent *a, const struct pw_http_req *r, struct pw_buf *out)
+{
+	const char *since = pw_http_arg(r, "since");
+	unsigned long long from = since ? strtoull(since, NULL, 10) : 0;
+	pw_buf_puts(out, "[");
+	bool first = true;
+	for (size_t i = 0; i < a->nlog; i++) {
+		const struct change *e = &a->log[(a->log_head + i) % LOG_KEEP];
+		if (e->seq <= from)
+			continue;
+		pw_buf_printf(out, "%s\n  {\"seq\": %llu, \"time\": %.6f, \"result\": ",
+			      first ? "" : ",", (unsigned long long)e->seq, e->wall);
+		first = false;
+		jstr(out, e->kind == PW_COMMIT_REJECTED ? "rejected" : "applied");
+		pw_buf_puts(out, ", \"kind\": ");
+		jstr(out, kind_name(e->kind));
+		pw_buf_puts(out, ", \"documents\": ");
+		jstr(out, e->what);
+		if (e->why) {
+			pw_buf_puts(out, ", \"why\": ");
+			jstr(out, e->why);
+		}
+		if (e->kind == PW_COMMIT_REJECTED) {
+			pw_buf_puts(out, ", \"errors\": ");
+			jstr(out, e->errors ? e->errors : "");
+		} else {
+			pw_buf_printf(out,
+				      ", \"objects\": %u, \"enforced_ms\": %.3f, \"load_ms\": %.3f, "
+				      "\"engine_ms\": %.3f, \"render_ms\": %.3f, \"dataplane_ms\": %.3f, "
+				      "\"created\": %u, \"changed\": %u, \"deleted\": %u",
+				      e->objects, e->c.ms_total, e->c.ms_load, e->c.ms_engine,
+				      e->c.ms_render, e->c.ms_dataplane, e->c.delta.created,
+				      e->c.delta.changed, e->c.delta.deleted);
+		}
+		pw_buf_puts(out, "}");
+	}
+	pw_buf_puts(out, first ? "]\n" : "\n]\n");
+	return 200;
+}
+
+static int h_policies(struct agent *a, struct pw_buf *out)
+{
+	const struct pw_engine *e = a->w.e;
+	pw_buf_puts(out, "[");
+	bool first = true;
+	for (uint32_t k = 0; e && k < e->npols; k++) {
+		const struct pw_gpolicy *g = &e->pols[k];
+		if (!strcmp(g->name, "(deleted)"))
+			continue;
+		pw_buf_printf(out, "%s\n  {\"policy\": ", first ? "" : ",");
+		first = false;
+		jstr(out, g->display);
+		pw_buf_puts(out, ", \"tier\": ");
+		jstr(out, e->tiers[g->tier].name);
+		pw_buf_printf(out, ", \"ingress_rules\": %u, \"egress_rules\": %u, \"file\": ",
+			      g->nrules[PW_INGRESS], g->nrules[PW_EGRESS]);
+		jstr(out, g->pos.file ? g->pos.file : "");
+		pw_buf_printf(out, ", \"line\": %d}", g->pos.line);
+	}
+	pw_buf_puts(out, first ? "]\n" : "\n]\n");
+	return 200;
+}
+
+static void metric(struct pw_buf *b, const char *name, const char *type,
+		   const char *help)
+{
+	pw_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static int h_metrics(struct agent *a, struct pw_buf *out)
+{
+	metric(out, "podwall_ready", "gauge", "1 after the first full sync");
+	pw_buf_printf(out, "podwall_ready %d\n", a->ready);
+	metric(out, "podwall_changes_total", "counter",
+	       "Changes committed (applied) or refused (rejected)");
+	pw_buf_printf(out, "podwall_changes_total{result=\"applied\"} %llu\n",
+		      (unsigned long long)a->applied);
+	pw_buf_printf(out, "podwall_changes_total{result=\"rejected\"} %llu\n",
+		      (unsigned long long)a->rejected);
+	metric(out, "podwall_commits_total", "counter",
+	       "Applied changes by how they were applied");
+	pw_buf_printf(out, "podwall_commits_total{kind=\"incremental\"} %llu\n",
+		      (unsigned long long)a->incremental);
+	pw_buf_printf(out, "podwall_commits_total{kind=\"rebuild\"} %llu\n",
+		      (unsigned long long)a->rebuilds);
+	metric(out, "podwall_programming_seconds", "histogram",
+	       "From a change read from the source until it is in force in the dataplane");
+	uint64_t cum = 0;
+	for (size_t k = 0; k < NBUCKETS; k++) {
+		cum += a->hist[k];
+		pw_buf_printf(out, "podwall_programming_seconds_bucket{le=\"%g\"} %llu\n",
+			      buckets[k], (unsigned long long)cum);
+	}
+	cum += a->hist[NBUCKETS];
+	pw_buf_printf(out, "podwall_programming_seconds_bucket{le=\"+Inf\"} %llu\n",
+		      (unsigned long long)cum);
+	pw_buf_printf(out, "podwall_programming_seconds_sum %.6f\n", a->hist_sum);
+	pw_buf_printf(out, "podwall_programming_seconds_count %llu\n",
+		      (unsigned long long)a->hist_count);
+	const struct pw_cluster *c = a->w.c;
+	metric(out, "podwall_objects", "gauge", "Objects in force, by kind");
+	if (c) {
+		uint32_t pols = 0, cpols = 0, apols = 0;
+		for (uint32_t i = 0; i < c->npols; i++)
+			pols += !c->pols[i].deleted;
+		for (uint32_t i = 0; i < c->ncpols; i++)
+			cpols += !c->cpols[i].deleted;
+		for (uint32_t i = 0; i < c->napols; i++)
+			apols += !c->apols[i].deleted;
+		pw_buf_printf(out,
+			      "podwall_objects{kind=\"namespace\"} %u\npodwall_objects{kind=\"pod\"} %u\n"
+			      "podwall_objects{kind=\"service\"} %u\n"
+			      "podwall_objects{kind=\"networkpolicy\"} %u\n"
+			      "podwall_objects{kind=\"calico_policy\"} %u\n"
+			      "podwall_objects{kind=\"admin_policy\"} %u\n"
+			      "podwall_objects{kind=\"tier\"} %u\npodwall_objects{kind=\"networkset\"} %u\n",
+			      c->nns, c->npods, c->nsvcs, pols, cpols, apols, c->ntiers,
+			      c->nnetsets);
+	}
+	metric(out, "podwall_documents", "gauge", "Documents of the source in force");
+	pw_buf_printf(out, "podwall_documents %zu\n", a->w.ndocs);
+	const struct pw_dp_delta *d = NULL;
+	for (size_t i = a->nlog; i-- > 0;) {
+		const struct change *e = &a->log[(a->log_head + i) % LOG_KEEP];
+		if (e->kind != PW_COMMIT_REJECTED) {
+			d = &e->c.delta;
+			break;
+		}
+	}
+	if (d && a->have_dp) {
+		metric(out, "podwall_dataplane_rules", "gauge", "Rules in the dataplane's table");
+		pw_buf_printf(out, "podwall_dataplane_rules %u\n", d->rules);
+		metric(out, "podwall_dataplane_sets", "gauge", "Sets in the dataplane's table");
+		pw_buf_printf(out, "podwall_dataplane_sets %u\n", d->sets);
+		metric(out, "podwall_dataplane_chains", "gauge", "Chains in the dataplane's table");
+		pw_buf_printf(out, "podwall_dataplane_chains %u\n", d->chains);
+		metric(out, "podwall_dataplane_last_transaction_bytes", "gauge",
+		       "Size of the last transaction sent to the dataplane");
+		pw_buf_printf(out, "podwall_dataplane_last_transaction_bytes %zu\n", d->bytes);
+	}
+	metric(out, "podwall_state_bytes", "gauge",
+	       "Memory held by the cluster, engine and matrix arenas");
+	pw_buf_printf(out, "podwall_state_bytes %zu\n", pw_world_bytes(&a->w));
+	return 200;
+}
+
+static bool is(const struct pw_http_req *r, const char *method, const char *path)
+{
+	return !strcmp(r->method, method) && !strcmp(r->path, path);
+}
+
+static int h_objects_change(struct agent *a, const struct pw_http_req *r,
+			    bool del, struct pw_buf *out);
+static int h_objects_get(struct agent *a, const struct pw_http_req *r,
+			 struct pw_buf *out, const char **type);
+
+static int handle(void *ctx, const struct pw_http_req *r, struct pw_buf *out,
+		  const char **type)
+{
+	struct agent *a = ctx;
+	if (is(r, "GET", "/healthz")) {
+		pw_buf_puts(out, "ok\n");
+		return 200;
+	}
+	if (is(r, "GET", "/readyz")) {
+		pw_buf_puts(out, a->ready ? "ok\n" : "not ready: no full sync yet\n");
+		return a->ready ? 200 : 503;
+	}
+	if (is(r, "GET", "/metrics")) {
+		*type = "text/plain; version=0.0.4; charset=utf-8";
+		return h_metrics(a, out);
+	}
+	if (!a->ready && strncmp(r->path, "/v1/changes", 11)) {
+		pw_buf_puts(out, "not ready: no full sync yet\n");
+		return 503;
+	}
+	int status = 404;
+	if (is(r, "GET", "/v1/changes")) {
+		*type = "application/json";
+		status = h_changes(a, r, out);
+	} else if (is(r, "GET", "/v1/policies")) {
+		*type = "application/json";
+		status = h_policies(a, out);
+	} else if (is(r, "GET", "/v1/dataplane")) {
+		/* what the dataplane holds, as commands that create it */
+		if (a->have_dp && a->dp.ops->dump)
+			a->dp.ops->dump(&a->dp, out);
+		status = 200;
+	} else if (is(r, "POST", "/v1/rebuild")) {
+		struct pw_diags d;
+		struct pw_commit c;
+		pw_diags_init(&d);
+		int rc = pw_world_rebuild(&a->w, &d, &c);
+		record(a, "rebuild asked", &c, &d);
+		pw_diags_release(&d);
+		pw_buf_printf(out, "%s in %.2f ms\n", rc ? "rejected" : "rebuilt", c.ms_total);
+		status = rc ? 422 : 200;
+	} else if (is(r, "POST", "/v1/apply")) {
+		status = h_objects_change(a, r, false, out);
+	} else if (is(r, "POST", "/v1/delete")) {
+		status = h_objects_change(a, r, true, out);
+	} else if (is(r, "GET", "/v1/objects")) {
+		status = h_objects_get(a, r, out, type);
+	} else {
+		pw_buf_printf(out, "no such endpoint: %s %s\n", r->method, r->path);
+	}
+	return status;
+}
+
+/* ---- objects: apply, delete, get ------------------------------------------- */
+
+/* One object of a request: its key and its document's bytes. */
+struct obj {
+	char *key; /* group/Kind/ns/name */
+	char *group, *kind, *ns, *name;
+	const unsigned char *bytes;
+	size_t len;
+};
+
+static bool collect_key(void *arg, uint32_t input, const char *key)
+{
+	struct pw_buf *b = arg;
+	if (b->len)
+		pw_buf_putc(b, '\n');
+	pw_buf_puts(b, key);
+	return true;
+}
+
+/* The objects of a YAML stream, one per document; -1 with errors in d. */
+static int split_objects(struct agent *a, const char *file, const char *ns,
+			 const unsigned char *buf, size_t len, struct obj **out,
+			 size_t *n, struct pw_diags *d)
+{
+	struct pw_span *sp;
+	size_t ns_ = pw_split_documents(buf, len, &sp);
+	*out = pw_xcalloc(ns_ + 1, sizeof(**out));
+	*n = 0;
+	int rc = 0;
+	for (size_t i = 0; i < ns_; i++) {
+		struct pw_cluster s;
+		struct pw_buf keys;
+		pw_cluster_init(&s);
+		pw_buf_init(&keys);
+		s.apply_ns = ns;
+		s.admit = collect_key;
+		s.admit_arg = &keys;
+		size_t from = d->n, errors = d->errors;
+		pw_cluster_load_buffer(&s, file, buf + sp[i].start, sp[i].end - sp[i].start, d);
+		pw_diags_keep_files(d, from);
+		/* positions in the whole stream, not in the document alone */
+		int lines = 0;
+		for (size_t x = 0; x < sp[i].start; x++)
+			lines += buf[x] == '\n';
+		for (size_t x = from; x < d->n; x++)
+			if (d->v[x].pos.line > 0)
+				d->v[x].pos.line += lines;
+		if (d->errors > errors) {
+			rc = -1;
+		} else if (keys.s && strchr(keys.s, '\n')) {
+			struct pw_pos at = { pw_arena_strdup(&d->files, file), 1, 1 };
+			pw_error(d, at, "a List: give its items as documents of their own");
+			rc = -1;
+		} else if (keys.s) {
+			struct obj *o = &(*out)[(*n)++];
+			o->key = pw_xstrdup(keys.s);
+			char *parts = pw_xstrdup(keys.s);
+			char *g = parts, *k = strchr(g, '/'), *nsp = k ? strchr(k + 1, '/') : NULL;
+			char *nm = nsp ? strchr(nsp + 1, '/') : NULL;
+			if (nm) {
+				*k++ = 0;
+				*nsp++ = 0;
+				*nm++ = 0;
+				o->group = pw_xstrdup(g);
+				o->kind = pw_xstrdup(k);
+				o->ns = pw_xstrdup(nsp);
+				o->name = pw_xstrdup(nm);
+			}
+			free(parts);
+			o->bytes = buf + sp[i].start;
+			o->len = sp[i].end - sp[i].start;
+		}
+		pw_buf_release(&keys);
+		pw_cluster_release(&s);
+	}
+	free(sp);
+	return rc;
+}
+
+/*
+ * A request's files: "FILE <name length> <content length>\n<name><content>"
+ * one after another, so that each keeps its own name and positions.
+ */
+static int request_objects(struct agent *a, const char *body, size_t len,
+			   const char *ns, struct obj **out, size_t *n,
+			   struct pw_diags *d)
+{
+	*out = NULL;
+	*n = 0;
+	int rc = 0;
+	size_t off = 0;
+	while (off < len) {
+		unsigned long nl, cl;
+		int used = 0;
+		const char *p = body + off;
+		const char *eol = memchr(p, '\n', len - off);
+		if (!eol || sscanf(p, "FILE %lu %lu%n", &nl, &cl, &used) != 2 ||
+		    p + used != eol || nl > len || cl > len ||
+		    (size_t)(eol + 1 - body) + nl + cl > len) {
+			struct pw_pos at = { "<request>", 1, 1 };
+			pw_error(d, at, "a malformed request");
+			rc = -1;
+			break;
+		}
+		char *name = pw_xmalloc(nl + 1);
+		memcpy(name, eol + 1, nl);
+		name[nl] = 0;
+		const unsigned char *content = (const unsigned char *)eol + 1 + nl;
+		struct obj *v;
+		size_t k;
+		if (split_objects(a, name, ns, content, cl, &v, &k, d) < 0)
+			rc = -1;
+		*out = pw_xrealloc(*out, (*n + k + 1) * sizeof(**out));
+		memcpy(*out + *n, v, k * sizeof(*v));
+		*n += k;
+		free(v);
+		free(name);
+		off = (size_t)(eol + 1 - body) + nl + cl;
+	}
+	if (!*out)
+		*out = pw_xcalloc(1, sizeof(**out));
+	return rc;
+}
+
+static void objs_free(struct obj *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].key);
+		free(v[i].group);
+		free(v[i].kind);
+		free(v[i].ns);
+		free(v[i].name);
+	}
+	free(v);
+}
+
+/* The document that holds object key in the world, or NULL. */
+static const char *doc_of(const struct agent *a, const char *key)
+{
+	const struct pw_cluster *c = a->w.c;
+	const struct pw_pos *at = c ? pw_strmap_get(&c->objects, key) : NULL;
+	return at ? at->file : NULL;
+}
+
+/* name's bytes in force without the document of object key (a multi-object
+   file an object moves out of); *empty when nothing is left. */
+static void without(const struct agent *a, const char *name, const char *key,
+		    struct pw_buf *rest, bool *empty)
+{
+	const struct pw_world_doc *doc = NULL;
+	for (size_t i = 0; i < a->w.ndocs; i++)
+		if (!strcmp(a->w.docs[i].name, name))
+			doc = &a->w.docs[i];
+	const struct pw_pos *at = pw_strmap_get(&a->w.c->objects, key);
+	*empty = true;
+	if (!doc || !at)
+		return;
+	struct pw_span *sp;
+	size_t n = pw_split_documents(doc->bytes, doc->len, &sp);
+	int line = 1;
+	size_t x = 0;
+	for (size_t i = 0; i < n; i++) {
+		/* the document's lines: [first, first of the next) */
+		for (; x < sp[i].start; x++)
+			line += doc->bytes[x] == '\n';
+		int first = line, next = line;
+		for (size_t y = sp[i].start; y < sp[i].end; y++)
+			next += doc->bytes[y] == '\n';
+		if (at->line >= first && (at->line < next || i + 1 == n))
+			continue; /* the object's document */
+		const unsigned char *p = doc->bytes + sp[i].start;
+		size_t len = sp[i].end - sp[i].start;
+		if (len >= 3 && !memcmp(p, "---", 3)) {
+			p += 3;
+			len -= 3;
+		}
+		bool blank = true;
+		for (size_t y = 0; y < len && blank; y++)
+			blank = p[y] == ' ' || p[y] == '\n' || p[y] == '\t' || p[y] == '\r';
+		if (blank)
+			continue;
+		*empty = false;
+		pw_buf_puts(rest, "---");
+		pw_buf_add(rest, (const char *)p, len);
+		pw_buf_putc(rest, '\n');
+	}
+	free(sp);
+}
+
+static int h_objects_change(struct agent *a, const struct pw_http_req *r,
+			    bool del, struct pw_buf *out)
+{
+	const char *ns = pw_http_arg(r, "namespace");
+	struct pw_diags d;
+	pw_diags_init(&d);
+	struct obj *objs;
+	size_t n;
+	int status = 200;
+	struct pw_buf b;
+	pw_buf_init(&b);
+	if (request_objects(a, r->body, r->body_len, ns, &objs, &n, &d) < 0) {
+		for (size_t i = 0; i < d.n; i++) {
+			pw_diag_format(&d.v[i], out);
+			pw_buf_putc(out, '\n');
+		}
+		status = 422;
+		goto done;
+	}
+	/* what changes: staged in the world first, written to the source
+	   only once the world took it */
+	pw_world_discard(&a->w);
+	struct pw_buf *names = pw_xcalloc(n + 1, sizeof(*names));
+	size_t missing = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct obj *o = &objs[i];
+		pw_buf_init(&names[i]);
+		a->src.ops->object_name(&a->src, o->group, o->kind, o->ns, o->name,
+					&names[i]);
+		const char *at = doc_of(a, o->key);
+		if (del && !at) {
+			pw_buf_printf(out, "%s %s%s%s not found\n", o->kind, o->ns,
+				      *o->ns ? "/" : "", o->name);
+			missing++;
+			continue;
+		}
+		if (at && strcmp(at, names[i].s)) {
+			/* it moves out of another document */
+			struct pw_buf rest;
+			bool empty;
+			pw_buf_init(&rest);
+			without(a, at, o->key, &rest, &empty);
+			if (empty)
+				pw_world_remove(&a->w, at);
+			else
+				pw_world_put(&a->w, at, (unsigned char *)rest.s, rest.len);
+			pw_buf_release(&rest);
+		}
+		if (del)
+			pw_world_remove(&a->w, names[i].s);
+		else
+			pw_world_put(&a->w, names[i].s, o->bytes, o->len);
+	}
+	if (missing && del && missing == n) {
+		status = 404;
+		pw_world_discard(&a->w);
+	} else {
+		/* remember what goes to the source before the commit adopts it */
+		size_t np = a->w.npending;
+		struct pw_world_doc *p = pw_xcalloc(np + 1, sizeof(*p));
+		for (size_t i = 0; i < np; i++) {
+			p[i].name = pw_xstrdup(a->w.pending[i].name);
+			if (a->w.pending[i].bytes) {
+				p[i].bytes = pw_xmalloc(a->w.pending[i].len + 1);
+				memcpy(p[i].bytes, a->w.pending[i].bytes, a->w.pending[i].len);
+				p[i].len = a->w.pending[i].len;
+			}
+		}
+		char *what = pending_names(&a->w);
+		struct pw_diags cd;
+		struct pw_commit c;
+		pw_diags_init(&cd);
+		int rc = pw_world_commit(&a->w, &cd, &c);
+		record(a, what, &c, &cd);
+		free(what);
+		if (rc < 0) {
+			for (size_t i = 0; i < cd.n; i++)
+				if (cd.v[i].sev == PW_ERROR) {
+					pw_diag_format(&cd.v[i], out);
+					pw_buf_putc(out, '\n');
+				}
+			status = 422;
+		} else {
+			if (c.kind != PW_COMMIT_NONE && a->o->after_commit)
+				a->o->after_commit(a->o->hook_arg, &a->w);
+			struct pw_buf err;
+			pw_buf_init(&err);
+			for (size_t i = 0; i < np; i++)
+				if (a->src.ops->write(&a->src, p[i].name, p[i].bytes,
+						      p[i].len, &err) < 0)
+					status = 500;
+			if (status == 500)
+				pw_buf_printf(out, "in force, but not stored in the source: %s\n",
+					      err.s);
+			pw_buf_release(&err);
+			for (size_t i = 0; i < n; i++)
+				if (!(del && !doc_of(a, objs[i].key) && missing))
+					pw_buf_printf(out, "%s %s%s%s %s\n", objs[i].kind,
+						      objs[i].ns, *objs[i].ns ? "/" : "",
+						      objs[i].name,
+						      c.kind == PW_COMMIT_NONE ? "unchanged"
+						      : del		       ? "deleted"
+									       : "configured");
+			pw_buf_printf(out, "# change %llu in force after %.2f ms\n",
+				      (unsigned long long)a->seq, c.ms_total);
+		}
+		for (size_t i = 0; i < np; i++) {
+			free(p[i].name);
+			free(p[i].bytes);
+		}
+		free(p);
+		pw_diags_release(&cd);
+	}
+	for (size_t i = 0; i < n; i++)
+		pw_buf_release(&names[i]);
+	free(names);
+done:
+	objs_free(objs, n);
+	pw_diags_release(&d);
+	pw_buf_release(&b);
+	return status;
+}
+
+static bool kind_matches(const char *want, const char *kind, const char *group)
+{
+	if (!want || !*want)
+		return true;
+	size_t kl = strlen(kind);
+	/* Kind, kind, kinds, or kind.group */
+	if (!strcasecmp(want, kind))
+		return true;
+	if (!strncasecmp(want, kind, kl) && (!strcasecmp(want + kl, "s") ||
+					     !strcasecmp(want + kl, "es")))
+		return true;
+	/* policy -> policies */
+	if (kl > 1 && (kind[kl - 1] == 'y' || kind[kl - 1] == 'Y') &&
+	    !strncasecmp(want, kind, kl - 1) && !strcasecmp(want + kl - 1, "ies"))
+		return true;
+	if (!strncasecmp(want, kind, kl) && want[kl] == '.' && group &&
+	    !strcasecmp(want + kl + 1, group))
+		return true;
+	return false;
+}
+
+static int h_objects_get(struct agent *a, const struct pw_http_req *r,
+			 struct pw_buf *out, const char **type)
+{
+	const char *kind = pw_http_arg(r, "kind"), *name = pw_http_arg(r, "name");
+	const char *ns = pw_http_arg(r, "namespace");
+	const struct pw_cluster *c = a->w.c;
+	size_t found = 0;
+	for (size_t i = 0; i < a->w.ndocs; i++) {
+		const struct pw_world_doc *doc = &a->w.docs[i];
+		struct pw_span *sp;
+		size_t n = pw_split_documents(doc->bytes, doc->len, &sp);
+		for (size_t k = 0; k < n; k++) {
+			struct pw_cluster s;
+			struct pw_buf keys;
+			struct pw_diags d;
+			pw_cluster_init(&s);
+			pw_buf_init(&keys);
+			pw_diags_init(&d);
+			s.apply_ns = a->w.o.apply_ns;
+			s.admit = collect_key;
+			s.admit_arg = &keys;
+			pw_cluster_load_buffer(&s, doc->name, doc->bytes + sp[k].start,
+					       sp[k].end - sp[k].start, &d);
+			char *key = keys.s;
+			char *g = key, *kd = key ? strchr(g, '/') : NULL;
+			char *nsp = kd ? strchr(kd + 1, '/') : NULL;
+			char *nm = nsp ? strchr(nsp + 1, '/') : NULL;
+			if (nm) {
+				*kd++ = 0;
+				*nsp++ = 0;
+				*nm++ = 0;
+				const struct pw_pos *at = c ? pw_strmap_get(&c->objects, keys.s) : NULL;
+				(void)at;
+				if (kind_matches(kind, kd, g) && (!name || !strcmp(name, nm)) &&
+				    (!ns || !*ns || !strcmp(ns, nsp) || !strcmp(ns, "*"))) {
+					const unsigned char *p = doc->bytes + sp[k].start;
+					size_t len = sp[k].end - sp[k].start;
+					if (len >= 3 && !memcmp(p, "---", 3)) {
+						p += 3;
+						len -= 3;
+					}
+					pw_buf_puts(out, "---\n");
+					while (len && (*p == '\n' || *p == ' ')) {
+						p++;
+						len--;
+					}
+					pw_buf_add(out, (const char *)p, len);
+					if (len && p[len - 1] != '\n')
+						pw_buf_putc(out, '\n');
+					found++;
+				}
+			}
+			pw_diags_release(&d);
+			pw_buf_release(&keys);
+			pw_cluster_release(&s);
+		}
+		free(sp);
+	}
+	*type = "application/yaml";
+	if (!found) {
+		pw_buf_printf(out, "no %s found\n", kind && *kind ? kind : "objects");
+		return 404;
+	}
+	return 200;
+}
+
+/* ---- the loop ------------------------------------------------------------- */
+
+/* Stage the whole source and commit it. */
+static void full_sync(struct agent *a, const char *what)
+{
+	struct pw_diags d;
+	pw_diags_init(&d);
+	a->src.ops->load(&a->src, &a->w, &d);
+	for (size_t i = 0; i < d.n; i++) {
+		struct pw_buf line;
+		pw_buf_init(&line);
+		pw_diag_format(&d.v[i], &line);
+		logf_(a, "%s", line.s);
+		pw_buf_release(&line);
+	}
+	pw_diags_release(&d);
+	commit(a, what);
+	if (a->ready)
+		logf_(a, "ready: %zu documents, %u pods, %u policies", a->w.ndocs,
+		      a->w.c ? a->w.c->npods : 0, a->w.e ? a->w.e->npols : 0);
+}
+
+int pw_agent_run(const struct pw_agent_opts *o, volatile sig_atomic_t *stop)
+{
+	struct agent a = { .o = o };
+	struct pw_buf err;
+	pw_buf_init(&err);
+	struct pw_world_opts wo = { 0 };
+	wo.engine_flags = o->engine_flags;
+	wo.node = o->node;
+	wo.prepare = o->prepare;
+	wo.prepare_arg = o->hook_arg;
+	wo.port_of = o->port_of;
+	wo.port_arg = o->hook_arg;
+	wo.reach = false; /* built when a matrix is asked for */
+	pw_world_init(&a.w, &wo);
+	int rc = 2;
+	const char *backend = o->backend ? o->backend : "nftables";
+	if (strcmp(backend, "none")) {
+		if (pw_dp_open(&a.dp, backend, o->table ? o->table : "podwall", o->netns,
+			       &err) < 0) {
+			logf_(&a, "dataplane: %s", err.s);
+			goto out;
+		}
+		a.have_dp = true;
+		a.dp.services = o->services;
+		/* what the kernel holds: a restarted agent changes only what
+		   differs */
+		if (pw_dp_read(&a.dp, &err) < 0) {
+			logf_(&a, "dataplane: cannot read what the kernel holds: %s", err.s);
+			goto out;
+		}
+		pw_world_set_dataplane(&a.w, &a.dp);
+	}
+	if (pw_source_open(&a.src, o->source, &err) < 0) {
+		logf_(&a, "source: %s", err.s);
+		goto out;
+	}
+	if (o->socket || o->listen) {
+		a.http = pw_http_start(o->socket, o->listen, handle, &a, &err);
+		if (!a.http) {
+			logf_(&a, "api: %s", err.s);
+			goto out;
+		}
+	}
+	full_sync(&a, "initial sync");
+	rc = 0;
+	while (!*stop) {
+		struct pollfd p[3];
+		int hf[2];
+		size_t nh = a.http ? pw_http_fds(a.http, hf) : 0;
+		p[0] = (struct pollfd){ a.src.ops->fd(&a.src), POLLIN, 0 };
+		for (size_t i = 0; i < nh; i++)
+			p[1 + i] = (struct pollfd){ hf[i], POLLIN, 0 };
+		/* waste to reclaim: when nothing is waiting */
+		bool reclaim = pw_world_wants_reclaim(&a.w);
+		int n = poll(p, 1 + (nfds_t)nh, reclaim ? 20 : 1000);
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n == 0 && reclaim) {
+			struct pw_diags d;
+			struct pw_commit c;
+			pw_diags_init(&d);
+			pw_world_reclaim(&a.w, &d, &c);
+			logf_(&a, "memory reclaimed in %.1f ms: %zu bytes held", c.ms_total,
+			      pw_world_bytes(&a.w));
+			pw_diags_release(&d);
+		}
+		if (n > 0 && (p[0].revents & POLLIN)) {
+			struct pw_diags d;
+			pw_diags_init(&d);
+			int staged = a.src.ops->changes(&a.src, &a.w, &d);
+			pw_diags_release(&d);
+			if (staged > 0 && !a.w.loaded) {
+				/* no full sync yet: the source whole, again */
+				pw_world_discard(&a.w);
+				full_sync(&a, "full sync");
+			} else if (staged > 0) {
+				char *what = pending_names(&a.w);
+				commit(&a, what);
+				free(what);
+			}
+		}
+		if (a.http)
+			pw_http_run(a.http);
+	}
+out:
+	pw_http_stop(a.http);
+	pw_source_close(&a.src);
+	pw_world_release(&a.w);
+	if (a.have_dp)
+		pw_dp_close(&a.dp);
+	for (size_t i = 0; i < a.nlog; i++)
+		change_free(&a.log[(a.log_head + i) % LOG_KEEP]);
+	free(a.log);
+	pw_buf_release(&err);
+	return rc;
+}
