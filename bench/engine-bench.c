@@ -25,7 +25,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "../lib/reach.h"
+#include "../lib/world.h"
 
 static double now_ms(void)
 {
@@ -62,19 +62,6 @@ static struct pw_ep atom_ep(const struct pw_reach *r, const struct pw_cluster *c
 	if (r->atoms[a].identity == UINT32_MAX)
 		return pw_ep_addr(&r->atoms[a].addr);
 	return pw_ep_pod(c, atom_pod[a]);
-}
-
-static void rebuild(const struct pw_cluster *c, struct pw_engine *e,
-		    struct pw_reach *r, bool engine_too)
-{
-	pw_reach_release(r);
-	if (engine_too) {
-		pw_engine_release(e);
-		if (pw_engine_build(e, c, 0) < 0)
-			exit(2);
-	}
-	if (pw_reach_build(r, e) < 0)
-		exit(2);
 }
 
 /* A sample of verdicts from a rebuilt reference against the updated reach. */
@@ -218,7 +205,21 @@ int main(int argc, char **argv)
 	double *tr = pw_xmalloc((size_t)changes * sizeof(double));
 	double *tre = pw_xcalloc((size_t)changes, sizeof(double));
 	int rebuilds = 0, bad = 0, checked = 0;
-	uint64_t *aff = pw_xmalloc(e.nwords * 8);
+	/* the changes go through the world (lib/world.h), which owns the
+	   update protocol; it takes the cluster and builds its own engine */
+	pw_reach_release(&r);
+	pw_engine_release(&e);
+	struct pw_cluster *cp = pw_xmalloc(sizeof(*cp));
+	*cp = c;
+	struct pw_world w;
+	struct pw_world_opts wo = { .reach = true };
+	struct pw_commit res;
+	pw_world_init(&w, &wo);
+	pw_diags_init(&d);
+	if (pw_world_adopt(&w, cp, &d) < 0 || !w.reach)
+		return 2;
+	pw_diags_release(&d);
+#define c (*w.c)
 	for (long i = 0; i < changes && c.npols; i++) {
 		uint32_t k = rnd(c.npols), j = rnd(c.npols);
 		struct pw_policy *p = &c.pols[k];
@@ -231,18 +232,13 @@ int main(int argc, char **argv)
 		} else { /* or its pod selector */
 			p->sel = c.pols[j].sel;
 		}
-		memset(aff, 0, e.nwords * 8);
 		double a0 = now_ms();
-		if (pw_engine_update_policy(&e, PW_SRC_K8S, k, aff) < 0) {
-			rebuild(&c, &e, &r, true);
-			rebuilds++;
-		} else if (pw_reach_update_policy(&r, aff) < 0) {
-			rebuild(&c, &e, &r, false);
-			rebuilds++;
-		}
+		if (pw_world_update_policy(&w, PW_SRC_K8S, k, &res) < 0)
+			return 2;
+		rebuilds += res.kind == PW_COMMIT_REBUILD;
 		tp[i] = (now_ms() - a0) * 1e3;
 		if (i % 25 == 24) {
-			bad += spot_check(&c, &r, 0);
+			bad += spot_check(&c, w.reach, 0);
 			checked++;
 		}
 	}
@@ -250,16 +246,13 @@ int main(int argc, char **argv)
 		uint32_t p = rnd(c.npods), q = rnd(c.npods);
 		((struct pw_pod *)&c.pods[p])->labels = c.pods[q].labels;
 		double a0 = now_ms();
-		if (pw_engine_update_pod(&e, p) < 0) {
-			rebuild(&c, &e, &r, true);
-			rebuilds++;
-		} else if (tre[i] = (now_ms() - a0) * 1e3, pw_reach_update_pod(&r, p) < 0) {
-			rebuild(&c, &e, &r, false);
-			rebuilds++;
-		}
+		if (pw_world_update_pod(&w, p, &res) < 0)
+			return 2;
+		rebuilds += res.kind == PW_COMMIT_REBUILD;
+		tre[i] = res.ms_engine * 1e3;
 		tr[i] = (now_ms() - a0) * 1e3;
 		if (i % 25 == 24) {
-			bad += spot_check(&c, &r, 0);
+			bad += spot_check(&c, w.reach, 0);
 			checked++;
 		}
 	}
@@ -269,18 +262,16 @@ int main(int argc, char **argv)
 	       pct(tr, (int)changes, 0.99));
 	printf("relabel_engine_p50_us %.1f\n", pct(tre, (int)changes, 0.5));
 	printf("change_rebuilds %d\nchecked %d\ncheck_mismatches %d\n", rebuilds, checked, bad);
+#undef c
 	free(tp);
 	free(tr);
 	free(tre);
-	free(aff);
 	free(src);
 	free(dst);
 	free(qs);
 	free(atom_pod);
 	pw_conns_release(&cs);
 	pw_conns_release(&cf);
-	pw_reach_release(&r);
-	pw_engine_release(&e);
-	pw_cluster_release(&c);
+	pw_world_release(&w);
 	return mismatch || bad ? 1 : 0;
 }

@@ -14,9 +14,11 @@
 
 #include <stdio.h>
 
+#include "../lib/doc.h"
 #include "../lib/engine.h"
 #include "../lib/reach.h"
 #include "../lib/service.h"
+#include "../lib/view.h"
 
 #define EXIT_FINDINGS 1
 #define EXIT_USAGE 2
@@ -50,17 +52,15 @@ struct cli_opts {
 	void *load_arg;
 };
 
-/* A loaded cluster and its engine. */
+/* A loaded cluster and its engine, and the view of them that the
+   library's answers take (lib/view.h; its ingress_pod is the ingress
+   controller's pod, or -1). */
 struct cli_world {
 	struct pw_cluster c;
 	struct pw_engine e;
 	struct pw_engine *staged; /* with --staged: the staged view, else NULL */
 	struct pw_reach *reach, *staged_reach; /* when asked for (o->reach) */
-	struct pw_strmap pods;	 /* "ns/name" -> pod index + 1 */
-	struct pw_strmap groups; /* "ns/name" -> group index + 1 */
-	int32_t ingress_pod; /* the ingress controller's pod, or -1 */
-	struct pw_arena names_arena; /* DNS names given on the command line */
-	bool names;
+	struct pw_view view; /* of the above, once loaded */
 	bool stats;
 	double t_start, t_loaded, t_built, t_matrix; /* ms, CLOCK_MONOTONIC */
 };
@@ -88,27 +88,15 @@ int cli_parse(const char *cmd, const char *usage, int argc, char **argv,
 /* Load, validate, build the engine; prints diagnostics.  0 or -1. */
 int cli_world_load(struct cli_world *w, const struct cli_opts *o);
 void cli_world_release(struct cli_world *w);
-/* Resolve "ns/name", "name" (in defns), an address, or when as_dst a DNS
-   name, optionally "name=ADDR".  Pods of a workload go to *eps (heap,
-   caller frees).  Returns the count, 0 if unknown, -1 if spec is malformed
-   (an address that does not parse, a bad DNS name, a DNS name as a
-   source): *why says how. */
-int cli_resolve(struct cli_world *w, const char *spec, const char *defns,
-		bool as_dst, struct pw_ep **eps, const char **why);
-/* The Service a destination names: svc/NAME (in defns), its DNS name
-   (NAME.NS[.svc[.cluster.local]]), ns/name or name when no pod or workload
-   has that name, or one of its addresses; NULL if none. */
-const struct pw_service *cli_service(const struct cli_world *w,
-				     const char *spec, const char *defns);
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Milliseconds of CLOCK_MONOTONIC. */
 double cli_now_ms(void);
 /* User input quoted for a message (pw_quote(): escaped, a long value
    shortened); the last four results stay valid. */
 const char *cli_q(const char *s);
-const char *cli_pod_name(const struct cli_world *w, uint32_t pod,
-			 struct pw_buf *b);
 bool cli_output_ok(const char *o, const char *const *allowed);
+/* A document on stdout, in -o's syntax (json or yaml). */
+void cli_print_doc(const struct pw_doc *d, const char *fmt);
 
 int cmd_eval(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
@@ -118,26 +106,6 @@ int cmd_get(int argc, char **argv);
 int cmd_matrix(int argc, char **argv);
 int cmd_connlist(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
-
-/* Outside endpoints: the engine's address classes (lib/engine.h), of
-   every engine given cut together (diff compares two); IPv6 classes only
-   where a policy cuts IPv6 or a pod has an IPv6 address. */
-struct cli_extclass {
-	struct pw_addr lo, hi;
-	char name[PW_RANGE_NAME_MAX]; /* a CIDR when cidr_names and exact */
-};
-size_t cli_ext_classes(const struct pw_engine *const *es, size_t ne,
-		       bool cidr_names, struct cli_extclass **out);
-
-/* What may flow between two matrix endpoints (a group, or an address when
-   the group is -1); a workload pair only where every replica pair may. */
-void cli_pair_conns(const struct pw_cluster *c, const struct pw_engine *e,
-		    const struct pw_reach *r, int ga, const struct pw_addr *aa,
-		    int gb, const struct pw_addr *ab, struct pw_conns *out);
-/* What may flow from s to d: the fast engine r when it can answer (r may
-   be NULL), else the per-connection evaluation. */
-void cli_conns(const struct pw_engine *e, const struct pw_reach *r,
-	       const struct pw_ep *s, const struct pw_ep *d, struct pw_conns *out);
 int cmd_diff(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
 /* The lab's helper processes (cli/lab-tools.c), `lab __NAME ARGS`: argv[0]

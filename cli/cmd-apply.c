@@ -54,17 +54,6 @@ static int apply_opt(void *ctx, int argc, char **argv, int *i)
 	return 0;
 }
 
-static size_t read_into(void *arg, const char *name, const unsigned char *bytes,
-			size_t len, struct pw_diags *d)
-{
-	/* framed, so that each file keeps its name and positions
-	   (lib/agent/agent.c reads it) */
-	struct pw_buf *b = arg;
-	pw_buf_printf(b, "FILE %zu %zu\n%s", strlen(name), len, name);
-	pw_buf_add(b, (const char *)bytes, len);
-	return 0;
-}
-
 static int call(const char *agent, const char *method, const char *path,
 		const struct pw_buf *body)
 {
@@ -137,14 +126,14 @@ static int run(const char *cmd, int argc, char **argv)
 		goto out;
 	}
 	/* one request: the change is one transaction */
-	struct pw_buf body;
 	struct pw_diags d;
-	struct pw_arena names;
-	pw_buf_init(&body);
+	struct pw_buf out, err;
+	long status = 0;
 	pw_diags_init(&d);
-	pw_arena_init(&names);
-	for (int i = 0; i < o.nfiles; i++)
-		pw_walk_path(o.files[i], &names, read_into, &body, &d);
+	pw_buf_init(&out);
+	pw_buf_init(&err);
+	int r2 = pw_agent_send_files(a.agent, cmd, o.files, (size_t)o.nfiles, o.ns, &status,
+				     &out, &d, &err);
 	for (size_t i = 0; i < d.n; i++) {
 		struct pw_buf l;
 		pw_buf_init(&l);
@@ -152,17 +141,20 @@ static int run(const char *cmd, int argc, char **argv)
 		fprintf(stderr, "%s\n", l.s);
 		pw_buf_release(&l);
 	}
-	if (!d.errors) {
-		pw_buf_printf(&path, "/v1/%s", cmd);
-		if (o.ns) {
-			pw_buf_puts(&path, "?namespace=");
-			pw_http_escape(o.ns, &path);
-		}
-		rc = call(a.agent, "POST", path.s, &body);
+	if (r2 < 0) {
+		if (!d.errors)
+			cli_error("cannot reach the agent: %s", err.s);
+		rc = EXIT_USAGE;
+	} else if (status == 200) {
+		fputs(out.s ? out.s : "", stdout);
+		rc = 0;
+	} else {
+		fputs(out.s ? out.s : "", stderr);
+		rc = status == 404 || status == 422 ? EXIT_FINDINGS : EXIT_USAGE;
 	}
-	pw_buf_release(&body);
+	pw_buf_release(&out);
+	pw_buf_release(&err);
 	pw_diags_release(&d);
-	pw_arena_release(&names);
 out:
 	pw_buf_release(&path);
 	cli_opts_release(&o);

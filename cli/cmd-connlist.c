@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "../lib/pairs.h"
 
 static const char connlist_usage[] =
 	"usage: podwall connlist -f FILE|DIR|- [-f ...] [options]\n"
@@ -182,9 +183,9 @@ static void ext_conns(const struct cli_world *w, int d, uint32_t g,
 	if (g >= w->c.ngroups)
 		svc_conns(w, -1, a, g - w->c.ngroups, out);
 	else if (d == PW_INGRESS)
-		cli_pair_conns(&w->c, &w->e, w->reach, -1, a, (int)g, NULL, out);
+		pw_pair_conns(&w->c, &w->e, w->reach, -1, a, (int)g, NULL, out);
 	else
-		cli_pair_conns(&w->c, &w->e, w->reach, (int)g, NULL, -1, a, out);
+		pw_pair_conns(&w->c, &w->e, w->reach, (int)g, NULL, -1, a, out);
 }
 
 /*
@@ -197,8 +198,8 @@ static void ext_lines(const struct cli_world *w, int d, char **gname,
 {
 	const struct pw_cluster *c = &w->c;
 	const struct pw_engine *e = &w->e;
-	struct cli_extclass *x;
-	size_t nx = cli_ext_classes(&e, 1, false, &x);
+	struct pw_extclass *x;
+	size_t nx = pw_ext_classes(&e, 1, false, &x);
 	struct cuts cuts = { NULL, 0, 0 };
 	npa_cuts(c, d, &cuts);
 	/* the columns: workloads, then Services as destinations */
@@ -275,7 +276,7 @@ static void ingress_lines(const struct cli_world *w, char **gname, int ctl,
 		if ((int)g == ctl || pw_conns_empty(&exp[g]) ||
 		    (nsfilter != -2 && (int)c->groups[g].ns != nsfilter))
 			continue;
-		cli_pair_conns(c, &w->e, w->reach, ctl, NULL, (int)g, NULL, &ok);
+		pw_pair_conns(c, &w->e, w->reach, ctl, NULL, (int)g, NULL, &ok);
 		pw_conns_intersect(&ok, &exp[g]);
 		if (pw_conns_empty(&ok))
 			fprintf(stderr,
@@ -342,7 +343,8 @@ int cmd_connlist(int argc, char **argv)
 	struct cl_lines l = { NULL, 0, 0 };
 	struct pw_conns cs;
 	pw_conns_init(&cs);
-	int ctl = w.ingress_pod >= 0 ? (int)c->pods[w.ingress_pod].group : -1;
+	int32_t ip = w.view.ingress_pod;
+	int ctl = ip >= 0 ? (int)c->pods[ip].group : -1;
 	for (uint32_t i = 0; i < c->ngroups; i++)
 		for (uint32_t k = 0; k < c->ngroups; k++) {
 			if (i == k || (int)i == ctl || (int)k == ctl)
@@ -350,8 +352,8 @@ int cmd_connlist(int argc, char **argv)
 			if (nsfilter != -2 && (int)c->groups[i].ns != nsfilter &&
 			    (int)c->groups[k].ns != nsfilter)
 				continue;
-			cli_pair_conns(c, &w.e, w.reach, (int)i, NULL, (int)k,
-				       NULL, &cs);
+			pw_pair_conns(c, &w.e, w.reach, (int)i, NULL, (int)k,
+				      NULL, &cs);
 			if (!pw_conns_empty(&cs))
 				line_add(&l, gname[i], gname[k], &cs, &b);
 		}

@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "doc.h"
+#include "../lib/explain.h"
+#include "../lib/pairs.h"
 
 static const char diff_usage[] =
 	"usage: podwall diff -f BEFORE [-f ...] --to AFTER [--to ...] [options]\n"
@@ -59,52 +60,7 @@ static void why(const struct side *s, const struct dend *a, int ga,
 	struct pw_ep dst = b->ext ? pw_ep_addr(&b->addr)
 				  : pw_ep_pod(c, c->groups[gb].pods[0]);
 	struct pw_query q = pw_query_port(proto, (int)port);
-	struct pw_verdict v;
-	pw_engine_eval(s->e, &src, &dst, &q, &v);
-	if (v.self) {
-		pw_buf_puts(out, "a pod can always reach itself");
-		return;
-	}
-	static const char *const dn[2] = { "ingress", "egress" };
-	bool any = false;
-	for (int d = 1; d >= 0; d--) {
-		const struct pw_why_dir *wd = &v.dir[d];
-		if (!wd->governed || (!v.allowed && wd->allowed))
-			continue;
-		if (any)
-			pw_buf_puts(out, "; ");
-		any = true;
-		pw_buf_printf(out, "%s: ", dn[d]);
-		const struct pw_step *st = wd->nsteps ? &wd->steps[wd->nsteps - 1] : NULL;
-		if (!st || st->kind == PW_STEP_PROFILE) {
-			pw_buf_puts(out, "namespace profile Allow");
-		} else if (st->kind == PW_STEP_END_OF_TIER) {
-			const struct pw_ep *self = d == PW_EGRESS ? &src : &dst;
-			uint32_t na, first = UINT32_MAX, count = 0;
-			const uint32_t *ap = pw_engine_applicable(s->e, (uint32_t)self->pod,
-								  (enum pw_dir)d, &na);
-			for (uint32_t z = 0; z < na; z++)
-				if (s->e->pols[ap[z]].tier == st->tier && !count++)
-					first = ap[z];
-			pw_buf_printf(out, "tier %s: no rule of %s", s->e->tiers[st->tier].name,
-				      first != UINT32_MAX ? s->e->pols[first].display : "?");
-			if (first != UINT32_MAX)
-				pw_buf_printf(out, " (%s:%d)", s->e->pols[first].pos.file,
-					      s->e->pols[first].pos.line);
-			if (count > 1)
-				pw_buf_printf(out, " or %u more", count - 1);
-			pw_buf_printf(out, " matched: end of tier %s", pw_action_name(st->action));
-		} else {
-			const struct pw_gpolicy *g = &s->e->pols[st->policy];
-			const struct pw_grule *r = &g->rules[d][st->rule];
-			pw_buf_printf(out, "tier %s %s %s[%u] %s (%s:%d)",
-				      s->e->tiers[st->tier].name, g->display, dn[d],
-				      r->index, pw_action_name(st->action),
-				      r->pos.file, r->pos.line);
-		}
-	}
-	if (!any)
-		pw_buf_puts(out, "no policy applies");
+	pw_explain_brief(s->e, &src, &dst, &q, out);
 }
 
 /* Ports of one pair whose verdict changed the same way for the same
@@ -201,9 +157,9 @@ int cmd_diff(int argc, char **argv)
 		}
 	}
 	size_t ngroups = n;
-	struct cli_extclass *xm;
+	struct pw_extclass *xm;
 	const struct pw_engine *both[2] = { sa.e, sb.e };
-	size_t nxm = cli_ext_classes(both, 2, true, &xm);
+	size_t nxm = pw_ext_classes(both, 2, true, &xm);
 	eps = pw_xrealloc(eps, (n + nxm + 1) * sizeof(*eps));
 	for (size_t i = 0; i < nxm; i++) {
 		pw_buf_reset(&b);
@@ -241,9 +197,9 @@ int cmd_diff(int argc, char **argv)
 			pw_conns_clear(&ba);
 			pw_conns_clear(&af);
 			if ((s->ext || s->ga >= 0) && (d->ext || d->ga >= 0))
-				cli_pair_conns(ca, sa.e, NULL, s->ga, &s->addr, d->ga, &d->addr, &ba);
+				pw_pair_conns(ca, sa.e, NULL, s->ga, &s->addr, d->ga, &d->addr, &ba);
 			if ((s->ext || s->gb >= 0) && (d->ext || d->gb >= 0))
-				cli_pair_conns(cb, sb.e, NULL, s->gb, &s->addr, d->gb, &d->addr, &af);
+				pw_pair_conns(cb, sb.e, NULL, s->gb, &s->addr, d->gb, &d->addr, &af);
 			for (int dirn = 0; dirn < 2; dirn++) {
 				pw_conns_copy(&x, dirn ? &af : &ba);
 				pw_conns_subtract(&x, dirn ? &ba : &af);
@@ -309,20 +265,20 @@ int cmd_diff(int argc, char **argv)
 			       c1->now_allowed ? "allow" : "deny", c1->before, c1->after);
 		}
 	} else {
-		struct doc *r = doc_arr();
+		struct pw_doc *r = pw_doc_arr();
 		for (size_t i = 0; i < nch; i++) {
 			const struct change *c1 = &ch[i];
-			struct doc *y = doc_add(r, NULL, doc_obj());
-			doc_add(y, "src", doc_str(eps[c1->src].name));
-			doc_add(y, "dst", doc_str(eps[c1->dst].name));
-			doc_add(y, "ports", doc_str(c1->ports_text));
-			doc_add(y, "before", doc_str(c1->now_allowed ? "DENY" : "ALLOW"));
-			doc_add(y, "after", doc_str(c1->now_allowed ? "ALLOW" : "DENY"));
-			doc_add(y, "beforeRule", doc_str(c1->before));
-			doc_add(y, "afterRule", doc_str(c1->after));
+			struct pw_doc *y = pw_doc_add(r, NULL, pw_doc_obj());
+			pw_doc_add(y, "src", pw_doc_str(eps[c1->src].name));
+			pw_doc_add(y, "dst", pw_doc_str(eps[c1->dst].name));
+			pw_doc_add(y, "ports", pw_doc_str(c1->ports_text));
+			pw_doc_add(y, "before", pw_doc_str(c1->now_allowed ? "DENY" : "ALLOW"));
+			pw_doc_add(y, "after", pw_doc_str(c1->now_allowed ? "ALLOW" : "DENY"));
+			pw_doc_add(y, "beforeRule", pw_doc_str(c1->before));
+			pw_doc_add(y, "afterRule", pw_doc_str(c1->after));
 		}
-		doc_print(r, fmt, stdout);
-		doc_free(r);
+		cli_print_doc(r, fmt);
+		pw_doc_free(r);
 	}
 	rc = nch ? EXIT_FINDINGS : 0;
 	for (size_t i = 0; i < nch; i++) {

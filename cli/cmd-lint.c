@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "doc.h"
 #include "../lib/lint.h"
 
 static const char lint_usage[] =
@@ -75,19 +74,19 @@ int cmd_lint(int argc, char **argv)
 			       l.v[i].pos.line, l.v[i].pos.col, l.v[i].check, l.v[i].msg);
 		printf("%zu finding%s\n", l.n, l.n == 1 ? "" : "s");
 	} else {
-		struct doc *r = doc_arr();
+		struct pw_doc *r = pw_doc_arr();
 		for (size_t i = 0; i < l.n; i++) {
-			struct doc *x = doc_add(r, NULL, doc_obj());
-			doc_add(x, "check", doc_str(l.v[i].check));
-			doc_add(x, "file", doc_str(l.v[i].pos.file));
-			doc_add(x, "line", doc_int(l.v[i].pos.line));
-			doc_add(x, "column", doc_int(l.v[i].pos.col));
-			doc_add(x, "namespace", l.v[i].ns >= 0
-				? doc_str(w.c.nss[l.v[i].ns].name) : doc_null());
-			doc_add(x, "message", doc_str(l.v[i].msg));
+			struct pw_doc *x = pw_doc_add(r, NULL, pw_doc_obj());
+			pw_doc_add(x, "check", pw_doc_str(l.v[i].check));
+			pw_doc_add(x, "file", pw_doc_str(l.v[i].pos.file));
+			pw_doc_add(x, "line", pw_doc_int(l.v[i].pos.line));
+			pw_doc_add(x, "column", pw_doc_int(l.v[i].pos.col));
+			pw_doc_add(x, "namespace", l.v[i].ns >= 0
+				? pw_doc_str(w.c.nss[l.v[i].ns].name) : pw_doc_null());
+			pw_doc_add(x, "message", pw_doc_str(l.v[i].msg));
 		}
-		doc_print(r, fmt, stdout);
-		doc_free(r);
+		cli_print_doc(r, fmt);
+		pw_doc_free(r);
 	}
 	rc = l.n ? EXIT_FINDINGS : 0;
 	pw_lint_release(&l);

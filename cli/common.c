@@ -134,6 +134,12 @@ bool cli_output_ok(const char *o, const char *const *allowed)
 	return false;
 }
 
+void cli_print_doc(const struct pw_doc *d, const char *fmt)
+{
+	struct pw_out out = pw_out_file(stdout);
+	pw_doc_write(d, pw_format_parse(fmt), &out);
+}
+
 static int diag_cmp(const struct pw_diag *a, const struct pw_diag *b)
 {
 	int c = strcmp(a->pos.file ? a->pos.file : "", b->pos.file ? b->pos.file : "");
@@ -181,13 +187,11 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 {
 	struct pw_diags d;
 	struct pw_buf b;
+	int32_t ingress_pod = -1;
 	memset(w, 0, sizeof(*w));
-	w->ingress_pod = -1;
 	w->stats = o->stats;
 	w->t_start = cli_now_ms();
 	pw_cluster_init(&w->c);
-	pw_strmap_init(&w->pods);
-	pw_strmap_init(&w->groups);
 	if (!o->nfiles)
 		return cli_error("no input: give manifests with -f FILE|DIR|-");
 	const char *why = o->ns ? pw_dns_label_invalid(o->ns) : NULL;
@@ -206,9 +210,8 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 		else
 			pw_cluster_load_path(&w->c, o->files[i], &d);
 	}
-	w->ingress_pod = -1;
 	if (o->ingress_controller && w->c.nings)
-		w->ingress_pod = (int32_t)pw_cluster_add_ingress_controller(&w->c);
+		ingress_pod = (int32_t)pw_cluster_add_ingress_controller(&w->c);
 	pw_cluster_finish(&w->c, &d);
 	if (o->engine_flags & PW_ENGINE_IPBLOCK_EXCLUDES_PODS)
 		pw_cluster_check_ipblock_ports(&w->c, &d);
@@ -264,22 +267,11 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 		}
 	}
 	w->t_matrix = cli_now_ms();
-	struct pw_cluster *c = &w->c;
-	for (uint32_t i = 0; i < c->npods; i++) {
-		const struct pw_pod *p = &c->pods[i];
-		const char *key = pw_arena_printf(&c->arena, "%s/%s",
-						  c->nss[p->ns].name, p->name);
-		if (!p->template && !pw_strmap_get(&w->pods, key))
-			pw_strmap_put(&w->pods, key, (void *)(uintptr_t)(i + 1));
-	}
-	for (uint32_t i = 0; i < c->ngroups; i++) {
-		const struct pw_group *g = &c->groups[i];
-		const char *key = pw_arena_printf(&c->arena, "%s/%s",
-						  c->nss[g->ns].name, g->name);
-		if (!pw_strmap_get(&w->groups, key))
-			pw_strmap_put(&w->groups, key,
-				      (void *)(uintptr_t)(i + 1));
-	}
+	pw_view_init(&w->view, &w->c, &w->e);
+	w->view.staged = w->staged;
+	w->view.reach = w->reach;
+	w->view.staged_reach = w->staged_reach;
+	w->view.ingress_pod = ingress_pod;
 	return 0;
 }
 
@@ -309,312 +301,7 @@ void cli_world_release(struct cli_world *w)
 		pw_engine_release(w->staged);
 		free(w->staged);
 	}
-	pw_strmap_release(&w->pods);
-	pw_strmap_release(&w->groups);
-	if (w->names)
-		pw_arena_release(&w->names_arena);
+	if (w->view.c)
+		pw_view_release(&w->view);
 	pw_cluster_release(&w->c);
-}
-
-/* Only digits and dots, with a dot: meant as an IPv4 address. */
-static bool looks_ipv4(const char *s, size_t n)
-{
-	bool dot = false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '.')
-			dot = true;
-		else if (s[i] < '0' || s[i] > '9')
-			return false;
-	}
-	return dot;
-}
-
-/* A DNS name (RFC 1123 labels; the last not all digits), or why not. */
-static const char *dns_name_invalid(const char *s, size_t n)
-{
-	if (!n || n > 253)
-		return "a DNS name has 1 to 253 characters";
-	size_t start = 0;
-	if (s[n - 1] == '.')
-		n--; /* a fully qualified name */
-	for (size_t i = 0; i <= n; i++) {
-		if (i < n && s[i] != '.')
-			continue;
-		size_t len = i - start;
-		if (!len || len > 63)
-			return "a DNS label has 1 to 63 characters";
-		if (s[start] == '-' || s[i - 1] == '-')
-			return "a DNS label cannot start or end with '-'";
-		bool digits = true;
-		for (size_t k = start; k < i; k++) {
-			char c = s[k];
-			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			      (c >= '0' && c <= '9') || c == '-'))
-				return "a DNS name has only letters, digits, '-' and '.'";
-			digits &= c >= '0' && c <= '9';
-		}
-		if (i == n && digits)
-			return "the last label of a DNS name is not all digits";
-		start = i + 1;
-	}
-	return NULL;
-}
-
-int cli_resolve(struct cli_world *w, const char *spec, const char *defns,
-		bool as_dst, struct pw_ep **eps, const char **why)
-{
-	const struct pw_cluster *c = &w->c;
-	struct pw_addr a;
-	*eps = NULL;
-	*why = NULL;
-	const char *eq = strchr(spec, '=');
-	size_t hl = eq ? (size_t)(eq - spec) : strlen(spec);
-	bool slash = memchr(spec, '/', hl) != NULL;
-	if (!eq && pw_addr_parse(spec, &a) == 0) {
-		/* an address of a pod is that pod */
-		for (uint32_t i = 0; i < c->npods; i++)
-			for (uint32_t k = 0; k < c->pods[i].naddrs; k++)
-				if (!pw_addr_cmp(&c->pods[i].addrs[k], &a)) {
-					*eps = pw_xmalloc(sizeof(**eps));
-					(*eps)[0] = pw_ep_pod(c, i);
-					(*eps)[0].addr = a;
-					return 1;
-				}
-		*eps = pw_xmalloc(sizeof(**eps));
-		(*eps)[0] = pw_ep_addr(&a);
-		return 1;
-	}
-	if (!slash && memchr(spec, ':', hl)) {
-		*why = "invalid IPv6 address";
-		return -1;
-	}
-	if (!slash && looks_ipv4(spec, hl)) {
-		*why = "invalid IPv4 address";
-		return -1;
-	}
-	if (eq || (!slash && memchr(spec, '.', hl))) {
-		/* a DNS name, optionally with the address it resolved to */
-		if (!as_dst) {
-			*why = "a source is an endpoint or an address (a DNS name can only be a destination)";
-			return -1;
-		}
-		if ((*why = dns_name_invalid(spec, hl)))
-			return -1;
-		memset(&a, 0, sizeof(a));
-		if (eq && pw_addr_parse(eq + 1, &a) < 0) {
-			*why = "invalid address after '='";
-			return -1;
-		}
-		if (!w->names)
-			pw_arena_init(&w->names_arena);
-		w->names = true;
-		char *name = pw_arena_strndup(&w->names_arena, spec, hl);
-		for (char *p = name; *p; p++)
-			if (*p >= 'A' && *p <= 'Z')
-				*p = (char)(*p - 'A' + 'a');
-		*eps = pw_xmalloc(sizeof(**eps));
-		(*eps)[0] = pw_ep_addr(&a);
-		(*eps)[0].name = name;
-		return 1;
-	}
-	char key[512];
-	if (strchr(spec, '/'))
-		snprintf(key, sizeof(key), "%s", spec);
-	else
-		snprintf(key, sizeof(key), "%s/%s", defns ? defns : "default",
-			 spec);
-	uintptr_t v = (uintptr_t)pw_strmap_get(&w->pods, key);
-	if (v) {
-		*eps = pw_xmalloc(sizeof(**eps));
-		(*eps)[0] = pw_ep_pod(c, (uint32_t)(v - 1));
-		return 1;
-	}
-	v = (uintptr_t)pw_strmap_get(&w->groups, key);
-	if (!v)
-		return 0;
-	const struct pw_group *g = &c->groups[v - 1];
-	*eps = pw_xmalloc(g->npods * sizeof(**eps));
-	for (uint32_t i = 0; i < g->npods; i++)
-		(*eps)[i] = pw_ep_pod(c, g->pods[i]);
-	return (int)g->npods;
-}
-
-const struct pw_service *cli_service(const struct cli_world *w,
-				     const char *spec, const char *defns)
-{
-	const struct pw_cluster *c = &w->c;
-	struct pw_addr a;
-	if (pw_addr_parse(spec, &a) == 0)
-		return pw_service_by_addr(c, &a);
-	static const char *const prefixes[] = { "svc/", "service/", "services/" };
-	for (size_t i = 0; i < PW_ARRAY_SIZE(prefixes); i++) {
-		size_t n = strlen(prefixes[i]);
-		if (!strncmp(spec, prefixes[i], n) && !strchr(spec + n, '/'))
-			return pw_service_find(c, defns ? defns : "default", spec + n);
-	}
-	/* its DNS name: NAME.NS, NAME.NS.svc, NAME.NS.svc.cluster.local */
-	const char *dot = strchr(spec, '.');
-	if (dot && !strchr(spec, '/')) {
-		char name[256], ns[256];
-		size_t n = (size_t)(dot - spec);
-		const char *nse = strchr(dot + 1, '.');
-		size_t m = nse ? (size_t)(nse - dot - 1) : strlen(dot + 1);
-		if (n >= sizeof(name) || m >= sizeof(ns) ||
-		    (nse && strcmp(nse, ".svc") && strcmp(nse, ".svc.cluster.local")))
-			return NULL;
-		memcpy(name, spec, n);
-		name[n] = 0;
-		memcpy(ns, dot + 1, m);
-		ns[m] = 0;
-		return pw_service_find(c, ns, name);
-	}
-	char key[512];
-	const char *slash = strchr(spec, '/');
-	if (slash)
-		snprintf(key, sizeof(key), "%s", spec);
-	else
-		snprintf(key, sizeof(key), "%s/%s", defns ? defns : "default", spec);
-	if (pw_strmap_get(&w->pods, key) || pw_strmap_get(&w->groups, key))
-		return NULL; /* a pod or workload of that name comes first */
-	slash = strchr(key, '/');
-	char ns[256];
-	size_t nl = (size_t)(slash - key);
-	if (nl >= sizeof(ns))
-		return NULL;
-	memcpy(ns, key, nl);
-	ns[nl] = 0;
-	return pw_service_find(c, ns, slash + 1);
-}
-
-const char *cli_pod_name(const struct cli_world *w, uint32_t pod,
-			 struct pw_buf *b)
-{
-	const struct pw_pod *p = &w->c.pods[pod];
-	pw_buf_printf(b, "%s/%s", w->c.nss[p->ns].name, p->name);
-	return b->s;
-}
-
-/* ---- external address classes ----------------------------------------- */
-
-static int addr_qcmp(const void *x, const void *y)
-{
-	return pw_addr_cmp(x, y);
-}
-
-size_t cli_ext_classes(const struct pw_engine *const *es, size_t ne,
-		       bool cidr_names, struct cli_extclass **out)
-{
-	struct pw_addr *starts = NULL;
-	size_t n = 0;
-	for (size_t i = 0; i < ne; i++) {
-		struct pw_addr *v;
-		size_t m = pw_engine_addr_bounds(es[i], &v);
-		starts = pw_xrealloc(starts, (n + m) * sizeof(*starts));
-		memcpy(starts + n, v, m * sizeof(*v));
-		n += m;
-		free(v);
-	}
-	qsort(starts, n, sizeof(*starts), addr_qcmp);
-	size_t u = 0, n6 = 0;
-	for (size_t i = 0; i < n; i++)
-		if (!u || pw_addr_cmp(&starts[u - 1], &starts[i])) {
-			starts[u++] = starts[i];
-			n6 += starts[i].family == 6;
-		}
-	/* IPv6 outside the cluster only where the policies or pods use it */
-	bool v6 = n6 > 1;
-	for (size_t e = 0; e < ne && !v6; e++) {
-		const struct pw_cluster *c = es[e]->c;
-		for (uint32_t i = 0; i < c->npods && !v6; i++)
-			for (uint32_t k = 0; k < c->pods[i].naddrs; k++)
-				v6 |= c->pods[i].addrs[k].family == 6;
-	}
-	if (!v6)
-		u -= n6;
-	struct pw_addr_class *ac;
-	size_t nc = pw_addr_classes(starts, u, &ac);
-	free(starts);
-	*out = pw_xcalloc(nc + 1, sizeof(**out));
-	for (size_t i = 0; i < nc; i++) {
-		(*out)[i].lo = ac[i].lo;
-		(*out)[i].hi = ac[i].hi;
-		pw_addr_range_name(&ac[i].lo, &ac[i].hi, cidr_names,
-				   (*out)[i].name);
-	}
-	free(ac);
-	return nc;
-}
-
-void cli_conns(const struct pw_engine *e, const struct pw_reach *r,
-	       const struct pw_ep *s, const struct pw_ep *d, struct pw_conns *out)
-{
-	if (!r || !pw_reach_conns(r, s, d, out))
-		pw_engine_conns(e, s, d, out);
-}
-
-/* A group's pods, one per atom of the fast engine (two when the atom has
-   two pods: the pair of them is a pair of distinct pods). */
-struct rep {
-	int pod, pod2;
-	uint32_t atom;
-};
-
-static uint32_t group_reps(const struct pw_cluster *c, const struct pw_reach *r,
-			   int g, struct rep *out)
-{
-	uint32_t n = 0;
-	for (uint32_t i = 0; i < c->groups[g].npods; i++) {
-		uint32_t pod = c->groups[g].pods[i];
-		uint32_t atom = r ? r->pod_atom[pod] : pod;
-		uint32_t k = 0;
-		while (k < n && out[k].atom != atom)
-			k++;
-		if (k == n)
-			out[n++] = (struct rep){ (int)pod, -1, atom };
-		else if (out[k].pod2 < 0)
-			out[k].pod2 = (int)pod;
-	}
-	return n;
-}
-
-void cli_pair_conns(const struct pw_cluster *c, const struct pw_engine *e,
-		    const struct pw_reach *r, int ga, const struct pw_addr *aa,
-		    int gb, const struct pw_addr *ab, struct pw_conns *out)
-{
-	uint32_t na = ga < 0 ? 1 : c->groups[ga].npods;
-	uint32_t nb = gb < 0 ? 1 : c->groups[gb].npods;
-	struct rep bufa[16], bufb[16];
-	struct rep *ra = na < 16 ? bufa : pw_xmalloc((na + 1) * sizeof(*ra));
-	struct rep *rb = nb < 16 ? bufb : pw_xmalloc((nb + 1) * sizeof(*rb));
-	uint32_t ua = ga < 0 ? 1 : group_reps(c, r, ga, ra);
-	uint32_t ub = gb < 0 ? 1 : group_reps(c, r, gb, rb);
-	struct pw_conns one;
-	bool first = true;
-	pw_conns_init(&one);
-	pw_conns_clear(out);
-	/* a workload pair is allowed only where every replica pair is; pods
-	   of one atom behave alike, so one pair per pair of atoms */
-	for (uint32_t i = 0; i < ua; i++)
-		for (uint32_t k = 0; k < ub; k++) {
-			struct pw_ep s = ga < 0 ? pw_ep_addr(aa) : pw_ep_pod(c, (uint32_t)ra[i].pod);
-			struct pw_ep d = gb < 0 ? pw_ep_addr(ab) : pw_ep_pod(c, (uint32_t)rb[k].pod);
-			if (s.pod >= 0 && s.pod == d.pod && (na > 1 || nb > 1)) {
-				if (ra[i].pod2 < 0)
-					continue; /* a pod and itself */
-				d = pw_ep_pod(c, (uint32_t)ra[i].pod2);
-			}
-			cli_conns(e, r, &s, &d, &one);
-			if (first)
-				pw_conns_copy(out, &one);
-			else
-				pw_conns_intersect(out, &one);
-			first = false;
-		}
-	if (first) /* a single pod to itself */
-		pw_conns_add_all(out);
-	pw_conns_release(&one);
-	if (ra != bufa)
-		free(ra);
-	if (rb != bufb)
-		free(rb);
 }

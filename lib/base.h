@@ -79,6 +79,8 @@ void pw_buf_add(struct pw_buf *b, const char *s, size_t n);
 void pw_buf_puts(struct pw_buf *b, const char *s);
 void pw_buf_putc(struct pw_buf *b, char c);
 void pw_buf_printf(struct pw_buf *b, const char *fmt, ...) PW_PRINTF(2, 3);
+void pw_buf_vprintf(struct pw_buf *b, const char *fmt, va_list ap)
+	PW_PRINTF(2, 0);
 /* Is x in the sorted array v[0..n)? */
 bool pw_sorted_has(const uint32_t *v, uint32_t n, uint32_t x);
 /* v in decimal (for keys built often: no printf) */

@@ -360,6 +360,119 @@ static const char *why_not_incremental(const struct pw_world *w,
 	return NULL;
 }
 
+/* Build the engine and reach of w->c anew (engine_too false: the reach
+   only).  0 or -1. */
+static int rebuild_engine(struct pw_world *w, bool engine_too)
+{
+	if (w->reach) {
+		pw_reach_release(w->reach);
+		free(w->reach);
+		w->reach = NULL;
+	}
+	if (engine_too) {
+		pw_engine_release(w->e);
+		if (pw_engine_build(w->e, w->c, w->o.engine_flags) < 0)
+			return -1;
+	}
+	if (w->o.reach) {
+		w->reach = pw_xcalloc(1, sizeof(*w->reach));
+		if (pw_reach_build(w->reach, w->e) < 0) {
+			free(w->reach);
+			w->reach = NULL;
+		}
+	}
+	w->baseline = pw_world_bytes(w);
+	w->rebuilds++;
+	return 0;
+}
+
+static int enforce(struct pw_world *w, struct pw_diags *d, struct pw_commit *res);
+
+/* The reach after an engine update (aff: the identities it moved). */
+static int follow_reach(struct pw_world *w, int rc_reach, struct pw_commit *res)
+{
+	if (rc_reach >= 0)
+		return 0;
+	res->kind = PW_COMMIT_REBUILD;
+	res->why_rebuild = "the matrix could not absorb the change";
+	return rebuild_engine(w, false);
+}
+
+int pw_world_update_policy(struct pw_world *w, enum pw_gsrc src, uint32_t k,
+			   struct pw_commit *res)
+{
+	double t0 = now_ms();
+	memset(res, 0, sizeof(*res));
+	res->kind = PW_COMMIT_INCREMENTAL;
+	uint64_t *aff = pw_xcalloc(w->e->nwords + 1, sizeof(uint64_t));
+	int rc = 0;
+	if (pw_engine_update_policy(w->e, src, k, aff) < 0) {
+		res->kind = PW_COMMIT_REBUILD;
+		res->why_rebuild = "the engine could not absorb the change";
+		rc = rebuild_engine(w, true);
+		res->ms_engine = now_ms() - t0;
+	} else {
+		double t1 = now_ms();
+		res->ms_engine = t1 - t0;
+		if (w->reach)
+			rc = follow_reach(w, pw_reach_update_policy(w->reach, aff), res);
+		res->ms_reach = now_ms() - t1;
+	}
+	free(aff);
+	if (!rc && w->dp) {
+		struct pw_diags d;
+		pw_diags_init(&d);
+		rc = enforce(w, &d, res);
+		pw_diags_release(&d);
+	}
+	res->ms_total = now_ms() - t0;
+	return rc;
+}
+
+int pw_world_update_pod(struct pw_world *w, uint32_t pod, struct pw_commit *res)
+{
+	double t0 = now_ms();
+	memset(res, 0, sizeof(*res));
+	res->kind = PW_COMMIT_INCREMENTAL;
+	int rc = 0;
+	if (pw_engine_update_pod(w->e, pod) < 0) {
+		res->kind = PW_COMMIT_REBUILD;
+		res->why_rebuild = "the engine could not absorb the change";
+		rc = rebuild_engine(w, true);
+		res->ms_engine = now_ms() - t0;
+	} else {
+		double t1 = now_ms();
+		res->ms_engine = t1 - t0;
+		if (w->reach)
+			rc = follow_reach(w, pw_reach_update_pod(w->reach, pod), res);
+		res->ms_reach = now_ms() - t1;
+	}
+	if (!rc && w->dp) {
+		struct pw_diags d;
+		pw_diags_init(&d);
+		rc = enforce(w, &d, res);
+		pw_diags_release(&d);
+	}
+	res->ms_total = now_ms() - t0;
+	return rc;
+}
+
+int pw_world_adopt(struct pw_world *w, struct pw_cluster *c, struct pw_diags *d)
+{
+	free_built(w->c, w->e, w->reach);
+	w->c = c;
+	w->e = pw_xcalloc(1, sizeof(*w->e));
+	w->reach = NULL;
+	if (pw_engine_build(w->e, c, w->o.engine_flags) < 0) {
+		pw_error(d, (struct pw_pos){ 0 }, "cannot build the policy engine");
+		return -1;
+	}
+	if (rebuild_engine(w, false) < 0)
+		return -1;
+	w->loaded = true;
+	return 0;
+}
+
 /* Mark the policies of document name deleted, forget their keys, and
    update the engine for each.  -1: rebuild. */
 static int drop_policies(struct pw_world *w, const char *name, uint64_t *aff)
@@ -471,15 +584,13 @@ static int incremental(struct pw_world *w, struct pw_diags *d, struct pw_commit 
 			}
 	}
 	double t1 = now_ms();
-	if (rc > 0 && w->reach && pw_reach_update_policy(w->reach, aff) < 0) {
-		pw_reach_release(w->reach);
-		if (pw_reach_build(w->reach, w->e) < 0) {
-			free(w->reach);
-			w->reach = NULL;
-		}
-	}
+	if (rc > 0 && w->reach &&
+	    follow_reach(w, pw_reach_update_policy(w->reach, aff), res) < 0)
+		rc = -1;
+	if (rc > 0)
+		res->kind = PW_COMMIT_INCREMENTAL;
 	free(aff);
-	res->ms_engine += now_ms() - t1;
+	res->ms_reach += now_ms() - t1;
 	res->ms_load += t1 - t0;
 	return rc;
 }

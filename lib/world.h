@@ -65,7 +65,7 @@ enum pw_commit_kind { PW_COMMIT_NONE, PW_COMMIT_INCREMENTAL, PW_COMMIT_REBUILD,
 struct pw_commit {
 	enum pw_commit_kind kind;
 	uint32_t objects_changed; /* objects added, changed or removed */
-	double ms_load, ms_engine, ms_render, ms_dataplane, ms_total;
+	double ms_load, ms_engine, ms_reach, ms_render, ms_dataplane, ms_total;
 	struct pw_dp_delta delta; /* what went to the dataplane */
 	const char *why_rebuild;  /* static text, or NULL */
 };
@@ -119,6 +119,22 @@ void pw_world_discard(struct pw_world *w);
 int pw_world_commit(struct pw_world *w, struct pw_diags *d, struct pw_commit *res);
 /* Force a rebuild of everything from the documents in force. */
 int pw_world_rebuild(struct pw_world *w, struct pw_diags *d, struct pw_commit *res);
+
+/*
+ * The same protocol one level down, for a change already made to the
+ * model of w->c: a policy edited in place, appended (k == the old count)
+ * or marked deleted; a pod's labels replaced (with a new array).  The
+ * engine, then the reach, absorb it or are rebuilt; the dataplane follows
+ * when there is one.  The commit uses these; tests and benchmarks that
+ * change the model directly call them on a world made with
+ * pw_world_adopt().  0, or -1 when a rebuild failed.
+ */
+int pw_world_update_policy(struct pw_world *w, enum pw_gsrc src, uint32_t k,
+			   struct pw_commit *res);
+int pw_world_update_pod(struct pw_world *w, uint32_t pod, struct pw_commit *res);
+/* A world over a cluster built by the caller (finished, no errors), which
+   it takes; it has no documents. */
+int pw_world_adopt(struct pw_world *w, struct pw_cluster *c, struct pw_diags *d);
 
 /* Have incremental updates left enough behind to rebuild? */
 bool pw_world_wants_reclaim(const struct pw_world *w);

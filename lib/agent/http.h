@@ -43,6 +43,16 @@ void pw_http_stop(struct pw_http *h);
 int pw_http_call(const char *agent, const char *method, const char *path,
 		 const char *body, size_t len, long timeout_ms, long *status,
 		 struct pw_buf *out, struct pw_buf *err);
+/*
+ * Send the files (files or directories, as -f takes them) to an agent's
+ * POST /v1/VERB (apply or delete) as one change.  0 with the status and
+ * the answer, or -1: the files could not be read (d) or no answer came
+ * (err).
+ */
+struct pw_diags;
+int pw_agent_send_files(const char *agent, const char *verb, const char *const *files,
+			size_t n, const char *ns, long *status, struct pw_buf *out,
+			struct pw_diags *d, struct pw_buf *err);
 /* s escaped for a query value. */
 void pw_http_escape(const char *s, struct pw_buf *out);
 

@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/reach.h"
+#include "../../lib/world.h"
 
 static uint64_t rng = 88172645463325252ull;
 static uint32_t rnd(uint32_t n)
@@ -36,30 +36,6 @@ static uint32_t rnd(uint32_t n)
 
 static int passed, failed, skipped;
 static unsigned flags;
-
-struct world {
-	struct pw_engine e;   /* updated incrementally */
-	struct pw_reach r;    /* updated incrementally */
-	bool have;
-	uint32_t rebuilds;
-};
-
-static void rebuild(struct pw_cluster *c, struct world *w, bool engine_too)
-{
-	if (w->have) {
-		pw_reach_release(&w->r);
-		if (engine_too)
-			pw_engine_release(&w->e);
-	}
-	if (engine_too || !w->have) {
-		int rc = pw_engine_build(&w->e, c, flags);
-		(void)rc;
-	}
-	int rc = pw_reach_build(&w->r, &w->e);
-	(void)rc;
-	w->have = true;
-	w->rebuilds++;
-}
 
 static const char *const fixed_addrs[] = {
 	"192.0.2.1", "198.51.100.7", "203.0.113.200", "10.0.0.1", "8.8.8.8",
@@ -133,13 +109,13 @@ static void compare(const struct pw_cluster *c, const struct pw_reach *r,
 		passed++;
 }
 
-static void compare_fresh(struct pw_cluster *c, const struct world *w,
+static void compare_fresh(struct pw_cluster *c, const struct pw_world *w,
 			  const char *what)
 {
 	struct pw_engine ref;
 	int rc = pw_engine_build(&ref, c, flags);
 	(void)rc;
-	compare(c, &w->r, &ref, what);
+	compare(c, w->reach, &ref, what);
 	pw_engine_release(&ref);
 }
 
@@ -245,56 +221,63 @@ static bool change_policy(struct pw_cluster *c, enum pw_gsrc *src, uint32_t *k)
 
 static void run(const char *path, uint32_t changes)
 {
-	struct pw_cluster c;
+	struct pw_cluster *c = pw_xcalloc(1, sizeof(*c));
 	struct pw_diags d;
-	pw_cluster_init(&c);
+	pw_cluster_init(c);
 	pw_diags_init(&d);
 	char *paths = pw_xstrdup(path), *save = NULL;
 	for (char *t = strtok_r(paths, "+", &save); t; t = strtok_r(NULL, "+", &save))
-		pw_cluster_load_path(&c, t, &d);
+		pw_cluster_load_path(c, t, &d);
 	free(paths);
-	pw_cluster_finish(&c, &d);
+	pw_cluster_finish(c, &d);
 	if (d.errors) { /* bad inputs are other suites' business */
 		skipped++;
 		pw_diags_release(&d);
-		pw_cluster_release(&c);
+		pw_cluster_release(c);
+		free(c);
+		return;
+	}
+	/* the update protocol is the world's (lib/world.h) */
+	struct pw_world w;
+	struct pw_world_opts o = { .engine_flags = flags, .reach = true };
+	struct pw_commit res;
+	pw_world_init(&w, &o);
+	if (pw_world_adopt(&w, c, &d) < 0 || !w.reach) {
+		printf("FAIL %s: cannot build\n", path);
+		failed++;
+		pw_world_release(&w);
+		pw_diags_release(&d);
 		return;
 	}
 	pw_diags_release(&d);
-	struct world w = { .have = false };
-	rebuild(&c, &w, true);
 	char what[600];
 	snprintf(what, sizeof(what), "%s (built)", path);
-	compare(&c, &w.r, &w.e, what);
+	compare(c, w.reach, w.e, what);
 	for (uint32_t i = 0; i < changes; i++) {
 		uint32_t pod, k;
 		enum pw_gsrc src;
+		int rc;
 		if (rnd(2)) {
-			if (!relabel(&c, &pod))
+			if (!relabel(c, &pod))
 				continue;
 			snprintf(what, sizeof(what), "%s (change %u: relabel pod %s)", path,
-				 i + 1, c.pods[pod].name);
-			if (pw_engine_update_pod(&w.e, pod) < 0)
-				rebuild(&c, &w, true);
-			else if (pw_reach_update_pod(&w.r, pod) < 0)
-				rebuild(&c, &w, false);
+				 i + 1, c->pods[pod].name);
+			rc = pw_world_update_pod(&w, pod, &res);
 		} else {
-			if (!change_policy(&c, &src, &k))
+			if (!change_policy(c, &src, &k))
 				continue;
 			snprintf(what, sizeof(what), "%s (change %u: policy %d/%u)", path,
 				 i + 1, (int)src, k);
-			uint64_t *aff = pw_xcalloc(w.e.nwords + 1, 8);
-			if (pw_engine_update_policy(&w.e, src, k, aff) < 0)
-				rebuild(&c, &w, true);
-			else if (pw_reach_update_policy(&w.r, aff) < 0)
-				rebuild(&c, &w, false);
-			free(aff);
+			rc = pw_world_update_policy(&w, src, k, &res);
 		}
-		compare_fresh(&c, &w, what);
+		if (rc < 0 || !w.reach) {
+			printf("FAIL %s: the update failed\n", what);
+			failed++;
+			break;
+		}
+		compare_fresh(c, &w, what);
 	}
-	pw_reach_release(&w.r);
-	pw_engine_release(&w.e);
-	pw_cluster_release(&c);
+	pw_world_release(&w);
 }
 
 int main(int argc, char **argv)
