@@ -91,8 +91,7 @@ static int open_lock(const struct pw_lab *lb, enum pw_lab_lock how, const char *
 	}
 	int fd = open(path, O_RDWR | O_CLOEXEC);
 	/* a lab made before labs had locks */
-	if (fd < 0 && errno == ENOENT && how == PW_LAB_WRITE &&
-	    (state_has(lb, "owned") || state_has(lb, "config")))
+	if (fd < 0 && errno == ENOENT && (state_has(lb, "owned") || state_has(lb, "config")))
 		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	return fd;
 }
