@@ -223,6 +223,41 @@ seq=$((seq + 1))
 $PODWALL delete -f "$TMP/c.yaml" --agent "$SOCK" > /dev/null 2>&1
 if [ $? = 1 ]; then pass; else fail "delete of what is gone: not exit 1"; fi
 
+# ---- 4b. the API answers as the command line does on the same files ---------------
+n=0
+for q in "ns0/p0 ns0/p3 TCP/84" "ns1/p1 ns0/p0 TCP/84" "ns1/p1 ns0/p5 TCP/8080" \
+	"ns0/p3 ns2/p2 http" "192.0.2.7 ns0/p0 TCP/84" "ns0/p0 198.51.100.1 UDP/53" \
+	"ns2/p5 ns2/p8 TCP/84"; do
+	set -- $q
+	for fmt in json yaml table; do
+		n=$((n + 1))
+		$PODWALL eval --agent "$SOCK" --src "$1" --dst "$2" --port "$3" -o $fmt > "$TMP/a" 2>&1
+		ra=$?
+		$PODWALL eval -f "$SRC" --src "$1" --dst "$2" --port "$3" -o $fmt > "$TMP/c" 2>&1
+		rc=$?
+		if [ $ra = $rc ] && cmp -s "$TMP/a" "$TMP/c"; then pass; else
+			fail "eval $q -o $fmt: agent (exit $ra) and command line (exit $rc) differ: $(diff "$TMP/a" "$TMP/c" | head -3)"
+		fi
+	done
+done
+api "$SOCK" "/v1/eval?src=ns1/p1&dst=ns0/p0&port=TCP/84" > "$TMP/a"
+$PODWALL eval -f "$SRC" --src ns1/p1 --dst ns0/p0 --port TCP/84 -o json > "$TMP/c"
+if cmp -s "$TMP/a" "$TMP/c"; then pass; else fail "/v1/eval is not eval -o json"; fi
+for fmt in json csv table; do
+	$PODWALL matrix --agent "$SOCK" -o $fmt > "$TMP/a" 2>&1
+	$PODWALL matrix -f "$SRC" -o $fmt > "$TMP/c" 2>&1
+	if [ -s "$TMP/a" ] && cmp -s "$TMP/a" "$TMP/c"; then pass; else
+		fail "matrix -o $fmt: agent and command line differ: $(diff "$TMP/a" "$TMP/c" | head -3)"
+	fi
+done
+# after a change the matrix follows (kept up to date, not rebuilt)
+allow allow-a 85 a2 > "$SRC/allow.yaml"
+seq=$((seq + 1))
+wait_seq "$SOCK" $seq
+$PODWALL matrix --agent "$SOCK" -o csv > "$TMP/a" 2>&1
+$PODWALL matrix -f "$SRC" -o csv > "$TMP/c" 2>&1
+if cmp -s "$TMP/a" "$TMP/c"; then pass; else fail "matrix after a change differs"; fi
+
 # ---- 5. kill -9 while applying, restart --------------------------------------------------
 kill -9 $main
 wait $main 2> /dev/null
