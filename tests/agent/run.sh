@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# podwall agent (root): in a network namespace of its own (pwt-agent-r,
-# removed at the end, also after a failed run), with the dataplane read
-# back from the kernel:
+# podwall agent (root): in a network namespace of its own (pwt-agent-PID,
+# removed at the end; one left by a run that was killed is removed by the
+# next), with the dataplane read back from the kernel:
 #  1. the source loads and becomes ready; the kernel's table equals the
 #     table the engine renders (a dry-run agent on the same source);
 #  2. a change written to the source (write-by-rename, a plain write, a
@@ -16,7 +16,7 @@
 #     agent converges (sending only what differs);
 #  6. SIGTERM leaves the table in force.
 . "$(dirname "$0")/../lib.sh"
-NS=pwt-agent-r
+NS=pwt-agent-$$
 if [ "$(id -u)" != 0 ]; then
 	echo "agent: needs root"
 	summary agent
@@ -29,7 +29,10 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
-ip netns del $NS 2> /dev/null
+# namespaces of runs that were killed
+for n in $(ip netns list | awk '{ print $1 }' | grep '^pwt-agent-[0-9]*$'); do
+	kill -0 "${n#pwt-agent-}" 2> /dev/null || ip netns del "$n"
+done
 ip netns add $NS || { fail "cannot create $NS"; summary agent; exit 1; }
 SRC=$TMP/src
 mkdir -p "$SRC"
