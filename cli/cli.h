@@ -99,6 +99,12 @@ bool cli_output_ok(const char *o, const char *const *allowed);
 void cli_print_doc(const struct pw_doc *d, const char *fmt);
 
 int cmd_eval(int argc, char **argv);
+/* GET path from a running agent (--agent SOCKET|URL): its answer to
+   stdout, or its error to stderr; the exit status the answer carries
+   (X-Podwall-Exit), else 0 on success, 2 on an error. */
+int cli_ask_agent(const char *agent, const char *path);
+/* Append "&key=value" (escaped; the first with '?') when value is set. */
+void cli_query_arg(struct pw_buf *b, const char *key, const char *value);
 int cmd_agent(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_delete(int argc, char **argv);

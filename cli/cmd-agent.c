@@ -38,6 +38,8 @@ static const char agent_usage[] =
 	"                            nothing; every pod with an address gets an\n"
 	"                            interface) or none (answer only)\n"
 	"  --services                translate Service addresses to backends too\n"
+	"  --ipblock-excludes-pods, --hostnetwork-as-pods\n"
+	"                            read as by the analysis commands\n"
 	"\n"
 	"A pod's interface on the dataplane's side is named by its annotation\n"
 	"podwall.io/interface.  API: /healthz, /readyz, /metrics, /v1/changes,\n"
@@ -81,56 +83,58 @@ static bool annotated_port(void *arg, const struct pw_cluster *c, uint32_t pod,
 	return false;
 }
 
-struct agent_args {
-	struct pw_agent_opts *o;
-};
-
-static int agent_opt(void *ctx, int argc, char **argv, int *i)
+/* Its own options only: the manifests come from --source. */
+static int agent_parse(int argc, char **argv, struct pw_agent_opts *o)
 {
-	struct pw_agent_opts *o = ctx;
-	int err = 0;
-	const char *v;
-#define OPT(flag, field)                                                  \
-	if ((v = cli_optval(argc, argv, i, NULL, flag, &err))) {           \
-		o->field = v;                                              \
-		return 1;                                                  \
-	}                                                                  \
-	if (err)                                                           \
-		return -1;
-	OPT("--source", source)
-	OPT("--node", node)
-	OPT("--socket", socket)
-	OPT("--listen", listen)
-	OPT("--netns", netns)
-	OPT("--table", table)
-	OPT("--dataplane", backend)
-#undef OPT
-	if (!strcmp(argv[*i], "--services")) {
-		o->services = true;
-		return 1;
+	for (int i = 1; i < argc; i++) {
+		int err = 0;
+		const char *v;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(agent_usage, stdout);
+			return 1;
+		}
+		if ((v = cli_optval(argc, argv, &i, NULL, "--source", &err)))
+			o->source = v;
+		else if (!err && (v = cli_optval(argc, argv, &i, NULL, "--node", &err)))
+			o->node = v;
+		else if (!err && (v = cli_optval(argc, argv, &i, NULL, "--socket", &err)))
+			o->socket = v;
+		else if (!err && (v = cli_optval(argc, argv, &i, NULL, "--listen", &err)))
+			o->listen = v;
+		else if (!err && (v = cli_optval(argc, argv, &i, NULL, "--netns", &err)))
+			o->netns = v;
+		else if (!err && (v = cli_optval(argc, argv, &i, NULL, "--table", &err)))
+			o->table = v;
+		else if (!err && (v = cli_optval(argc, argv, &i, NULL, "--dataplane", &err)))
+			o->backend = v;
+		else if (err)
+			return -1;
+		else if (!strcmp(argv[i], "--services"))
+			o->services = true;
+		else if (!strcmp(argv[i], "--ipblock-excludes-pods"))
+			o->engine_flags |= PW_ENGINE_IPBLOCK_EXCLUDES_PODS;
+		else if (!strcmp(argv[i], "--hostnetwork-as-pods"))
+			o->engine_flags |= PW_ENGINE_HOSTNET_AS_PODS;
+		else {
+			cli_error("agent: unknown option %s", cli_q(argv[i]));
+			fputs(agent_usage, stderr);
+			return -1;
+		}
 	}
 	return 0;
 }
 
 int cmd_agent(int argc, char **argv)
 {
-	struct cli_opts co = { 0 };
 	struct pw_agent_opts o = { 0 };
-	int r = cli_parse("agent", agent_usage, argc, argv, &co, agent_opt, &o);
+	int r = agent_parse(argc, argv, &o);
 	if (r)
 		return r > 0 ? 0 : EXIT_USAGE;
-	if (co.nfiles || co.ns || co.output) {
-		cli_opts_release(&co);
-		cli_error("agent: give the manifests with --source dir:PATH");
-		return EXIT_USAGE;
-	}
-	cli_opts_release(&co);
 	if (!o.source) {
 		cli_error("agent: --source is required");
 		fputs(agent_usage, stderr);
 		return EXIT_USAGE;
 	}
-	o.engine_flags = co.engine_flags;
 	o.port_of = annotated_port;
 	static bool dry;
 	dry = o.backend && !strcmp(o.backend, "dry-run");

@@ -31,25 +31,41 @@ static const char apply_usage[] =
 	"Exit status: 0 done, 1 rejected or not found, 2 bad usage or no agent.\n";
 
 struct apply_args {
-	const char *agent;
+	const char *agent, *ns, *output;
+	const char **files;
+	int nfiles;
 	const char *pos[2];
 	int npos;
 };
 
-static int apply_opt(void *ctx, int argc, char **argv, int *i)
+/* Only the options these commands take: the engine's do not matter here. */
+static int apply_parse(const char *cmd, int argc, char **argv, struct apply_args *a)
 {
-	struct apply_args *a = ctx;
-	int err = 0;
-	const char *v = cli_optval(argc, argv, i, NULL, "--agent", &err);
-	if (v) {
-		a->agent = v;
-		return 1;
-	}
-	if (err)
-		return -1;
-	if (argv[*i][0] != '-' && a->npos < 2) {
-		a->pos[a->npos++] = argv[*i];
-		return 1;
+	for (int i = 1; i < argc; i++) {
+		int err = 0;
+		const char *v;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(apply_usage, stdout);
+			return 1;
+		}
+		if ((v = cli_optval(argc, argv, &i, NULL, "--agent", &err))) {
+			a->agent = v;
+		} else if (!err && (v = cli_optval(argc, argv, &i, "-f", "--filename", &err))) {
+			a->files = pw_xrealloc(a->files, (size_t)(a->nfiles + 1) * sizeof(char *));
+			a->files[a->nfiles++] = v;
+		} else if (!err && (v = cli_optval(argc, argv, &i, "-n", "--namespace", &err))) {
+			a->ns = v;
+		} else if (!err && (v = cli_optval(argc, argv, &i, "-o", "--output", &err))) {
+			a->output = v;
+		} else if (err) {
+			return -1;
+		} else if (argv[i][0] != '-' && a->npos < 2) {
+			a->pos[a->npos++] = argv[i];
+		} else {
+			cli_error("%s: unknown option %s", cmd, cli_q(argv[i]));
+			fputs(apply_usage, stderr);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -80,13 +96,13 @@ static int call(const char *agent, const char *method, const char *path,
 
 static int run(const char *cmd, int argc, char **argv)
 {
-	struct cli_opts o = { 0 };
 	struct apply_args a = { 0 };
-	int r = cli_parse(cmd, apply_usage, argc, argv, &o, apply_opt, &a);
+	int r = apply_parse(cmd, argc, argv, &a);
 	if (r) {
-		cli_opts_release(&o);
+		free(a.files);
 		return r > 0 ? 0 : EXIT_USAGE;
 	}
+	struct apply_args o = a; /* the names the code below reads */
 	bool get = !strcmp(cmd, "get");
 	int rc = EXIT_USAGE;
 	struct pw_buf path;
@@ -157,7 +173,7 @@ static int run(const char *cmd, int argc, char **argv)
 	pw_diags_release(&d);
 out:
 	pw_buf_release(&path);
-	cli_opts_release(&o);
+	free(a.files);
 	return rc;
 }
 

@@ -13,6 +13,7 @@
 static const char eval_usage[] =
 	"usage: podwall eval -f FILE|DIR|- [-f ...] --src A --dst B --port PROTO/N\n"
 	"       podwall eval -f FILE|DIR|- --batch FILE|-\n"
+	"       podwall eval --agent SOCKET|URL --src A --dst B --port PROTO/N\n"
 	"\n"
 	"Decide whether A may open a connection to B, and say which tier, policy\n"
 	"and rule decided it.  The port is TCP/N, UDP/N, SCTP/N, UDPLite/N,\n"
@@ -36,6 +37,8 @@ static const char eval_usage[] =
 	"                            the cluster (netpol-analyzer, Cilium reading)\n"
 	"      --hostnetwork-as-pods treat hostNetwork pods like other pods\n"
 	"  -o, --output FORMAT       table (default), json or yaml\n"
+	"      --agent SOCKET|URL    ask a running agent (podwall agent) instead of\n"
+	"                            loading files: the same answer on its state\n"
 	"      --stats               timings and peak memory on stderr\n"
 	"  -v, --verbose             also list the objects that were skipped\n"
 	"\n"
@@ -185,7 +188,7 @@ static int eval_batch(const struct cli_world *w, const struct cli_opts *o,
 }
 
 struct eval_args {
-	const char *src, *dst, *port, *batch;
+	const char *src, *dst, *port, *batch, *agent;
 };
 
 static int eval_opt(void *ctx, int argc, char **argv, int *i)
@@ -201,6 +204,8 @@ static int eval_opt(void *ctx, int argc, char **argv, int *i)
 		ea->port = v;
 	else if (!err && (v = cli_optval(argc, argv, i, NULL, "--batch", &err)))
 		ea->batch = v;
+	else if (!err && (v = cli_optval(argc, argv, i, NULL, "--agent", &err)))
+		ea->agent = v;
 	return err ? -1 : v ? 1 : 0;
 }
 
@@ -209,7 +214,7 @@ int cmd_eval(int argc, char **argv)
 	struct cli_opts o = { 0 };
 	const char *src = NULL, *dst = NULL, *port = NULL, *batch = NULL;
 	int rc = EXIT_USAGE;
-	struct eval_args ea = { NULL, NULL, NULL, NULL };
+	struct eval_args ea = { NULL, NULL, NULL, NULL, NULL };
 	int parsed = cli_parse("eval", eval_usage, argc, argv, &o, eval_opt, &ea);
 	if (parsed) {
 		rc = parsed > 0 ? 0 : EXIT_USAGE;
@@ -234,6 +239,24 @@ int cmd_eval(int argc, char **argv)
 			cli_error("eval: -f - and --batch - cannot both read standard input");
 			goto out;
 		}
+	if (ea.agent) {
+		/* the agent's state answers, as the files would */
+		if (batch || o.nfiles || o.staged) {
+			cli_error("eval: --agent answers one question on the agent's state (no -f, --batch or --staged)");
+			goto out;
+		}
+		struct pw_buf q;
+		pw_buf_init(&q);
+		pw_buf_puts(&q, "/v1/eval");
+		cli_query_arg(&q, "src", src);
+		cli_query_arg(&q, "dst", dst);
+		cli_query_arg(&q, "port", port);
+		cli_query_arg(&q, "namespace", o.ns);
+		cli_query_arg(&q, "output", o.output ? o.output : "table");
+		rc = cli_ask_agent(ea.agent, q.s);
+		pw_buf_release(&q);
+		goto out;
+	}
 	/* verdicts from the matrix; one question is also explained by the
 	   per-connection walk */
 	o.reach = true;

@@ -32,6 +32,8 @@ static const char matrix_usage[] =
 	"                            the cluster\n"
 	"      --hostnetwork-as-pods treat hostNetwork pods like other pods\n"
 	"  -o, --output FORMAT       table (default), csv, json, yaml or md\n"
+	"      --agent SOCKET|URL    ask a running agent (podwall agent) instead of\n"
+	"                            loading files: the same answer on its state\n"
 	"      --stats               timings and peak memory on stderr\n"
 	"  -v, --verbose             also list the objects that were skipped\n";
 
@@ -39,6 +41,7 @@ struct port_ctx {
 	struct pw_matrix_port *ports;
 	size_t n;
 	bool services;
+	const char *agent;
 };
 
 /* --port PROTO/N, repeatable */
@@ -50,7 +53,14 @@ static int port_opt(void *ctx, int argc, char **argv, int *i)
 		pc->services = true;
 		return 1;
 	}
-	const char *v = cli_optval(argc, argv, i, "-p", "--port", &err);
+	const char *v = cli_optval(argc, argv, i, NULL, "--agent", &err);
+	if (v) {
+		pc->agent = v;
+		return 1;
+	}
+	if (err)
+		return -1;
+	v = cli_optval(argc, argv, i, "-p", "--port", &err);
 	if (err)
 		return -1;
 	if (!v)
@@ -68,7 +78,7 @@ int cmd_matrix(int argc, char **argv)
 {
 	struct cli_opts o = { 0 };
 	int rc = EXIT_USAGE;
-	struct port_ctx pc = { NULL, 0, false };
+	struct port_ctx pc = { NULL, 0, false, NULL };
 	int parsed = cli_parse("matrix", matrix_usage, argc, argv, &o, port_opt, &pc);
 	o.reach = true;
 	if (parsed) {
@@ -79,6 +89,21 @@ int cmd_matrix(int argc, char **argv)
 	const char *fmt = o.output ? o.output : "table";
 	if (!cli_output_ok(fmt, outs)) {
 		cli_error("matrix: -o must be table, csv, json, yaml or md");
+		goto out;
+	}
+	if (pc.agent) {
+		if (o.nfiles || o.staged || pc.n) {
+			cli_error("matrix: --agent answers on the agent's state (no -f, --staged or --port)");
+			goto out;
+		}
+		struct pw_buf q;
+		pw_buf_init(&q);
+		pw_buf_puts(&q, "/v1/matrix");
+		cli_query_arg(&q, "namespace", o.ns);
+		cli_query_arg(&q, "output", fmt);
+		cli_query_arg(&q, "services", pc.services ? "1" : NULL);
+		rc = cli_ask_agent(pc.agent, q.s);
+		pw_buf_release(&q);
 		goto out;
 	}
 	struct cli_world w;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "../lib/agent/http.h"
 
 int cli_error(const char *fmt, ...)
 {
@@ -304,4 +305,40 @@ void cli_world_release(struct cli_world *w)
 	if (w->view.c)
 		pw_view_release(&w->view);
 	pw_cluster_release(&w->c);
+}
+
+void cli_query_arg(struct pw_buf *b, const char *key, const char *value)
+{
+	if (!value)
+		return;
+	pw_buf_putc(b, b->s && strchr(b->s, '?') ? '&' : '?');
+	pw_buf_puts(b, key);
+	pw_buf_putc(b, '=');
+	pw_http_escape(value, b);
+}
+
+int cli_ask_agent(const char *agent, const char *path)
+{
+	struct pw_buf out, err;
+	long status = 0;
+	int code = -1;
+	pw_buf_init(&out);
+	pw_buf_init(&err);
+	int rc = pw_http_call_exit(agent, "GET", path, &status, &code, &out, &err);
+	if (rc < 0) {
+		cli_error("cannot reach the agent: %s", err.s);
+		rc = EXIT_USAGE;
+	} else if (status == 200) {
+		fwrite(out.s ? out.s : "", 1, out.len, stdout);
+		rc = code >= 0 ? code : 0;
+	} else {
+		/* its error, as the command would give it */
+		while (out.len && out.s[out.len - 1] == '\n')
+			out.s[--out.len] = 0;
+		cli_error("%s", out.len ? out.s : "the agent gave no answer");
+		rc = EXIT_USAGE;
+	}
+	pw_buf_release(&out);
+	pw_buf_release(&err);
+	return rc;
 }

@@ -457,6 +457,18 @@ int pw_world_update_pod(struct pw_world *w, uint32_t pod, struct pw_commit *res)
 	return rc;
 }
 
+void pw_world_want_reach(struct pw_world *w)
+{
+	w->o.reach = true;
+	if (w->reach || !w->e)
+		return;
+	w->reach = pw_xcalloc(1, sizeof(*w->reach));
+	if (pw_reach_build(w->reach, w->e) < 0) {
+		free(w->reach);
+		w->reach = NULL;
+	}
+}
+
 int pw_world_adopt(struct pw_world *w, struct pw_cluster *c, struct pw_diags *d)
 {
 	free_built(w->c, w->e, w->reach);

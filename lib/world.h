@@ -136,6 +136,9 @@ int pw_world_update_pod(struct pw_world *w, uint32_t pod, struct pw_commit *res)
    it takes; it has no documents. */
 int pw_world_adopt(struct pw_world *w, struct pw_cluster *c, struct pw_diags *d);
 
+/* Keep the fast engine from now on (built now if need be). */
+void pw_world_want_reach(struct pw_world *w);
+
 /* Have incremental updates left enough behind to rebuild? */
 bool pw_world_wants_reclaim(const struct pw_world *w);
 /* Rebuild from the documents in force, in fresh arenas. */

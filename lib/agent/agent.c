@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../explain.h"
+#include "../matrix-out.h"
 #include "../source/source.h"
 #include "agent.h"
 #include "http.h"
@@ -355,6 +357,84 @@ static int h_metrics(struct agent *a, struct pw_buf *out)
 	return 200;
 }
 
+static const char *type_of(enum pw_format f)
+{
+	return f == PW_FORMAT_JSON ? "application/json"
+	       : f == PW_FORMAT_YAML ? "application/yaml"
+				     : "text/plain; charset=utf-8";
+}
+
+/* /v1/eval?src=&dst=&port=[&namespace=][&output=]: podwall eval's answer */
+static int h_eval(struct agent *a, const struct pw_http_req *r, struct pw_buf *out,
+		  const char **type, const char **exit)
+{
+	const char *fmt = pw_http_arg(r, "output");
+	int f = pw_format_parse(fmt ? fmt : "json");
+	struct pw_eval_req q = { pw_http_arg(r, "src"), pw_http_arg(r, "dst"),
+				 pw_http_arg(r, "port"), pw_http_arg(r, "namespace"),
+				 (enum pw_format)f };
+	if (!q.src || !q.dst || !q.port) {
+		pw_buf_puts(out, "give src, dst and port\n");
+		return 400;
+	}
+	if (f != PW_FORMAT_TABLE && f != PW_FORMAT_JSON && f != PW_FORMAT_YAML) {
+		pw_buf_puts(out, "output: table, json or yaml\n");
+		return 400;
+	}
+	struct pw_view v;
+	struct pw_buf err;
+	pw_view_init(&v, a->w.c, a->w.e);
+	v.reach = a->w.reach;
+	pw_buf_init(&err);
+	struct pw_out o = pw_out_buf(out);
+	int rc = pw_eval_write(&v, &q, &o, &err);
+	int status = 200;
+	if (rc == PW_EVAL_ERROR) {
+		pw_buf_reset(out);
+		pw_buf_printf(out, "%s\n", err.s ? err.s : "error");
+		status = 400;
+	} else {
+		*type = type_of(q.fmt);
+		*exit = rc == PW_EVAL_ALLOW ? "0" : "1";
+	}
+	pw_buf_release(&err);
+	pw_view_release(&v);
+	return status;
+}
+
+/* /v1/matrix[?namespace=][&output=][&services=1]: podwall matrix's answer;
+   the fast engine is built on the first ask and kept up to date */
+static int h_matrix(struct agent *a, const struct pw_http_req *r, struct pw_buf *out,
+		    const char **type)
+{
+	const char *fmt = pw_http_arg(r, "output"), *svc = pw_http_arg(r, "services");
+	int f = pw_format_parse(fmt ? fmt : "json");
+	if (f < 0) {
+		pw_buf_puts(out, "output: table, csv, json, yaml or md\n");
+		return 400;
+	}
+	struct pw_matrix_req q = { (enum pw_format)f, pw_http_arg(r, "namespace"),
+				   svc && !strcmp(svc, "1"), NULL, 0 };
+	pw_world_want_reach(&a->w);
+	struct pw_view v;
+	struct pw_buf err;
+	pw_view_init(&v, a->w.c, a->w.e);
+	v.reach = a->w.reach;
+	pw_buf_init(&err);
+	struct pw_out o = pw_out_buf(out);
+	int status = 200;
+	if (pw_matrix_write(&v, &q, &o, &err) < 0) {
+		pw_buf_reset(out);
+		pw_buf_printf(out, "%s\n", err.s ? err.s : "error");
+		status = 400;
+	} else {
+		*type = type_of(q.fmt);
+	}
+	pw_buf_release(&err);
+	pw_view_release(&v);
+	return status;
+}
+
 static bool is(const struct pw_http_req *r, const char *method, const char *path)
 {
 	return !strcmp(r->method, method) && !strcmp(r->path, path);
@@ -366,7 +446,7 @@ static int h_objects_get(struct agent *a, const struct pw_http_req *r,
 			 struct pw_buf *out, const char **type);
 
 static int handle(void *ctx, const struct pw_http_req *r, struct pw_buf *out,
-		  const char **type)
+		  const char **type, const char **exit)
 {
 	struct agent *a = ctx;
 	if (is(r, "GET", "/healthz")) {
@@ -392,6 +472,10 @@ static int handle(void *ctx, const struct pw_http_req *r, struct pw_buf *out,
 	} else if (is(r, "GET", "/v1/policies")) {
 		*type = "application/json";
 		status = h_policies(a, out);
+	} else if (is(r, "GET", "/v1/eval")) {
+		status = h_eval(a, r, out, type, exit);
+	} else if (is(r, "GET", "/v1/matrix")) {
+		status = h_matrix(a, r, out, type);
 	} else if (is(r, "GET", "/v1/dataplane")) {
 		/* what the dataplane holds, as commands that create it */
 		if (a->have_dp && a->dp.ops->dump)

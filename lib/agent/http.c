@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -57,12 +58,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 				   u->body.len, conn };
 	struct pw_buf out;
 	pw_buf_init(&out);
-	const char *type = "text/plain; charset=utf-8";
-	int status = h->fn(h->ctx, &req, &out, &type);
+	const char *type = "text/plain; charset=utf-8", *exit = NULL;
+	int status = h->fn(h->ctx, &req, &out, &type, &exit);
 	struct MHD_Response *r = MHD_create_response_from_buffer(
 		out.len, out.s ? out.s : (void *)"", MHD_RESPMEM_MUST_COPY);
 	pw_buf_release(&out);
 	MHD_add_response_header(r, "Content-Type", type);
+	if (exit)
+		MHD_add_response_header(r, "X-Podwall-Exit", exit);
 	enum MHD_Result rc = MHD_queue_response(conn, (unsigned)status, r);
 	MHD_destroy_response(r);
 	return rc;
@@ -211,9 +214,38 @@ static size_t collect(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+static size_t exit_header(char *p, size_t size, size_t n, void *arg)
+{
+	int *code = arg;
+	size_t len = size * n;
+	static const char h[] = "x-podwall-exit:";
+	if (len > sizeof(h) && !strncasecmp(p, h, sizeof(h) - 1))
+		*code = atoi(p + sizeof(h) - 1);
+	return len;
+}
+
+static int call(const char *agent, const char *method, const char *path,
+		const char *body, size_t len, long timeout_ms, long *status,
+		int *exit_code, struct pw_buf *out, struct pw_buf *err);
+
 int pw_http_call(const char *agent, const char *method, const char *path,
 		 const char *body, size_t len, long timeout_ms, long *status,
 		 struct pw_buf *out, struct pw_buf *err)
+{
+	return call(agent, method, path, body, len, timeout_ms, status, NULL, out, err);
+}
+
+int pw_http_call_exit(const char *agent, const char *method, const char *path,
+		      long *status, int *exit_code, struct pw_buf *out,
+		      struct pw_buf *err)
+{
+	*exit_code = -1;
+	return call(agent, method, path, NULL, 0, 0, status, exit_code, out, err);
+}
+
+static int call(const char *agent, const char *method, const char *path,
+		const char *body, size_t len, long timeout_ms, long *status,
+		int *exit_code, struct pw_buf *out, struct pw_buf *err)
 {
 	static bool inited;
 	if (!inited) {
@@ -240,6 +272,10 @@ int pw_http_call(const char *agent, const char *method, const char *path,
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (exit_code) {
+		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, exit_header);
+		curl_easy_setopt(c, CURLOPT_HEADERDATA, exit_code);
+	}
 	if (timeout_ms > 0)
 		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
 	if (body) {

@@ -20,9 +20,11 @@ struct pw_http_req {
 /* A query argument of the request, NULL if absent. */
 const char *pw_http_arg(const struct pw_http_req *r, const char *key);
 
-/* Fills body and *type (static text); returns the HTTP status. */
+/* Fills body, *type (static text) and, when the answer has one, *exit
+   (static text: the exit status the command line would give, sent as the
+   header X-Podwall-Exit); returns the HTTP status. */
 typedef int (*pw_http_fn)(void *ctx, const struct pw_http_req *req,
-			  struct pw_buf *body, const char **type);
+			  struct pw_buf *body, const char **type, const char **exit);
 
 struct pw_http;
 /* Listen on socket_path (created, mode 0600; NULL: none) and on listen
@@ -43,6 +45,10 @@ void pw_http_stop(struct pw_http *h);
 int pw_http_call(const char *agent, const char *method, const char *path,
 		 const char *body, size_t len, long timeout_ms, long *status,
 		 struct pw_buf *out, struct pw_buf *err);
+/* The same, with the answer's X-Podwall-Exit (-1 when absent). */
+int pw_http_call_exit(const char *agent, const char *method, const char *path,
+		      long *status, int *exit_code, struct pw_buf *out,
+		      struct pw_buf *err);
 /*
  * Send the files (files or directories, as -f takes them) to an agent's
  * POST /v1/VERB (apply or delete) as one change.  0 with the status and

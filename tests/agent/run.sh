@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# podwall agent (root): in a network namespace of its own (pwt-agent-r,
-# removed at the end, also after a failed run), with the dataplane read
-# back from the kernel:
+# podwall agent (root): in a network namespace of its own (pwt-agent-PID,
+# removed at the end; one left by a run that was killed is removed by the
+# next), with the dataplane read back from the kernel:
 #  1. the source loads and becomes ready; the kernel's table equals the
 #     table the engine renders (a dry-run agent on the same source);
 #  2. a change written to the source (write-by-rename, a plain write, a
@@ -16,7 +16,7 @@
 #     agent converges (sending only what differs);
 #  6. SIGTERM leaves the table in force.
 . "$(dirname "$0")/../lib.sh"
-NS=pwt-agent-r
+NS=pwt-agent-$$
 if [ "$(id -u)" != 0 ]; then
 	echo "agent: needs root"
 	summary agent
@@ -29,7 +29,10 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
-ip netns del $NS 2> /dev/null
+# namespaces of runs that were killed
+for n in $(ip netns list | awk '{ print $1 }' | grep '^pwt-agent-[0-9]*$'); do
+	kill -0 "${n#pwt-agent-}" 2> /dev/null || ip netns del "$n"
+done
 ip netns add $NS || { fail "cannot create $NS"; summary agent; exit 1; }
 SRC=$TMP/src
 mkdir -p "$SRC"
@@ -223,6 +226,41 @@ seq=$((seq + 1))
 $PODWALL delete -f "$TMP/c.yaml" --agent "$SOCK" > /dev/null 2>&1
 if [ $? = 1 ]; then pass; else fail "delete of what is gone: not exit 1"; fi
 
+# ---- 4b. the API answers as the command line does on the same files ---------------
+n=0
+for q in "ns0/p0 ns0/p3 TCP/84" "ns1/p1 ns0/p0 TCP/84" "ns1/p1 ns0/p5 TCP/8080" \
+	"ns0/p3 ns2/p2 http" "192.0.2.7 ns0/p0 TCP/84" "ns0/p0 198.51.100.1 UDP/53" \
+	"ns2/p5 ns2/p8 TCP/84"; do
+	set -- $q
+	for fmt in json yaml table; do
+		n=$((n + 1))
+		$PODWALL eval --agent "$SOCK" --src "$1" --dst "$2" --port "$3" -o $fmt > "$TMP/a" 2>&1
+		ra=$?
+		$PODWALL eval -f "$SRC" --src "$1" --dst "$2" --port "$3" -o $fmt > "$TMP/c" 2>&1
+		rc=$?
+		if [ $ra = $rc ] && cmp -s "$TMP/a" "$TMP/c"; then pass; else
+			fail "eval $q -o $fmt: agent (exit $ra) and command line (exit $rc) differ: $(diff "$TMP/a" "$TMP/c" | head -3)"
+		fi
+	done
+done
+api "$SOCK" "/v1/eval?src=ns1/p1&dst=ns0/p0&port=TCP/84" > "$TMP/a"
+$PODWALL eval -f "$SRC" --src ns1/p1 --dst ns0/p0 --port TCP/84 -o json > "$TMP/c"
+if cmp -s "$TMP/a" "$TMP/c"; then pass; else fail "/v1/eval is not eval -o json"; fi
+for fmt in json csv table; do
+	$PODWALL matrix --agent "$SOCK" -o $fmt > "$TMP/a" 2>&1
+	$PODWALL matrix -f "$SRC" -o $fmt > "$TMP/c" 2>&1
+	if [ -s "$TMP/a" ] && cmp -s "$TMP/a" "$TMP/c"; then pass; else
+		fail "matrix -o $fmt: agent and command line differ: $(diff "$TMP/a" "$TMP/c" | head -3)"
+	fi
+done
+# after a change the matrix follows (kept up to date, not rebuilt)
+allow allow-a 85 a2 > "$SRC/allow.yaml"
+seq=$((seq + 1))
+wait_seq "$SOCK" $seq
+$PODWALL matrix --agent "$SOCK" -o csv > "$TMP/a" 2>&1
+$PODWALL matrix -f "$SRC" -o csv > "$TMP/c" 2>&1
+if cmp -s "$TMP/a" "$TMP/c"; then pass; else fail "matrix after a change differs"; fi
+
 # ---- 5. kill -9 while applying, restart --------------------------------------------------
 kill -9 $main
 wait $main 2> /dev/null
@@ -255,9 +293,16 @@ main=$agent
 rendered "$SRC" > "$TMP/want"
 kernel_objects > "$TMP/got"
 if cmp -s "$TMP/want" "$TMP/got"; then pass; else fail "restart: did not converge"; fi
-# a restart on an unchanged kernel sends only the objects named by role
+# a restart on a kernel that holds the source's table creates and deletes
+# nothing (it rewrites the few objects named by their role)
+kill -9 $main
+wait $main 2> /dev/null
+start_agent "$SOCK" "$SRC" --netns $NS || fail "restart on an unchanged kernel failed"
+main=$agent
 entry=$(api "$SOCK" /v1/changes | grep '"seq": 1,')
-if echo "$entry" | grep -q '"created": 0,'; then pass; else fail "restart created objects: $entry"; fi
+if echo "$entry" | grep -q '"created": 0,.*"deleted": 0'; then pass; else
+	fail "a restart on an unchanged kernel created or deleted objects: $entry"
+fi
 
 # ---- 6. SIGTERM leaves the table ---------------------------------------------------------
 before=$(kernel_objects)
