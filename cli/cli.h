@@ -41,15 +41,6 @@ struct cli_opts {
 	/* called after loading, before the engine is built (lab addresses) */
 	int (*prepare)(struct pw_cluster *c, void *arg);
 	void *prepare_arg;
-	/* asked for every object of files[input] (lab: a later apply replaces
-	   an object); see struct pw_cluster's admit */
-	bool (*admit)(void *arg, uint32_t input, const char *key);
-	void *admit_arg;
-	/* loads files[input] instead of pw_cluster_load_path (the lab: from
-	   its copies); the number of errors added */
-	size_t (*load)(void *arg, struct pw_cluster *c, uint32_t input,
-		       struct pw_diags *d);
-	void *load_arg;
 };
 
 /* A loaded cluster and its engine, and the view of them that the

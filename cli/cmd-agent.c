@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "../lib/agent/agent.h"
+#include "../lib/lab/lab.h"
 #include "cli.h"
 
 static const char agent_usage[] =
@@ -16,6 +17,7 @@ static const char agent_usage[] =
 	"                     [--listen ADDR:PORT] [--netns NAME] [--table NAME]\n"
 	"                     [--dataplane nftables|none] [--services]\n"
 	"                     [--ipblock-excludes-pods] [--hostnetwork-as-pods]\n"
+	"                     [--lab NAME]\n"
 	"\n"
 	"Hold a cluster's state and keep the dataplane equal to it, change by\n"
 	"change.  Loads the source, puts its policies in force (only what differs\n"
@@ -40,6 +42,9 @@ static const char agent_usage[] =
 	"  --services                translate Service addresses to backends too\n"
 	"  --ipblock-excludes-pods, --hostnetwork-as-pods\n"
 	"                            read as by the analysis commands\n"
+	"  --lab NAME                be the agent of lab NAME (podwall lab up starts\n"
+	"                            it): pods get the lab's addresses, interfaces\n"
+	"                            pwr<k>, and their namespaces as they come and go\n"
 	"\n"
 	"A pod's interface on the dataplane's side is named by its annotation\n"
 	"podwall.io/interface.  API: /healthz, /readyz, /metrics, /v1/changes,\n"
@@ -83,8 +88,17 @@ static bool annotated_port(void *arg, const struct pw_cluster *c, uint32_t pod,
 	return false;
 }
 
+/* The lab's: its problems (a pod that could not be created) logged. */
+static void lab_after_commit(void *arg, const struct pw_world *w)
+{
+	struct pw_lab_hooks *h = arg;
+	pw_lab_hook_after_commit(arg, w);
+	if (h->err.len)
+		log_line(NULL, h->err.s);
+}
+
 /* Its own options only: the manifests come from --source. */
-static int agent_parse(int argc, char **argv, struct pw_agent_opts *o)
+static int agent_parse(int argc, char **argv, struct pw_agent_opts *o, const char **lab)
 {
 	for (int i = 1; i < argc; i++) {
 		int err = 0;
@@ -107,6 +121,8 @@ static int agent_parse(int argc, char **argv, struct pw_agent_opts *o)
 			o->table = v;
 		else if (!err && (v = cli_optval(argc, argv, &i, NULL, "--dataplane", &err)))
 			o->backend = v;
+		else if (!err && (v = cli_optval(argc, argv, &i, NULL, "--lab", &err)))
+			*lab = v;
 		else if (err)
 			return -1;
 		else if (!strcmp(argv[i], "--services"))
@@ -127,7 +143,8 @@ static int agent_parse(int argc, char **argv, struct pw_agent_opts *o)
 int cmd_agent(int argc, char **argv)
 {
 	struct pw_agent_opts o = { 0 };
-	int r = agent_parse(argc, argv, &o);
+	const char *lab = NULL;
+	int r = agent_parse(argc, argv, &o, &lab);
 	if (r)
 		return r > 0 ? 0 : EXIT_USAGE;
 	if (!o.source) {
@@ -139,6 +156,28 @@ int cmd_agent(int argc, char **argv)
 	static bool dry;
 	dry = o.backend && !strcmp(o.backend, "dry-run");
 	o.hook_arg = &dry;
+	static struct pw_lab_hooks lh;
+	if (lab) {
+		/* the lab's state, read once: from now on the agent keeps pods */
+		struct pw_buf err;
+		pw_buf_init(&err);
+		pw_lab_init(&lh.lb, lab);
+		pw_buf_init(&lh.pods);
+		pw_buf_init(&lh.err);
+		if (!pw_lab_name_valid(lab) || pw_lab_read(&lh.lb, &err) < 0) {
+			cli_error("agent: --lab %s: %s", cli_q(lab), err.s ? err.s : "no such lab");
+			pw_buf_release(&err);
+			return EXIT_USAGE;
+		}
+		pw_buf_release(&err);
+		pw_lab_pods_text(&lh.lb, &lh.pods);
+		o.engine_flags |= lh.lb.flags;
+		o.replicas = lh.lb.replicas;
+		o.prepare = pw_lab_hook_prepare;
+		o.port_of = pw_lab_hook_port_of;
+		o.after_commit = lab_after_commit;
+		o.hook_arg = &lh;
+	}
 	o.log = log_line;
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);

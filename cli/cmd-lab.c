@@ -10,8 +10,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "../lib/agent/http.h"
 #include "../lib/lab/lab.h"
 #include "cli.h"
 
@@ -64,47 +67,31 @@ static const char names_help[] =
 
 /* ---- loading ------------------------------------------------------------------- */
 
-static size_t load_input(void *arg, struct pw_cluster *c, uint32_t input,
-			 struct pw_diags *d)
-{
-	struct pw_lab_admit *a = arg;
-	return pw_lab_load_input(a->lb, a->order[input], c, d);
-}
-
 static int assign(struct pw_cluster *c, void *arg)
 {
 	return pw_lab_assign(arg, c);
 }
 
-/* Load what the lab holds; a, when given, keeps what the loading saw. */
-static int lab_load(struct pw_lab *lb, struct cli_world *w, struct pw_lab_admit *a)
+/* Load files as the lab would hold them (pods at the lab's addresses). */
+static int load_files(struct pw_lab *lb, struct cli_world *w, const char **files, int n)
 {
-	struct pw_lab_admit own;
-	if (!a) {
-		pw_lab_admit_init(&own, lb, 0);
-		a = &own;
-	}
-	const char **files = pw_xcalloc((size_t)lb->ninputs + 1, sizeof(char *));
-	for (int k = 0; k < lb->ninputs; k++)
-		files[k] = lb->inputs[a->order[k]].path;
 	struct cli_opts o = { 0 };
 	o.files = files;
-	o.nfiles = lb->ninputs;
+	o.nfiles = n;
 	o.engine_flags = lb->flags;
 	o.replicas = lb->replicas;
 	o.prepare = assign;
 	o.prepare_arg = lb;
-	o.admit = pw_lab_admit;
-	o.admit_arg = a;
-	o.load = load_input;
-	o.load_arg = a;
-	int rc = cli_world_load(w, &o);
-	w->c.admit = NULL; /* a lives no longer than this load */
-	w->c.admit_arg = NULL;
-	free(files);
-	if (a == &own)
-		pw_lab_admit_release(&own);
-	return rc;
+	return cli_world_load(w, &o);
+}
+
+/* Load what the lab holds: its source directory, as its agent does. */
+static int lab_load(struct pw_lab *lb, struct cli_world *w)
+{
+	char src[512];
+	pw_lab_source_dir(lb, src);
+	const char *files[] = { src };
+	return load_files(lb, w, files, 1);
 }
 
 static void print_diags(const struct pw_diags *d)
@@ -168,6 +155,123 @@ static int lab_open(const struct lab_cmd *cmd, struct pw_lab *lb, const char *na
 
 /* ---- up, render, down ------------------------------------------------------------ */
 
+/* ---- the agent ------------------------------------------------------------------ */
+
+/* GET path of the lab's agent: its status, or -1 when it does not answer. */
+static long agent_get(const struct pw_lab *lb, const char *path, struct pw_buf *out)
+{
+	char sock[512];
+	struct pw_buf err;
+	long status = 0;
+	pw_lab_agent_socket(lb, sock);
+	pw_buf_init(&err);
+	pw_buf_reset(out);
+	int rc = pw_http_call(sock, "GET", path, NULL, 0, 2000, &status, out, &err);
+	pw_buf_release(&err);
+	return rc < 0 ? -1 : status;
+}
+
+/* The rules in the agent's table (its /metrics), or -1. */
+static long agent_rules(const struct pw_lab *lb)
+{
+	struct pw_buf m;
+	pw_buf_init(&m);
+	long n = -1;
+	if (agent_get(lb, "/metrics", &m) == 200 && m.s) {
+		const char *p = strstr(m.s, "\npodwall_dataplane_rules ");
+		if (p)
+			n = atol(p + strlen("\npodwall_dataplane_rules "));
+	}
+	pw_buf_release(&m);
+	return n;
+}
+
+/* The last lines of the agent's log, on stderr. */
+static void agent_log_tail(const struct pw_lab *lb, int lines)
+{
+	char *log = pw_lab_state_get(lb, "agent.log");
+	if (!log)
+		return;
+	size_t n = strlen(log);
+	const char *p = log + n;
+	while (p > log && lines >= 0)
+		if (*--p == '\n')
+			lines--;
+	fprintf(stderr, "%s", p + (*p == '\n'));
+	free(log);
+}
+
+/* Wait for the agent to be ready: 0, or -1 when it stopped or timed out. */
+static int agent_wait_ready(const struct pw_lab *lb, pid_t pid, int timeout_ms)
+{
+	struct pw_buf out;
+	pw_buf_init(&out);
+	double until = cli_now_ms() + timeout_ms;
+	int rc = -1;
+	while (cli_now_ms() < until) {
+		if (agent_get(lb, "/readyz", &out) == 200) {
+			rc = 0;
+			break;
+		}
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			break; /* it stopped */
+		usleep(20 * 1000);
+	}
+	pw_buf_release(&out);
+	return rc;
+}
+
+/* Copy the inputs into the lab's source, NNN-basename each. */
+struct copy_in {
+	char dir[512];
+	int n;
+	int failed;
+};
+
+static size_t copy_input(void *arg, const char *name, const unsigned char *bytes,
+			 size_t len, struct pw_diags *d)
+{
+	(void)d;
+	struct copy_in *ci = arg;
+	const char *base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/%03d-%s%s", ci->dir, ci->n++, base,
+		 pw_is_manifest_name(base) ? "" : ".yaml");
+	FILE *f = fopen(path, "w");
+	if (!f || fwrite(bytes, 1, len, f) != len)
+		ci->failed++;
+	if (f && fclose(f) != 0)
+		ci->failed++;
+	return 0;
+}
+
+static int copy_inputs(const struct pw_lab *lb, const char **files, int n,
+		       struct pw_buf *err)
+{
+	struct copy_in ci = { .n = 0 };
+	pw_lab_source_dir(lb, ci.dir);
+	if (mkdir(ci.dir, 0755) < 0 && errno != EEXIST) {
+		pw_buf_printf(err, "cannot make %s: %s", ci.dir, strerror(errno));
+		return -1;
+	}
+	struct pw_arena names;
+	struct pw_diags d;
+	pw_arena_init(&names);
+	pw_diags_init(&d);
+	for (int f = 0; f < n; f++)
+		pw_walk_path(files[f], &names, copy_input, &ci, &d);
+	pw_arena_release(&names);
+	pw_diags_release(&d);
+	if (ci.failed) {
+		pw_buf_printf(err, "cannot copy the inputs into %s", ci.dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- up, render, down ------------------------------------------------------------ */
+
 static int lab_up(const struct lab_cmd *cmd, struct lab_args *a)
 {
 	if (!a->nfiles)
@@ -194,26 +298,21 @@ static int lab_up(const struct lab_cmd *cmd, struct lab_args *a)
 				lb.next++;
 	for (int x = 0; x < a->next; x++)
 		lb.ext[lb.next++] = a->ext[x];
-	for (int f = 0; f < a->nfiles; f++) {
-		char *abs = realpath(a->files[f], NULL);
-		if (!abs) {
+	for (int f = 0; f < a->nfiles; f++)
+		if (access(a->files[f], R_OK) < 0) {
 			cli_error("lab up: cannot read %s: %s", cli_q(a->files[f]), strerror(errno));
 			pw_lab_forget(&lb);
 			goto out;
 		}
-		pw_lab_add_input(&lb, abs, 1, true);
-	}
 	struct cli_world w;
-	if (lab_load(&lb, &w, NULL) < 0) {
+	if (load_files(&lb, &w, a->files, a->nfiles) < 0) {
 		cli_world_release(&w);
 		pw_lab_forget(&lb);
 		goto out;
 	}
 	warn_unenforced(&w);
 	rc = 1;
-	size_t rules = 0;
-	struct pw_lab_ports ports;
-	pw_lab_ports(&lb, &w.c, &ports);
+	long rules = -1;
 	if (pw_lab_write(&lb, &err) == 0 && pw_lab_add_router(&lb, &err) == 0) {
 		rc = 0;
 		for (uint32_t i = 0; !rc && i < w.c.npods; i++)
@@ -221,14 +320,25 @@ static int lab_up(const struct lab_cmd *cmd, struct lab_args *a)
 		for (int x = 0; !rc && x < lb.next; x++)
 			rc = pw_lab_add_external(&lb, x, &err) < 0;
 		if (!rc)
-			rc = pw_lab_enforce(&lb, &w.e, &ports, &rules, &err) < 0;
+			rc = copy_inputs(&lb, a->files, a->nfiles, &err) < 0;
+		pid_t pid = rc ? -1 : pw_lab_start_agent(&lb, &err);
+		if (!rc && pid < 0)
+			rc = 1;
+		if (!rc && agent_wait_ready(&lb, pid, 30000) < 0) {
+			pw_buf_printf(&err, "the agent did not become ready; its log ends:");
+			print_err(cmd->name, &err, NULL);
+			pw_buf_reset(&err);
+			agent_log_tail(&lb, 10);
+			rc = 1;
+		}
+		if (!rc)
+			rules = agent_rules(&lb);
 	}
 	if (!rc)
-		printf("lab %s is up: %u pods, %d external hosts, %zu nftables rules\n",
+		printf("lab %s is up: %u pods, %d external hosts, %ld nftables rules\n",
 		       lb.name, w.c.npods, lb.next, rules);
-	else
+	else if (err.len)
 		print_err(cmd->name, &err, strerror(errno));
-	pw_lab_ports_release(&ports);
 	cli_world_release(&w);
 out:
 	pw_lab_release(&lb);
@@ -246,11 +356,9 @@ static int lab_render(const struct lab_cmd *cmd, struct lab_args *a)
 	lab_new(&lb, a->name);
 	lb.flags = a->flags;
 	lb.replicas = a->replicas;
-	for (int f = 0; f < a->nfiles; f++)
-		pw_lab_add_input(&lb, pw_xstrdup(a->files[f]), 1, false);
 	struct cli_world w;
 	int rc = EXIT_USAGE;
-	if (lab_load(&lb, &w, NULL) == 0) {
+	if (load_files(&lb, &w, a->files, a->nfiles) == 0) {
 		warn_unenforced(&w);
 		struct pw_lab_ports ports;
 		struct pw_nft t;
@@ -298,133 +406,86 @@ static int lab_down(const struct lab_cmd *cmd, struct lab_args *a)
 
 /* ---- apply / delete ----------------------------------------------------------- */
 
-/* Pods of w the lab has no namespace for are created, pods it has that w
-   lacks removed (had: per lab index before this change, a namespace). */
-static int sync_pods(struct pw_lab *lb, const struct cli_world *w, const bool *had,
-		     int prev_keys)
+/* The agent's answer: per-object lines on stdout, "# ..." lines left
+   out; "KIND NS/NAME not found" lines as errors.  The count of those. */
+static int print_answer(const struct pw_lab *lb, const char *out)
 {
-	struct pw_buf err;
-	pw_buf_init(&err);
-	bool *now = pw_xcalloc((size_t)lb->nkeys + 1, sizeof(bool));
-	int rc = 0;
-	for (uint32_t i = 0; i < w->c.npods; i++) {
-		int k = lb->pod_k[i];
-		now[k] = true;
-		if (k < prev_keys && had[k])
-			continue;
-		pw_buf_reset(&err);
-		if (pw_lab_add_pod(lb, k, &w->c.pods[i], &err) < 0) {
-			cli_error("lab: %s", err.s ? err.s : "cannot create a pod");
-			rc = 1;
+	int missing = 0;
+	const char *p = out;
+	while (p && *p) {
+		const char *nl = strchr(p, '\n');
+		int len = nl ? (int)(nl - p) : (int)strlen(p);
+		const char *nf = " not found";
+		int nfl = (int)strlen(nf);
+		if (len > nfl && !strncmp(p + len - nfl, nf, (size_t)nfl)) {
+			cli_error("lab delete: %.*s is not in lab %s", len - nfl, p, lb->name);
+			missing++;
+		} else if (len && *p != '#') {
+			printf("%.*s\n", len, p);
 		}
-	}
-	for (int k = 0; k < prev_keys; k++)
-		if (had[k] && !now[k]) {
-			pw_buf_reset(&err);
-			pw_lab_del_pod(lb, k, &err);
-		}
-	free(now);
-	pw_buf_release(&err);
-	return rc;
-}
-
-/* The deletes of generation gen that found nothing to delete, printed. */
-static size_t report_missing(const struct pw_lab *lb, const struct pw_lab_admit *adm,
-			     uint32_t gen)
-{
-	size_t missing = 0;
-	for (int i = 0; i < lb->ndels; i++) {
-		if (lb->del_gens[i] != gen || pw_strmap_get(&adm->found, lb->dels[i]))
-			continue;
-		/* key: group/Kind/ns/name */
-		const char *k = strchr(lb->dels[i], '/') + 1;
-		const char *ns = strchr(k, '/') + 1;
-		const char *nm = strchr(ns, '/') + 1;
-		cli_error("lab delete: %.*s %.*s%s%s is not in lab %s", (int)(ns - k - 1), k,
-			  (int)(nm - ns - 1), ns, nm > ns + 1 ? "/" : "", nm, lb->name);
-		missing++;
+		p += len + (nl ? 1 : 0);
 	}
 	return missing;
 }
 
 static int lab_change(struct pw_lab *lb, struct lab_args *a, bool add)
 {
-	double t0 = cli_now_ms();
 	const char *sub = add ? "apply" : "delete";
-	uint32_t gen = lb->gen + 1;
-	struct pw_buf err;
-	pw_buf_init(&err);
-	for (int f = 0; f < a->nfiles; f++) {
-		char *abs = realpath(a->files[f], NULL);
-		if (!abs) {
+	for (int f = 0; f < a->nfiles; f++)
+		if (access(a->files[f], R_OK) < 0) {
 			cli_error("lab %s: cannot read %s: %s", sub, cli_q(a->files[f]),
 				  strerror(errno));
-			pw_buf_release(&err);
 			return EXIT_USAGE;
 		}
-		if (add) {
-			pw_lab_add_input(lb, abs, gen, true);
-			continue;
-		}
-		/* kubectl delete -f: the objects the file names */
-		int n = pw_lab_delete_keys(lb, abs, gen, &err);
-		free(abs);
-		if (n < 0)
-			fputs(err.s ? err.s : "", stderr);
-		else if (!n)
-			cli_error("lab delete: %s names no object to delete", cli_q(a->files[f]));
-		if (n <= 0) {
-			pw_buf_release(&err);
-			return EXIT_USAGE;
-		}
-	}
-	int prev_keys = lb->nkeys;
-	bool *had = pw_xcalloc((size_t)prev_keys + 1, sizeof(bool));
-	/* which pods existed: those with a namespace */
-	for (int k = 0; k < prev_keys; k++) {
-		char ns[128];
-		pw_lab_pod_ns(lb, k, ns);
-		had[k] = pw_netns_exists(ns);
-	}
-	struct cli_world w;
-	struct pw_lab_admit adm;
-	pw_lab_admit_init(&adm, lb, add ? 0 : gen);
-	int rc = EXIT_USAGE;
-	if (lab_load(lb, &w, &adm) < 0 || report_missing(lb, &adm, gen)) {
-		pw_lab_admit_release(&adm);
-		goto out;
-	}
-	pw_lab_prune(lb, &adm);
-	pw_lab_admit_release(&adm);
-	warn_unenforced(&w);
-	rc = sync_pods(lb, &w, had, prev_keys);
-	size_t rules = 0;
-	struct pw_lab_ports ports;
-	pw_lab_ports(lb, &w.c, &ports);
-	if (!rc && pw_lab_enforce(lb, &w.e, &ports, &rules, &err) < 0) {
-		print_err(sub, &err, "cannot put the new rules in force");
-		rc = 1;
-	}
-	pw_lab_ports_release(&ports);
+	char sock[512];
+	pw_lab_agent_socket(lb, sock);
+	struct pw_diags d;
+	struct pw_buf out, err;
+	long status = 0;
+	pw_diags_init(&d);
+	pw_buf_init(&out);
+	pw_buf_init(&err);
+	double t0 = cli_now_ms();
+	int sent = pw_agent_send_files(sock, sub, a->files, (size_t)a->nfiles, NULL, &status,
+				       &out, &d, &err);
 	double t1 = cli_now_ms();
-	if (!rc && pw_lab_write(lb, &err) < 0) {
-		print_err(sub, &err, NULL);
-		rc = 1;
+	print_diags(&d);
+	int rc = 0;
+	if (sent < 0) {
+		if (!d.errors)
+			cli_error("lab %s: the lab's agent does not answer (podwall lab status --name %s): %s",
+				  sub, lb->name, err.s ? err.s : "");
+		rc = d.errors ? EXIT_USAGE : 1;
+	} else if (status == 200 || status == 404) {
+		/* an object a delete names that is not in the lab: an error */
+		rc = print_answer(lb, out.s) ? EXIT_USAGE : 0;
+	} else {
+		fputs(out.s ? out.s : "", stderr);
+		rc = status == 422 ? EXIT_FINDINGS : EXIT_USAGE;
 	}
-	if (!rc) {
-		printf("rules in force %.1f ms after the request (%zu nftables rules)\n",
-		       t1 - t0, rules);
-		if (!a->keep) {
-			int cut = pw_lab_cut_denied(lb, &w.e, &err);
-			if (cut > 0)
-				printf("cut %d established connection%s the policies now deny\n",
-				       cut, cut == 1 ? "" : "s");
+	if (status == 200) {
+		printf("rules in force %.1f ms after the request (%ld nftables rules)\n",
+		       t1 - t0, agent_rules(lb));
+		/* what the agent now holds, for its warnings and the cut */
+		struct pw_lab now;
+		struct cli_world w;
+		lab_new(&now, lb->name);
+		pw_buf_reset(&err);
+		if (pw_lab_read(&now, &err) == 0) {
+			if (lab_load(&now, &w) == 0) {
+				warn_unenforced(&w);
+				int cut = a->keep ? 0 : pw_lab_cut_denied(&now, &w.e, &err);
+				if (cut > 0)
+					printf("cut %d established connection%s the policies now deny\n",
+					       cut, cut == 1 ? "" : "s");
+			}
+			cli_world_release(&w);
 		}
+		pw_lab_release(&now);
 	}
-out:
+	pw_diags_release(&d);
+	pw_buf_release(&out);
 	pw_buf_release(&err);
-	free(had);
-	cli_world_release(&w);
 	return rc;
 }
 
@@ -599,7 +660,7 @@ static int lab_probe(const struct lab_cmd *cmd, struct lab_args *a)
 	struct pw_buf err;
 	pw_buf_init(&err);
 	rc = EXIT_USAGE;
-	if (lab_load(&lb, &w, NULL) < 0) {
+	if (lab_load(&lb, &w) < 0) {
 		/* printed */
 	} else if (a->services) {
 		struct pw_lab_svc_probe r;
@@ -631,12 +692,78 @@ static int lab_probe(const struct lab_cmd *cmd, struct lab_args *a)
 
 /* ---- status / exec --------------------------------------------------------- */
 
+/* A JSON string field of the object at p (no escapes decoded but \"),
+   into out. */
+static bool json_field(const char *p, const char *end, const char *key, char *out,
+		       size_t n)
+{
+	char pat[64];
+	snprintf(pat, sizeof(pat), "\"%s\": ", key);
+	const char *at = strstr(p, pat);
+	if (!at || at >= end)
+		return false;
+	at += strlen(pat);
+	size_t k = 0;
+	if (*at == '"') {
+		for (at++; *at && *at != '"' && k + 1 < n; at++) {
+			if (*at == '\\' && at[1])
+				at++;
+			out[k++] = *at == '\n' ? ' ' : *at;
+		}
+	} else {
+		while (*at && *at != ',' && *at != '}' && k + 1 < n)
+			out[k++] = *at++;
+	}
+	out[k] = 0;
+	return true;
+}
+
+/* The agent: running, ready, and its last changes (its change log). */
+static void print_agent(const struct pw_lab *lb)
+{
+	int pid = pw_lab_agent_pid(lb);
+	struct pw_buf out;
+	pw_buf_init(&out);
+	long ready = agent_get(lb, "/readyz", &out);
+	if (!pid)
+		printf("agent: not running (the kernel keeps the last rules it put in force)\n");
+	else
+		printf("agent pid %d: %s\n", pid,
+		       ready == 200 ? "ready" : ready < 0 ? "not answering" : "not ready");
+	if (ready >= 0 && agent_get(lb, "/v1/changes", &out) == 200 && out.s) {
+		/* the last 5: objects "{...}", one a line */
+		const char *starts[5];
+		int n = 0;
+		for (const char *p = strstr(out.s, "\n  {"); p; p = strstr(p + 1, "\n  {"))
+			starts[n++ % 5] = p + 3;
+		int first = n > 5 ? n - 5 : 0;
+		for (int i = first; i < n; i++) {
+			const char *p = starts[i % 5], *end = strstr(p, "\n  {");
+			if (!end)
+				end = p + strlen(p);
+			char seq[32], result[32], docs[200], ms[32], errs[300];
+			if (!end || !json_field(p, end, "seq", seq, sizeof(seq)) ||
+			    !json_field(p, end, "result", result, sizeof(result)) ||
+			    !json_field(p, end, "documents", docs, sizeof(docs)))
+				continue;
+			if (json_field(p, end, "enforced_ms", ms, sizeof(ms)))
+				printf("  change %s %s (%s): in force in %s ms\n", seq, result, docs,
+				       ms);
+			else if (json_field(p, end, "errors", errs, sizeof(errs)))
+				printf("  change %s %s (%s): %s\n", seq, result, docs, errs);
+			else
+				printf("  change %s %s (%s)\n", seq, result, docs);
+		}
+	}
+	pw_buf_release(&out);
+}
+
 static int lab_status(const struct lab_cmd *cmd, struct lab_args *a)
 {
 	struct pw_lab lb;
 	int rc = lab_open(cmd, &lb, a->name, PW_LAB_READ);
 	struct cli_world w;
-	if (rc || lab_load(&lb, &w, NULL) < 0) {
+	if (rc || lab_load(&lb, &w) < 0) {
 		if (!rc)
 			cli_world_release(&w);
 		pw_lab_release(&lb);
@@ -660,10 +787,7 @@ static int lab_status(const struct lab_cmd *cmd, struct lab_args *a)
 		pw_lab_ext_ns(&lb, x, ns);
 		printf("  %-40s %-16s %s\n", "(external)", addr, ns);
 	}
-	for (int i = 0; i < lb.ninputs; i++)
-		printf("input %s\n", lb.inputs[i].path);
-	for (int i = 0; i < lb.ndels; i++)
-		printf("deleted %s\n", lb.dels[i]);
+	print_agent(&lb);
 	cli_world_release(&w);
 	pw_lab_release(&lb);
 	return 0;

@@ -201,15 +201,10 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 	pw_diags_init(&d);
 	pw_buf_init(&b);
 	w->c.template_replicas = o->replicas;
-	w->c.admit = o->admit;
-	w->c.admit_arg = o->admit_arg;
 	w->c.apply_ns = o->ns;
 	for (int i = 0; i < o->nfiles; i++) {
 		w->c.input = (uint32_t)i;
-		if (o->load)
-			o->load(o->load_arg, &w->c, (uint32_t)i, &d);
-		else
-			pw_cluster_load_path(&w->c, o->files[i], &d);
+		pw_cluster_load_path(&w->c, o->files[i], &d);
 	}
 	if (o->ingress_controller && w->c.nings)
 		ingress_pod = (int32_t)pw_cluster_add_ingress_controller(&w->c);

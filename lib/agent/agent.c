@@ -930,6 +930,7 @@ int pw_agent_run(const struct pw_agent_opts *o, volatile sig_atomic_t *stop)
 	pw_buf_init(&err);
 	struct pw_world_opts wo = { 0 };
 	wo.engine_flags = o->engine_flags;
+	wo.replicas = o->replicas;
 	wo.node = o->node;
 	wo.prepare = o->prepare;
 	wo.prepare_arg = o->hook_arg;

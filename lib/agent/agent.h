@@ -47,6 +47,7 @@ struct pw_agent_opts {
 	const char *backend; /* NULL: "nftables"; "none": no dataplane */
 	bool services;	     /* translate Service addresses too */
 	unsigned engine_flags;
+	uint32_t replicas;   /* pods per workload without pods (0: 1) */
 	/* the lab's hooks (see struct pw_world_opts); NULL: a node's */
 	int (*prepare)(struct pw_cluster *c, void *arg);
 	bool (*port_of)(void *arg, const struct pw_cluster *c, uint32_t pod,

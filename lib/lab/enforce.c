@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The lab's dataplane: the engine's decisions as an nftables table in the
-   router, through the dataplane interface (lib/dp/dp.h; the seam,
-   pw_lab_enforce: see lab.h), and cutting the connections new rules
-   deny. */
+/* The lab's dataplane: the table a lab would put in force (lab render;
+   the lab's agent puts it in force, through lib/dp/dp.h), and cutting the
+   connections new rules deny. */
 #include "lab.h"
 
 #include <stdio.h>
@@ -33,25 +32,6 @@ void pw_lab_render(const struct pw_lab *lb, const struct pw_engine *e,
 {
 	pw_nft_build_opts(e, ports->v, ports->n, lb->nft_linear, out);
 	pw_nft_add_services(e->c, out);
-}
-
-int pw_lab_enforce(struct pw_lab *lb, const struct pw_engine *e,
-		   const struct pw_lab_ports *ports, size_t *rules, struct pw_buf *err)
-{
-	struct pw_dp dp;
-	if (pw_dp_open(&dp, "nftables", PW_LAB_TABLE, lb->router, err) < 0)
-		return -1;
-	dp.services = true;
-	dp.linear = lb->nft_linear;
-	struct pw_dp_table *t = pw_dp_render(&dp, e, ports->v, ports->n);
-	struct pw_dp_delta delta = { 0 };
-	int rc = pw_dp_apply(&dp, t, &delta, err);
-	if (rc < 0)
-		pw_dp_free_table(&dp, t);
-	if (rules)
-		*rules = delta.rules;
-	pw_dp_close(&dp);
-	return rc;
 }
 
 int pw_lab_cut_denied(const struct pw_lab *lb, const struct pw_engine *e,

@@ -24,14 +24,20 @@
  *            that change the lab (up, apply, delete, down)
  *   owned    what the lab created (netns, pid), appended before creation
  *   config   replicas, engine flags, external hosts
- *   inputs   "apply GEN PATH": a manifest path and the apply (1, 2, ...)
- *            that last read it; "delete GEN KEY": an object removed by
- *            `lab delete` GEN ("group/Kind/ns/name")
- *   in-GEN-HASH  a copy of what apply GEN read of PATH (HASH: of PATH),
- *            which later commands load instead of PATH: the user's files
- *            may change or go
  *   pods     "K ns/name ADDR": a pod's lab index and address, kept stable
+ *            (written by `lab up` and then by the lab's agent only)
+ *   source/  the manifests the lab holds: the directory its agent watches
+ *            (`lab up` copies its inputs there, `lab apply` and `lab
+ *            delete` go through the agent, which stores each object there)
+ *   agent.sock, agent.log   the agent's API and its log
  * Files are replaced by rename; `lab down` removes the directory.
+ *
+ * The agent: `lab up` starts this same executable as
+ *   EXE agent --lab NAME --source dir:STATE/NAME/source ...
+ * detached, recorded ("agent PID") in the ownership record by itself
+ * before it runs; it puts the source in force in the router and creates
+ * and removes the namespaces of pods as they come and go (the hooks
+ * below).  `lab down` recognises it by that command line.
  *
  * Servers: every pod and external host runs this same executable as
  *   EXE lab __serve NAME NETNS PORTS
@@ -76,13 +82,6 @@ int pw_netns_run(const char *netns, int (*fn)(void *arg, struct pw_buf *err),
 
 /* ---- a lab and its state (state.c) --------------------------------------- */
 
-struct pw_lab_input {
-	char *path;	/* as the apply that read it named it (absolute) */
-	uint32_t gen;	/* that apply */
-	bool fresh;	/* read from path by this command: copied by write */
-	struct pw_buf copy; /* what this command read of it */
-};
-
 struct pw_lab {
 	char name[64];
 	char router[128]; /* its namespace */
@@ -92,15 +91,6 @@ struct pw_lab {
 	bool nft_linear; /* render rules one by one (a benchmark's baseline) */
 	struct pw_addr ext[PW_LAB_MAX_EXTERNALS];
 	int next;
-	/* what the lab holds, as kubectl apply has it: an object read by a
-	   later apply (generation), or removed by a later delete, replaces or
-	   hides the one read before (see pw_lab_admit) */
-	struct pw_lab_input *inputs;
-	int ninputs;
-	char **dels; /* keys of deleted objects */
-	uint32_t *del_gens;
-	int ndels;
-	uint32_t gen; /* the latest apply or delete */
 	/* pod mapping, from the state and extended by pw_lab_assign */
 	char **keys;
 	struct pw_addr *addrs;
@@ -126,11 +116,14 @@ enum pw_lab_lock {
 int pw_lab_lock(struct pw_lab *lb, enum pw_lab_lock how, struct pw_buf *err);
 /* Has the lab created anything (an ownership record)? */
 bool pw_lab_is_up(const struct pw_lab *lb);
-/* Read config, inputs and pods; -1 when the lab has no config. */
+/* Read config and pods; -1 when the lab has no config. */
 int pw_lab_read(struct pw_lab *lb, struct pw_buf *err);
-/* Write config, inputs, pods and the copies of fresh inputs; remove the
-   copies no input refers to any more. */
+/* Write config and pods. */
 int pw_lab_write(struct pw_lab *lb, struct pw_buf *err);
+/* The pods state's text. */
+void pw_lab_pods_text(const struct pw_lab *lb, struct pw_buf *out);
+/* Write pods only (the agent's part of the state). */
+int pw_lab_write_pods(const struct pw_lab *lb, struct pw_buf *err);
 /* Remove the state directory and all in it (the lock stays held until
    pw_lab_release; a command waiting for it then finds no lab). */
 int pw_lab_forget(struct pw_lab *lb);
@@ -149,51 +142,41 @@ void pw_lab_each_owned(const char *owned, const char *what,
 		       void (*fn)(const struct pw_lab *lb, const char *rest, void *ctx),
 		       const struct pw_lab *lb, void *ctx);
 
-/* path is taken (heap); an input of that path already there is updated. */
-void pw_lab_add_input(struct pw_lab *lb, char *path, uint32_t gen, bool fresh);
-void pw_lab_add_del(struct pw_lab *lb, const char *key, uint32_t gen);
-/* Load input i into c: a fresh one from its path (and kept for its copy),
-   another from its copy when the lab is locked and has one.  The number of
-   errors added to d. */
-size_t pw_lab_load_input(struct pw_lab *lb, int i, struct pw_cluster *c,
-			 struct pw_diags *d);
 /* Give every pod of c its lab index and address (stable across commands:
    status.podIP, else the one it had, else a free one of 10.244.0.0/16),
    the lab's address first in its addrs.  Fills pod_k. */
 int pw_lab_assign(struct pw_lab *lb, struct pw_cluster *c);
 
-/*
- * kubectl apply's rule for what the lab holds: an object (kind, namespace,
- * name) read by a later apply replaces the one read before, and one removed
- * by a later delete is gone.  The inputs are loaded in `order`, latest
- * apply first, so the first copy of an object seen is the one in force;
- * two copies read by one apply are duplicates, reported as for any other
- * command.  Pass pw_lab_admit and the struct as the cluster's admit.
- */
-struct pw_lab_admit {
-	struct pw_lab *lb;
-	int *order;	 /* loaded file k is lb->inputs[order[k]] */
-	uint32_t *gen_of; /* per loaded file: its apply */
-	uint32_t *used;	 /* per input: objects in force */
-	struct pw_strmap seen; /* key -> the latest apply or delete that has it */
-	struct pw_arena keys;
-	/* `lab delete` in progress: its generation, the keys hidden by earlier
-	   deletes (-> their generation), the keys found in the lab */
-	uint32_t del_gen;
-	struct pw_strmap older, found;
-	/* key -> its latest delete; the keys whose delete hid an object */
-	struct pw_strmap deleted, hiding;
+/* ---- the agent (agent.c) -------------------------------------------------- */
+
+/* Start the lab's agent (see above), engine flags from lb, its output to
+   agent.log; its pid, or -1. */
+int pw_lab_start_agent(const struct pw_lab *lb, struct pw_buf *err);
+/* Is pid the agent of lab, not a recycled pid? */
+bool pw_lab_is_agent(int pid, const char *lab);
+/* The running agent of the lab (from the ownership record), or 0. */
+int pw_lab_agent_pid(const struct pw_lab *lb);
+/* Stop the lab's agents: SIGTERM, SIGKILL after a short wait; also those
+   the record lost (found in /proc). */
+void pw_lab_stop_agent(const struct pw_lab *lb);
+/* STATE/NAME/source, STATE/NAME/agent.sock */
+void pw_lab_source_dir(const struct pw_lab *lb, char out[static 512]);
+void pw_lab_agent_socket(const struct pw_lab *lb, char out[static 512]);
+
+/* The agent's hooks (struct pw_agent_opts; arg: the lab, its state read).
+   prepare: pw_lab_assign, and the pods state written when it changed;
+   port_of: pwr<k>; after_commit: the namespaces (and servers) of new pods
+   created, those of pods gone removed.  Their problems go to lb_err. */
+struct pw_world;
+struct pw_lab_hooks {
+	struct pw_lab lb;
+	struct pw_buf pods; /* the pods state as last written */
+	struct pw_buf err;
 };
-void pw_lab_admit_init(struct pw_lab_admit *a, struct pw_lab *lb, uint32_t del_gen);
-void pw_lab_admit_release(struct pw_lab_admit *a);
-bool pw_lab_admit(void *arg, uint32_t input, const char *key);
-/* After a load: forget the inputs of which nothing is in force and the
-   deletes that hide nothing. */
-void pw_lab_prune(struct pw_lab *lb, const struct pw_lab_admit *a);
-/* Mark the objects that file names as deleted by generation gen; their
-   count, or -1 with the file's problems in err, a line each. */
-int pw_lab_delete_keys(struct pw_lab *lb, const char *file, uint32_t gen,
-		       struct pw_buf *err);
+int pw_lab_hook_prepare(struct pw_cluster *c, void *arg);
+bool pw_lab_hook_port_of(void *arg, const struct pw_cluster *c, uint32_t pod,
+			 char ifname[static 16]);
+void pw_lab_hook_after_commit(void *arg, const struct pw_world *w);
 
 /* ---- topology (topo.c) ----------------------------------------------------- */
 
@@ -239,13 +222,11 @@ int pw_lab_serve(const char *netns, char *ports);
 /* ---- the dataplane (enforce.c) --------------------------------------------- */
 
 /*
- * The one seam between the lab and its dataplane: the engine's decisions
- * for the pods at ports (pw_lab_ports) go in force in the router, as the
- * nftables table PW_LAB_TABLE, through the dataplane interface
- * (lib/dp/dp.h): it reads what the kernel holds and changes only what
- * differs, in one transaction, so a run killed at any moment leaves the
- * old or the new table and the next one starts from the kernel.  In:
- * engine (and its cluster), ports; out: the table in force (its rules).
+ * The lab's agent puts the engine's decisions in force in the router, as
+ * the nftables table PW_LAB_TABLE, through the dataplane interface
+ * (lib/dp/dp.h: it reads what the kernel holds and changes only what
+ * differs, in one transaction), pod k at interface pwr<k>.  Here: the
+ * same table rendered (lab render), and the cut.
  */
 struct pw_lab_ports {
 	struct pw_dp_port *v;
@@ -258,8 +239,6 @@ void pw_lab_ports_release(struct pw_lab_ports *p);
 /* The table the lab would put in force (lab render). */
 void pw_lab_render(const struct pw_lab *lb, const struct pw_engine *e,
 		   const struct pw_lab_ports *ports, struct pw_nft *out);
-int pw_lab_enforce(struct pw_lab *lb, const struct pw_engine *e,
-		   const struct pw_lab_ports *ports, size_t *rules, struct pw_buf *err);
 /* Remove the router's conntrack entries of connections e denies: the
    count cut, or -1. */
 int pw_lab_cut_denied(const struct pw_lab *lb, const struct pw_engine *e,

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-/* A lab's state directory: lock, files, copies of inputs; what the lab
-   holds (admit) and where its pods are (assign).  See lab.h. */
+/* A lab's state directory: lock, files; where its pods are (assign).
+   See lab.h. */
 #include "lab.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,15 +36,6 @@ void pw_lab_init(struct pw_lab *lb, const char *name)
 
 void pw_lab_release(struct pw_lab *lb)
 {
-	for (int i = 0; i < lb->ninputs; i++) {
-		free(lb->inputs[i].path);
-		pw_buf_release(&lb->inputs[i].copy);
-	}
-	free(lb->inputs);
-	for (int i = 0; i < lb->ndels; i++)
-		free(lb->dels[i]);
-	free(lb->dels);
-	free(lb->del_gens);
 	for (int i = 0; i < lb->nkeys; i++)
 		free(lb->keys[i]);
 	free(lb->keys);
@@ -216,6 +208,13 @@ void pw_lab_each_owned(const char *owned, const char *what,
 	}
 }
 
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
 int pw_lab_forget(struct pw_lab *lb)
 {
 	char dir[512], path[1024];
@@ -224,11 +223,13 @@ int pw_lab_forget(struct pw_lab *lb)
 	if (!d)
 		return errno == ENOENT ? 0 : -1;
 	struct dirent *de;
-	/* the lock last: a command that opens it then finds the lab gone */
+	/* the lock last: a command that opens it then finds the lab gone;
+	   the source directory with all in it */
 	while ((de = readdir(d)))
-		if (de->d_name[0] != '.' && strcmp(de->d_name, "lock")) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    strcmp(de->d_name, "lock")) {
 			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-			unlink(path);
+			nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 		}
 	closedir(d);
 	snprintf(path, sizeof(path), "%s/lock", dir);
@@ -249,38 +250,6 @@ static void add_key(struct pw_lab *lb, const char *key, const struct pw_addr *a)
 	lb->addrs[lb->nkeys++] = *a;
 }
 
-void pw_lab_add_input(struct pw_lab *lb, char *path, uint32_t gen, bool fresh)
-{
-	struct pw_lab_input *in = NULL;
-	for (int i = 0; i < lb->ninputs && !in; i++)
-		if (!strcmp(lb->inputs[i].path, path))
-			in = &lb->inputs[i];
-	if (in) {
-		free(path);
-		pw_buf_reset(&in->copy);
-	} else {
-		lb->inputs = pw_xrealloc(lb->inputs,
-					 (size_t)(lb->ninputs + 1) * sizeof(*lb->inputs));
-		in = &lb->inputs[lb->ninputs++];
-		memset(in, 0, sizeof(*in));
-		in->path = path;
-	}
-	in->gen = gen;
-	in->fresh = fresh;
-	if (gen > lb->gen)
-		lb->gen = gen;
-}
-
-void pw_lab_add_del(struct pw_lab *lb, const char *key, uint32_t gen)
-{
-	lb->dels = pw_xrealloc(lb->dels, (size_t)(lb->ndels + 1) * sizeof(char *));
-	lb->del_gens = pw_xrealloc(lb->del_gens, (size_t)(lb->ndels + 1) * sizeof(uint32_t));
-	lb->dels[lb->ndels] = pw_xstrdup(key);
-	lb->del_gens[lb->ndels++] = gen;
-	if (gen > lb->gen)
-		lb->gen = gen;
-}
-
 int pw_lab_read(struct pw_lab *lb, struct pw_buf *err)
 {
 	char *cfg = pw_lab_state_get(lb, "config");
@@ -299,19 +268,6 @@ int pw_lab_read(struct pw_lab *lb, struct pw_buf *err)
 			lb->next++;
 	}
 	free(cfg);
-	char *in = pw_lab_state_get(lb, "inputs");
-	for (line = in ? strtok_r(in, "\n", &save) : NULL; line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		unsigned g;
-		int at = 0;
-		if (sscanf(line, "apply %u %n", &g, &at) == 1 && at && g)
-			pw_lab_add_input(lb, pw_xstrdup(line + at), g, false);
-		else if (sscanf(line, "delete %u %n", &g, &at) == 1 && at && g)
-			pw_lab_add_del(lb, line + at, g);
-		else if (line[0] == '/') /* before generations: one apply */
-			pw_lab_add_input(lb, pw_xstrdup(line), 1, false);
-	}
-	free(in);
 	char *pods = pw_lab_state_get(lb, "pods");
 	for (line = pods ? strtok_r(pods, "\n", &save) : NULL; line;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -328,105 +284,36 @@ int pw_lab_read(struct pw_lab *lb, struct pw_buf *err)
 
 /* ---- copies of inputs ---------------------------------------------------------- */
 
-/*
- * A copy: the line COPY_MAGIC, then per file read "file NAMELEN LEN\n",
- * the name, the text and "\n".  Named after the apply and the path, so
- * that an apply killed before it wrote the state leaves only a copy no
- * input refers to.
- */
-#define COPY_MAGIC "podwall lab copy 1\n"
-
-static void copy_name(const struct pw_lab_input *in, char out[static 64])
-{
-	snprintf(out, 64, "in-%u-%016llx", in->gen,
-		 (unsigned long long)pw_hash_bytes(in->path, strlen(in->path), 0));
-}
-
-struct copy_load {
-	struct pw_cluster *c;
-	struct pw_buf *copy;
-};
-
-/* A file of a fresh input: loaded, and appended to its copy. */
-static size_t load_and_copy(void *arg, const char *name, const unsigned char *text,
-			    size_t len, struct pw_diags *d)
-{
-	struct copy_load *cl = arg;
-	pw_buf_printf(cl->copy, "file %zu %zu\n", strlen(name), len);
-	pw_buf_puts(cl->copy, name);
-	pw_buf_add(cl->copy, (const char *)text, len);
-	pw_buf_putc(cl->copy, '\n');
-	return pw_cluster_load_buffer(cl->c, name, text, len, d);
-}
-
-static size_t load_copy(struct pw_cluster *c, const char *path, const char *s,
-			size_t len, struct pw_diags *d)
-{
-	const char *end = s + len;
-	size_t errs = 0, ml = strlen(COPY_MAGIC);
-	bool ok = len >= ml && !memcmp(s, COPY_MAGIC, ml);
-	s += ok ? ml : 0;
-	while (ok && s < end) {
-		size_t nl, tl;
-		int at = 0;
-		const char *eol = memchr(s, '\n', (size_t)(end - s));
-		if (!eol || sscanf(s, "file %zu %zu\n%n", &nl, &tl, &at) != 2 ||
-		    s + at != eol + 1 || nl > (size_t)(end - eol) ||
-		    tl > (size_t)(end - eol) - nl - 1) {
-			ok = false;
-			break;
-		}
-		char *name = strndup(eol + 1, nl);
-		errs += pw_cluster_load_buffer(c, name, (const unsigned char *)eol + 1 + nl,
-					       tl, d);
-		free(name);
-		s = eol + 1 + nl + tl + 1;
-	}
-	if (!ok) {
-		struct pw_pos pos = { pw_arena_strdup(&c->arena, path), 0, 0 };
-		pw_error(d, pos, "the lab's copy of this input is damaged; apply it again");
-		errs++;
-	}
-	return errs;
-}
-
-size_t pw_lab_load_input(struct pw_lab *lb, int i, struct pw_cluster *c,
-			 struct pw_diags *d)
-{
-	struct pw_lab_input *in = &lb->inputs[i];
-	char name[64];
-	copy_name(in, name);
-	size_t len;
-	char path[512];
-	pw_lab_path(lb, name, path);
-	char *text = !in->fresh && lb->lock_fd >= 0 ? slurp(path, &len) : NULL;
-	if (text) {
-		size_t errs = load_copy(c, in->path, text, len, d);
-		free(text);
-		return errs;
-	}
-	pw_buf_reset(&in->copy);
-	pw_buf_puts(&in->copy, COPY_MAGIC);
-	struct copy_load cl = { c, &in->copy };
-	return pw_walk_path(in->path, &c->arena, load_and_copy, &cl, d);
-}
-
 static int put_buf(const struct pw_lab *lb, const char *file, const struct pw_buf *b)
 {
 	return pw_lab_state_put(lb, file, b->s ? b->s : "", b->len);
 }
 
+/* "K ns/name ADDR" a line */
+void pw_lab_pods_text(const struct pw_lab *lb, struct pw_buf *b)
+{
+	for (int i = 0; i < lb->nkeys; i++) {
+		char a[48];
+		pw_addr_format(&lb->addrs[i], a);
+		pw_buf_printf(b, "%d %s %s\n", i, lb->keys[i], a);
+	}
+}
+
+int pw_lab_write_pods(const struct pw_lab *lb, struct pw_buf *err)
+{
+	struct pw_buf b;
+	pw_buf_init(&b);
+	pw_lab_pods_text(lb, &b);
+	int rc = put_buf(lb, "pods", &b);
+	pw_buf_release(&b);
+	if (rc)
+		pw_buf_printf(err, "cannot write the pods of lab %s: %s", lb->name,
+			      strerror(errno));
+	return rc ? -1 : 0;
+}
+
 int pw_lab_write(struct pw_lab *lb, struct pw_buf *err)
 {
-	int rc = 0;
-	char name[64];
-	for (int i = 0; i < lb->ninputs; i++) {
-		struct pw_lab_input *in = &lb->inputs[i];
-		if (!in->fresh || !in->copy.len)
-			continue;
-		copy_name(in, name);
-		rc |= put_buf(lb, name, &in->copy);
-	}
 	struct pw_buf b;
 	pw_buf_init(&b);
 	pw_buf_printf(&b, "replicas %u\nflags %u\n", lb->replicas, lb->flags);
@@ -435,49 +322,14 @@ int pw_lab_write(struct pw_lab *lb, struct pw_buf *err)
 		pw_addr_format(&lb->ext[i], a);
 		pw_buf_printf(&b, "external %s\n", a);
 	}
-	rc |= put_buf(lb, "config", &b);
-	pw_buf_reset(&b);
-	for (int i = 0; i < lb->ninputs; i++)
-		pw_buf_printf(&b, "apply %u %s\n", lb->inputs[i].gen, lb->inputs[i].path);
-	for (int i = 0; i < lb->ndels; i++)
-		pw_buf_printf(&b, "delete %u %s\n", lb->del_gens[i], lb->dels[i]);
-	rc |= put_buf(lb, "inputs", &b);
-	pw_buf_reset(&b);
-	for (int i = 0; i < lb->nkeys; i++) {
-		char a[48];
-		pw_addr_format(&lb->addrs[i], a);
-		pw_buf_printf(&b, "%d %s %s\n", i, lb->keys[i], a);
-	}
-	rc |= put_buf(lb, "pods", &b);
+	int rc = put_buf(lb, "config", &b);
 	pw_buf_release(&b);
 	if (rc) {
 		pw_buf_printf(err, "cannot write the state of lab %s: %s", lb->name,
 			      strerror(errno));
 		return -1;
 	}
-	/* copies no input refers to: of earlier applies, or of a killed one */
-	char dir[512], path[1024];
-	pw_lab_path(lb, NULL, dir);
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		if (strncmp(de->d_name, "in-", 3))
-			continue;
-		bool used = false;
-		for (int i = 0; i < lb->ninputs && !used; i++) {
-			copy_name(&lb->inputs[i], name);
-			used = !strcmp(name, de->d_name);
-		}
-		if (!used) {
-			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-			unlink(path);
-		}
-	}
-	if (d)
-		closedir(d);
-	for (int i = 0; i < lb->ninputs; i++)
-		lb->inputs[i].fresh = false;
-	return 0;
+	return pw_lab_write_pods(lb, err);
 }
 
 /* ---- stable indices and addresses ---------------------------------------------- */
@@ -545,141 +397,4 @@ int pw_lab_assign(struct pw_lab *lb, struct pw_cluster *c)
 		lb->pod_k[i] = k;
 	}
 	return 0;
-}
-
-/* ---- what the lab holds ---------------------------------------------------------- */
-
-bool pw_lab_admit(void *arg, uint32_t input, const char *key)
-{
-	struct pw_lab_admit *a = arg;
-	uintptr_t g = a->gen_of[input];
-	uintptr_t s = (uintptr_t)pw_strmap_get(&a->seen, key);
-	if (s > g) {
-		if ((uintptr_t)pw_strmap_get(&a->deleted, key) == s &&
-		    !pw_strmap_get(&a->hiding, key))
-			pw_strmap_put(&a->hiding, pw_arena_strdup(&a->keys, key), (void *)1);
-		/* hidden; by the delete in progress, and in force before it? */
-		if (a->del_gen && s == a->del_gen &&
-		    g > (uintptr_t)pw_strmap_get(&a->older, key) &&
-		    !pw_strmap_get(&a->found, key))
-			pw_strmap_put(&a->found, pw_arena_strdup(&a->keys, key), (void *)1);
-		return false;
-	}
-	if (s < g)
-		pw_strmap_put(&a->seen, pw_arena_strdup(&a->keys, key), (void *)g);
-	a->used[a->order[input]]++;
-	return true;
-}
-
-void pw_lab_admit_init(struct pw_lab_admit *a, struct pw_lab *lb, uint32_t del_gen)
-{
-	memset(a, 0, sizeof(*a));
-	a->lb = lb;
-	pw_strmap_init(&a->seen);
-	pw_strmap_init(&a->older);
-	pw_strmap_init(&a->found);
-	pw_strmap_init(&a->deleted);
-	pw_strmap_init(&a->hiding);
-	pw_arena_init(&a->keys);
-	a->del_gen = del_gen;
-	for (int i = 0; i < lb->ndels; i++) {
-		uintptr_t g = lb->del_gens[i];
-		const char *k = lb->dels[i];
-		if (g > (uintptr_t)pw_strmap_get(&a->seen, k)) {
-			pw_strmap_put(&a->seen, k, (void *)g);
-			pw_strmap_put(&a->deleted, k, (void *)g);
-		}
-		if (g != del_gen && g > (uintptr_t)pw_strmap_get(&a->older, k))
-			pw_strmap_put(&a->older, k, (void *)g);
-	}
-	/* latest apply first; inputs of one apply in their order */
-	int n = lb->ninputs;
-	a->order = pw_xcalloc((size_t)n + 1, sizeof(int));
-	a->gen_of = pw_xcalloc((size_t)n + 1, sizeof(uint32_t));
-	a->used = pw_xcalloc((size_t)n + 1, sizeof(uint32_t));
-	for (int i = 0; i < n; i++) {
-		int k = i;
-		while (k > 0 && a->gen_of[k - 1] < lb->inputs[i].gen) {
-			a->order[k] = a->order[k - 1];
-			a->gen_of[k] = a->gen_of[k - 1];
-			k--;
-		}
-		a->order[k] = i;
-		a->gen_of[k] = lb->inputs[i].gen;
-	}
-}
-
-void pw_lab_admit_release(struct pw_lab_admit *a)
-{
-	pw_strmap_release(&a->seen);
-	pw_strmap_release(&a->older);
-	pw_strmap_release(&a->found);
-	pw_strmap_release(&a->deleted);
-	pw_strmap_release(&a->hiding);
-	pw_arena_release(&a->keys);
-	free(a->order);
-	free(a->gen_of);
-	free(a->used);
-}
-
-void pw_lab_prune(struct pw_lab *lb, const struct pw_lab_admit *a)
-{
-	/* inputs of which nothing is in force any more are forgotten */
-	for (int i = lb->ninputs - 1; i >= 0; i--)
-		if (!a->used[i]) {
-			free(lb->inputs[i].path);
-			pw_buf_release(&lb->inputs[i].copy);
-			memmove(&lb->inputs[i], &lb->inputs[i + 1],
-				(size_t)(lb->ninputs - i - 1) * sizeof(*lb->inputs));
-			lb->ninputs--;
-		}
-	/* ... and deletes that hide nothing (an earlier one of the same
-	   object, or one that a later apply undid) */
-	for (int i = lb->ndels - 1; i >= 0; i--)
-		if ((uintptr_t)pw_strmap_get(&a->deleted, lb->dels[i]) != lb->del_gens[i] ||
-		    !pw_strmap_get(&a->hiding, lb->dels[i])) {
-			free(lb->dels[i]);
-			memmove(&lb->dels[i], &lb->dels[i + 1],
-				(size_t)(lb->ndels - i - 1) * sizeof(char *));
-			memmove(&lb->del_gens[i], &lb->del_gens[i + 1],
-				(size_t)(lb->ndels - i - 1) * sizeof(uint32_t));
-			lb->ndels--;
-		}
-}
-
-static bool collect_key(void *arg, uint32_t input, const char *key)
-{
-	struct pw_buf *b = arg;
-	(void)input;
-	pw_buf_add(b, key, strlen(key) + 1);
-	return false;
-}
-
-int pw_lab_delete_keys(struct pw_lab *lb, const char *file, uint32_t gen,
-		       struct pw_buf *err)
-{
-	struct pw_cluster c;
-	struct pw_diags d;
-	struct pw_buf keys;
-	pw_cluster_init(&c);
-	pw_diags_init(&d);
-	pw_buf_init(&keys);
-	c.admit = collect_key;
-	c.admit_arg = &keys;
-	pw_cluster_load_path(&c, file, &d);
-	int n = 0;
-	if (d.errors) {
-		/* formatted now: the positions live in c */
-		for (size_t i = 0; i < d.n; i++) {
-			pw_diag_format(&d.v[i], err);
-			pw_buf_putc(err, '\n');
-		}
-		n = -1;
-	}
-	for (size_t at = 0; n >= 0 && at < keys.len; at += strlen(keys.s + at) + 1, n++)
-		pw_lab_add_del(lb, keys.s + at, gen);
-	pw_buf_release(&keys);
-	pw_diags_release(&d);
-	pw_cluster_release(&c);
-	return n;
 }

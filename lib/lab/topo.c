@@ -211,8 +211,10 @@ int pw_lab_down(struct pw_lab *lb, struct pw_buf *err)
 		pw_lab_forget(lb);
 		return 1;
 	}
-	/* servers first, then namespaces (links and the table go with them) */
+	/* the agent first (it creates pods), then servers, then namespaces
+	   (links and the table go with them) */
 	int failed = 0;
+	pw_lab_stop_agent(lb);
 	pw_lab_each_owned(owned, "pid", term_server, lb, NULL);
 	pw_lab_each_owned(owned, "pid", reap_server, lb, NULL);
 	pw_lab_kill_servers(lb->name, NULL);

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The lab's agent: starting, finding and stopping it, and the hooks it
+   runs the lab with.  See lab.h. */
+#include "lab.h"
+#include "../world.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+void pw_lab_source_dir(const struct pw_lab *lb, char out[static 512])
+{
+	pw_lab_path(lb, "source", out);
+}
+
+void pw_lab_agent_socket(const struct pw_lab *lb, char out[static 512])
+{
+	pw_lab_path(lb, "agent.sock", out);
+}
+
+int pw_lab_start_agent(const struct pw_lab *lb, struct pw_buf *err)
+{
+	char src[512], source[520], sock[512], log[512];
+	pw_lab_source_dir(lb, src);
+	snprintf(source, sizeof(source), "dir:%s", src);
+	pw_lab_agent_socket(lb, sock);
+	pw_lab_path(lb, "agent.log", log);
+	pid_t pid = fork();
+	if (pid < 0) {
+		pw_buf_printf(err, "cannot start the agent: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		setsid();
+		/* recorded by itself, as the servers are */
+		pw_lab_own(lb, "agent %d", (int)getpid());
+		int in = open("/dev/null", O_RDONLY);
+		int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (in < 0 || out < 0)
+			_exit(127);
+		dup2(in, 0);
+		dup2(out, 1);
+		dup2(out, 2);
+		if (in > 2)
+			close(in);
+		if (out > 2)
+			close(out);
+		char *argv[16];
+		int n = 0;
+		argv[n++] = "podwall";
+		argv[n++] = "agent";
+		argv[n++] = "--lab";
+		argv[n++] = (char *)lb->name;
+		argv[n++] = "--source";
+		argv[n++] = source;
+		argv[n++] = "--socket";
+		argv[n++] = sock;
+		argv[n++] = "--netns";
+		argv[n++] = (char *)lb->router;
+		argv[n++] = "--services";
+		if (lb->flags & PW_ENGINE_IPBLOCK_EXCLUDES_PODS)
+			argv[n++] = "--ipblock-excludes-pods";
+		if (lb->flags & PW_ENGINE_HOSTNET_AS_PODS)
+			argv[n++] = "--hostnetwork-as-pods";
+		argv[n] = NULL;
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Its command line is "EXE agent --lab NAME ...". */
+bool pw_lab_is_agent(int pid, const char *lab)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	const char *want[] = { "agent", "--lab", lab };
+	const char *p = buf, *end = buf + n;
+	p += strlen(p) + 1; /* argv[0] */
+	for (size_t i = 0; i < PW_ARRAY_SIZE(want); i++) {
+		if (p >= end || strcmp(p, want[i]))
+			return false;
+		p += strlen(p) + 1;
+	}
+	return true;
+}
+
+static void latest_agent(const struct pw_lab *lb, const char *rest, void *ctx)
+{
+	int pid = atoi(rest);
+	if (pid > 0 && pw_lab_is_agent(pid, lb->name))
+		*(int *)ctx = pid;
+}
+
+int pw_lab_agent_pid(const struct pw_lab *lb)
+{
+	char *owned = pw_lab_state_get(lb, "owned");
+	int pid = 0;
+	if (owned)
+		pw_lab_each_owned(owned, "agent", latest_agent, lb, &pid);
+	free(owned);
+	return pid;
+}
+
+static void term_agent(const struct pw_lab *lb, const char *rest, void *ctx)
+{
+	(void)ctx;
+	int pid = atoi(rest);
+	if (pid > 0 && pw_lab_is_agent(pid, lb->name))
+		kill(pid, SIGTERM);
+}
+
+/* The agents of the lab running now, SIGKILLed when kill is set; their
+   count. */
+static int scan_agents(const struct pw_lab *lb, bool kill_them)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+	while (d && (de = readdir(d))) {
+		int pid = atoi(de->d_name);
+		if (pid <= 0 || !pw_lab_is_agent(pid, lb->name))
+			continue;
+		/* a zombie child of ours has no command line: not counted */
+		n++;
+		if (kill_them)
+			kill(pid, SIGKILL);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+void pw_lab_stop_agent(const struct pw_lab *lb)
+{
+	char *owned = pw_lab_state_get(lb, "owned");
+	if (owned)
+		pw_lab_each_owned(owned, "agent", term_agent, lb, NULL);
+	free(owned);
+	/* up to 3 s to stop, then SIGKILL (also those the record lost) */
+	for (int i = 0; i < 300 && scan_agents(lb, false); i++) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	}
+	scan_agents(lb, true);
+	for (int i = 0; i < 100 && scan_agents(lb, false); i++)
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+}
+
+/* ---- the hooks --------------------------------------------------------------- */
+
+int pw_lab_hook_prepare(struct pw_cluster *c, void *arg)
+{
+	struct pw_lab_hooks *h = arg;
+	if (pw_lab_assign(&h->lb, c) < 0)
+		return -1;
+	struct pw_buf now;
+	pw_buf_init(&now);
+	pw_lab_pods_text(&h->lb, &now);
+	bool same = now.len == h->pods.len && (!now.len || !memcmp(now.s, h->pods.s, now.len));
+	if (!same) {
+		pw_buf_reset(&h->err);
+		if (pw_lab_write_pods(&h->lb, &h->err) == 0) {
+			pw_buf_reset(&h->pods);
+			pw_buf_add(&h->pods, now.s ? now.s : "", now.len);
+		}
+	}
+	pw_buf_release(&now);
+	return 0;
+}
+
+bool pw_lab_hook_port_of(void *arg, const struct pw_cluster *c, uint32_t pod,
+			 char ifname[static 16])
+{
+	const struct pw_lab_hooks *h = arg;
+	if (pod >= h->lb.npods || pod >= c->npods)
+		return false;
+	snprintf(ifname, 16, "pwr%d", h->lb.pod_k[pod]);
+	return true;
+}
+
+void pw_lab_hook_after_commit(void *arg, const struct pw_world *w)
+{
+	struct pw_lab_hooks *h = arg;
+	struct pw_lab *lb = &h->lb;
+	const struct pw_cluster *c = w->c;
+	if (!c)
+		return;
+	bool *now = pw_xcalloc((size_t)lb->nkeys + 1, sizeof(bool));
+	char ns[128];
+	pw_buf_reset(&h->err);
+	for (uint32_t i = 0; i < c->npods && i < lb->npods; i++) {
+		int k = lb->pod_k[i];
+		now[k] = true;
+		pw_lab_pod_ns(lb, k, ns);
+		if (!pw_netns_exists(ns))
+			pw_lab_add_pod(lb, k, &c->pods[i], &h->err);
+	}
+	for (int k = 0; k < lb->nkeys; k++) {
+		pw_lab_pod_ns(lb, k, ns);
+		if (!now[k] && pw_netns_exists(ns))
+			pw_lab_del_pod(lb, k, &h->err);
+	}
+	free(now);
+	/* servers of removed pods: no zombies */
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
