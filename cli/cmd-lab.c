@@ -281,6 +281,7 @@ static int lab_up(const struct lab_cmd *cmd, struct lab_args *a)
 	pw_buf_init(&err);
 	lab_new(&lb, a->name);
 	int rc = EXIT_USAGE;
+	char **abs = NULL;
 	if (pw_lab_lock(&lb, PW_LAB_CREATE, &err) < 0) {
 		print_err(cmd->name, &err, NULL);
 		goto out;
@@ -298,14 +299,16 @@ static int lab_up(const struct lab_cmd *cmd, struct lab_args *a)
 				lb.next++;
 	for (int x = 0; x < a->next; x++)
 		lb.ext[lb.next++] = a->ext[x];
+	/* absolute: what the agent reads is the lab's copy */
+	abs = pw_xcalloc((size_t)a->nfiles + 1, sizeof(char *));
 	for (int f = 0; f < a->nfiles; f++)
-		if (access(a->files[f], R_OK) < 0) {
+		if (!(abs[f] = realpath(a->files[f], NULL))) {
 			cli_error("lab up: cannot read %s: %s", cli_q(a->files[f]), strerror(errno));
 			pw_lab_forget(&lb);
 			goto out;
 		}
 	struct cli_world w;
-	if (load_files(&lb, &w, a->files, a->nfiles) < 0) {
+	if (load_files(&lb, &w, (const char **)abs, a->nfiles) < 0) {
 		cli_world_release(&w);
 		pw_lab_forget(&lb);
 		goto out;
@@ -320,7 +323,7 @@ static int lab_up(const struct lab_cmd *cmd, struct lab_args *a)
 		for (int x = 0; !rc && x < lb.next; x++)
 			rc = pw_lab_add_external(&lb, x, &err) < 0;
 		if (!rc)
-			rc = copy_inputs(&lb, a->files, a->nfiles, &err) < 0;
+			rc = copy_inputs(&lb, (const char **)abs, a->nfiles, &err) < 0;
 		pid_t pid = rc ? -1 : pw_lab_start_agent(&lb, &err);
 		if (!rc && pid < 0)
 			rc = 1;
@@ -341,6 +344,9 @@ static int lab_up(const struct lab_cmd *cmd, struct lab_args *a)
 		print_err(cmd->name, &err, strerror(errno));
 	cli_world_release(&w);
 out:
+	for (int f = 0; abs && f < a->nfiles; f++)
+		free(abs[f]);
+	free(abs);
 	pw_lab_release(&lb);
 	pw_buf_release(&err);
 	return rc;
@@ -718,6 +724,18 @@ static bool json_field(const char *p, const char *end, const char *key, char *ou
 	return true;
 }
 
+/* Document names relative to the lab's source directory. */
+static void strip_source(const struct pw_lab *lb, char *s)
+{
+	char src[512];
+	pw_lab_source_dir(lb, src);
+	strcat(src, "/");
+	size_t n = strlen(src);
+	char *at;
+	while ((at = strstr(s, src)))
+		memmove(at, at + n, strlen(at + n) + 1);
+}
+
 /* The agent: running, ready, and its last changes (its change log). */
 static void print_agent(const struct pw_lab *lb)
 {
@@ -746,6 +764,7 @@ static void print_agent(const struct pw_lab *lb)
 			    !json_field(p, end, "result", result, sizeof(result)) ||
 			    !json_field(p, end, "documents", docs, sizeof(docs)))
 				continue;
+			strip_source(lb, docs);
 			if (json_field(p, end, "enforced_ms", ms, sizeof(ms)))
 				printf("  change %s %s (%s): in force in %s ms\n", seq, result, docs,
 				       ms);
@@ -831,7 +850,10 @@ static const struct lab_cmd lab_cmds[] = {
 	  "10.244.0.0/16), external test hosts, and the router that enforces the\n"
 	  "policies.  Every pod serves TCP and UDP (and SCTP where the kernel has\n"
 	  "it) on its containerPorts and on 80 and 81.  Rules on DNS names are\n"
-	  "not enforced: up warns about each.\n"
+	  "not enforced: up warns about each.  The lab runs on an agent (podwall\n"
+	  "agent --lab NAME) that watches the lab's copy of the manifests\n"
+	  "(/run/podwall/lab/NAME/source/) and keeps the router's rules equal to\n"
+	  "it; up returns when the agent is ready.\n"
 	  "\n"
 	  "  -f, --filename PATH       manifests: file or directory (recursive)\n"
 	  "%s"
@@ -847,9 +869,12 @@ static const struct lab_cmd lab_cmds[] = {
 	  "\n"
 	  "Add or update objects from manifest files, as kubectl apply: an object\n"
 	  "of the same kind, namespace and name replaces the one the lab has.\n"
-	  "Prints how long until the new rules were in force, and cuts the\n"
-	  "established connections the new policies deny.  The lab keeps a copy\n"
-	  "of what it read: later commands do not need the files.\n"
+	  "The files go to the lab's agent as one change; it answers when the\n"
+	  "change is in force, or rejects it (FILE:LINE:COL, exit 1) and the\n"
+	  "rules stay.  Prints how long until the new rules were in force, and\n"
+	  "cuts the established connections the new policies deny.  The agent\n"
+	  "keeps each object in the lab's source: later commands do not need\n"
+	  "the files.\n"
 	  "\n"
 	  "  -f, --filename PATH       manifests: file or directory (recursive)\n"
 	  "%s"
@@ -893,7 +918,8 @@ static const struct lab_cmd lab_cmds[] = {
 	{ "status", lab_status, O_NAME, LAB_ROOT, "what the lab holds",
 	  "usage: podwall lab status [--name NAME]\n"
 	  "\n"
-	  "What the lab holds: pods, external hosts, servers, inputs.\n"
+	  "What the lab holds: pods, external hosts, servers, and its agent: its\n"
+	  "pid, whether it is ready, and its last changes.\n"
 	  "\n"
 	  "%s" },
 	{ "render", lab_render, O_FILE | O_REPLICAS | O_ENGINE, 0,

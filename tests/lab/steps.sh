@@ -7,7 +7,8 @@
 #   stdout lines
 #   ! stderr lines
 #   [exit N]
-# Times ("in force 8.7 ms") read as "N ms" and the case directory as ".".
+# Times ("in force 8.7 ms") read as "N ms", "pid 123" as "pid N" and the
+# case directory as ".".
 # `lab down --name pwt-step` runs before and after every case.  Prints one
 # line per failed case, ends with "lab steps: N passed, M failed".
 . "$(dirname "$0")/../lib.sh"
@@ -32,7 +33,7 @@ for d in "$here"/steps/*/; do
 		echo "[exit $(cat "$TMP/rc")]" >> "$TMP/got"
 	done < "$d/steps"
 	$PODWALL lab down --name pwt-step > /dev/null 2>&1
-	sed -E "s|$d|.|g; s/[0-9]+\.[0-9]+ ms/N ms/g" "$TMP/got" > "$TMP/norm"
+	sed -E "s|$d|.|g; s/[0-9]+\.[0-9]+ ms/N ms/g; s/pid [0-9]+/pid N/g" "$TMP/got" > "$TMP/norm"
 	if cmp -s "$d/expected" "$TMP/norm"; then
 		pass
 	else
