@@ -5,7 +5,7 @@
 #    succeeds with nothing on stderr (no "File exists", no errors repeated),
 #    every pod's server runs, and lab probe agrees with the engine.
 # 2. the files and directories a lab was built from removed: status, probe,
-#    apply and delete work from the lab's copies of its inputs.
+#    apply and delete work from the lab's source (its agent's copy).
 # 3. concurrent `lab apply` (one policy each) all succeed and the probes
 #    agree with the engine on the final state; of two concurrent `lab up` of
 #    one name one succeeds and the other says the lab is up; `lab down`
@@ -75,8 +75,10 @@ cp "$in/pods.yaml" "$in/deny-db.yaml" "$TMP/dir/"
 cp "$in/egress-app.yaml" "$TMP/egress.yaml"
 if up -f "$TMP/dir" -f "$TMP/egress.yaml"; then
 	rm -rf "$TMP/dir" "$TMP/egress.yaml"
-	$PODWALL lab status --name $L > "$TMP/status" 2>&1 && grep -q "^input $TMP/dir$" "$TMP/status" &&
-		pass || fail "inputs removed: status: $(head -2 "$TMP/status")"
+	$PODWALL lab status --name $L > "$TMP/status" 2>&1 &&
+		grep -q '^agent pid [0-9]*: ready$' "$TMP/status" &&
+		[ -n "$(ls /run/podwall/lab/$L/source/)" ] &&
+		pass || fail "inputs removed: status: $(tail -3 "$TMP/status")"
 	probe_ok "inputs removed"
 	grep -q '^rob/app	rob/web	TCP/80	deny	deny$' "$TMP/probe" && pass ||
 		fail "inputs removed: the removed file's policy is not in force"
@@ -106,8 +108,9 @@ if up -f "$in/pods.yaml"; then
 		wait "$p" && pass || fail "concurrent apply (pid $p) failed: $(cat "$TMP"/*.out | grep -v '^rules in force' | head -3)"
 	done
 	$PODWALL lab status --name $L > "$TMP/status" 2>&1
-	[ "$(grep -c '^input ' "$TMP/status")" -eq 5 ] && pass ||
-		fail "concurrent apply: the lab does not hold all five inputs: $(grep '^input' "$TMP/status")"
+	# the agent's initial sync and one change per apply
+	[ "$(grep -c '^  change [0-9]* applied' "$TMP/status")" -eq 5 ] && pass ||
+		fail "concurrent apply: not one change per apply: $(grep '^  change' "$TMP/status")"
 	probe_ok "concurrent apply"
 	# the final state has every policy: TCP/81 to any pod denied
 	[ "$(grep -c '	TCP/81	deny	deny$' "$TMP/probe")" -eq 6 ] && pass ||
