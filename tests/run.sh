@@ -68,6 +68,7 @@ if [ "$(id -u)" = 0 ] && [ -z "$PODWALL_SKIP_LAB" ]; then
 	run_suite sh "$here/lab/gen.sh"
 	run_suite sh "$here/lab/steps.sh"
 	run_suite sh "$here/lab/robust.sh"
+	run_suite sh "$here/lab/agent.sh"
 else
 	echo "lab: not run (needs root)"
 fi
