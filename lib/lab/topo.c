@@ -206,15 +206,15 @@ static void remove_netns(const struct pw_lab *lb, const char *arg, void *ctx)
 
 int pw_lab_down(struct pw_lab *lb, struct pw_buf *err)
 {
+	/* the agent first: it creates pods (and records them) until it stops */
+	pw_lab_stop_agent(lb);
 	char *owned = pw_lab_state_get(lb, "owned");
 	if (!owned) {
 		pw_lab_forget(lb);
 		return 1;
 	}
-	/* the agent first (it creates pods), then servers, then namespaces
-	   (links and the table go with them) */
+	/* then servers, then namespaces (links and the table go with them) */
 	int failed = 0;
-	pw_lab_stop_agent(lb);
 	pw_lab_each_owned(owned, "pid", term_server, lb, NULL);
 	pw_lab_each_owned(owned, "pid", reap_server, lb, NULL);
 	pw_lab_kill_servers(lb->name, NULL);
