@@ -12,7 +12,7 @@
 # e. random changes (Kubernetes and Calico policies added, edited and
 #    deleted, pods relabelled) one `lab apply` / `lab delete` at a time,
 #    lab probe equal to the engine every PROBE_EVERY changes
-#    (LAB_AGENT_CHANGES, default 200; PROBE_EVERY default 20).
+#    (LAB_AGENT_CHANGES, default 1000; PROBE_EVERY, default 50: about 80 s).
 . "$(dirname "$0")/../lib.sh"
 L=pwt-agent-lab
 SRC=/run/podwall/lab/$L/source
@@ -101,8 +101,6 @@ if [ $rc -eq 1 ] && grep -q 'bad.yaml:[0-9]*:[0-9]*: error' "$TMP/err"; then
 else
 	fail "bad manifest: exit $rc: $(head -2 "$TMP/err")"
 fi
-$PODWALL lab status --name $L 2>&1 | grep -q 'rejected' && pass ||
-	fail "bad manifest: no rejected change in status"
 probe_ok "after a rejected change"
 grep -q '^a/a2	a/a1	TCP/80	deny	deny$' "$TMP/probe" && pass ||
 	fail "after a rejected change: the previous policy is not in force"
@@ -129,8 +127,8 @@ else
 fi
 
 # e. random changes, one at a time
-N=${LAB_AGENT_CHANGES:-200}
-EVERY=${PROBE_EVERY:-20}
+N=${LAB_AGENT_CHANGES:-1000}
+EVERY=${PROBE_EVERY:-50}
 if ! $PODWALL lab up -f "$TMP/pods.yaml" --name $L --no-external > "$TMP/up" 2>&1; then
 	fail "changes: lab up: $(tail -3 "$TMP/up")"
 	summary lab-agent
