@@ -124,7 +124,9 @@ static void record(struct agent *a, const char *what, const struct pw_commit *c,
 	for (size_t i = 0; i < d->n; i++) {
 		pw_buf_reset(&line);
 		pw_diag_format(&d->v[i], &line);
-		if (c->kind == PW_COMMIT_REJECTED && d->v[i].sev == PW_ERROR) {
+		/* the change log keeps the first errors (the log has all) */
+		if (c->kind == PW_COMMIT_REJECTED && d->v[i].sev == PW_ERROR &&
+		    b.len < 1024) {
 			pw_buf_puts(&b, line.s);
 			pw_buf_putc(&b, '\n');
 		}
