@@ -21,8 +21,10 @@
  * a temporary one; the table in force is read back from the kernel):
  *   lock     flock()ed by every command for as long as it runs: shared by
  *            those that only read (status, probe, exec), exclusive by those
- *            that change the lab (up, apply, delete, down)
- *   owned    what the lab created (netns, pid), appended before creation
+ *            that change the lab (up, apply, delete, down; the agent takes
+ *            none: it writes only pods and the source)
+ *   owned    what the lab created (netns, pid, agent), appended before
+ *            creation
  *   config   replicas, engine flags, external hosts
  *   pods     "K ns/name ADDR": a pod's lab index and address, kept stable
  *            (written by `lab up` and then by the lab's agent only)
@@ -166,7 +168,7 @@ void pw_lab_agent_socket(const struct pw_lab *lb, char out[static 512]);
 /* The agent's hooks (struct pw_agent_opts; arg: the lab, its state read).
    prepare: pw_lab_assign, and the pods state written when it changed;
    port_of: pwr<k>; after_commit: the namespaces (and servers) of new pods
-   created, those of pods gone removed.  Their problems go to lb_err. */
+   created, those of pods gone removed; their problems go to err. */
 struct pw_world;
 struct pw_lab_hooks {
 	struct pw_lab lb;
