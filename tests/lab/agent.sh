@@ -12,7 +12,8 @@
 # e. random changes (Kubernetes and Calico policies added, edited and
 #    deleted, pods relabelled) one `lab apply` / `lab delete` at a time,
 #    lab probe equal to the engine every PROBE_EVERY changes
-#    (LAB_AGENT_CHANGES, default 1000; PROBE_EVERY, default 50: about 80 s).
+#    (LAB_AGENT_CHANGES, default 1000; PROBE_EVERY, default 50: about 80 s,
+#    230 s on the ASan build).
 . "$(dirname "$0")/../lib.sh"
 L=pwt-agent-lab
 SRC=/run/podwall/lab/$L/source
