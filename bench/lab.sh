@@ -88,12 +88,16 @@ for n in 1000 10000; do
 	for mode in sets linear; do
 		lin=0; [ $mode = linear ] && lin=1
 		gen $n 0 > "$T/p.yaml"
-		$PODWALL lab delete -f "$T/p.yaml" --name $LAB > /dev/null
-		PODWALL_NFT_LINEAR=$lin $PODWALL lab apply -f "$T/p.yaml" --name $LAB > "$T/apply" || exit 1
+		# the lab's agent renders: a lab of its own for each rendering
+		$PODWALL lab down --name $LAB > /dev/null
+		PODWALL_NFT_LINEAR=$lin $PODWALL lab up -f "$T/pods.yaml" --name $LAB --no-external > /dev/null || exit 1
+		$PODWALL lab apply -f "$T/p.yaml" --name $LAB > "$T/apply" || exit 1
 		rules=$(awk '/rules in force/ { gsub(/\(/, "", $9); print $9 }' "$T/apply")
 		set -- $(traffic)
 		awk -v m=$mode -v n=$n -v r="$rules" -v t=$1 -v u=$2 -v bt=$base_tcp -v bu=$base_udp 'BEGIN {
 			printf "%-6s %5d policy rules (%s nft rules): TCP %s Gbit/s (%.2fx no policy), UDP 64 B %s kpps (%.2fx)\n",
 				m, n, r, t, (bt > 0 ? t / bt : 0), u, (bu > 0 ? u / bu : 0) }'
 	done
+	$PODWALL lab down --name $LAB > /dev/null
+	$PODWALL lab up -f "$T/pods.yaml" --name $LAB --no-external > /dev/null || exit 1
 done

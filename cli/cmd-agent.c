@@ -152,6 +152,9 @@ int cmd_agent(int argc, char **argv)
 		fputs(agent_usage, stderr);
 		return EXIT_USAGE;
 	}
+	/* the benchmark's baseline: rules one by one (bench/lab.sh) */
+	const char *lin = getenv("PODWALL_NFT_LINEAR");
+	o.linear = lin && *lin == '1';
 	o.port_of = annotated_port;
 	static bool dry;
 	dry = o.backend && !strcmp(o.backend, "dry-run");

@@ -950,6 +950,7 @@ int pw_agent_run(const struct pw_agent_opts *o, volatile sig_atomic_t *stop)
 		}
 		a.have_dp = true;
 		a.dp.services = o->services;
+		a.dp.linear = o->linear;
 		/* what the kernel holds: a restarted agent changes only what
 		   differs */
 		if (pw_dp_read(&a.dp, &err) < 0) {
@@ -980,10 +981,14 @@ int pw_agent_run(const struct pw_agent_opts *o, volatile sig_atomic_t *stop)
 			p[1 + i] = (struct pollfd){ hf[i], POLLIN, 0 };
 		/* waste to reclaim: when nothing is waiting */
 		bool reclaim = pw_world_wants_reclaim(&a.w);
-		int n = poll(p, 1 + (nfds_t)nh, reclaim ? 20 : 1000);
+		int wait = reclaim ? 20 : 1000;
+		int ht = a.http ? pw_http_timeout(a.http) : -1;
+		if (ht >= 0 && ht < wait)
+			wait = ht;
+		int n = poll(p, 1 + (nfds_t)nh, wait);
 		if (n < 0 && errno != EINTR)
 			break;
-		if (n == 0 && reclaim) {
+		if (n == 0 && reclaim && wait == 20) {
 			struct pw_diags d;
 			struct pw_commit c;
 			pw_diags_init(&d);

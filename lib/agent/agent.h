@@ -46,6 +46,8 @@ struct pw_agent_opts {
 	const char *table;   /* NULL: "podwall" */
 	const char *backend; /* NULL: "nftables"; "none": no dataplane */
 	bool services;	     /* translate Service addresses too */
+	bool linear;	     /* nftables: one rule per policy rule (a benchmark's
+				baseline, as iptables-based dataplanes have it) */
 	unsigned engine_flags;
 	uint32_t replicas;   /* pods per workload without pods (0: 1) */
 	/* the lab's hooks (see struct pw_world_opts); NULL: a node's */

@@ -187,6 +187,17 @@ size_t pw_http_fds(const struct pw_http *h, int fds[2])
 	return h->n;
 }
 
+int pw_http_timeout(const struct pw_http *h)
+{
+	int ms = -1;
+	for (size_t i = 0; i < h->n; i++) {
+		MHD_UNSIGNED_LONG_LONG t;
+		if (MHD_get_timeout(h->d[i], &t) == MHD_YES && (ms < 0 || (long long)t < ms))
+			ms = t > 1000000 ? 1000000 : (int)t;
+	}
+	return ms;
+}
+
 void pw_http_run(struct pw_http *h)
 {
 	for (size_t i = 0; i < h->n; i++)
@@ -278,11 +289,16 @@ static int call(const char *agent, const char *method, const char *path,
 	}
 	if (timeout_ms > 0)
 		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	/* no "Expect: 100-continue": the body goes at once (libcurl would
+	   otherwise wait for the server's go-ahead on a large body) */
+	struct curl_slist *hdrs = curl_slist_append(NULL, "Expect:");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	if (body) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	}
 	CURLcode rc = curl_easy_perform(c);
+	curl_slist_free_all(hdrs);
 	if (rc != CURLE_OK)
 		pw_buf_printf(err, "%s: %s", agent, curl_easy_strerror(rc));
 	else

@@ -33,6 +33,11 @@ struct pw_http *pw_http_start(const char *socket_path, const char *listen,
 			      pw_http_fn fn, void *ctx, struct pw_buf *err);
 /* The descriptors to poll for input (at most 2). */
 size_t pw_http_fds(const struct pw_http *h, int fds[2]);
+/* How long the caller may wait before calling pw_http_run again even if
+   no descriptor is ready (0: work is pending; -1: no limit).  The server
+   is edge-triggered: what it has read but not handled does not wake a
+   poll. */
+int pw_http_timeout(const struct pw_http *h);
 /* Serve whatever is ready; never blocks. */
 void pw_http_run(struct pw_http *h);
 void pw_http_stop(struct pw_http *h);
