@@ -70,6 +70,22 @@ static int apply_parse(const char *cmd, int argc, char **argv, struct apply_args
 	return 0;
 }
 
+/* The agent's answer printed, as its exit status: 0 done, 1 refused or
+   not found, 2 no answer (reported when say_unreached). */
+static int answer(int rc, long status, const struct pw_buf *out,
+		  const struct pw_buf *err, bool say_unreached)
+{
+	if (rc < 0) {
+		if (say_unreached)
+			cli_error("cannot reach the agent: %s", err->s);
+		return EXIT_USAGE;
+	}
+	fputs(out->s ? out->s : "", status == 200 ? stdout : stderr);
+	if (status == 200)
+		return 0;
+	return status == 404 || status == 422 ? EXIT_FINDINGS : EXIT_USAGE;
+}
+
 static int call(const char *agent, const char *method, const char *path,
 		const struct pw_buf *body)
 {
@@ -79,16 +95,7 @@ static int call(const char *agent, const char *method, const char *path,
 	long status = 0;
 	int rc = pw_http_call(agent, method, path, body ? body->s : NULL,
 			      body ? body->len : 0, 0, &status, &out, &err);
-	if (rc < 0) {
-		cli_error("cannot reach the agent: %s", err.s);
-		rc = EXIT_USAGE;
-	} else if (status == 200) {
-		fputs(out.s ? out.s : "", stdout);
-		rc = 0;
-	} else {
-		fputs(out.s ? out.s : "", stderr);
-		rc = status == 404 || status == 422 ? EXIT_FINDINGS : EXIT_USAGE;
-	}
+	rc = answer(rc, status, &out, &err, true);
 	pw_buf_release(&out);
 	pw_buf_release(&err);
 	return rc;
@@ -157,17 +164,7 @@ static int run(const char *cmd, int argc, char **argv)
 		fprintf(stderr, "%s\n", l.s);
 		pw_buf_release(&l);
 	}
-	if (r2 < 0) {
-		if (!d.errors)
-			cli_error("cannot reach the agent: %s", err.s);
-		rc = EXIT_USAGE;
-	} else if (status == 200) {
-		fputs(out.s ? out.s : "", stdout);
-		rc = 0;
-	} else {
-		fputs(out.s ? out.s : "", stderr);
-		rc = status == 404 || status == 422 ? EXIT_FINDINGS : EXIT_USAGE;
-	}
+	rc = answer(r2, status, &out, &err, !d.errors);
 	pw_buf_release(&out);
 	pw_buf_release(&err);
 	pw_diags_release(&d);
