@@ -139,6 +139,38 @@ void pw_world_put_path(struct pw_world *w, const char *path, struct pw_diags *d)
 	pw_arena_release(&names);
 }
 
+static int doc_name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct pw_world_doc *)a)->name,
+		      ((const struct pw_world_doc *)b)->name);
+}
+
+size_t pw_world_stage_all(struct pw_world *w, const struct pw_world_doc *v, size_t n)
+{
+	struct pw_world_doc *s = pw_xcalloc(n + 1, sizeof(*s));
+	size_t staged = 0;
+	if (n)
+		memcpy(s, v, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), doc_name_cmp);
+	for (size_t i = 0; i < w->ndocs; i++) {
+		struct pw_world_doc key = { .name = w->docs[i].name };
+		if (!bsearch(&key, s, n, sizeof(*s), doc_name_cmp)) {
+			pw_world_remove(w, w->docs[i].name);
+			staged++;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct pw_world_doc *old = find_doc(w->docs, w->ndocs, s[i].name);
+		if (old && old->len == s[i].len &&
+		    (!s[i].len || !memcmp(old->bytes, s[i].bytes, s[i].len)))
+			continue;
+		pw_world_put(w, s[i].name, s[i].bytes, s[i].len);
+		staged++;
+	}
+	free(s);
+	return staged;
+}
+
 void pw_world_discard(struct pw_world *w)
 {
 	for (size_t i = 0; i < w->npending; i++)

@@ -111,6 +111,12 @@ void pw_world_remove(struct pw_world *w, const char *name);
    .yml .json), named by its path; errors reading go to d. */
 void pw_world_put_path(struct pw_world *w, const char *path, struct pw_diags *d);
 bool pw_world_has(const struct pw_world *w, const char *name);
+/* Stage what makes the documents in force equal to v[0..n) (names
+   unique): a put for each new or different document, a removal for each
+   document not in v.  For a source that lost track of changes (etcd's
+   compaction, the Kubernetes API's 410 Gone) and read everything anew.
+   Returns how many changes it staged. */
+size_t pw_world_stage_all(struct pw_world *w, const struct pw_world_doc *v, size_t n);
 /* Drop what is staged. */
 void pw_world_discard(struct pw_world *w);
 
