@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <yaml.h>
 
 #include "objects.h"
 
@@ -164,6 +165,61 @@ bool pw_object_selected(const struct pw_object *ob, const char *kind,
 	return pw_kind_matches(kind, ob->kind, ob->group) &&
 	       (!name || !strcmp(name, ob->name)) &&
 	       (!ns || !*ns || !strcmp(ns, "*") || !strcmp(ns, ob->ns));
+}
+
+static struct pw_doc *node_doc(yaml_document_t *y, yaml_node_t *n, int depth)
+{
+	if (!n || depth > 64)
+		return pw_doc_null();
+	if (n->type == YAML_SEQUENCE_NODE) {
+		struct pw_doc *a = pw_doc_arr();
+		for (yaml_node_item_t *it = n->data.sequence.items.start;
+		     it < n->data.sequence.items.top; it++)
+			pw_doc_add(a, NULL, node_doc(y, yaml_document_get_node(y, *it), depth + 1));
+		return a;
+	}
+	if (n->type == YAML_MAPPING_NODE) {
+		struct pw_doc *o = pw_doc_obj();
+		for (yaml_node_pair_t *kv = n->data.mapping.pairs.start;
+		     kv < n->data.mapping.pairs.top; kv++) {
+			yaml_node_t *k = yaml_document_get_node(y, kv->key);
+			const char *key = k && k->type == YAML_SCALAR_NODE
+						  ? (const char *)k->data.scalar.value
+						  : "";
+			pw_doc_add(o, key, node_doc(y, yaml_document_get_node(y, kv->value), depth + 1));
+		}
+		return o;
+	}
+	const char *v = (const char *)n->data.scalar.value;
+	if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+		char *end;
+		long long i = strtoll(v, &end, 10);
+		if (*v && !*end)
+			return pw_doc_int(i);
+		if (!strcmp(v, "true") || !strcmp(v, "false"))
+			return pw_doc_bool(*v == 't');
+		if (!strcmp(v, "null") || !strcmp(v, "~") || !*v)
+			return pw_doc_null();
+	}
+	return pw_doc_str(v);
+}
+
+struct pw_doc *pw_object_doc(const struct pw_object *ob)
+{
+	yaml_parser_t p;
+	yaml_document_t y;
+	if (!yaml_parser_initialize(&p))
+		return NULL;
+	yaml_parser_set_input_string(&p, ob->bytes, ob->len);
+	struct pw_doc *d = NULL;
+	if (yaml_parser_load(&p, &y)) {
+		yaml_node_t *root = yaml_document_get_root_node(&y);
+		if (root)
+			d = node_doc(&y, root, 0);
+		yaml_document_delete(&y);
+	}
+	yaml_parser_delete(&p);
+	return d;
 }
 
 void pw_kind_plural(const char *kind, struct pw_buf *out)

@@ -8,6 +8,7 @@
 #ifndef PW_OBJECTS_H
 #define PW_OBJECTS_H
 
+#include "doc.h"
 #include "model.h"
 
 struct pw_object {
@@ -46,6 +47,10 @@ void pw_object_yaml(const struct pw_object *ob, struct pw_buf *out);
    namespace (NULL, "" or "*": any)? */
 bool pw_object_selected(const struct pw_object *ob, const char *kind,
 			const char *name, const char *ns);
+
+/* An object's document as a tree (for -o json); NULL when it does not
+   parse.  Plain scalars that are numbers, booleans or null become those. */
+struct pw_doc *pw_object_doc(const struct pw_object *ob);
 
 /* Does want name kind: Kind, kind, its plural or kind.group; NULL or ""
    names every kind. */
