@@ -58,8 +58,9 @@ run_suite sh "$here/scale/run.sh"
 # as root
 if [ "$(id -u)" = 0 ]; then
 	run_suite sh "$here/agent/run.sh"
+	run_suite sh "$here/etcd/run.sh"
 else
-	echo "agent: not run (needs root)"
+	echo "agent, etcd: not run (need root)"
 fi
 if [ "$(id -u)" = 0 ] && [ -z "$PODWALL_SKIP_LAB" ]; then
 	run_suite sh "$here/lab/nft-check.sh"

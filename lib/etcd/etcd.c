@@ -14,7 +14,7 @@
 #define CONNECT_MS 1000	     /* a connection to a member */
 #define RANGE_PAGE 1000	     /* keys per page of a range */
 #define WATCH_IDLE_S 3	     /* a silent watch stream is checked after this */
-#define PROBE_MS 1500	     /* ... by a status request that must answer within */
+#define PROBE_MS 1500	     /* ... by a request that must answer within */
 
 /* ---- base64 (GnuTLS) ------------------------------------------------------ */
 
@@ -436,7 +436,11 @@ struct watch {
 	volatile int *stop;
 	struct pw_buf line; /* what came of the message being read */
 	double last;	    /* when something last came */
+	bool created;	    /* the member said the watch is there */
 	bool done;	    /* fn or *stop ended it */
+	const char *prefix, *end;
+	int64_t next;	    /* the next revision the stream owes */
+	bool behind;	    /* the last check found keys newer than that */
 	struct pw_buf *err;
 };
 
@@ -478,15 +482,21 @@ static bool watch_message(struct watch *w, const char *s, size_t n)
 			yaml_node_t *next = i + 1 < jlen(ev) ? jget(&j, jitem(&j, ev, i + 1), "kv")
 							      : NULL;
 			if (!next || jint(jget(&j, next, "mod_revision")) != rev) {
+				w->next = rev + 1;
 				go = w->fn(w->arg, &batch, rev, false);
 				w->done = !go;
 				pw_etcd_kvs_release(&batch);
 			}
 		}
 		pw_etcd_kvs_release(&batch);
-	} else if (!jtrue(jget(&j, r, "created"))) {
+	} else if (jtrue(jget(&j, r, "created"))) {
+		w->created = true;
+	} else {
 		/* a progress notification: everything up to its revision came */
-		go = w->fn(w->arg, NULL, jint(jget(&j, jget(&j, r, "header"), "revision")), false);
+		int64_t rev = jint(jget(&j, jget(&j, r, "header"), "revision"));
+		if (rev >= w->next)
+			w->next = rev + 1;
+		go = w->fn(w->arg, NULL, rev, false);
 		w->done = !go;
 	}
 	jfree(&j);
@@ -497,6 +507,7 @@ static size_t watch_data(char *p, size_t size, size_t n, void *arg)
 {
 	struct watch *w = arg;
 	w->last = mono_s();
+	w->behind = false;
 	pw_buf_add(&w->line, p, size * n);
 	/* messages end with a newline */
 	char *nl;
@@ -521,26 +532,54 @@ static int watch_tick(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
 	}
 	if (mono_s() - w->last < WATCH_IDLE_S)
 		return 0;
-	/* silent: is the member still there? */
-	struct pw_buf out, err;
+	if (!w->created) {
+		/* a member that takes the request but never makes the watch
+		   (one still starting) */
+		pw_buf_printf(w->err, "%s: the watch was not created", w->url);
+		return 1;
+	}
+	/* silent: is the member still there, and has it nothing newer under
+	   the prefix (a member that lost the watch behind the stream's back
+	   may keep the stream open)? */
+	struct pw_buf body, out, err;
+	pw_buf_init(&body);
 	pw_buf_init(&out);
 	pw_buf_init(&err);
+	pw_buf_puts(&body, "{\"key\":\"");
+	b64(w->prefix, strlen(w->prefix), &body);
+	pw_buf_puts(&body, "\",\"range_end\":\"");
+	b64(w->end, strlen(w->end), &body);
+	/* (count is of the whole range: the filter applies to kvs alone) */
+	pw_buf_printf(&body, "\",\"keys_only\":true,\"min_mod_revision\":%lld}",
+		      (long long)w->next);
 	long status = 0;
-	int rc = post_one(w->url, "/v3/maintenance/status", "{}", PROBE_MS, &status, &out, &err);
-	if (rc < 0 || status != 200)
+	int rc = post_one(w->url, "/v3/kv/range", body.s, PROBE_MS, &status, &out, &err);
+	struct jdoc j;
+	bool dead = rc < 0 || status != 200 || jparse(&j, out.s ? out.s : "", out.len) < 0;
+	bool newer = !dead && jlen(jget(&j, j.root, "kvs")) > 0;
+	if (!dead)
+		jfree(&j);
+	if (dead)
 		pw_buf_printf(w->err, "%s: a silent watch, and the member does not answer", w->url);
+	else if (newer && w->behind)
+		pw_buf_printf(w->err, "%s: the watch is behind the member (it owes revision %lld)",
+			      w->url, (long long)w->next);
+	bool quit = dead || (newer && w->behind);
+	w->behind = newer;
+	pw_buf_release(&body);
 	pw_buf_release(&out);
 	pw_buf_release(&err);
 	w->last = mono_s();
-	return rc < 0 || status != 200;
+	return quit;
 }
 
 int pw_etcd_watch(struct pw_etcd *e, const char *prefix, int64_t from,
 		  pw_etcd_watch_fn fn, void *arg, volatile int *stop, struct pw_buf *err)
 {
 	const char *url = e->urls[e->cur];
-	struct watch w = { url, fn, arg, stop, { 0 }, mono_s(), false, err };
 	char *end = prefix_end(prefix);
+	struct watch w = { .url = url, .fn = fn, .arg = arg, .stop = stop, .last = mono_s(),
+			   .prefix = prefix, .end = end, .next = from, .err = err };
 	struct pw_buf body, u;
 	pw_buf_init(&body);
 	pw_buf_init(&u);

@@ -80,8 +80,11 @@ int pw_etcd_txn(struct pw_etcd *e, const struct pw_etcd_kv *ops, size_t n,
  * compacted (the revision asked for is compacted: read everything again);
  * fn may keep the events (taking them, it leaves *events empty).
  * The create request asks for progress notifications; a stream silent for
- * a few seconds is checked by asking the member's status on a connection
- * of its own, and given up when the member does not answer.
+ * a few seconds is checked on a connection of its own: it is given up when
+ * the member does not answer, or when twice in a row the member holds
+ * keys under prefix newer than what the stream delivered (a member that
+ * restarted may keep a stream open that says nothing more); a watch not
+ * created within those seconds is given up too.
  * Returns 0 when fn or *stop ended it, -1 (err) when the stream broke.
  */
 typedef bool (*pw_etcd_watch_fn)(void *arg, struct pw_etcd_kvs *events,

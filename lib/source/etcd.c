@@ -103,13 +103,13 @@ static void note(struct etcd_src *x, const char *fmt, ...)
 static bool on_watch(void *arg, struct pw_etcd_kvs *events, int64_t rev, bool compacted)
 {
 	struct etcd_src *x = arg;
-	x->heard = true;
 	if (compacted) {
 		note(x, "etcd: revision %lld is compacted (up to %lld): reading everything again",
 		     (long long)x->from, (long long)rev);
 		x->relist = true;
 		return false;
 	}
+	x->heard = true;
 	if (events && events->n) {
 		struct batch *b = pw_xcalloc(1, sizeof(*b));
 		b->rev = rev;
