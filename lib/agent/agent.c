@@ -478,6 +478,20 @@ static int handle(void *ctx, const struct pw_http_req *r, struct pw_buf *out,
 		status = h_eval(a, r, out, type, exit);
 	} else if (is(r, "GET", "/v1/matrix")) {
 		status = h_matrix(a, r, out, type);
+	} else if (is(r, "GET", "/v1/state")) {
+		/* what is in force, in brief: agents that hold the same
+		   documents give the same digest */
+		*type = "application/json";
+		uint64_t h = 0x7374617465;
+		for (size_t i = 0; i < a->w.ndocs; i++) {
+			h = pw_hash_bytes(a->w.docs[i].name, strlen(a->w.docs[i].name), h);
+			h = pw_hash_bytes(&a->w.docs[i].hash, sizeof(a->w.docs[i].hash), h);
+		}
+		pw_buf_printf(out,
+			      "{\"documents\": %zu, \"digest\": \"%016llx\", \"generation\": %llu}\n",
+			      a->w.ndocs, (unsigned long long)h,
+			      (unsigned long long)a->w.generation);
+		status = 200;
 	} else if (is(r, "GET", "/v1/dataplane")) {
 		/* what the dataplane holds, as commands that create it */
 		if (a->have_dp && a->dp.ops->dump)
