@@ -13,7 +13,8 @@
 #include "cli.h"
 
 static const char agent_usage[] =
-	"usage: podwall agent --source dir:PATH [--node NAME] [--socket PATH]\n"
+	"usage: podwall agent --source dir:PATH|etcd:URL[,URL...] [--node NAME]\n"
+	"                     [--socket PATH]\n"
 	"                     [--listen ADDR:PORT] [--netns NAME] [--table NAME]\n"
 	"                     [--dataplane nftables|none] [--services]\n"
 	"                     [--ipblock-excludes-pods] [--hostnetwork-as-pods]\n"
@@ -29,6 +30,12 @@ static const char agent_usage[] =
 	"enforcing what it last put in force.  Logs go to stderr.\n"
 	"\n"
 	"  --source dir:PATH         a directory of manifests (recursive), watched\n"
+	"  --source etcd:URL[,URL...]\n"
+	"                            etcd's keys under /calico/resources/v3/ (Calico's\n"
+	"                            etcd datastore), read at one revision, then\n"
+	"                            watched: each revision is one change; another\n"
+	"                            member when one is lost; a compacted revision\n"
+	"                            reads everything again\n"
 	"  --node NAME               enforce only for pods whose spec.nodeName is\n"
 	"                            NAME (default: every pod)\n"
 	"  --socket PATH             serve the API on a unix socket\n"

@@ -6,8 +6,10 @@
 #include "source.h"
 
 extern const struct pw_source_ops pw_source_dir_ops;
+extern const struct pw_source_ops pw_source_etcd_ops;
 
-static const struct pw_source_ops *const sources[] = { &pw_source_dir_ops };
+static const struct pw_source_ops *const sources[] = { &pw_source_dir_ops,
+							&pw_source_etcd_ops };
 
 int pw_source_open(struct pw_source *s, const char *spec, struct pw_buf *err)
 {
@@ -18,7 +20,7 @@ int pw_source_open(struct pw_source *s, const char *spec, struct pw_buf *err)
 		    !strncmp(sources[i]->scheme, spec, (size_t)(colon - spec)))
 			s->ops = sources[i];
 	if (!s->ops) {
-		pw_buf_printf(err, "unknown source \"%s\": give dir:PATH", spec);
+		pw_buf_printf(err, "unknown source \"%s\": give dir:PATH or etcd:URL[,URL...]", spec);
 		return -1;
 	}
 	s->spec = pw_xstrdup(spec);
