@@ -8,6 +8,7 @@
  * usage, loading manifests into an engine, and printing.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -33,6 +34,8 @@ enum {
 	O_TARGET = 1 << 10, /* NS/POD|ADDR -- CMD [ARG...] */
 	O_NODES = 1 << 11,
 	O_NODE = 1 << 12,
+	O_DATASTORE = 1 << 13,
+	O_START = 1 << 14,
 };
 
 /* Setup a subcommand needs (git.c's RUN_SETUP, for us) */
@@ -55,6 +58,7 @@ struct lab_args {
 	char **cmd;
 	int nodes;
 	const char *node;
+	bool etcd, start;
 };
 
 struct lab_cmd {
@@ -89,13 +93,41 @@ static int load_files(struct pw_lab *lb, struct cli_world *w, const char **files
 	return cli_world_load(w, &o);
 }
 
-/* Load what the lab holds: its source directory, as its agent does. */
+/* What a lab with an etcd datastore holds, as read for lab_load (kept
+   until the command ends: the cluster points into it). */
+static struct pw_world_doc *etcd_docs;
+static size_t etcd_ndocs;
+
+/* Load what the lab holds, as its agents do: its source directory, or its
+   etcd cluster. */
 static int lab_load(struct pw_lab *lb, struct cli_world *w)
 {
 	char src[512];
 	pw_lab_source_dir(lb, src);
 	const char *files[] = { src };
-	return load_files(lb, w, files, 1);
+	if (!lb->etcd)
+		return load_files(lb, w, files, 1);
+	struct pw_buf err;
+	pw_buf_init(&err);
+	pw_lab_docs_free(etcd_docs, etcd_ndocs);
+	etcd_docs = NULL;
+	etcd_ndocs = 0;
+	if (pw_lab_etcd_read(lb, 10000, &etcd_docs, &etcd_ndocs, &err) < 0) {
+		memset(w, 0, sizeof(*w));
+		pw_cluster_init(&w->c);
+		cli_error("lab: %s", err.s ? err.s : "cannot read the lab's etcd");
+		pw_buf_release(&err);
+		return -1;
+	}
+	pw_buf_release(&err);
+	struct cli_opts o = { 0 };
+	o.docs = etcd_docs;
+	o.ndocs = etcd_ndocs;
+	o.engine_flags = lb->flags;
+	o.replicas = lb->replicas;
+	o.prepare = assign;
+	o.prepare_arg = lb;
+	return cli_world_load(w, &o);
 }
 
 static void print_diags(const struct pw_diags *d)
@@ -358,6 +390,52 @@ static int name_nodes(struct pw_lab *lb, const char **files, int n)
 	return 0;
 }
 
+/* The etcd cluster, and the inputs written into it as podwall apply
+   --datastore writes them (one transaction), from node 0. */
+static int etcd_up(struct pw_lab *lb, const char **files, int n, struct pw_buf *err)
+{
+	if (pw_lab_add_etcd(lb, err) < 0)
+		return -1;
+	struct pw_world_doc *docs;
+	size_t nd;
+	/* the cluster elects a leader and answers */
+	if (pw_lab_etcd_read(lb, 30000, &docs, &nd, err) < 0)
+		return -1;
+	pw_lab_docs_free(docs, nd);
+	char eps[256], ds[300], node[128];
+	pw_lab_etcd_endpoints(lb, eps);
+	snprintf(ds, sizeof(ds), "etcd:%s", eps);
+	pw_lab_node_ns(lb, 0, node);
+	char **argv = pw_xcalloc((size_t)n * 2 + 8, sizeof(char *));
+	int k = 0;
+	argv[k++] = "podwall";
+	argv[k++] = "apply";
+	argv[k++] = "--datastore";
+	argv[k++] = ds;
+	for (int f = 0; f < n; f++) {
+		argv[k++] = "-f";
+		argv[k++] = (char *)files[f];
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0)
+			dup2(null, 1);
+		if (pw_netns_enter(node) < 0)
+			_exit(127);
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	free(argv);
+	int status = 0;
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status)) {
+		pw_buf_printf(err, "cannot write the manifests into the lab's etcd");
+		return -1;
+	}
+	return 0;
+}
+
 static int lab_up(const struct lab_cmd *cmd, struct lab_args *a)
 {
 	if (!a->nfiles)
@@ -379,6 +457,7 @@ static int lab_up(const struct lab_cmd *cmd, struct lab_args *a)
 	lb.flags = a->flags;
 	lb.replicas = a->replicas;
 	lb.nnodes = a->nodes;
+	lb.etcd = a->etcd;
 	static const char *const defaults[] = { "192.0.2.10", "198.51.100.10", "203.0.113.10" };
 	if (a->next < 0)
 		for (size_t d = 0; d < PW_ARRAY_SIZE(defaults); d++)
@@ -395,7 +474,7 @@ static int lab_up(const struct lab_cmd *cmd, struct lab_args *a)
 			goto out;
 		}
 	struct cli_world w;
-	if (lb.nnodes > 1 && name_nodes(&lb, (const char **)abs, a->nfiles) < 0) {
+	if (pw_lab_has_underlay(&lb) && name_nodes(&lb, (const char **)abs, a->nfiles) < 0) {
 		pw_lab_forget(&lb);
 		goto out;
 	}
@@ -413,7 +492,9 @@ static int lab_up(const struct lab_cmd *cmd, struct lab_args *a)
 			rc = pw_lab_add_pod(&lb, lb.pod_k[i], &w.c.pods[i], &err) < 0;
 		for (int x = 0; !rc && x < lb.next; x++)
 			rc = pw_lab_add_external(&lb, x, &err) < 0;
-		if (!rc)
+		if (!rc && lb.etcd)
+			rc = etcd_up(&lb, (const char **)abs, a->nfiles, &err) < 0;
+		else if (!rc)
 			rc = copy_inputs(&lb, (const char **)abs, a->nfiles, &err) < 0;
 		pid_t pids[PW_LAB_MAX_NODES];
 		for (int i = 0; !rc && i < lb.nnodes; i++)
@@ -431,9 +512,10 @@ static int lab_up(const struct lab_cmd *cmd, struct lab_args *a)
 		if (!rc)
 			rules = agent_rules(&lb);
 	}
-	if (!rc && lb.nnodes > 1)
-		printf("lab %s is up: %d nodes, %u pods, %d external hosts, %ld nftables rules on node %s\n",
-		       lb.name, lb.nnodes, w.c.npods, lb.next, rules, lb.nodes[0]);
+	if (!rc && pw_lab_has_underlay(&lb))
+		printf("lab %s is up: %d node%s, %u pods, %d external hosts, %ld nftables rules on node %s%s\n",
+		       lb.name, lb.nnodes, lb.nnodes == 1 ? "" : "s", w.c.npods, lb.next, rules,
+		       lb.nodes[0], lb.etcd ? "; datastore: etcd, 3 members" : "");
 	else if (!rc)
 		printf("lab %s is up: %u pods, %d external hosts, %ld nftables rules\n",
 		       lb.name, w.c.npods, lb.next, rules);
@@ -919,6 +1001,59 @@ static void print_agent(const struct pw_lab *lb, int node)
 	pw_buf_release(&out);
 }
 
+/* The etcd members: running or not. */
+static void print_etcd(const struct pw_lab *lb)
+{
+	char eps[256];
+	pw_lab_etcd_endpoints(lb, eps);
+	char *p = eps;
+	for (int j = 0; j < PW_LAB_ETCD_MEMBERS; j++) {
+		char *c = strchr(p, ',');
+		if (c)
+			*c = 0;
+		int pid = pw_lab_etcd_pid(lb, j);
+		if (pid)
+			printf("etcd member m%d %s pid %d: running\n", j, p, pid);
+		else
+			printf("etcd member m%d %s: not running\n", j, p);
+		p = c ? c + 1 : p + strlen(p);
+	}
+}
+
+/* The etcd members, and --start those not running. */
+static int lab_etcd(const struct lab_cmd *cmd, struct lab_args *a)
+{
+	struct pw_lab lb;
+	int rc = lab_open(cmd, &lb, a->name, a->start ? PW_LAB_WRITE : PW_LAB_READ);
+	if (!rc && !lb.etcd) {
+		cli_error("lab etcd: lab %s keeps its objects in a directory, not etcd", lb.name);
+		rc = EXIT_USAGE;
+	}
+	struct pw_buf err;
+	pw_buf_init(&err);
+	for (int j = 0; !rc && a->start && j < PW_LAB_ETCD_MEMBERS; j++)
+		if (!pw_lab_etcd_pid(&lb, j) && pw_lab_start_etcd(&lb, j, &err) < 0) {
+			print_err(cmd->name, &err, NULL);
+			rc = 1;
+		}
+	if (!rc && a->start) {
+		/* until they answer */
+		struct pw_world_doc *docs;
+		size_t nd;
+		if (pw_lab_etcd_read(&lb, 30000, &docs, &nd, &err) < 0) {
+			print_err(cmd->name, &err, NULL);
+			rc = 1;
+		} else {
+			pw_lab_docs_free(docs, nd);
+		}
+	}
+	if (!rc)
+		print_etcd(&lb);
+	pw_buf_release(&err);
+	pw_lab_release(&lb);
+	return rc;
+}
+
 static int lab_status(const struct lab_cmd *cmd, struct lab_args *a)
 {
 	struct pw_lab lb;
@@ -960,6 +1095,8 @@ static int lab_status(const struct lab_cmd *cmd, struct lab_args *a)
 	}
 	for (int n = 0; n < lb.nnodes; n++)
 		print_agent(&lb, n);
+	if (lb.etcd)
+		print_etcd(&lb);
 	cli_world_release(&w);
 	pw_lab_release(&lb);
 	return 0;
@@ -992,10 +1129,11 @@ static int lab_exec(const struct lab_cmd *cmd, struct lab_args *a)
 /* ---- the subcommands ----------------------------------------------------------- */
 
 static const struct lab_cmd lab_cmds[] = {
-	{ "up", lab_up, O_FILE | O_NAME | O_REPLICAS | O_EXTERNAL | O_ENGINE | O_NODES, LAB_ROOT,
-	  "create the lab from manifests",
+	{ "up", lab_up, O_FILE | O_NAME | O_REPLICAS | O_EXTERNAL | O_ENGINE | O_NODES | O_DATASTORE,
+	  LAB_ROOT, "create the lab from manifests",
 	  "usage: podwall lab up -f FILE|DIR [-f ...] [--name NAME] [--replicas N]\n"
-	  "                      [--nodes N] [--external ADDR ... | --no-external]\n"
+	  "                      [--nodes N] [--datastore dir|etcd]\n"
+	  "                      [--external ADDR ... | --no-external]\n"
 	  "                      [--ipblock-excludes-pods] [--hostnetwork-as-pods]\n"
 	  "\n"
 	  "Create the lab from manifests: one network namespace per pod (one per\n"
@@ -1015,10 +1153,17 @@ static const struct lab_cmd lab_cmds[] = {
 	  "as Calico's Felix does; traffic between pods of two nodes crosses both.\n"
 	  "The nodes are named by the pods' spec.nodeName, then node-<i>.\n"
 	  "\n"
+	  "With --datastore etcd, the lab keeps its objects in a real etcd cluster\n"
+	  "of 3 members (Debian's etcd-server), each in a namespace of its own on\n"
+	  "the underlay, under Calico's key layout; the agents watch it (podwall\n"
+	  "agent --source etcd:...), and lab down stops it.  Default: dir, the\n"
+	  "lab's own directory of manifests.\n"
+	  "\n"
 	  "  -f, --filename PATH       manifests: file or directory (recursive)\n"
 	  "%s"
 	  "      --replicas N          pods per workload, 1-64 (default 1)\n"
 	  "      --nodes N             nodes, 1-16 (default 1)\n"
+	  "      --datastore KIND      dir (default) or etcd\n"
 	  "      --external ADDR       an external test host (repeatable; default\n"
 	  "                            192.0.2.10, 198.51.100.10, 203.0.113.10)\n"
 	  "      --no-external         no external test hosts\n"
@@ -1094,6 +1239,17 @@ static const struct lab_cmd lab_cmds[] = {
 	  "\n"
 	  "      --node NODE           the node, by name (podwall lab status)\n"
 	  "%s" },
+	{ "etcd", lab_etcd, O_NAME | O_START, LAB_ROOT,
+	  "the members of the lab's etcd cluster; start those not running",
+	  "usage: podwall lab etcd [--start] [--name NAME]\n"
+	  "\n"
+	  "The members of the etcd cluster of a lab made with --datastore etcd:\n"
+	  "address, pid, running or not.  With --start, start the members that\n"
+	  "are not running (they rejoin with their data) and wait until the\n"
+	  "cluster answers.\n"
+	  "\n"
+	  "      --start               start the members that are not running\n"
+	  "%s" },
 	{ "render", lab_render, O_FILE | O_REPLICAS | O_ENGINE, 0,
 	  "print the nftables script a lab of these manifests would put in force",
 	  "usage: podwall lab render -f FILE|DIR [-f ...] [--replicas N]\n"
@@ -1164,6 +1320,8 @@ static int which_opt(int argc, char **argv, int *i, const char **v)
 		return O_NODES;
 	if (!err && (*v = cli_optval(argc, argv, i, NULL, "--node", &err)))
 		return O_NODE;
+	if (!err && (*v = cli_optval(argc, argv, i, NULL, "--datastore", &err)))
+		return O_DATASTORE;
 	if (!err && (*v = cli_optval(argc, argv, i, NULL, "--external", &err)))
 		return O_EXTERNAL;
 	if (!err && (*v = cli_optval(argc, argv, i, "-p", "--port", &err)))
@@ -1183,6 +1341,8 @@ static int which_opt(int argc, char **argv, int *i, const char **v)
 		return O_KEEP;
 	if (!strcmp(argv[*i], "--services"))
 		return O_SERVICES;
+	if (!strcmp(argv[*i], "--start"))
+		return O_START;
 	return 0;
 }
 
@@ -1208,6 +1368,15 @@ static int take_opt(const char *sub, struct lab_args *a, int opt, const char *ar
 	case O_NODE:
 		a->node = v;
 		return 0;
+	case O_START:
+		a->start = true;
+		return 0;
+	case O_DATASTORE:
+		if (!strcmp(v, "etcd") || !strcmp(v, "dir")) {
+			a->etcd = !strcmp(v, "etcd");
+			return 0;
+		}
+		return cli_error("lab %s: --datastore wants dir or etcd", sub);
 	case O_NODES:
 		a->nodes = atoi(v);
 		if (a->nodes >= 1 && a->nodes <= PW_LAB_MAX_NODES)

@@ -53,6 +53,11 @@ int pw_lab_start_agent(const struct pw_lab *lb, int node, struct pw_buf *err)
 	char src[512], source[520], sock[512], log[512], ns[128];
 	pw_lab_source_dir(lb, src);
 	snprintf(source, sizeof(source), "dir:%s", src);
+	if (lb->etcd) {
+		char eps[256];
+		pw_lab_etcd_endpoints(lb, eps);
+		snprintf(source, sizeof(source), "etcd:%s", eps);
+	}
 	pw_lab_node_socket(lb, node, sock);
 	pw_lab_node_log(lb, node, log);
 	pw_lab_node_ns(lb, node, ns);

@@ -91,6 +91,7 @@ struct pw_lab {
 	int nnodes;	  /* 1: one node, the router pwl-NAME-r */
 	char nodes[PW_LAB_MAX_NODES][64]; /* their names */
 	int node;	  /* an agent's own node; -1: every node */
+	bool etcd;	  /* its datastore is an etcd cluster (else source/) */
 	int lock_fd;	  /* -1 when not locked */
 	unsigned flags;	  /* engine flags */
 	uint32_t replicas;
@@ -213,6 +214,11 @@ void pw_lab_hook_after_commit(void *arg, const struct pw_world *w);
  * node's address, so traffic between pods of two nodes crosses both.
  */
 #define PW_LAB_UNDERLAY "169.254.2"
+/* Nodes and the underlay (else the one router pwl-NAME-r)? */
+static inline bool pw_lab_has_underlay(const struct pw_lab *lb)
+{
+	return lb->nnodes > 1 || lb->etcd;
+}
 void pw_lab_node_ns(const struct pw_lab *lb, int i, char out[static 128]);
 void pw_lab_underlay_ns(const struct pw_lab *lb, char out[static 128]);
 /* node i's address on the underlay */
@@ -237,6 +243,37 @@ int pw_lab_del_pod(struct pw_lab *lb, int k, struct pw_buf *err);
    lock held, PW_LAB_WRITE).  1 when the lab had created nothing, 0 when
    it is down, -1 when namespaces stayed (state kept). */
 int pw_lab_down(struct pw_lab *lb, struct pw_buf *err);
+
+/* ---- etcd (etcd.c) -------------------------------------------------------------- */
+
+/*
+ * A lab with --datastore etcd keeps its objects in a real etcd cluster
+ * (Debian's etcd-server) of PW_LAB_ETCD_MEMBERS members, under Calico's
+ * key layout (lib/etcd/etcd.h):
+ *   netns pwl-NAME-e<j>       member mJ: eth0 on the underlay, 169.254.2.<101+j>,
+ *                             client port 2379, peer port 2380, data in
+ *                             STATE/NAME/etcd-<j>/, log etcd-<j>.log
+ * The agents (in their nodes' namespaces) watch it; the lab's commands
+ * read it from node 0's namespace.  Members are recorded "etcd PID J".
+ */
+#define PW_LAB_ETCD_MEMBERS 3
+void pw_lab_etcd_ns(const struct pw_lab *lb, int j, char out[static 128]);
+/* "http://169.254.2.101:2379,..." */
+void pw_lab_etcd_endpoints(const struct pw_lab *lb, char out[static 256]);
+/* The members' namespaces, links and processes. */
+int pw_lab_add_etcd(struct pw_lab *lb, struct pw_buf *err);
+/* (Re)start member j; its pid, or -1. */
+int pw_lab_start_etcd(const struct pw_lab *lb, int j, struct pw_buf *err);
+/* Is pid an etcd member of lab (*member: which)? */
+bool pw_lab_is_etcd(int pid, const char *lab, int *member);
+/* The running member j (from the ownership record), or 0. */
+int pw_lab_etcd_pid(const struct pw_lab *lb, int j);
+/* Every document the lab's etcd holds (named by key), read from node 0
+   (waiting up to timeout_ms for the cluster to answer).  0, or -1. */
+struct pw_world_doc;
+int pw_lab_etcd_read(const struct pw_lab *lb, int timeout_ms, struct pw_world_doc **out,
+		     size_t *n, struct pw_buf *err);
+void pw_lab_docs_free(struct pw_world_doc *v, size_t n);
 
 /* ---- servers (server.c) ----------------------------------------------------- */
 

@@ -302,6 +302,8 @@ int pw_lab_read(struct pw_lab *lb, struct pw_buf *err)
 		else if (!strncmp(line, "external ", 9) && lb->next < PW_LAB_MAX_EXTERNALS &&
 			 pw_addr_parse(line + 9, &lb->ext[lb->next]) == 0)
 			lb->next++;
+		else if (!strcmp(line, "datastore etcd"))
+			lb->etcd = true;
 		else if (!strncmp(line, "node ", 5) && lb->nnodes <= PW_LAB_MAX_NODES) {
 			/* "node I NAME", in order */
 			int i = -1;
@@ -356,7 +358,9 @@ int pw_lab_write(struct pw_lab *lb, struct pw_buf *err)
 	struct pw_buf b;
 	pw_buf_init(&b);
 	pw_buf_printf(&b, "replicas %u\nflags %u\n", lb->replicas, lb->flags);
-	for (int i = 0; lb->nnodes > 1 && i < lb->nnodes; i++)
+	if (lb->etcd)
+		pw_buf_puts(&b, "datastore etcd\n");
+	for (int i = 0; pw_lab_has_underlay(lb) && i < lb->nnodes; i++)
 		pw_buf_printf(&b, "node %d %s\n", i, lb->nodes[i]);
 	for (int i = 0; i < lb->next; i++) {
 		char a[48];

@@ -72,7 +72,7 @@ static int own_netns(struct pw_lab *lb, const char *netns, struct pw_buf *err)
 void pw_lab_node_ns(const struct pw_lab *lb, int i, char out[static 128])
 {
 	char sfx[24];
-	if (lb->nnodes <= 1) {
+	if (!pw_lab_has_underlay(lb)) {
 		snprintf(out, 128, "%s", lb->router);
 		return;
 	}
@@ -95,7 +95,7 @@ void pw_lab_node_addr(int i, char out[static 48])
    has many nodes). */
 static void attach_ns(const struct pw_lab *lb, int node, char out[static 128])
 {
-	if (node < 0 && lb->nnodes > 1)
+	if (node < 0 && pw_lab_has_underlay(lb))
 		pw_lab_underlay_ns(lb, out);
 	else
 		pw_lab_node_ns(lb, node < 0 ? 0 : node, out);
@@ -114,7 +114,7 @@ static int add_ns(struct pw_lab *lb, const char *netns, struct pw_buf *err)
 
 int pw_lab_add_router(struct pw_lab *lb, struct pw_buf *err)
 {
-	if (lb->nnodes <= 1)
+	if (!pw_lab_has_underlay(lb))
 		return add_ns(lb, lb->router, err);
 	/* the underlay: a bridge, the nodes' gateway (external hosts sit
 	   behind it) */
@@ -211,7 +211,7 @@ static int add_host(struct pw_lab *lb, const char *router, const char *netns,
    of many nodes): "replace" or "del". */
 static int pod_routes(const struct pw_lab *lb, int k, const char *verb, struct pw_buf *err)
 {
-	if (lb->nnodes <= 1)
+	if (!pw_lab_has_underlay(lb))
 		return 0;
 	char addr[48], via[48], ns[128];
 	int node = lb->key_node[k], rc = 0;

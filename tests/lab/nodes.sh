@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # A lab of many nodes (root): each node a namespace with its pods behind
 # it and its own agent, enforcing egress for its pods and ingress to them.
-#  1. the seed scenarios on 3 nodes: probed == engine == expected
+# (The seed scenarios on many nodes run on an etcd datastore: etcd.sh.)
 #  2. pods placed by spec.nodeName (and spread where it is unset); each
 #     node's table holds only its own pods' interfaces
 #  3. a change applied through one node's agent is in force on every node;
@@ -22,29 +22,6 @@ fi
 cleanup() { $PODWALL lab down --name $LAB > /dev/null 2>&1; }
 trap 'cleanup; rm -rf "$TMP"' EXIT INT TERM
 cleanup
-
-# 1. the seed scenarios
-for c in 000-seed000 100-seed004-staged-default-deny 101-seed004-platform-centos-to-frontend \
-	 106-seed004-blocked-ips 107-seed004-pci-isolation 110-seed001-global-default-deny-dns \
-	 111-seed001-default-deny-plus-dns-ingress 112-seed001-netpol-sa-demo; do
-	d="$here/cases/$c"
-	case_expect "$d" "$TMP/exp"
-	[ -s "$TMP/exp" ] || { fail "nodes/$c: nothing to probe"; continue; }
-	# shellcheck disable=SC2086
-	if ! $PODWALL lab up -f "$d" --name $LAB --nodes 3 $ext $flags > "$TMP/up" 2>&1; then
-		fail "nodes/$c: lab up: $(tail -2 "$TMP/up")"
-		cleanup
-		continue
-	fi
-	# the pods are spread over the nodes
-	n=$($PODWALL lab status --name $LAB | grep -o ' on node-[0-9]*$' | sort -u | wc -l)
-	[ "$n" -ge 2 ] && pass || fail "nodes/$c: pods on $n nodes"
-	# shellcheck disable=SC2086
-	$PODWALL lab probe --name $LAB $ports -o tsv > "$TMP/got" 2> "$TMP/err"
-	compare_probe "nodes/$c" "$TMP/exp" "$TMP/got"
-	probe_agrees "nodes/$c" "$TMP/got"
-	cleanup
-done
 
 # 2. placement
 C=$here/lab/nodes
