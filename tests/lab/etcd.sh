@@ -8,7 +8,8 @@
 #  2. kill one etcd member, then the leader: changes written meanwhile
 #     reach every node
 #  3. one node cut off from etcd keeps enforcing its last state while a
-#     change lands elsewhere; healed, it catches up
+#     change lands elsewhere; healed, it catches up; an apply through a
+#     node cut off is refused and changes nothing anywhere
 #  4. kill -9 an agent, write meanwhile, restart it: it converges
 # After every settle: every node holds the same documents (/v1/state) and
 # probed == engine.
@@ -138,6 +139,23 @@ $PODWALL lab status --name $LAB | awk -v n="$cutnode" '$1 ~ /^shop\/web-/ && $NF
 ip netns exec $cutns nft delete table inet pwtcut
 settled "etcd: cut healed"
 grep -q "$web	TCP/81	allow	allow" "$TMP/got" && pass || fail "etcd: $web not open after the heal"
+
+# node 0's agent cut off: lab apply (through it) is refused and nothing
+# changes there, nor anywhere
+ip netns exec pwl-$LAB-n0 nft -f - <<'NFT'
+table inet pwtcut {
+	chain out { type filter hook output priority 0; ip daddr 169.254.2.101-169.254.2.103 drop; }
+	chain in { type filter hook input priority 0; ip saddr 169.254.2.101-169.254.2.103 drop; }
+}
+NFT
+if $PODWALL lab apply --name $LAB -f "$C/change.yaml" > "$TMP/apply" 2>&1; then
+	fail "etcd: apply through a node cut off from etcd: $(cat "$TMP/apply")"
+else
+	grep -q "nothing changed" "$TMP/apply" && pass || fail "etcd: refused apply says: $(cat "$TMP/apply")"
+fi
+[ "$(digests | sort -u | wc -l)" = 1 ] && pass || fail "etcd: a refused apply changed a node: $(digests | tr '\n' ' ')"
+ip netns exec pwl-$LAB-n0 nft delete table inet pwtcut
+settled "etcd: node 0 healed"
 
 # 4. kill -9 node 2's agent, write meanwhile, restart it
 pid=$($PODWALL lab status --name $LAB | sed -n 's/^agent of node node-2 pid \([0-9]*\): ready$/\1/p')
