@@ -111,6 +111,7 @@ bench: podwall build/rel/engine-bench build/rel/flip build/rel/churn
 	@PODWALL=$(CURDIR)/podwall CHURN_BIN=$(CURDIR)/build/rel/churn sh bench/agent-memory.sh
 	@if [ "$$(id -u)" = 0 ]; then PODWALL=$(CURDIR)/podwall sh bench/lab.sh; \
 		PODWALL=$(CURDIR)/podwall FLIP=$(CURDIR)/build/rel/flip sh bench/agent.sh; \
+		PODWALL=$(CURDIR)/podwall FLIP=$(CURDIR)/build/rel/flip sh bench/nodes.sh; \
 	else echo "lab benchmarks: not run (need root)"; fi
 
 build/rel/churn: bench/churn.c $(LIB_OBJ)
@@ -118,10 +119,10 @@ build/rel/churn: bench/churn.c $(LIB_OBJ)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-build/rel/flip: bench/flip.c
+build/rel/flip: bench/flip.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS) -o $@ $<
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 build/rel/engine-bench: bench/engine-bench.c $(LIB_OBJ)
 	@echo "  CC      $<"

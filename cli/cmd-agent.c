@@ -52,6 +52,7 @@ static const char agent_usage[] =
 	"  --lab NAME                be the agent of lab NAME (podwall lab up starts\n"
 	"                            it): pods get the lab's addresses, interfaces\n"
 	"                            pwr<k>, and their namespaces as they come and go\n"
+	"                            (with --node, those the lab placed on that node)\n"
 	"\n"
 	"A pod's interface on the dataplane's side is named by its annotation\n"
 	"podwall.io/interface.  API: /healthz, /readyz, /metrics, /v1/changes,\n"
@@ -172,7 +173,6 @@ int cmd_agent(int argc, char **argv)
 		struct pw_buf err;
 		pw_buf_init(&err);
 		pw_lab_init(&lh.lb, lab);
-		pw_buf_init(&lh.pods);
 		pw_buf_init(&lh.err);
 		if (!pw_lab_name_valid(lab) || pw_lab_read(&lh.lb, &err) < 0) {
 			cli_error("agent: --lab %s: %s", cli_q(lab), err.s ? err.s : "no such lab");
@@ -180,7 +180,15 @@ int cmd_agent(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		pw_buf_release(&err);
-		pw_lab_pods_text(&lh.lb, &lh.pods);
+		if (o.node) {
+			/* the lab's own placement of pods, not spec.nodeName alone */
+			lh.lb.node = pw_lab_node_index(&lh.lb, o.node);
+			if (lh.lb.node < 0) {
+				cli_error("agent: lab %s has no node %s", lab, cli_q(o.node));
+				return EXIT_USAGE;
+			}
+			o.node = NULL;
+		}
 		o.engine_flags |= lh.lb.flags;
 		o.replicas = lh.lb.replicas;
 		o.prepare = pw_lab_hook_prepare;

@@ -479,6 +479,20 @@ static int handle(void *ctx, const struct pw_http_req *r, struct pw_buf *out,
 		status = h_eval(a, r, out, type, exit);
 	} else if (is(r, "GET", "/v1/matrix")) {
 		status = h_matrix(a, r, out, type);
+	} else if (is(r, "GET", "/v1/state")) {
+		/* what is in force, in brief: agents that hold the same
+		   documents give the same digest */
+		*type = "application/json";
+		uint64_t h = 0x7374617465;
+		for (size_t i = 0; i < a->w.ndocs; i++) {
+			h = pw_hash_bytes(a->w.docs[i].name, strlen(a->w.docs[i].name), h);
+			h = pw_hash_bytes(&a->w.docs[i].hash, sizeof(a->w.docs[i].hash), h);
+		}
+		pw_buf_printf(out,
+			      "{\"documents\": %zu, \"digest\": \"%016llx\", \"generation\": %llu}\n",
+			      a->w.ndocs, (unsigned long long)h,
+			      (unsigned long long)a->w.generation);
+		status = 200;
 	} else if (is(r, "GET", "/v1/dataplane")) {
 		/* what the dataplane holds, as commands that create it */
 		if (a->have_dp && a->dp.ops->dump)
@@ -540,6 +554,26 @@ static int request_objects(const char *body, size_t len, const char *ns,
 		off = (size_t)(eol + 1 - body) + nl + cl;
 	}
 	return rc;
+}
+
+static void doc_copy(struct pw_world_doc *to, const char *name, const unsigned char *bytes,
+		     size_t len)
+{
+	memset(to, 0, sizeof(*to));
+	to->name = pw_xstrdup(name);
+	if (bytes) {
+		to->bytes = pw_xmalloc(len + 1);
+		memcpy(to->bytes, bytes, len);
+		to->len = len;
+	}
+}
+
+static const struct pw_world_doc *doc_in_force(const struct agent *a, const char *name)
+{
+	for (size_t i = 0; i < a->w.ndocs; i++)
+		if (!strcmp(a->w.docs[i].name, name))
+			return &a->w.docs[i];
+	return NULL;
 }
 
 /* The document that holds object key in the world, or NULL. */
@@ -661,16 +695,16 @@ static int h_objects_change(struct agent *a, const struct pw_http_req *r,
 		status = 404;
 		pw_world_discard(&a->w);
 	} else {
-		/* remember what goes to the source before the commit adopts it */
+		/* remember what goes to the source before the commit adopts it,
+		   and what it replaces (old: put back if the source refuses) */
 		size_t np = a->w.npending;
 		struct pw_world_doc *p = pw_xcalloc(np + 1, sizeof(*p));
+		struct pw_world_doc *old = pw_xcalloc(np + 1, sizeof(*old));
 		for (size_t i = 0; i < np; i++) {
-			p[i].name = pw_xstrdup(a->w.pending[i].name);
-			if (a->w.pending[i].bytes) {
-				p[i].bytes = pw_xmalloc(a->w.pending[i].len + 1);
-				memcpy(p[i].bytes, a->w.pending[i].bytes, a->w.pending[i].len);
-				p[i].len = a->w.pending[i].len;
-			}
+			doc_copy(&p[i], a->w.pending[i].name, a->w.pending[i].bytes,
+				 a->w.pending[i].len);
+			const struct pw_world_doc *was = doc_in_force(a, p[i].name);
+			doc_copy(&old[i], p[i].name, was ? was->bytes : NULL, was ? was->len : 0);
 		}
 		char *what = pending_names(&a->w);
 		struct pw_diags cd;
@@ -692,9 +726,28 @@ static int h_objects_change(struct agent *a, const struct pw_http_req *r,
 			struct pw_buf err;
 			pw_buf_init(&err);
 			if (a->src.ops->write(&a->src, p, np, &err) < 0) {
-				status = 500;
-				pw_buf_printf(out, "in force, but not stored in the source: %s\n",
-					      err.s);
+				/* never in force here and not in the source (another
+				   agent of the same datastore would not follow): put
+				   back what was */
+				for (size_t i = 0; i < np; i++)
+					if (old[i].bytes)
+						pw_world_put(&a->w, old[i].name, old[i].bytes,
+							     old[i].len);
+					else
+						pw_world_remove(&a->w, old[i].name);
+				struct pw_diags rd;
+				struct pw_commit rc2;
+				pw_diags_init(&rd);
+				int back = pw_world_commit(&a->w, &rd, &rc2);
+				record(a, "put back: the source refused the change", &rc2, &rd);
+				if (back == 0 && rc2.kind != PW_COMMIT_NONE && a->o->after_commit)
+					a->o->after_commit(a->o->hook_arg, &a->w);
+				pw_diags_release(&rd);
+				pw_buf_printf(out, "the source refused the change, nothing changed: %s\n",
+					      err.s ? err.s : "");
+				status = 503;
+				pw_buf_release(&err);
+				goto written;
 			}
 			pw_buf_release(&err);
 			for (size_t i = 0; i < n; i++)
@@ -708,11 +761,15 @@ static int h_objects_change(struct agent *a, const struct pw_http_req *r,
 			pw_buf_printf(out, "# change %llu in force after %.2f ms\n",
 				      (unsigned long long)a->seq, c.ms_total);
 		}
+	written:
 		for (size_t i = 0; i < np; i++) {
 			free(p[i].name);
 			free(p[i].bytes);
+			free(old[i].name);
+			free(old[i].bytes);
 		}
 		free(p);
+		free(old);
 		pw_diags_release(&cd);
 	}
 	for (size_t i = 0; i < n; i++)
