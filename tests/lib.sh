@@ -35,3 +35,20 @@ compare_verdicts() {
 	PASS=$((PASS + ${counts% *}))
 	FAIL=$((FAIL + ${counts#* }))
 }
+
+# own_netns PREFIX: a network namespace PREFIX-PID for this run (root),
+# after removing those of runs that were killed (their PID is gone)
+own_netns() {
+	for n in $(ip netns list | awk '{ print $1 }' | grep "^$1-[0-9]*\$"); do
+		kill -0 "${n#"$1"-}" 2> /dev/null || ip netns del "$n"
+	done
+	ip netns add "$1-$$"
+}
+
+# need_root SUITE: end the suite (failed) unless run as root
+need_root() {
+	[ "$(id -u)" = 0 ] && return 0
+	echo "$1: needs root"
+	summary "$1"
+	exit 1
+}

@@ -17,11 +17,7 @@
 #  6. SIGTERM leaves the table in force.
 . "$(dirname "$0")/../lib.sh"
 NS=pwt-agent-$$
-if [ "$(id -u)" != 0 ]; then
-	echo "agent: needs root"
-	summary agent
-	exit 1
-fi
+need_root agent
 agents=
 cleanup() {
 	for p in $agents; do kill -9 "$p" 2> /dev/null; done
@@ -29,11 +25,7 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
-# namespaces of runs that were killed
-for n in $(ip netns list | awk '{ print $1 }' | grep '^pwt-agent-[0-9]*$'); do
-	kill -0 "${n#pwt-agent-}" 2> /dev/null || ip netns del "$n"
-done
-ip netns add $NS || { fail "cannot create $NS"; summary agent; exit 1; }
+own_netns pwt-agent || { fail "cannot create $NS"; summary agent; exit 1; }
 SRC=$TMP/src
 mkdir -p "$SRC"
 SOCK=$TMP/agent.sock

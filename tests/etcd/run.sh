@@ -17,11 +17,7 @@
 #     the killed leader: writes to the survivors still reach the agent.
 . "$(dirname "$0")/../lib.sh"
 NS=pwt-etcd-$$
-if [ "$(id -u)" != 0 ]; then
-	echo "etcd: needs root"
-	summary etcd
-	exit 1
-fi
+need_root etcd
 if ! command -v etcd > /dev/null || ! command -v etcdctl > /dev/null; then
 	fail "etcd and etcdctl are not installed (make deps)"
 	summary etcd
@@ -37,10 +33,7 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
-for n in $(ip netns list | awk '{ print $1 }' | grep '^pwt-etcd-[0-9]*$'); do
-	kill -0 "${n#pwt-etcd-}" 2> /dev/null || ip netns del "$n"
-done
-ip netns add $NS || { fail "cannot create $NS"; summary etcd; exit 1; }
+own_netns pwt-etcd || { fail "cannot create $NS"; summary etcd; exit 1; }
 ip netns exec $NS ip link set lo up
 in_ns() { ip netns exec $NS "$@"; }
 ctl() { in_ns env ETCDCTL_API=3 etcdctl --dial-timeout=2s --command-timeout=5s "$@"; }
@@ -418,30 +411,24 @@ if wait_policy "$S" ns0/silent; then pass; else
 fi
 kill -CONT $pid_c1
 healthy $ALL || fail "c1 did not come back"
-# a member killed (not the leader)
-leader=$(ctl --endpoints $ALL endpoint status | awk -F', ' '$5 == "true" { print $1 }')
-for m in c1:12379 c2:22379 c3:32379; do
-	[ "$leader" = "http://127.0.0.1:${m#*:}" ] || { victim=$m; break; }
-done
-eval "kill -9 \$pid_${victim%:*}"
-policy killed "$TMP/p2.yaml"
-apply_retry "$TMP/p2.yaml" || fail "cluster: apply with ${victim%:*} killed failed"
-if wait_policy "$S" ns0/killed; then pass; else
-	fail "cluster: ${victim%:*} killed: the agent did not follow: $(tail -3 "$TMP/agent.log")"
-fi
+# a member killed (not the leader), back; then the leader killed
+kill_and_write() { # follower|leader NAME: kill such a member, apply policy NAME
+	leader=$(ctl --endpoints $ALL endpoint status | awk -F', ' '$5 == "true" { print $1 }')
+	for m in c1:12379 c2:22379 c3:32379; do
+		if [ "$leader" = "http://127.0.0.1:${m#*:}" ]; then is=leader; else is=follower; fi
+		[ $is = "$1" ] && victim=$m
+	done
+	eval "kill -9 \$pid_${victim%:*}"
+	policy "$2" "$TMP/$2.yaml"
+	apply_retry "$TMP/$2.yaml" || fail "cluster: apply with the $1 ${victim%:*} killed failed"
+	if wait_policy "$S" "ns0/$2"; then pass; else
+		fail "cluster: the $1 ${victim%:*} killed: the agent did not follow: $(tail -3 "$TMP/agent.log")"
+	fi
+}
+kill_and_write follower killed
 restart "${victim%:*}" "${victim#*:}"
-# the leader killed
-leader=$(ctl --endpoints $ALL endpoint status | awk -F', ' '$5 == "true" { print $1 }')
-for m in c1:12379 c2:22379 c3:32379; do
-	[ "$leader" = "http://127.0.0.1:${m#*:}" ] && victim=$m
-done
-eval "kill -9 \$pid_${victim%:*}"
-policy leaderless "$TMP/p3.yaml"
-apply_retry "$TMP/p3.yaml" || fail "cluster: apply with the leader killed failed"
-if wait_policy "$S" ns0/leaderless; then pass; else
-	fail "cluster: the leader killed: the agent did not follow: $(tail -3 "$TMP/agent.log")"
-fi
-cp "$TMP/p1.yaml" "$TMP/p2.yaml" "$TMP/p3.yaml" "$M/"
+kill_and_write leader leaderless
+cp "$TMP/p1.yaml" "$TMP/killed.yaml" "$TMP/leaderless.yaml" "$M/"
 DIR=$M evals
 kill $B
 wait $B 2> /dev/null
