@@ -217,8 +217,10 @@ static int get_datastore(const struct apply_args *a)
 		struct pw_diags d;
 		pw_objects_init(&ob);
 		pw_diags_init(&d);
+		/* what does not load is said, and left out */
 		for (size_t i = 0; i < kvs.n; i++)
 			pw_objects_split(&ob, kvs.v[i].key, NULL, kvs.v[i].value, kvs.v[i].len, &d);
+		print_diags(&d);
 		const char *kind = a->npos ? a->pos[0] : NULL;
 		rc = 0;
 		if (!print_objects(&ob, kind, a->npos > 1 ? a->pos[1] : NULL, a->ns, a->output)) {

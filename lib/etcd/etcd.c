@@ -549,8 +549,9 @@ static int watch_tick(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
 	b64(w->prefix, strlen(w->prefix), &body);
 	pw_buf_puts(&body, "\",\"range_end\":\"");
 	b64(w->end, strlen(w->end), &body);
-	/* (count is of the whole range: the filter applies to kvs alone) */
-	pw_buf_printf(&body, "\",\"keys_only\":true,\"min_mod_revision\":%lld}",
+	/* (count is of the whole range: the filter applies to kvs alone,
+	   and the limit after it) */
+	pw_buf_printf(&body, "\",\"keys_only\":true,\"limit\":1,\"min_mod_revision\":%lld}",
 		      (long long)w->next);
 	long status = 0;
 	int rc = post_one(w->url, "/v3/kv/range", body.s, PROBE_MS, &status, &out, &err);

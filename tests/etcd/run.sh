@@ -312,6 +312,19 @@ if api "$S" /v1/changes | grep "\"seq\": $((seq + 1)),"| grep -q "networkpolicie
 fi
 ctl --endpoints $E del $P/networking.k8s.io/networkpolicies/ns0/direct > /dev/null
 if wait_policy "$S" ns0/direct !; then pass; else fail "etcdctl del: still in the agent"; fi
+# a bad document put directly: the change is rejected, with its place
+seq=$(last_seq "$S")
+printf 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: broken, namespace: ns0}\nspec:\n  podSelector: {matchLabels: {app: [x]}}\n' |
+	ctl --endpoints $E put $P/networking.k8s.io/networkpolicies/ns0/broken > /dev/null
+wait_seq "$S" $((seq + 1))
+if api "$S" /v1/changes | grep "\"seq\": $((seq + 1)),"| grep -q '"result": "rejected".*ns0/broken:5:36: error'; then pass; else
+	fail "a bad document in etcd: change log: $(api "$S" /v1/changes | tail -2)"
+fi
+pw get networkpolicies --datastore "etcd:$E" > /dev/null 2> "$TMP/err"
+if grep -q "ns0/broken:5:36: error" "$TMP/err"; then pass; else
+	fail "get of a bad document: $(cat "$TMP/err")"
+fi
+ctl --endpoints $E del $P/networking.k8s.io/networkpolicies/ns0/broken > /dev/null
 DIR=$M evals
 # podwall delete --datastore: the agent follows
 pw delete -f "$TMP/more" --datastore "etcd:$E" > /dev/null 2>&1
