@@ -8,7 +8,10 @@
  *               watched with inotify; each file is one document of the
  *               world, named by its path
  *
- * (etcd: and kube: come next, behind the same table.)
+ *   kube[:KUBECONFIG]  the Kubernetes API, listed and watched
+ *               (lib/source/kube.c); read-only: write is NULL
+ *
+ * (etcd: comes next, behind the same table.)
  *
  *   load     stage every document into the world (the initial full read)
  *   fd       a descriptor that becomes readable when something changed
@@ -16,7 +19,8 @@
  *            documents were staged (an editor's write-by-rename, or a
  *            burst of writes read together, is one change)
  *   write    store a document under a name (an object `podwall apply`
- *            sends); NULL bytes: remove it
+ *            sends); NULL bytes: remove it.  NULL (and object_name
+ *            NULL): a read-only source, the agent refuses apply and delete
  */
 #ifndef PW_SOURCE_H
 #define PW_SOURCE_H
