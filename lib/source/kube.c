@@ -409,6 +409,8 @@ static void batch_add(struct batch *b, char *name, unsigned char *bytes, size_t 
 
 static void batch_free(struct batch *b)
 {
+	if (!b)
+		return;
 	for (size_t i = 0; i < b->n; i++) {
 		free(b->v[i].name);
 		free(b->v[i].bytes);
@@ -881,10 +883,8 @@ static void kube_close(struct pw_source *s)
 		pw_buf_release(&w->body);
 		free(w->rv);
 		free(w->cont);
-		if (w->list)
-			batch_free(w->list);
-		if (w->out)
-			batch_free(w->out);
+		batch_free(w->list);
+		batch_free(w->out);
 	}
 	curl_multi_cleanup(k->multi);
 	for (struct batch *b = take_queue(k), *next; b; b = next) {
