@@ -58,15 +58,25 @@ start_server() { # --token T | --client-ca ca.crt
 	"$KUBE_SERVER" --cert server.crt --key server.key "$@" --script "$here/script" \
 		--port-file port > server.log 2>&1 &
 	server=$!
-	for _ in $(seq 1 100); do
-		[ -s port ] && PORT=$(cat port) && return 0
+	within 100 "$server" test -s port && PORT=$(cat port)
+}
+# within TRIES PID CMD...: CMD succeeds within TRIES x 50 ms while PID lives
+within() {
+	n=$1 pid=$2
+	shift 2
+	for _ in $(seq 1 "$n"); do
+		"$@" && return 0
+		kill -0 "$pid" 2> /dev/null || break
 		sleep 0.05
 	done
 	return 1
 }
+stop() { # PID
+	kill "$1" 2> /dev/null
+	wait "$1" 2> /dev/null
+}
 stop_server() {
-	kill "$server" 2> /dev/null
-	wait "$server" 2> /dev/null
+	stop "$server"
 	server=
 }
 step() { curl -s --max-time 5 --cacert ca.crt "https://127.0.0.1:$PORT/_scenario/step/$1" > /dev/null; }
@@ -88,16 +98,11 @@ start_agent() { # KUBECONFIG [TRIES]
 	rm -f "$SOCK"
 	$PODWALL agent --source "kube:$1" --dataplane none --socket "$SOCK" 2> agent.log &
 	agent=$!
-	for _ in $(seq 1 "${2:-200}"); do
-		[ "$(api /readyz)" = ok ] && return 0
-		kill -0 $agent 2> /dev/null || break
-		sleep 0.05
-	done
-	return 1
+	within "${2:-200}" "$agent" ready
 }
+ready() { [ "$(api /readyz)" = ok ]; }
 stop_agent() {
-	kill "$agent" 2> /dev/null
-	wait "$agent" 2> /dev/null
+	stop "$agent"
 	agent=
 	if grep -q "ERROR: \(Address\|Leak\|Undefined\)Sanitizer\|runtime error" agent.log; then
 		fail "agent: sanitizer report"
