@@ -19,6 +19,7 @@
 #include "../lib/reach.h"
 #include "../lib/service.h"
 #include "../lib/view.h"
+#include "../lib/world.h"
 
 #define EXIT_FINDINGS 1
 #define EXIT_USAGE 2
@@ -27,6 +28,9 @@
 struct cli_opts {
 	const char **files;
 	int nfiles;
+	/* documents already read (a datastore's), loaded after the files */
+	const struct pw_world_doc *docs;
+	size_t ndocs;
 	const char *ns;	    /* -n; NULL = default */
 	const char *output; /* -o */
 	unsigned engine_flags;

@@ -13,7 +13,8 @@
 #include "cli.h"
 
 static const char agent_usage[] =
-	"usage: podwall agent --source dir:PATH|kube[:KUBECONFIG] [--node NAME]\n"
+	"usage: podwall agent --source dir:PATH|etcd:URL[,URL...]|kube[:KUBECONFIG]\n"
+	"                     [--node NAME]\n"
 	"                     [--socket PATH]\n"
 	"                     [--listen ADDR:PORT] [--netns NAME] [--table NAME]\n"
 	"                     [--dataplane nftables|none] [--services]\n"
@@ -30,6 +31,12 @@ static const char agent_usage[] =
 	"enforcing what it last put in force.  Logs go to stderr.\n"
 	"\n"
 	"  --source dir:PATH         a directory of manifests (recursive), watched\n"
+	"  --source etcd:URL[,URL...]\n"
+	"                            etcd's keys under /calico/resources/v3/ (Calico's\n"
+	"                            etcd datastore), read at one revision, then\n"
+	"                            watched: each revision is one change; another\n"
+	"                            member when one is lost; a compacted revision\n"
+	"                            reads everything again\n"
 	"  --source kube[:KUBECONFIG]\n"
 	"                            the Kubernetes API, listed and watched:\n"
 	"                            Pods, Namespaces, Services, EndpointSlices,\n"
@@ -55,6 +62,7 @@ static const char agent_usage[] =
 	"  --lab NAME                be the agent of lab NAME (podwall lab up starts\n"
 	"                            it): pods get the lab's addresses, interfaces\n"
 	"                            pwr<k>, and their namespaces as they come and go\n"
+	"                            (with --node, those the lab placed on that node)\n"
 	"\n"
 	"A pod's interface on the dataplane's side is named by its annotation\n"
 	"podwall.io/interface.  API: /healthz, /readyz, /metrics, /v1/changes,\n"
@@ -175,7 +183,6 @@ int cmd_agent(int argc, char **argv)
 		struct pw_buf err;
 		pw_buf_init(&err);
 		pw_lab_init(&lh.lb, lab);
-		pw_buf_init(&lh.pods);
 		pw_buf_init(&lh.err);
 		if (!pw_lab_name_valid(lab) || pw_lab_read(&lh.lb, &err) < 0) {
 			cli_error("agent: --lab %s: %s", cli_q(lab), err.s ? err.s : "no such lab");
@@ -183,7 +190,15 @@ int cmd_agent(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		pw_buf_release(&err);
-		pw_lab_pods_text(&lh.lb, &lh.pods);
+		if (o.node) {
+			/* the lab's own placement of pods, not spec.nodeName alone */
+			lh.lb.node = pw_lab_node_index(&lh.lb, o.node);
+			if (lh.lb.node < 0) {
+				cli_error("agent: lab %s has no node %s", lab, cli_q(o.node));
+				return EXIT_USAGE;
+			}
+			o.node = NULL;
+		}
 		o.engine_flags |= lh.lb.flags;
 		o.replicas = lh.lb.replicas;
 		o.prepare = pw_lab_hook_prepare;

@@ -8,6 +8,7 @@
  * usage, loading manifests into an engine, and printing.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -31,6 +32,10 @@ enum {
 	O_TIMEOUT = 1 << 8,
 	O_OUTPUT = 1 << 9,
 	O_TARGET = 1 << 10, /* NS/POD|ADDR -- CMD [ARG...] */
+	O_NODES = 1 << 11,
+	O_NODE = 1 << 12,
+	O_DATASTORE = 1 << 13,
+	O_START = 1 << 14,
 };
 
 /* Setup a subcommand needs (git.c's RUN_SETUP, for us) */
@@ -51,6 +56,9 @@ struct lab_args {
 	const char *output;
 	const char *target;
 	char **cmd;
+	int nodes;
+	const char *node;
+	bool etcd, start;
 };
 
 struct lab_cmd {
@@ -85,13 +93,41 @@ static int load_files(struct pw_lab *lb, struct cli_world *w, const char **files
 	return cli_world_load(w, &o);
 }
 
-/* Load what the lab holds: its source directory, as its agent does. */
+/* What a lab with an etcd datastore holds, as read for lab_load (kept
+   until the command ends: the cluster points into it). */
+static struct pw_world_doc *etcd_docs;
+static size_t etcd_ndocs;
+
+/* Load what the lab holds, as its agents do: its source directory, or its
+   etcd cluster. */
 static int lab_load(struct pw_lab *lb, struct cli_world *w)
 {
 	char src[512];
 	pw_lab_source_dir(lb, src);
 	const char *files[] = { src };
-	return load_files(lb, w, files, 1);
+	if (!lb->etcd)
+		return load_files(lb, w, files, 1);
+	struct pw_buf err;
+	pw_buf_init(&err);
+	pw_lab_docs_free(etcd_docs, etcd_ndocs);
+	etcd_docs = NULL;
+	etcd_ndocs = 0;
+	if (pw_lab_etcd_read(lb, 10000, &etcd_docs, &etcd_ndocs, &err) < 0) {
+		memset(w, 0, sizeof(*w));
+		pw_cluster_init(&w->c);
+		cli_error("lab: %s", err.s ? err.s : "cannot read the lab's etcd");
+		pw_buf_release(&err);
+		return -1;
+	}
+	pw_buf_release(&err);
+	struct cli_opts o = { 0 };
+	o.docs = etcd_docs;
+	o.ndocs = etcd_ndocs;
+	o.engine_flags = lb->flags;
+	o.replicas = lb->replicas;
+	o.prepare = assign;
+	o.prepare_arg = lb;
+	return cli_world_load(w, &o);
 }
 
 static void print_diags(const struct pw_diags *d)
@@ -157,18 +193,55 @@ static int lab_open(const struct lab_cmd *cmd, struct pw_lab *lb, const char *na
 
 /* ---- the agent ------------------------------------------------------------------ */
 
-/* GET path of the lab's agent: its status, or -1 when it does not answer. */
-static long agent_get(const struct pw_lab *lb, const char *path, struct pw_buf *out)
+/* GET path of the agent of a node: its status, or -1 when it does not
+   answer. */
+static long node_get(const struct pw_lab *lb, int node, const char *path,
+		     struct pw_buf *out)
 {
 	char sock[512];
 	struct pw_buf err;
 	long status = 0;
-	pw_lab_agent_socket(lb, sock);
+	pw_lab_node_socket(lb, node, sock);
 	pw_buf_init(&err);
 	pw_buf_reset(out);
 	int rc = pw_http_call(sock, "GET", path, NULL, 0, 2000, &status, out, &err);
 	pw_buf_release(&err);
 	return rc < 0 ? -1 : status;
+}
+
+/* node 0's: the one lab apply and delete talk to */
+static long agent_get(const struct pw_lab *lb, const char *path, struct pw_buf *out)
+{
+	return node_get(lb, 0, path, out);
+}
+
+/* Wait until every node's agent holds what node 0's does (the same
+   documents: /v1/state's digest): the ms it took, or -1 after timeout. */
+static double nodes_converge(const struct pw_lab *lb, int timeout_ms)
+{
+	struct pw_buf want, got;
+	pw_buf_init(&want);
+	pw_buf_init(&got);
+	double t0 = cli_now_ms(), took = -1;
+	if (agent_get(lb, "/v1/state", &want) == 200 && want.s) {
+		/* the digest, not the generation (each agent counts its own) */
+		char *g = strstr(want.s, ", \"generation\"");
+		if (g)
+			*g = 0;
+		while (took < 0 && cli_now_ms() - t0 < timeout_ms) {
+			int same = 1;
+			for (int i = 1; i < lb->nnodes && same; i++)
+				same = node_get(lb, i, "/v1/state", &got) == 200 && got.s &&
+				       !strncmp(got.s, want.s, strlen(want.s));
+			if (same)
+				took = cli_now_ms() - t0;
+			else
+				usleep(2000);
+		}
+	}
+	pw_buf_release(&want);
+	pw_buf_release(&got);
+	return took;
 }
 
 /* The rules in the agent's table (its /metrics), or -1. */
@@ -186,10 +259,12 @@ static long agent_rules(const struct pw_lab *lb)
 	return n;
 }
 
-/* The last lines of the agent's log, on stderr. */
-static void agent_log_tail(const struct pw_lab *lb, int lines)
+/* The last lines of a node's agent's log, on stderr. */
+static void agent_log_tail(const struct pw_lab *lb, int node, int lines)
 {
-	char *log = pw_lab_state_get(lb, "agent.log");
+	char path[512];
+	pw_lab_node_log(lb, node, path);
+	char *log = pw_lab_state_get(lb, strrchr(path, '/') + 1);
 	if (!log)
 		return;
 	size_t n = strlen(log);
@@ -201,15 +276,16 @@ static void agent_log_tail(const struct pw_lab *lb, int lines)
 	free(log);
 }
 
-/* Wait for the agent to be ready: 0, or -1 when it stopped or timed out. */
-static int agent_wait_ready(const struct pw_lab *lb, pid_t pid, int timeout_ms)
+/* Wait for a node's agent to be ready: 0, or -1 when it stopped or timed
+   out. */
+static int agent_wait_ready(const struct pw_lab *lb, int node, pid_t pid, int timeout_ms)
 {
 	struct pw_buf out;
 	pw_buf_init(&out);
 	double until = cli_now_ms() + timeout_ms;
 	int rc = -1;
 	while (cli_now_ms() < until) {
-		if (agent_get(lb, "/readyz", &out) == 200) {
+		if (node_get(lb, node, "/readyz", &out) == 200) {
 			rc = 0;
 			break;
 		}
@@ -272,6 +348,94 @@ static int copy_inputs(const struct pw_lab *lb, const char **files, int n,
 
 /* ---- up, render, down ------------------------------------------------------------ */
 
+/* Is nm one of the first n names of lb's nodes? */
+static bool node_named(const struct pw_lab *lb, int n, const char *nm)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(lb->nodes[i], nm))
+			return true;
+	return false;
+}
+
+/* The nodes' names: those the pods' spec.nodeName give, in the order
+   they come, then node-<i>. */
+static int name_nodes(struct pw_lab *lb, const char **files, int n)
+{
+	struct cli_opts o = { 0 };
+	struct cli_world w;
+	o.files = files;
+	o.nfiles = n;
+	o.engine_flags = lb->flags;
+	o.replicas = lb->replicas;
+	if (cli_world_load(&w, &o) < 0) {
+		cli_world_release(&w);
+		return -1;
+	}
+	int named = 0;
+	for (uint32_t i = 0; i < w.c.npods && named < lb->nnodes; i++) {
+		const char *nm = w.c.pods[i].node;
+		if (nm && *nm && strlen(nm) < sizeof(lb->nodes[0]) && !node_named(lb, named, nm)) {
+			snprintf(lb->nodes[named], sizeof(lb->nodes[named]), "%s", nm);
+			named++;
+		}
+	}
+	for (int i = named, x = 0; i < lb->nnodes; i++) {
+		char nm[64];
+		do
+			snprintf(nm, sizeof(nm), "node-%d", x++);
+		while (node_named(lb, named, nm));
+		snprintf(lb->nodes[i], sizeof(lb->nodes[i]), "%s", nm);
+	}
+	cli_world_release(&w);
+	return 0;
+}
+
+/* The etcd cluster, and the inputs written into it as podwall apply
+   --datastore writes them (one transaction), from node 0. */
+static int etcd_up(struct pw_lab *lb, const char **files, int n, struct pw_buf *err)
+{
+	if (pw_lab_add_etcd(lb, err) < 0)
+		return -1;
+	struct pw_world_doc *docs;
+	size_t nd;
+	/* the cluster elects a leader and answers */
+	if (pw_lab_etcd_read(lb, 30000, &docs, &nd, err) < 0)
+		return -1;
+	pw_lab_docs_free(docs, nd);
+	char eps[256], ds[300], node[128];
+	pw_lab_etcd_endpoints(lb, eps);
+	snprintf(ds, sizeof(ds), "etcd:%s", eps);
+	pw_lab_node_ns(lb, 0, node);
+	char **argv = pw_xcalloc((size_t)n * 2 + 8, sizeof(char *));
+	int k = 0;
+	argv[k++] = "podwall";
+	argv[k++] = "apply";
+	argv[k++] = "--datastore";
+	argv[k++] = ds;
+	for (int f = 0; f < n; f++) {
+		argv[k++] = "-f";
+		argv[k++] = (char *)files[f];
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0)
+			dup2(null, 1);
+		if (pw_netns_enter(node) < 0)
+			_exit(127);
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	free(argv);
+	int status = 0;
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status)) {
+		pw_buf_printf(err, "cannot write the manifests into the lab's etcd");
+		return -1;
+	}
+	return 0;
+}
+
 static int lab_up(const struct lab_cmd *cmd, struct lab_args *a)
 {
 	if (!a->nfiles)
@@ -292,6 +456,8 @@ static int lab_up(const struct lab_cmd *cmd, struct lab_args *a)
 	}
 	lb.flags = a->flags;
 	lb.replicas = a->replicas;
+	lb.nnodes = a->nodes;
+	lb.etcd = a->etcd;
 	static const char *const defaults[] = { "192.0.2.10", "198.51.100.10", "203.0.113.10" };
 	if (a->next < 0)
 		for (size_t d = 0; d < PW_ARRAY_SIZE(defaults); d++)
@@ -308,6 +474,10 @@ static int lab_up(const struct lab_cmd *cmd, struct lab_args *a)
 			goto out;
 		}
 	struct cli_world w;
+	if (pw_lab_has_underlay(&lb) && name_nodes(&lb, (const char **)abs, a->nfiles) < 0) {
+		pw_lab_forget(&lb);
+		goto out;
+	}
 	if (load_files(&lb, &w, (const char **)abs, a->nfiles) < 0) {
 		cli_world_release(&w);
 		pw_lab_forget(&lb);
@@ -322,22 +492,31 @@ static int lab_up(const struct lab_cmd *cmd, struct lab_args *a)
 			rc = pw_lab_add_pod(&lb, lb.pod_k[i], &w.c.pods[i], &err) < 0;
 		for (int x = 0; !rc && x < lb.next; x++)
 			rc = pw_lab_add_external(&lb, x, &err) < 0;
-		if (!rc)
+		if (!rc && lb.etcd)
+			rc = etcd_up(&lb, (const char **)abs, a->nfiles, &err) < 0;
+		else if (!rc)
 			rc = copy_inputs(&lb, (const char **)abs, a->nfiles, &err) < 0;
-		pid_t pid = rc ? -1 : pw_lab_start_agent(&lb, &err);
-		if (!rc && pid < 0)
-			rc = 1;
-		if (!rc && agent_wait_ready(&lb, pid, 30000) < 0) {
-			pw_buf_printf(&err, "the agent did not become ready; its log ends:");
-			print_err(cmd->name, &err, NULL);
-			pw_buf_reset(&err);
-			agent_log_tail(&lb, 10);
-			rc = 1;
-		}
+		pid_t pids[PW_LAB_MAX_NODES];
+		for (int i = 0; !rc && i < lb.nnodes; i++)
+			if ((pids[i] = pw_lab_start_agent(&lb, i, &err)) < 0)
+				rc = 1;
+		for (int i = 0; !rc && i < lb.nnodes; i++)
+			if (agent_wait_ready(&lb, i, pids[i], 30000) < 0) {
+				pw_buf_printf(&err, "the agent of node %s did not become ready; its log ends:",
+					      lb.nodes[i]);
+				print_err(cmd->name, &err, NULL);
+				pw_buf_reset(&err);
+				agent_log_tail(&lb, i, 10);
+				rc = 1;
+			}
 		if (!rc)
 			rules = agent_rules(&lb);
 	}
-	if (!rc)
+	if (!rc && pw_lab_has_underlay(&lb))
+		printf("lab %s is up: %d node%s, %u pods, %d external hosts, %ld nftables rules on node %s%s\n",
+		       lb.name, lb.nnodes, lb.nnodes == 1 ? "" : "s", w.c.npods, lb.next, rules,
+		       lb.nodes[0], lb.etcd ? "; datastore: etcd, 3 members" : "");
+	else if (!rc)
 		printf("lab %s is up: %u pods, %d external hosts, %ld nftables rules\n",
 		       lb.name, w.c.npods, lb.next, rules);
 	else if (err.len)
@@ -410,6 +589,38 @@ static int lab_down(const struct lab_cmd *cmd, struct lab_args *a)
 	return rc;
 }
 
+/* Start a node's agent when it is not running (as a DaemonSet restarts
+   its pod): the kernel kept the node's rules meanwhile; the agent reads
+   them and changes only what differs. */
+static int lab_agent(const struct lab_cmd *cmd, struct lab_args *a)
+{
+	struct pw_lab lb;
+	int rc = lab_open(cmd, &lb, a->name, PW_LAB_WRITE);
+	struct pw_buf err;
+	pw_buf_init(&err);
+	int node = rc ? -1 : a->node ? pw_lab_node_index(&lb, a->node) : 0;
+	if (!rc && node < 0) {
+		cli_error("lab agent: lab %s has no node %s", lb.name, cli_q(a->node));
+		rc = EXIT_USAGE;
+	}
+	int pid = rc ? 0 : pw_lab_agent_pid(&lb, node);
+	if (!rc && pid) {
+		printf("the agent of node %s runs already (pid %d)\n", lb.nodes[node], pid);
+	} else if (!rc) {
+		pid = pw_lab_start_agent(&lb, node, &err);
+		if (pid < 0 || agent_wait_ready(&lb, node, pid, 30000) < 0) {
+			print_err(cmd->name, &err, "the agent did not become ready; its log ends:");
+			agent_log_tail(&lb, node, 10);
+			rc = 1;
+		} else {
+			printf("the agent of node %s is ready (pid %d)\n", lb.nodes[node], pid);
+		}
+	}
+	pw_buf_release(&err);
+	pw_lab_release(&lb);
+	return rc;
+}
+
 /* ---- apply / delete ----------------------------------------------------------- */
 
 /* The agent's answer: per-object lines on stdout, "# ..." lines left
@@ -472,6 +683,15 @@ static int lab_change(struct pw_lab *lb, struct lab_args *a, bool add)
 	if (status == 200) {
 		printf("rules in force %.1f ms after the request (%ld nftables rules)\n",
 		       t1 - t0, agent_rules(lb));
+		if (lb->nnodes > 1) {
+			double ms = nodes_converge(lb, 10000);
+			if (ms >= 0)
+				printf("in force on all %d nodes %.1f ms after the request\n",
+				       lb->nnodes, t1 - t0 + ms);
+			else
+				cli_error("lab %s: not every node's agent holds the change after 10 s (podwall lab status --name %s)",
+					  sub, lb->name);
+		}
 		/* what the agent now holds, for its warnings and the cut */
 		struct pw_lab now;
 		struct cli_world w;
@@ -736,19 +956,23 @@ static void strip_source(const struct pw_lab *lb, char *s)
 		memmove(at, at + n, strlen(at + n) + 1);
 }
 
-/* The agent: running, ready, and its last changes (its change log). */
-static void print_agent(const struct pw_lab *lb)
+/* A node's agent: running, ready, and its last changes (its change log). */
+static void print_agent(const struct pw_lab *lb, int node)
 {
-	int pid = pw_lab_agent_pid(lb);
+	int pid = pw_lab_agent_pid(lb, node);
 	struct pw_buf out;
+	char who[100] = "";
 	pw_buf_init(&out);
-	long ready = agent_get(lb, "/readyz", &out);
+	if (lb->nnodes > 1)
+		snprintf(who, sizeof(who), " of node %s", lb->nodes[node]);
+	long ready = node_get(lb, node, "/readyz", &out);
 	if (!pid)
-		printf("agent: not running (the kernel keeps the last rules it put in force)\n");
+		printf("agent%s: not running (the kernel keeps the last rules it put in force)\n",
+		       who);
 	else
-		printf("agent pid %d: %s\n", pid,
+		printf("agent%s pid %d: %s\n", who, pid,
 		       ready == 200 ? "ready" : ready < 0 ? "not answering" : "not ready");
-	if (ready >= 0 && agent_get(lb, "/v1/changes", &out) == 200 && out.s) {
+	if (ready >= 0 && node_get(lb, node, "/v1/changes", &out) == 200 && out.s) {
 		/* the last 5: objects "{...}", one a line */
 		const char *starts[5];
 		int n = 0;
@@ -777,6 +1001,59 @@ static void print_agent(const struct pw_lab *lb)
 	pw_buf_release(&out);
 }
 
+/* The etcd members: running or not. */
+static void print_etcd(const struct pw_lab *lb)
+{
+	char eps[256];
+	pw_lab_etcd_endpoints(lb, eps);
+	char *p = eps;
+	for (int j = 0; j < PW_LAB_ETCD_MEMBERS; j++) {
+		char *c = strchr(p, ',');
+		if (c)
+			*c = 0;
+		int pid = pw_lab_etcd_pid(lb, j);
+		if (pid)
+			printf("etcd member m%d %s pid %d: running\n", j, p, pid);
+		else
+			printf("etcd member m%d %s: not running\n", j, p);
+		p = c ? c + 1 : p + strlen(p);
+	}
+}
+
+/* The etcd members, and --start those not running. */
+static int lab_etcd(const struct lab_cmd *cmd, struct lab_args *a)
+{
+	struct pw_lab lb;
+	int rc = lab_open(cmd, &lb, a->name, a->start ? PW_LAB_WRITE : PW_LAB_READ);
+	if (!rc && !lb.etcd) {
+		cli_error("lab etcd: lab %s keeps its objects in a directory, not etcd", lb.name);
+		rc = EXIT_USAGE;
+	}
+	struct pw_buf err;
+	pw_buf_init(&err);
+	for (int j = 0; !rc && a->start && j < PW_LAB_ETCD_MEMBERS; j++)
+		if (!pw_lab_etcd_pid(&lb, j) && pw_lab_start_etcd(&lb, j, &err) < 0) {
+			print_err(cmd->name, &err, NULL);
+			rc = 1;
+		}
+	if (!rc && a->start) {
+		/* until they answer */
+		struct pw_world_doc *docs;
+		size_t nd;
+		if (pw_lab_etcd_read(&lb, 30000, &docs, &nd, &err) < 0) {
+			print_err(cmd->name, &err, NULL);
+			rc = 1;
+		} else {
+			pw_lab_docs_free(docs, nd);
+		}
+	}
+	if (!rc)
+		print_etcd(&lb);
+	pw_buf_release(&err);
+	pw_lab_release(&lb);
+	return rc;
+}
+
 static int lab_status(const struct lab_cmd *cmd, struct lab_args *a)
 {
 	struct pw_lab lb;
@@ -791,14 +1068,24 @@ static int lab_status(const struct lab_cmd *cmd, struct lab_args *a)
 	int alive, servers = pw_lab_count_servers(&lb, &alive);
 	printf("lab %s: %u pods, %d external hosts, %d/%d servers running\n", lb.name,
 	       w.c.npods, lb.next, alive, servers);
-	printf("router namespace %s%s\n", lb.router,
-	       pw_netns_exists(lb.router) ? "" : " (missing)");
+	for (int n = 0; n < lb.nnodes; n++) {
+		char ns[128];
+		pw_lab_node_ns(&lb, n, ns);
+		if (lb.nnodes > 1)
+			printf("node %s: namespace %s%s\n", lb.nodes[n], ns,
+			       pw_netns_exists(ns) ? "" : " (missing)");
+		else
+			printf("router namespace %s%s\n", ns,
+			       pw_netns_exists(ns) ? "" : " (missing)");
+	}
 	for (uint32_t i = 0; i < w.c.npods; i++) {
 		char addr[48], ns[128];
+		int k = lb.pod_k[i];
 		pw_addr_format(&w.c.pods[i].addrs[0], addr);
-		pw_lab_pod_ns(&lb, lb.pod_k[i], ns);
-		printf("  %-40s %-16s %s%s\n", lb.keys[lb.pod_k[i]], addr, ns,
-		       pw_netns_exists(ns) ? "" : " (missing)");
+		pw_lab_pod_ns(&lb, k, ns);
+		printf("  %-40s %-16s %s%s%s%s\n", lb.keys[k], addr, ns,
+		       pw_netns_exists(ns) ? "" : " (missing)", lb.nnodes > 1 ? " on " : "",
+		       lb.nnodes > 1 ? lb.nodes[lb.key_node[k]] : "");
 	}
 	for (int x = 0; x < lb.next; x++) {
 		char addr[48], ns[128];
@@ -806,7 +1093,10 @@ static int lab_status(const struct lab_cmd *cmd, struct lab_args *a)
 		pw_lab_ext_ns(&lb, x, ns);
 		printf("  %-40s %-16s %s\n", "(external)", addr, ns);
 	}
-	print_agent(&lb);
+	for (int n = 0; n < lb.nnodes; n++)
+		print_agent(&lb, n);
+	if (lb.etcd)
+		print_etcd(&lb);
 	cli_world_release(&w);
 	pw_lab_release(&lb);
 	return 0;
@@ -839,9 +1129,10 @@ static int lab_exec(const struct lab_cmd *cmd, struct lab_args *a)
 /* ---- the subcommands ----------------------------------------------------------- */
 
 static const struct lab_cmd lab_cmds[] = {
-	{ "up", lab_up, O_FILE | O_NAME | O_REPLICAS | O_EXTERNAL | O_ENGINE, LAB_ROOT,
-	  "create the lab from manifests",
+	{ "up", lab_up, O_FILE | O_NAME | O_REPLICAS | O_EXTERNAL | O_ENGINE | O_NODES | O_DATASTORE,
+	  LAB_ROOT, "create the lab from manifests",
 	  "usage: podwall lab up -f FILE|DIR [-f ...] [--name NAME] [--replicas N]\n"
+	  "                      [--nodes N] [--datastore dir|etcd]\n"
 	  "                      [--external ADDR ... | --no-external]\n"
 	  "                      [--ipblock-excludes-pods] [--hostnetwork-as-pods]\n"
 	  "\n"
@@ -855,9 +1146,24 @@ static const struct lab_cmd lab_cmds[] = {
 	  "manifests (/run/podwall/lab/NAME/source/) and keeps the router's rules\n"
 	  "equal to it; up returns when the agent is ready.\n"
 	  "\n"
+	  "With --nodes N, the lab is N nodes joined by an underlay: each node a\n"
+	  "namespace with its own pods behind it (by spec.nodeName where it names\n"
+	  "one, else spread evenly) and its own agent (podwall agent --node),\n"
+	  "which enforces egress for the pods of its node and ingress for them,\n"
+	  "as Calico's Felix does; traffic between pods of two nodes crosses both.\n"
+	  "The nodes are named by the pods' spec.nodeName, then node-<i>.\n"
+	  "\n"
+	  "With --datastore etcd, the lab keeps its objects in a real etcd cluster\n"
+	  "of 3 members (Debian's etcd-server), each in a namespace of its own on\n"
+	  "the underlay, under Calico's key layout; the agents watch it (podwall\n"
+	  "agent --source etcd:...), and lab down stops it.  Default: dir, the\n"
+	  "lab's own directory of manifests.\n"
+	  "\n"
 	  "  -f, --filename PATH       manifests: file or directory (recursive)\n"
 	  "%s"
 	  "      --replicas N          pods per workload, 1-64 (default 1)\n"
+	  "      --nodes N             nodes, 1-16 (default 1)\n"
+	  "      --datastore KIND      dir (default) or etcd\n"
 	  "      --external ADDR       an external test host (repeatable; default\n"
 	  "                            192.0.2.10, 198.51.100.10, 203.0.113.10)\n"
 	  "      --no-external         no external test hosts\n"
@@ -921,6 +1227,28 @@ static const struct lab_cmd lab_cmds[] = {
 	  "What the lab holds: pods, external hosts, servers, and its agent: its\n"
 	  "pid, whether it is ready, and its last changes.\n"
 	  "\n"
+	  "%s" },
+	{ "agent", lab_agent, O_NAME | O_NODE, LAB_ROOT,
+	  "start the agent of a node when it is not running",
+	  "usage: podwall lab agent [--node NODE] [--name NAME]\n"
+	  "\n"
+	  "Start the agent of a node (default: the first) when it is not running,\n"
+	  "as a DaemonSet restarts its pod, and wait until it is ready.  While an\n"
+	  "agent is down its node keeps enforcing the rules it last put in force;\n"
+	  "the new agent reads them from the kernel and changes only what differs.\n"
+	  "\n"
+	  "      --node NODE           the node, by name (podwall lab status)\n"
+	  "%s" },
+	{ "etcd", lab_etcd, O_NAME | O_START, LAB_ROOT,
+	  "the members of the lab's etcd cluster; start those not running",
+	  "usage: podwall lab etcd [--start] [--name NAME]\n"
+	  "\n"
+	  "The members of the etcd cluster of a lab made with --datastore etcd:\n"
+	  "address, pid, running or not.  With --start, start the members that\n"
+	  "are not running (they rejoin with their data) and wait until the\n"
+	  "cluster answers.\n"
+	  "\n"
+	  "      --start               start the members that are not running\n"
 	  "%s" },
 	{ "render", lab_render, O_FILE | O_REPLICAS | O_ENGINE, 0,
 	  "print the nftables script a lab of these manifests would put in force",
@@ -988,6 +1316,12 @@ static int which_opt(int argc, char **argv, int *i, const char **v)
 		return O_NAME;
 	if (!err && (*v = cli_optval(argc, argv, i, NULL, "--replicas", &err)))
 		return O_REPLICAS;
+	if (!err && (*v = cli_optval(argc, argv, i, NULL, "--nodes", &err)))
+		return O_NODES;
+	if (!err && (*v = cli_optval(argc, argv, i, NULL, "--node", &err)))
+		return O_NODE;
+	if (!err && (*v = cli_optval(argc, argv, i, NULL, "--datastore", &err)))
+		return O_DATASTORE;
 	if (!err && (*v = cli_optval(argc, argv, i, NULL, "--external", &err)))
 		return O_EXTERNAL;
 	if (!err && (*v = cli_optval(argc, argv, i, "-p", "--port", &err)))
@@ -1007,6 +1341,8 @@ static int which_opt(int argc, char **argv, int *i, const char **v)
 		return O_KEEP;
 	if (!strcmp(argv[*i], "--services"))
 		return O_SERVICES;
+	if (!strcmp(argv[*i], "--start"))
+		return O_START;
 	return 0;
 }
 
@@ -1029,6 +1365,23 @@ static int take_opt(const char *sub, struct lab_args *a, int opt, const char *ar
 		if (a->replicas >= 1 && a->replicas <= 64)
 			return 0;
 		return cli_error("lab %s: --replicas must be 1-64", sub);
+	case O_NODE:
+		a->node = v;
+		return 0;
+	case O_START:
+		a->start = true;
+		return 0;
+	case O_DATASTORE:
+		if (!strcmp(v, "etcd") || !strcmp(v, "dir")) {
+			a->etcd = !strcmp(v, "etcd");
+			return 0;
+		}
+		return cli_error("lab %s: --datastore wants dir or etcd", sub);
+	case O_NODES:
+		a->nodes = atoi(v);
+		if (a->nodes >= 1 && a->nodes <= PW_LAB_MAX_NODES)
+			return 0;
+		return cli_error("lab %s: --nodes must be 1-%d", sub, PW_LAB_MAX_NODES);
 	case O_EXTERNAL:
 		if (a->next < 0)
 			a->next = 0;
@@ -1126,7 +1479,8 @@ int cmd_lab(int argc, char **argv)
 		lab_usage(stderr);
 		return EXIT_USAGE;
 	}
-	struct lab_args a = { .name = "podwall", .replicas = 1, .next = -1, .timeout_ms = 500 };
+	struct lab_args a = { .name = "podwall", .replicas = 1, .next = -1, .timeout_ms = 500,
+			      .nodes = 1 };
 	int r = lab_parse(cmd, argc - 1, argv + 1, &a);
 	int rc = r ? (r > 0 ? 0 : EXIT_USAGE) : -1;
 	if (rc < 0 && !pw_lab_name_valid(a.name)) {

@@ -193,7 +193,7 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 	w->stats = o->stats;
 	w->t_start = cli_now_ms();
 	pw_cluster_init(&w->c);
-	if (!o->nfiles)
+	if (!o->nfiles && !o->docs)
 		return cli_error("no input: give manifests with -f FILE|DIR|-");
 	const char *why = o->ns ? pw_dns_label_invalid(o->ns) : NULL;
 	if (why)
@@ -205,6 +205,11 @@ int cli_world_load(struct cli_world *w, const struct cli_opts *o)
 	for (int i = 0; i < o->nfiles; i++) {
 		w->c.input = (uint32_t)i;
 		pw_cluster_load_path(&w->c, o->files[i], &d);
+	}
+	for (size_t i = 0; i < o->ndocs; i++) {
+		w->c.input = (uint32_t)(o->nfiles + (int)i);
+		pw_cluster_load_buffer(&w->c, o->docs[i].name, o->docs[i].bytes, o->docs[i].len,
+				       &d);
 	}
 	if (o->ingress_controller && w->c.nings)
 		ingress_pod = (int32_t)pw_cluster_add_ingress_controller(&w->c);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -79,6 +80,10 @@ int lab_tool_hold(int argc, char **argv)
 	a.sin_family = AF_INET;
 	a.sin_port = htons((uint16_t)atoi(argv[2]));
 	memcpy(&a.sin_addr, dst.b, 4);
+	/* a dropped SYN: 2 s, not the kernel's two minutes of retries */
+	struct timeval tv = { 2, 0 };
+	if (s >= 0)
+		setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		printf("cannot connect: %s\n", strerror(errno));
 		return 1;

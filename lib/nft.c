@@ -335,8 +335,7 @@ static bool remote_side(struct render *r, const struct pw_gside *s,
 		pw_buf_printf(m, " %s @pods", f);
 	if (s->ids) {
 		begin_set(r);
-		for (size_t i = 0; i < r->nports; i++) {
-			uint32_t p = r->ports[i].pod;
+		for (uint32_t p = 0; p < e->c->npods; p++) {
 			if (pw_engine_has_id(e, s->ids, p) && e->c->pods[p].naddrs)
 				elem_addr(r, &e->c->pods[p].addrs[0]);
 		}
@@ -348,8 +347,7 @@ static bool remote_side(struct render *r, const struct pw_gside *s,
 	}
 	if (s->not_ids) {
 		begin_set(r);
-		for (size_t i = 0; i < r->nports; i++) {
-			uint32_t p = r->ports[i].pod;
+		for (uint32_t p = 0; p < e->c->npods; p++) {
 			if (pw_engine_has_id(e, s->not_ids, p) && e->c->pods[p].naddrs)
 				elem_addr(r, &e->c->pods[p].addrs[0]);
 		}
@@ -363,7 +361,7 @@ static bool remote_side(struct render *r, const struct pw_gside *s,
 
 /* Numeric ports (proto . port ranges) of a port list; named ports resolved
    against the pod `at` when at >= 0, or collected as (addr . proto . port)
-   over every lab pod when at < 0.  Returns false if the list names ports
+   over every pod of the cluster when at < 0.  Returns false if the list names ports
    and none can match. */
 static void port_sets(struct render *r, const struct pw_np_port *v, uint32_t n,
 		      int at, const char **numeric, const char **named,
@@ -403,8 +401,7 @@ static void port_sets(struct render *r, const struct pw_np_port *v, uint32_t n,
 		const struct pw_np_port *pp = &v[i];
 		if (!pp->name)
 			continue;
-		for (size_t k = 0; k < r->nports; k++) {
-			uint32_t pod = r->ports[k].pod;
+		for (uint32_t pod = 0; pod < e->c->npods; pod++) {
 			const struct pw_pod *pd = &e->c->pods[pod];
 			if (!pd->naddrs || pd->addrs[0].family != 4)
 				continue;
@@ -479,8 +476,7 @@ static bool remote_addrs(struct render *r, const struct pw_gside *s,
 		return true;
 	}
 	if (s->ids) {
-		for (size_t i = 0; i < r->nports; i++) {
-			uint32_t p = r->ports[i].pod;
+		for (uint32_t p = 0; p < e->c->npods; p++) {
 			if (pw_engine_has_id(e, s->ids, p) && e->c->pods[p].naddrs &&
 			    e->c->pods[p].addrs[0].family == 4) {
 				pw_addr_format(&e->c->pods[p].addrs[0], as);
@@ -1188,10 +1184,11 @@ void pw_nft_build_cached(const struct pw_engine *e, const struct pw_dp_port *por
 	pw_buf_init(&r.elems);
 	r.run = NULL;
 	r.nrun = r.run_cap = 0;
-	/* the lab's pods */
+	/* the cluster's pods: peers are every pod, wherever it runs (an
+	   agent enforces for its node's pods only, against all) */
 	begin_set(&r);
-	for (size_t k = 0; k < nports; k++) {
-		const struct pw_pod *p = &e->c->pods[ports[k].pod];
+	for (uint32_t k = 0; k < e->c->npods; k++) {
+		const struct pw_pod *p = &e->c->pods[k];
 		if (p->naddrs)
 			elem_addr(&r, &p->addrs[0]);
 	}

@@ -6,7 +6,8 @@
  *
  * Layout of the table (per pod P with router-side interface IF):
  *
- *   set pods              every lab pod address
+ *   set pods              every pod address of the cluster (peers are all pods,
+ *                         whichever node enforces for them)
  *   set s_<hash>          a peer group or port set, shared by content
  *   chain forward         hook forward:
  *                           ct state established,related accept

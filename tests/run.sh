@@ -71,6 +71,8 @@ if [ "$(id -u)" = 0 ] && [ -z "$PODWALL_SKIP_LAB" ]; then
 	run_suite sh "$here/lab/steps.sh"
 	run_suite sh "$here/lab/robust.sh"
 	run_suite sh "$here/lab/agent.sh"
+	run_suite sh "$here/lab/nodes.sh"
+	run_suite sh "$here/lab/etcd.sh"
 else
 	echo "lab: not run (needs root)"
 fi

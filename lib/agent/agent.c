@@ -14,6 +14,7 @@
 
 #include "../explain.h"
 #include "../matrix-out.h"
+#include "../objects.h"
 #include "../source/source.h"
 #include "agent.h"
 #include "http.h"
@@ -478,6 +479,20 @@ static int handle(void *ctx, const struct pw_http_req *r, struct pw_buf *out,
 		status = h_eval(a, r, out, type, exit);
 	} else if (is(r, "GET", "/v1/matrix")) {
 		status = h_matrix(a, r, out, type);
+	} else if (is(r, "GET", "/v1/state")) {
+		/* what is in force, in brief: agents that hold the same
+		   documents give the same digest */
+		*type = "application/json";
+		uint64_t h = 0x7374617465;
+		for (size_t i = 0; i < a->w.ndocs; i++) {
+			h = pw_hash_bytes(a->w.docs[i].name, strlen(a->w.docs[i].name), h);
+			h = pw_hash_bytes(&a->w.docs[i].hash, sizeof(a->w.docs[i].hash), h);
+		}
+		pw_buf_printf(out,
+			      "{\"documents\": %zu, \"digest\": \"%016llx\", \"generation\": %llu}\n",
+			      a->w.ndocs, (unsigned long long)h,
+			      (unsigned long long)a->w.generation);
+		status = 200;
 	} else if (is(r, "GET", "/v1/dataplane")) {
 		/* what the dataplane holds, as commands that create it */
 		if (a->have_dp && a->dp.ops->dump)
@@ -506,93 +521,13 @@ static int handle(void *ctx, const struct pw_http_req *r, struct pw_buf *out,
 
 /* ---- objects: apply, delete, get ------------------------------------------- */
 
-/* One object of a request: its key and its document's bytes. */
-struct obj {
-	char *key; /* group/Kind/ns/name */
-	char *group, *kind, *ns, *name;
-	const unsigned char *bytes;
-	size_t len;
-};
-
-static bool collect_key(void *arg, uint32_t input, const char *key)
-{
-	struct pw_buf *b = arg;
-	if (b->len)
-		pw_buf_putc(b, '\n');
-	pw_buf_puts(b, key);
-	return true;
-}
-
-/* The objects of a YAML stream, one per document; -1 with errors in d. */
-static int split_objects(struct agent *a, const char *file, const char *ns,
-			 const unsigned char *buf, size_t len, struct obj **out,
-			 size_t *n, struct pw_diags *d)
-{
-	struct pw_span *sp;
-	size_t ns_ = pw_split_documents(buf, len, &sp);
-	*out = pw_xcalloc(ns_ + 1, sizeof(**out));
-	*n = 0;
-	int rc = 0;
-	for (size_t i = 0; i < ns_; i++) {
-		struct pw_cluster s;
-		struct pw_buf keys;
-		pw_cluster_init(&s);
-		pw_buf_init(&keys);
-		s.apply_ns = ns;
-		s.admit = collect_key;
-		s.admit_arg = &keys;
-		size_t from = d->n, errors = d->errors;
-		pw_cluster_load_buffer(&s, file, buf + sp[i].start, sp[i].end - sp[i].start, d);
-		pw_diags_keep_files(d, from);
-		/* positions in the whole stream, not in the document alone */
-		int lines = 0;
-		for (size_t x = 0; x < sp[i].start; x++)
-			lines += buf[x] == '\n';
-		for (size_t x = from; x < d->n; x++)
-			if (d->v[x].pos.line > 0)
-				d->v[x].pos.line += lines;
-		if (d->errors > errors) {
-			rc = -1;
-		} else if (keys.s && strchr(keys.s, '\n')) {
-			struct pw_pos at = { pw_arena_strdup(&d->files, file), 1, 1 };
-			pw_error(d, at, "a List: give its items as documents of their own");
-			rc = -1;
-		} else if (keys.s) {
-			struct obj *o = &(*out)[(*n)++];
-			o->key = pw_xstrdup(keys.s);
-			char *parts = pw_xstrdup(keys.s);
-			char *g = parts, *k = strchr(g, '/'), *nsp = k ? strchr(k + 1, '/') : NULL;
-			char *nm = nsp ? strchr(nsp + 1, '/') : NULL;
-			if (nm) {
-				*k++ = 0;
-				*nsp++ = 0;
-				*nm++ = 0;
-				o->group = pw_xstrdup(g);
-				o->kind = pw_xstrdup(k);
-				o->ns = pw_xstrdup(nsp);
-				o->name = pw_xstrdup(nm);
-			}
-			free(parts);
-			o->bytes = buf + sp[i].start;
-			o->len = sp[i].end - sp[i].start;
-		}
-		pw_buf_release(&keys);
-		pw_cluster_release(&s);
-	}
-	free(sp);
-	return rc;
-}
-
 /*
  * A request's files: "FILE <name length> <content length>\n<name><content>"
  * one after another, so that each keeps its own name and positions.
  */
-static int request_objects(struct agent *a, const char *body, size_t len,
-			   const char *ns, struct obj **out, size_t *n,
-			   struct pw_diags *d)
+static int request_objects(const char *body, size_t len, const char *ns,
+			   struct pw_objects *out, struct pw_diags *d)
 {
-	*out = NULL;
-	*n = 0;
 	int rc = 0;
 	size_t off = 0;
 	while (off < len) {
@@ -612,32 +547,33 @@ static int request_objects(struct agent *a, const char *body, size_t len,
 		memcpy(name, eol + 1, nl);
 		name[nl] = 0;
 		const unsigned char *content = (const unsigned char *)eol + 1 + nl;
-		struct obj *v;
-		size_t k;
-		if (split_objects(a, name, ns, content, cl, &v, &k, d) < 0)
+		if (pw_objects_split(out, pw_arena_strdup(&out->files, name), ns, content,
+				     cl, d) < 0)
 			rc = -1;
-		*out = pw_xrealloc(*out, (*n + k + 1) * sizeof(**out));
-		memcpy(*out + *n, v, k * sizeof(*v));
-		*n += k;
-		free(v);
 		free(name);
 		off = (size_t)(eol + 1 - body) + nl + cl;
 	}
-	if (!*out)
-		*out = pw_xcalloc(1, sizeof(**out));
 	return rc;
 }
 
-static void objs_free(struct obj *v, size_t n)
+static void doc_copy(struct pw_world_doc *to, const char *name, const unsigned char *bytes,
+		     size_t len)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].key);
-		free(v[i].group);
-		free(v[i].kind);
-		free(v[i].ns);
-		free(v[i].name);
+	memset(to, 0, sizeof(*to));
+	to->name = pw_xstrdup(name);
+	if (bytes) {
+		to->bytes = pw_xmalloc(len + 1);
+		memcpy(to->bytes, bytes, len);
+		to->len = len;
 	}
-	free(v);
+}
+
+static const struct pw_world_doc *doc_in_force(const struct agent *a, const char *name)
+{
+	for (size_t i = 0; i < a->w.ndocs; i++)
+		if (!strcmp(a->w.docs[i].name, name))
+			return &a->w.docs[i];
+	return NULL;
 }
 
 /* The document that holds object key in the world, or NULL. */
@@ -696,21 +632,26 @@ static void without(const struct agent *a, const char *name, const char *key,
 static int h_objects_change(struct agent *a, const struct pw_http_req *r,
 			    bool del, struct pw_buf *out)
 {
-	if (!a->src.ops->write) {
-		/* a read-only source (the Kubernetes API): nothing is staged */
-		pw_buf_printf(out, "source %s: read-only, change the cluster with kubectl\n",
-			      a->src.ops->scheme);
-		return 405;
-	}
 	const char *ns = pw_http_arg(r, "namespace");
 	struct pw_diags d;
 	pw_diags_init(&d);
-	struct obj *objs;
-	size_t n;
+	struct pw_objects ob;
+	pw_objects_init(&ob);
+	const struct pw_object *objs = NULL;
+	size_t n = 0;
 	int status = 200;
-	struct pw_buf b;
-	pw_buf_init(&b);
-	if (request_objects(a, r->body, r->body_len, ns, &objs, &n, &d) < 0) {
+	if (!a->src.ops->write) {
+		/* nothing is staged */
+		pw_buf_printf(out, "source %s: read-only, change %s\n", a->src.ops->scheme,
+			      !strcmp(a->src.ops->scheme, "kube") ? "the cluster with kubectl"
+								 : "it where it comes from");
+		status = 405;
+		goto done;
+	}
+	int split = request_objects(r->body, r->body_len, ns, &ob, &d);
+	objs = ob.v;
+	n = ob.n;
+	if (split < 0) {
 		for (size_t i = 0; i < d.n; i++) {
 			pw_diag_format(&d.v[i], out);
 			pw_buf_putc(out, '\n');
@@ -724,7 +665,7 @@ static int h_objects_change(struct agent *a, const struct pw_http_req *r,
 	struct pw_buf *names = pw_xcalloc(n + 1, sizeof(*names));
 	size_t missing = 0;
 	for (size_t i = 0; i < n; i++) {
-		const struct obj *o = &objs[i];
+		const struct pw_object *o = &objs[i];
 		pw_buf_init(&names[i]);
 		a->src.ops->object_name(&a->src, o->group, o->kind, o->ns, o->name,
 					&names[i]);
@@ -756,16 +697,16 @@ static int h_objects_change(struct agent *a, const struct pw_http_req *r,
 		status = 404;
 		pw_world_discard(&a->w);
 	} else {
-		/* remember what goes to the source before the commit adopts it */
+		/* remember what goes to the source before the commit adopts it,
+		   and what it replaces (old: put back if the source refuses) */
 		size_t np = a->w.npending;
 		struct pw_world_doc *p = pw_xcalloc(np + 1, sizeof(*p));
+		struct pw_world_doc *old = pw_xcalloc(np + 1, sizeof(*old));
 		for (size_t i = 0; i < np; i++) {
-			p[i].name = pw_xstrdup(a->w.pending[i].name);
-			if (a->w.pending[i].bytes) {
-				p[i].bytes = pw_xmalloc(a->w.pending[i].len + 1);
-				memcpy(p[i].bytes, a->w.pending[i].bytes, a->w.pending[i].len);
-				p[i].len = a->w.pending[i].len;
-			}
+			doc_copy(&p[i], a->w.pending[i].name, a->w.pending[i].bytes,
+				 a->w.pending[i].len);
+			const struct pw_world_doc *was = doc_in_force(a, p[i].name);
+			doc_copy(&old[i], p[i].name, was ? was->bytes : NULL, was ? was->len : 0);
 		}
 		char *what = pending_names(&a->w);
 		struct pw_diags cd;
@@ -786,13 +727,30 @@ static int h_objects_change(struct agent *a, const struct pw_http_req *r,
 				a->o->after_commit(a->o->hook_arg, &a->w);
 			struct pw_buf err;
 			pw_buf_init(&err);
-			for (size_t i = 0; i < np; i++)
-				if (a->src.ops->write(&a->src, p[i].name, p[i].bytes,
-						      p[i].len, &err) < 0)
-					status = 500;
-			if (status == 500)
-				pw_buf_printf(out, "in force, but not stored in the source: %s\n",
-					      err.s);
+			if (a->src.ops->write(&a->src, p, np, &err) < 0) {
+				/* never in force here and not in the source (another
+				   agent of the same datastore would not follow): put
+				   back what was */
+				for (size_t i = 0; i < np; i++)
+					if (old[i].bytes)
+						pw_world_put(&a->w, old[i].name, old[i].bytes,
+							     old[i].len);
+					else
+						pw_world_remove(&a->w, old[i].name);
+				struct pw_diags rd;
+				struct pw_commit rc2;
+				pw_diags_init(&rd);
+				int back = pw_world_commit(&a->w, &rd, &rc2);
+				record(a, "put back: the source refused the change", &rc2, &rd);
+				if (back == 0 && rc2.kind != PW_COMMIT_NONE && a->o->after_commit)
+					a->o->after_commit(a->o->hook_arg, &a->w);
+				pw_diags_release(&rd);
+				pw_buf_printf(out, "the source refused the change, nothing changed: %s\n",
+					      err.s ? err.s : "");
+				status = 503;
+				pw_buf_release(&err);
+				goto written;
+			}
 			pw_buf_release(&err);
 			for (size_t i = 0; i < n; i++)
 				if (!(del && !doc_of(a, objs[i].key) && missing))
@@ -805,42 +763,24 @@ static int h_objects_change(struct agent *a, const struct pw_http_req *r,
 			pw_buf_printf(out, "# change %llu in force after %.2f ms\n",
 				      (unsigned long long)a->seq, c.ms_total);
 		}
+	written:
 		for (size_t i = 0; i < np; i++) {
 			free(p[i].name);
 			free(p[i].bytes);
+			free(old[i].name);
+			free(old[i].bytes);
 		}
 		free(p);
+		free(old);
 		pw_diags_release(&cd);
 	}
 	for (size_t i = 0; i < n; i++)
 		pw_buf_release(&names[i]);
 	free(names);
 done:
-	objs_free(objs, n);
+	pw_objects_release(&ob);
 	pw_diags_release(&d);
-	pw_buf_release(&b);
 	return status;
-}
-
-static bool kind_matches(const char *want, const char *kind, const char *group)
-{
-	if (!want || !*want)
-		return true;
-	size_t kl = strlen(kind);
-	/* Kind, kind, kinds, or kind.group */
-	if (!strcasecmp(want, kind))
-		return true;
-	if (!strncasecmp(want, kind, kl) && (!strcasecmp(want + kl, "s") ||
-					     !strcasecmp(want + kl, "es")))
-		return true;
-	/* policy -> policies */
-	if (kl > 1 && (kind[kl - 1] == 'y' || kind[kl - 1] == 'Y') &&
-	    !strncasecmp(want, kind, kl - 1) && !strcasecmp(want + kl - 1, "ies"))
-		return true;
-	if (!strncasecmp(want, kind, kl) && want[kl] == '.' && group &&
-	    !strcasecmp(want + kl + 1, group))
-		return true;
-	return false;
 }
 
 static int h_objects_get(struct agent *a, const struct pw_http_req *r,
@@ -848,58 +788,21 @@ static int h_objects_get(struct agent *a, const struct pw_http_req *r,
 {
 	const char *kind = pw_http_arg(r, "kind"), *name = pw_http_arg(r, "name");
 	const char *ns = pw_http_arg(r, "namespace");
-	const struct pw_cluster *c = a->w.c;
 	size_t found = 0;
 	for (size_t i = 0; i < a->w.ndocs; i++) {
 		const struct pw_world_doc *doc = &a->w.docs[i];
-		struct pw_span *sp;
-		size_t n = pw_split_documents(doc->bytes, doc->len, &sp);
-		for (size_t k = 0; k < n; k++) {
-			struct pw_cluster s;
-			struct pw_buf keys;
-			struct pw_diags d;
-			pw_cluster_init(&s);
-			pw_buf_init(&keys);
-			pw_diags_init(&d);
-			s.apply_ns = a->w.o.apply_ns;
-			s.admit = collect_key;
-			s.admit_arg = &keys;
-			pw_cluster_load_buffer(&s, doc->name, doc->bytes + sp[k].start,
-					       sp[k].end - sp[k].start, &d);
-			char *key = keys.s;
-			char *g = key, *kd = key ? strchr(g, '/') : NULL;
-			char *nsp = kd ? strchr(kd + 1, '/') : NULL;
-			char *nm = nsp ? strchr(nsp + 1, '/') : NULL;
-			if (nm) {
-				*kd++ = 0;
-				*nsp++ = 0;
-				*nm++ = 0;
-				const struct pw_pos *at = c ? pw_strmap_get(&c->objects, keys.s) : NULL;
-				(void)at;
-				if (kind_matches(kind, kd, g) && (!name || !strcmp(name, nm)) &&
-				    (!ns || !*ns || !strcmp(ns, nsp) || !strcmp(ns, "*"))) {
-					const unsigned char *p = doc->bytes + sp[k].start;
-					size_t len = sp[k].end - sp[k].start;
-					if (len >= 3 && !memcmp(p, "---", 3)) {
-						p += 3;
-						len -= 3;
-					}
-					pw_buf_puts(out, "---\n");
-					while (len && (*p == '\n' || *p == ' ')) {
-						p++;
-						len--;
-					}
-					pw_buf_add(out, (const char *)p, len);
-					if (len && p[len - 1] != '\n')
-						pw_buf_putc(out, '\n');
-					found++;
-				}
+		struct pw_objects ob;
+		struct pw_diags d;
+		pw_objects_init(&ob);
+		pw_diags_init(&d);
+		pw_objects_split(&ob, doc->name, a->w.o.apply_ns, doc->bytes, doc->len, &d);
+		for (size_t k = 0; k < ob.n; k++)
+			if (pw_object_selected(&ob.v[k], kind, name, ns)) {
+				pw_object_yaml(&ob.v[k], out);
+				found++;
 			}
-			pw_diags_release(&d);
-			pw_buf_release(&keys);
-			pw_cluster_release(&s);
-		}
-		free(sp);
+		pw_diags_release(&d);
+		pw_objects_release(&ob);
 	}
 	*type = "application/yaml";
 	if (!found) {
@@ -980,6 +883,8 @@ int pw_agent_run(const struct pw_agent_opts *o, volatile sig_atomic_t *stop)
 		logf_(&a, "source: %s", err.s);
 		goto out;
 	}
+	a.src.log = o->log;
+	a.src.log_arg = o->log_arg;
 	if (o->socket || o->listen) {
 		a.http = pw_http_start(o->socket, o->listen, handle, &a, &err);
 		if (!a.http) {

@@ -21,18 +21,46 @@ void pw_lab_source_dir(const struct pw_lab *lb, char out[static 512])
 	pw_lab_path(lb, "source", out);
 }
 
-void pw_lab_agent_socket(const struct pw_lab *lb, char out[static 512])
+/* agent.EXT for node 0, agent-I.EXT for node I */
+static void node_file(const struct pw_lab *lb, int node, const char *ext,
+		      char out[static 512])
 {
-	pw_lab_path(lb, "agent.sock", out);
+	char f[64];
+	if (node > 0)
+		snprintf(f, sizeof(f), "agent-%d.%s", node, ext);
+	else
+		snprintf(f, sizeof(f), "agent.%s", ext);
+	pw_lab_path(lb, f, out);
 }
 
-int pw_lab_start_agent(const struct pw_lab *lb, struct pw_buf *err)
+void pw_lab_agent_socket(const struct pw_lab *lb, char out[static 512])
 {
-	char src[512], source[520], sock[512], log[512];
+	node_file(lb, 0, "sock", out);
+}
+
+void pw_lab_node_socket(const struct pw_lab *lb, int node, char out[static 512])
+{
+	node_file(lb, node, "sock", out);
+}
+
+void pw_lab_node_log(const struct pw_lab *lb, int node, char out[static 512])
+{
+	node_file(lb, node, "log", out);
+}
+
+int pw_lab_start_agent(const struct pw_lab *lb, int node, struct pw_buf *err)
+{
+	char src[512], source[520], sock[512], log[512], ns[128];
 	pw_lab_source_dir(lb, src);
 	snprintf(source, sizeof(source), "dir:%s", src);
-	pw_lab_agent_socket(lb, sock);
-	pw_lab_path(lb, "agent.log", log);
+	if (lb->etcd) {
+		char eps[256];
+		pw_lab_etcd_endpoints(lb, eps);
+		snprintf(source, sizeof(source), "etcd:%s", eps);
+	}
+	pw_lab_node_socket(lb, node, sock);
+	pw_lab_node_log(lb, node, log);
+	pw_lab_node_ns(lb, node, ns);
 	pid_t pid = fork();
 	if (pid < 0) {
 		pw_buf_printf(err, "cannot start the agent: %s", strerror(errno));
@@ -41,7 +69,11 @@ int pw_lab_start_agent(const struct pw_lab *lb, struct pw_buf *err)
 	if (pid == 0) {
 		setsid();
 		/* recorded by itself, as the servers are */
-		pw_lab_own(lb, "agent %d", (int)getpid());
+		pw_lab_own(lb, "agent %d %d", (int)getpid(), node);
+		/* on its node, as on a cluster: its table and its peers (the
+		   datastore) are there */
+		if (pw_netns_enter(ns) < 0)
+			_exit(127);
 		int in = open("/dev/null", O_RDONLY);
 		int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		if (in < 0 || out < 0)
@@ -63,8 +95,10 @@ int pw_lab_start_agent(const struct pw_lab *lb, struct pw_buf *err)
 		argv[n++] = source;
 		argv[n++] = "--socket";
 		argv[n++] = sock;
-		argv[n++] = "--netns";
-		argv[n++] = (char *)lb->router;
+		if (lb->nnodes > 1) {
+			argv[n++] = "--node";
+			argv[n++] = (char *)lb->nodes[node];
+		}
 		argv[n++] = "--services";
 		if (lb->flags & PW_ENGINE_IPBLOCK_EXCLUDES_PODS)
 			argv[n++] = "--ipblock-excludes-pods";
@@ -101,21 +135,27 @@ bool pw_lab_is_agent(int pid, const char *lab)
 	return true;
 }
 
+struct which_agent {
+	int node, pid;
+};
+
 static void latest_agent(const struct pw_lab *lb, const char *rest, void *ctx)
 {
-	int pid = atoi(rest);
-	if (pid > 0 && pw_lab_is_agent(pid, lb->name))
-		*(int *)ctx = pid;
+	struct which_agent *w = ctx;
+	int pid = 0, node = 0;
+	if (sscanf(rest, "%d %d", &pid, &node) >= 1 && node == w->node && pid > 0 &&
+	    pw_lab_is_agent(pid, lb->name))
+		w->pid = pid;
 }
 
-int pw_lab_agent_pid(const struct pw_lab *lb)
+int pw_lab_agent_pid(const struct pw_lab *lb, int node)
 {
 	char *owned = pw_lab_state_get(lb, "owned");
-	int pid = 0;
+	struct which_agent w = { node, 0 };
 	if (owned)
-		pw_lab_each_owned(owned, "agent", latest_agent, lb, &pid);
+		pw_lab_each_owned(owned, "agent", latest_agent, lb, &w);
 	free(owned);
-	return pid;
+	return w.pid;
 }
 
 static void term_agent(const struct pw_lab *lb, const char *rest, void *ctx)
@@ -169,28 +209,21 @@ void pw_lab_stop_agent(const struct pw_lab *lb)
 int pw_lab_hook_prepare(struct pw_cluster *c, void *arg)
 {
 	struct pw_lab_hooks *h = arg;
-	if (pw_lab_assign(&h->lb, c) < 0)
-		return -1;
-	struct pw_buf now;
-	pw_buf_init(&now);
-	pw_lab_pods_text(&h->lb, &now);
-	bool same = now.len == h->pods.len && (!now.len || !memcmp(now.s, h->pods.s, now.len));
-	if (!same) {
-		pw_buf_reset(&h->err);
-		if (pw_lab_write_pods(&h->lb, &h->err) == 0) {
-			pw_buf_reset(&h->pods);
-			pw_buf_add(&h->pods, now.s ? now.s : "", now.len);
-		}
-	}
-	pw_buf_release(&now);
-	return 0;
+	pw_buf_reset(&h->err);
+	return pw_lab_assign_shared(&h->lb, c, &h->err);
+}
+
+/* Is lab index k on the agent's own node? */
+static bool own_pod(const struct pw_lab *lb, int k)
+{
+	return lb->node < 0 || lb->key_node[k] == lb->node;
 }
 
 bool pw_lab_hook_port_of(void *arg, const struct pw_cluster *c, uint32_t pod,
 			 char ifname[static 16])
 {
 	const struct pw_lab_hooks *h = arg;
-	if (pod >= h->lb.npods || pod >= c->npods)
+	if (pod >= h->lb.npods || pod >= c->npods || !own_pod(&h->lb, h->lb.pod_k[pod]))
 		return false;
 	snprintf(ifname, 16, "pwr%d", h->lb.pod_k[pod]);
 	return true;
@@ -209,13 +242,15 @@ void pw_lab_hook_after_commit(void *arg, const struct pw_world *w)
 	for (uint32_t i = 0; i < c->npods && i < lb->npods; i++) {
 		int k = lb->pod_k[i];
 		now[k] = true;
+		if (!own_pod(lb, k))
+			continue; /* its node's agent makes it */
 		pw_lab_pod_ns(lb, k, ns);
 		if (!pw_netns_exists(ns))
 			pw_lab_add_pod(lb, k, &c->pods[i], &h->err);
 	}
 	for (int k = 0; k < lb->nkeys; k++) {
 		pw_lab_pod_ns(lb, k, ns);
-		if (!now[k] && pw_netns_exists(ns))
+		if (!now[k] && own_pod(lb, k) && pw_netns_exists(ns))
 			pw_lab_del_pod(lb, k, &h->err);
 	}
 	free(now);

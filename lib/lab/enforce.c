@@ -34,14 +34,16 @@ void pw_lab_render(const struct pw_lab *lb, const struct pw_engine *e,
 	pw_nft_add_services(e->c, out);
 }
 
-int pw_lab_cut_denied(const struct pw_lab *lb, const struct pw_engine *e,
-		      struct pw_buf *err)
+/* In one node's namespace; a connection already in seen ("proto src dst
+   sport dport" lines: it crossed another node) is cut, not counted. */
+static int cut_in(const char *ns, const struct pw_engine *e, struct pw_buf *seen,
+		  struct pw_buf *err)
 {
 	const struct pw_cluster *c = e->c;
 	struct pw_buf out, ignored;
 	pw_buf_init(&out);
 	pw_buf_init(&ignored);
-	char *argv[] = { "ip", "netns", "exec", (char *)lb->router, "conntrack", "-L", NULL };
+	char *argv[] = { "ip", "netns", "exec", (char *)ns, "conntrack", "-L", NULL };
 	int cut = 0;
 	if (pw_run_capture(argv, NULL, &out, err) < 0) {
 		pw_buf_release(&out);
@@ -85,14 +87,35 @@ int pw_lab_cut_denied(const struct pw_lab *lb, const struct pw_engine *e,
 		char sps[16], dps[16];
 		snprintf(sps, sizeof(sps), "%d", sport);
 		snprintf(dps, sizeof(dps), "%d", dport);
-		char *del[] = { "ip", "netns", "exec", (char *)lb->router, "conntrack", "-D",
+		char *del[] = { "ip", "netns", "exec", (char *)ns, "conntrack", "-D",
 				"-p", proto, "-s", src, "-d", dst, "--sport", sps,
 				"--dport", dps, NULL };
+		char key[200];
+		snprintf(key, sizeof(key), "\n%s %s %s %s %s\n", proto, src, dst, sps, dps);
 		pw_buf_reset(&ignored);
-		if (pw_run(del, &ignored) == 0)
+		if (pw_run(del, &ignored) == 0 && !(seen->s && strstr(seen->s, key))) {
 			cut++;
+			pw_buf_puts(seen, key + 1);
+		}
 	}
 	pw_buf_release(&out);
 	pw_buf_release(&ignored);
+	return cut;
+}
+
+int pw_lab_cut_denied(const struct pw_lab *lb, const struct pw_engine *e,
+		      struct pw_buf *err)
+{
+	struct pw_buf seen;
+	pw_buf_init(&seen);
+	pw_buf_putc(&seen, '\n');
+	int cut = 0;
+	for (int i = 0; i < lb->nnodes && cut >= 0; i++) {
+		char ns[128];
+		pw_lab_node_ns(lb, i, ns);
+		int n = cut_in(ns, e, &seen, err);
+		cut = n < 0 ? -1 : cut + n;
+	}
+	pw_buf_release(&seen);
 	return cut;
 }

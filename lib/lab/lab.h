@@ -64,6 +64,7 @@
 #define PW_LAB_STATE_DIR "/run/podwall/lab"
 #define PW_LAB_TABLE "podwall"
 #define PW_LAB_MAX_EXTERNALS 16
+#define PW_LAB_MAX_NODES 16
 #define PW_LAB_CIDR_BASE 0x0af40000u /* 10.244.0.0/16 for pods without an IP */
 
 /* ---- processes and namespaces (sys.c) ----------------------------------- */
@@ -86,7 +87,11 @@ int pw_netns_run(const char *netns, int (*fn)(void *arg, struct pw_buf *err),
 
 struct pw_lab {
 	char name[64];
-	char router[128]; /* its namespace */
+	char router[128]; /* node 0's namespace */
+	int nnodes;	  /* 1: one node, the router pwl-NAME-r */
+	char nodes[PW_LAB_MAX_NODES][64]; /* their names */
+	int node;	  /* an agent's own node; -1: every node */
+	bool etcd;	  /* its datastore is an etcd cluster (else source/) */
 	int lock_fd;	  /* -1 when not locked */
 	unsigned flags;	  /* engine flags */
 	uint32_t replicas;
@@ -96,6 +101,7 @@ struct pw_lab {
 	/* pod mapping, from the state and extended by pw_lab_assign */
 	char **keys;
 	struct pw_addr *addrs;
+	int *key_node; /* per lab index: the node it runs on */
 	int nkeys, capkeys;
 	/* after pw_lab_assign: per cluster pod, its lab index */
 	int *pod_k;
@@ -144,35 +150,48 @@ void pw_lab_each_owned(const char *owned, const char *what,
 		       void (*fn)(const struct pw_lab *lb, const char *rest, void *ctx),
 		       const struct pw_lab *lb, void *ctx);
 
-/* Give every pod of c its lab index and address (stable across commands:
-   status.podIP, else the one it had, else a free one of 10.244.0.0/16),
-   the lab's address first in its addrs.  Fills pod_k. */
+/* Give every pod of c its lab index, address and node (stable across
+   commands: status.podIP, else the one it had, else a free one of
+   10.244.0.0/16; the node its spec.nodeName names, else the one it had,
+   else node k % nodes), the lab's address first in its addrs.  Fills
+   pod_k. */
 int pw_lab_assign(struct pw_lab *lb, struct pw_cluster *c);
+/* The same for an agent of a lab of many: the pods state is shared by
+   the nodes' agents, so it is read again and written back under a lock
+   of its own (pods.lock): a pod gets its index, address and node once,
+   from whichever agent sees it first, and every agent agrees. */
+int pw_lab_assign_shared(struct pw_lab *lb, struct pw_cluster *c, struct pw_buf *err);
+/* The node index of name, or -1. */
+int pw_lab_node_index(const struct pw_lab *lb, const char *name);
 
 /* ---- the agent (agent.c) -------------------------------------------------- */
 
-/* Start the lab's agent (see above), engine flags from lb, its output to
-   agent.log; its pid, or -1. */
-int pw_lab_start_agent(const struct pw_lab *lb, struct pw_buf *err);
+/* Start the agent of node (see above) in the node's namespace, engine
+   flags from lb, its output to agent.log (agent-NODE.log for node > 0);
+   its pid, or -1. */
+int pw_lab_start_agent(const struct pw_lab *lb, int node, struct pw_buf *err);
 /* Is pid the agent of lab, not a recycled pid? */
 bool pw_lab_is_agent(int pid, const char *lab);
-/* The running agent of the lab (from the ownership record), or 0. */
-int pw_lab_agent_pid(const struct pw_lab *lb);
+/* The running agent of a node of the lab (from the ownership record), or 0. */
+int pw_lab_agent_pid(const struct pw_lab *lb, int node);
 /* Stop the lab's agents: SIGTERM, SIGKILL after a short wait; also those
    the record lost (found in /proc). */
 void pw_lab_stop_agent(const struct pw_lab *lb);
-/* STATE/NAME/source, STATE/NAME/agent.sock */
+/* STATE/NAME/source, STATE/NAME/agent.sock (node 0's), and a node's
+   socket and log (agent-NODE.sock, .log for node > 0) */
 void pw_lab_source_dir(const struct pw_lab *lb, char out[static 512]);
 void pw_lab_agent_socket(const struct pw_lab *lb, char out[static 512]);
+void pw_lab_node_socket(const struct pw_lab *lb, int node, char out[static 512]);
+void pw_lab_node_log(const struct pw_lab *lb, int node, char out[static 512]);
 
-/* The agent's hooks (struct pw_agent_opts; arg: the lab, its state read).
-   prepare: pw_lab_assign, and the pods state written when it changed;
-   port_of: pwr<k>; after_commit: the namespaces (and servers) of new pods
-   created, those of pods gone removed; their problems go to err. */
+/* The agent's hooks (struct pw_agent_opts; arg: the lab, its state read,
+   lb.node its own node or -1).  prepare: pw_lab_assign_shared; port_of:
+   pwr<k> for the pods of its node; after_commit: the namespaces (and
+   servers, and routes) of its node's new pods created, those of its
+   pods gone removed; their problems go to err. */
 struct pw_world;
 struct pw_lab_hooks {
 	struct pw_lab lb;
-	struct pw_buf pods; /* the pods state as last written */
 	struct pw_buf err;
 };
 int pw_lab_hook_prepare(struct pw_cluster *c, void *arg);
@@ -182,9 +201,32 @@ void pw_lab_hook_after_commit(void *arg, const struct pw_world *w);
 
 /* ---- topology (topo.c) ----------------------------------------------------- */
 
+/*
+ * A lab of many nodes (nnodes > 1):
+ *   netns pwl-NAME-n<i>       node i: forwards for the pods behind it (as the
+ *                             router of a lab of one node does) and holds
+ *                             its agent's table; veth pwu on the underlay,
+ *                             169.254.2.<i+1>/24, default route via .254
+ *   netns pwl-NAME-u          the underlay: bridge br0 (169.254.2.254/24)
+ *                             joining the nodes, and the router of the
+ *                             external hosts
+ * A pod's /32 is routed in every other node and in the underlay via its
+ * node's address, so traffic between pods of two nodes crosses both.
+ */
+#define PW_LAB_UNDERLAY "169.254.2"
+/* Nodes and the underlay (else the one router pwl-NAME-r)? */
+static inline bool pw_lab_has_underlay(const struct pw_lab *lb)
+{
+	return lb->nnodes > 1 || lb->etcd;
+}
+void pw_lab_node_ns(const struct pw_lab *lb, int i, char out[static 128]);
+void pw_lab_underlay_ns(const struct pw_lab *lb, char out[static 128]);
+/* node i's address on the underlay */
+void pw_lab_node_addr(int i, char out[static 48]);
 void pw_lab_pod_ns(const struct pw_lab *lb, int k, char out[static 128]);
 void pw_lab_ext_ns(const struct pw_lab *lb, int x, char out[static 128]);
-/* The router's namespace, forwarding on. */
+/* The router's namespace, forwarding on; with many nodes, the underlay
+   and the nodes. */
 int pw_lab_add_router(struct pw_lab *lb, struct pw_buf *err);
 /* Pod k (cluster pod p, at p->addrs[0]) and its server; a namespace of
    that name left by a killed run is made anew. */
@@ -201,6 +243,37 @@ int pw_lab_del_pod(struct pw_lab *lb, int k, struct pw_buf *err);
    lock held, PW_LAB_WRITE).  1 when the lab had created nothing, 0 when
    it is down, -1 when namespaces stayed (state kept). */
 int pw_lab_down(struct pw_lab *lb, struct pw_buf *err);
+
+/* ---- etcd (etcd.c) -------------------------------------------------------------- */
+
+/*
+ * A lab with --datastore etcd keeps its objects in a real etcd cluster
+ * (Debian's etcd-server) of PW_LAB_ETCD_MEMBERS members, under Calico's
+ * key layout (lib/etcd/etcd.h):
+ *   netns pwl-NAME-e<j>       member mJ: eth0 on the underlay, 169.254.2.<101+j>,
+ *                             client port 2379, peer port 2380, data in
+ *                             STATE/NAME/etcd-<j>/, log etcd-<j>.log
+ * The agents (in their nodes' namespaces) watch it; the lab's commands
+ * read it from node 0's namespace.  Members are recorded "etcd PID J".
+ */
+#define PW_LAB_ETCD_MEMBERS 3
+void pw_lab_etcd_ns(const struct pw_lab *lb, int j, char out[static 128]);
+/* "http://169.254.2.101:2379,..." */
+void pw_lab_etcd_endpoints(const struct pw_lab *lb, char out[static 256]);
+/* The members' namespaces, links and processes. */
+int pw_lab_add_etcd(struct pw_lab *lb, struct pw_buf *err);
+/* (Re)start member j; its pid, or -1. */
+int pw_lab_start_etcd(const struct pw_lab *lb, int j, struct pw_buf *err);
+/* Is pid an etcd member of lab (*member: which)? */
+bool pw_lab_is_etcd(int pid, const char *lab, int *member);
+/* The running member j (from the ownership record), or 0. */
+int pw_lab_etcd_pid(const struct pw_lab *lb, int j);
+/* Every document the lab's etcd holds (named by key), read from node 0
+   (waiting up to timeout_ms for the cluster to answer).  0, or -1. */
+struct pw_world_doc;
+int pw_lab_etcd_read(const struct pw_lab *lb, int timeout_ms, struct pw_world_doc **out,
+		     size_t *n, struct pw_buf *err);
+void pw_lab_docs_free(struct pw_world_doc *v, size_t n);
 
 /* ---- servers (server.c) ----------------------------------------------------- */
 

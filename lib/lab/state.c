@@ -32,6 +32,9 @@ void pw_lab_init(struct pw_lab *lb, const char *name)
 	snprintf(lb->name, sizeof(lb->name), "%s", name);
 	snprintf(lb->router, sizeof(lb->router), "pwl-%s-r", lb->name);
 	lb->lock_fd = -1;
+	lb->nnodes = 1;
+	lb->node = -1;
+	snprintf(lb->nodes[0], sizeof(lb->nodes[0]), "node-0");
 }
 
 void pw_lab_release(struct pw_lab *lb)
@@ -40,6 +43,7 @@ void pw_lab_release(struct pw_lab *lb)
 		free(lb->keys[i]);
 	free(lb->keys);
 	free(lb->addrs);
+	free(lb->key_node);
 	free(lb->pod_k);
 	if (lb->lock_fd >= 0)
 		close(lb->lock_fd);
@@ -239,15 +243,47 @@ int pw_lab_forget(struct pw_lab *lb)
 
 /* ---- config, inputs, pods ---------------------------------------------------- */
 
-static void add_key(struct pw_lab *lb, const char *key, const struct pw_addr *a)
+static void add_key(struct pw_lab *lb, const char *key, const struct pw_addr *a, int node)
 {
 	if (lb->nkeys == lb->capkeys) {
 		lb->capkeys = lb->capkeys ? lb->capkeys * 2 : 16;
 		lb->keys = pw_xrealloc(lb->keys, (size_t)lb->capkeys * sizeof(char *));
 		lb->addrs = pw_xrealloc(lb->addrs, (size_t)lb->capkeys * sizeof(*lb->addrs));
+		lb->key_node = pw_xrealloc(lb->key_node, (size_t)lb->capkeys * sizeof(int));
 	}
 	lb->keys[lb->nkeys] = pw_xstrdup(key);
+	lb->key_node[lb->nkeys] = node >= 0 && node < lb->nnodes ? node : 0;
 	lb->addrs[lb->nkeys++] = *a;
+}
+
+static void drop_keys(struct pw_lab *lb)
+{
+	for (int i = 0; i < lb->nkeys; i++)
+		free(lb->keys[i]);
+	lb->nkeys = 0;
+}
+
+/* "K ns/name ADDR [NODE]" a line (no NODE: node 0) */
+static void parse_pods(struct pw_lab *lb, char *pods)
+{
+	char *save, *line;
+	for (line = pods ? strtok_r(pods, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char key[300], addr[64];
+		int k, node = 0;
+		struct pw_addr a;
+		if (sscanf(line, "%d %299s %63s %d", &k, key, addr, &node) >= 3 &&
+		    k == lb->nkeys && pw_addr_parse(addr, &a) == 0)
+			add_key(lb, key, &a, node);
+	}
+}
+
+int pw_lab_node_index(const struct pw_lab *lb, const char *name)
+{
+	for (int i = 0; name && i < lb->nnodes; i++)
+		if (!strcmp(lb->nodes[i], name))
+			return i;
+	return -1;
 }
 
 int pw_lab_read(struct pw_lab *lb, struct pw_buf *err)
@@ -266,18 +302,23 @@ int pw_lab_read(struct pw_lab *lb, struct pw_buf *err)
 		else if (!strncmp(line, "external ", 9) && lb->next < PW_LAB_MAX_EXTERNALS &&
 			 pw_addr_parse(line + 9, &lb->ext[lb->next]) == 0)
 			lb->next++;
+		else if (!strcmp(line, "datastore etcd"))
+			lb->etcd = true;
+		else if (!strncmp(line, "node ", 5) && lb->nnodes <= PW_LAB_MAX_NODES) {
+			/* "node I NAME", in order */
+			int i = -1;
+			char nm[64];
+			if (sscanf(line + 5, "%d %63s", &i, nm) == 2 && i >= 0 &&
+			    i < PW_LAB_MAX_NODES) {
+				snprintf(lb->nodes[i], sizeof(lb->nodes[i]), "%s", nm);
+				if (i + 1 > lb->nnodes)
+					lb->nnodes = i + 1;
+			}
+		}
 	}
 	free(cfg);
 	char *pods = pw_lab_state_get(lb, "pods");
-	for (line = pods ? strtok_r(pods, "\n", &save) : NULL; line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char key[300], addr[64];
-		int k;
-		struct pw_addr a;
-		if (sscanf(line, "%d %299s %63s", &k, key, addr) == 3 &&
-		    k == lb->nkeys && pw_addr_parse(addr, &a) == 0)
-			add_key(lb, key, &a);
-	}
+	parse_pods(lb, pods);
 	free(pods);
 	return 0;
 }
@@ -295,7 +336,7 @@ void pw_lab_pods_text(const struct pw_lab *lb, struct pw_buf *b)
 	for (int i = 0; i < lb->nkeys; i++) {
 		char a[48];
 		pw_addr_format(&lb->addrs[i], a);
-		pw_buf_printf(b, "%d %s %s\n", i, lb->keys[i], a);
+		pw_buf_printf(b, "%d %s %s %d\n", i, lb->keys[i], a, lb->key_node[i]);
 	}
 }
 
@@ -317,6 +358,10 @@ int pw_lab_write(struct pw_lab *lb, struct pw_buf *err)
 	struct pw_buf b;
 	pw_buf_init(&b);
 	pw_buf_printf(&b, "replicas %u\nflags %u\n", lb->replicas, lb->flags);
+	if (lb->etcd)
+		pw_buf_puts(&b, "datastore etcd\n");
+	for (int i = 0; pw_lab_has_underlay(lb) && i < lb->nnodes; i++)
+		pw_buf_printf(&b, "node %d %s\n", i, lb->nodes[i]);
 	for (int i = 0; i < lb->next; i++) {
 		char a[48];
 		pw_addr_format(&lb->ext[i], a);
@@ -380,7 +425,8 @@ int pw_lab_assign(struct pw_lab *lb, struct pw_cluster *c)
 			next++;
 		}
 		if (k < 0) {
-			add_key(lb, key, &a);
+			int node = pw_lab_node_index(lb, p->node);
+			add_key(lb, key, &a, node >= 0 ? node : lb->nkeys % lb->nnodes);
 			k = lb->nkeys - 1;
 		} else {
 			lb->addrs[k] = a;
@@ -397,4 +443,37 @@ int pw_lab_assign(struct pw_lab *lb, struct pw_cluster *c)
 		lb->pod_k[i] = k;
 	}
 	return 0;
+}
+
+int pw_lab_assign_shared(struct pw_lab *lb, struct pw_cluster *c, struct pw_buf *err)
+{
+	char path[512];
+	pw_lab_path(lb, "pods.lock", path);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		pw_buf_printf(err, "cannot lock %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	/* what the other agents assigned meanwhile */
+	char *pods = pw_lab_state_get(lb, "pods");
+	struct pw_buf before, after;
+	pw_buf_init(&before);
+	pw_buf_init(&after);
+	if (pods) {
+		drop_keys(lb);
+		parse_pods(lb, pods);
+		free(pods);
+	}
+	pw_lab_pods_text(lb, &before);
+	int rc = pw_lab_assign(lb, c);
+	pw_lab_pods_text(lb, &after);
+	if (!rc && (before.len != after.len ||
+		    (after.len && memcmp(before.s, after.s, after.len))))
+		rc = pw_lab_write_pods(lb, err);
+	pw_buf_release(&before);
+	pw_buf_release(&after);
+	close(fd); /* and the lock with it */
+	return rc;
 }

@@ -69,15 +69,88 @@ static int own_netns(struct pw_lab *lb, const char *netns, struct pw_buf *err)
 	return -1;
 }
 
-int pw_lab_add_router(struct pw_lab *lb, struct pw_buf *err)
+void pw_lab_node_ns(const struct pw_lab *lb, int i, char out[static 128])
+{
+	char sfx[24];
+	if (!pw_lab_has_underlay(lb)) {
+		snprintf(out, 128, "%s", lb->router);
+		return;
+	}
+	snprintf(sfx, sizeof(sfx), "n%d", i);
+	ns_name(lb, sfx, out);
+}
+
+void pw_lab_underlay_ns(const struct pw_lab *lb, char out[static 128])
+{
+	ns_name(lb, "u", out);
+}
+
+void pw_lab_node_addr(int i, char out[static 48])
+{
+	snprintf(out, 48, "%s.%d", PW_LAB_UNDERLAY, i + 1);
+}
+
+/* Where a host behind the lab's routers is attached: its node's
+   namespace (a pod), or the underlay's (an external host, when the lab
+   has many nodes). */
+static void attach_ns(const struct pw_lab *lb, int node, char out[static 128])
+{
+	if (node < 0 && pw_lab_has_underlay(lb))
+		pw_lab_underlay_ns(lb, out);
+	else
+		pw_lab_node_ns(lb, node < 0 ? 0 : node, out);
+}
+
+static int add_ns(struct pw_lab *lb, const char *netns, struct pw_buf *err)
 {
 	char script[256];
-	if (own_netns(lb, lb->router, err) < 0)
+	if (own_netns(lb, netns, err) < 0)
 		return -1;
-	snprintf(script, sizeof(script), "netns add %s\n", lb->router);
-	if (ip_batch(NULL, script, err) < 0 || ip_batch(lb->router, "link set lo up\n", err) < 0)
+	snprintf(script, sizeof(script), "netns add %s\n", netns);
+	if (ip_batch(NULL, script, err) < 0 || ip_batch(netns, "link set lo up\n", err) < 0)
 		return -1;
-	return pw_netns_run(lb->router, enable_forwarding, NULL, err);
+	return pw_netns_run(netns, enable_forwarding, NULL, err);
+}
+
+int pw_lab_add_router(struct pw_lab *lb, struct pw_buf *err)
+{
+	if (!pw_lab_has_underlay(lb))
+		return add_ns(lb, lb->router, err);
+	/* the underlay: a bridge, the nodes' gateway (external hosts sit
+	   behind it) */
+	char u[128], script[1024];
+	pw_lab_underlay_ns(lb, u);
+	if (add_ns(lb, u, err) < 0)
+		return -1;
+	snprintf(script, sizeof(script),
+		 "link add br0 type bridge\n"
+		 "addr add %s.254/24 dev br0\n"
+		 "link set br0 up\n",
+		 PW_LAB_UNDERLAY);
+	if (ip_batch(u, script, err) < 0)
+		return -1;
+	for (int i = 0; i < lb->nnodes; i++) {
+		char ns[128], addr[48];
+		pw_lab_node_ns(lb, i, ns);
+		pw_lab_node_addr(i, addr);
+		if (add_ns(lb, ns, err) < 0)
+			return -1;
+		snprintf(script, sizeof(script),
+			 "link add n%d type veth peer name pwu netns %s\n"
+			 "link set n%d master br0\n"
+			 "link set n%d up\n",
+			 i, ns, i, i);
+		if (ip_batch(u, script, err) < 0)
+			return -1;
+		snprintf(script, sizeof(script),
+			 "addr add %s/24 dev pwu\n"
+			 "link set pwu up\n"
+			 "route add default via %s.254 dev pwu\n",
+			 addr, PW_LAB_UNDERLAY);
+		if (ip_batch(ns, script, err) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 static int netns_del(const char *netns, struct pw_buf *err)
@@ -94,9 +167,9 @@ static int del_netns(const struct pw_lab *lb, const char *netns, struct pw_buf *
 	return netns_del(netns, err);
 }
 
-/* One host behind the router: netns, veth, address, routes. */
-static int add_host(struct pw_lab *lb, const char *netns, const char *veth,
-		    const struct pw_addr *a, struct pw_buf *err)
+/* One host behind router (a namespace): netns, veth, address, routes. */
+static int add_host(struct pw_lab *lb, const char *router, const char *netns,
+		    const char *veth, const struct pw_addr *a, struct pw_buf *err)
 {
 	char addr[48], script[1024];
 	pw_addr_format(a, addr);
@@ -110,7 +183,7 @@ static int add_host(struct pw_lab *lb, const char *netns, const char *veth,
 		pw_buf_init(&ignored);
 		del_netns(lb, netns, &ignored);
 		snprintf(script, sizeof(script), "link del %s\n", veth);
-		ip_batch(lb->router, script, &ignored);
+		ip_batch(router, script, &ignored);
 		pw_buf_release(&ignored);
 	}
 	snprintf(script, sizeof(script), "netns add %s\n", netns);
@@ -122,7 +195,7 @@ static int add_host(struct pw_lab *lb, const char *netns, const char *veth,
 		 "link set %s up\n"
 		 "route add %s/32 dev %s\n",
 		 veth, netns, veth, veth, addr, veth);
-	if (ip_batch(lb->router, script, err) < 0)
+	if (ip_batch(router, script, err) < 0)
 		return -1;
 	snprintf(script, sizeof(script),
 		 "link set lo up\n"
@@ -134,22 +207,57 @@ static int add_host(struct pw_lab *lb, const char *netns, const char *veth,
 	return ip_batch(netns, script, err);
 }
 
+/* A pod's route in the other nodes and the underlay, via its node (a lab
+   of many nodes): "replace" or "del". */
+static int pod_routes(const struct pw_lab *lb, int k, const char *verb, struct pw_buf *err)
+{
+	if (!pw_lab_has_underlay(lb))
+		return 0;
+	char addr[48], via[48], ns[128];
+	int node = lb->key_node[k], rc = 0;
+	pw_addr_format(&lb->addrs[k], addr);
+	pw_lab_node_addr(node, via);
+	for (int i = -1; i < lb->nnodes; i++) {
+		char line[300];
+		if (i == node)
+			continue;
+		if (i < 0)
+			pw_lab_underlay_ns(lb, ns);
+		else
+			pw_lab_node_ns(lb, i, ns);
+		snprintf(line, sizeof(line), "route %s %s/32 via %s dev %s\n", verb, addr, via,
+			 i < 0 ? "br0" : "pwu");
+		if (!strcmp(verb, "del")) {
+			struct pw_buf ignored; /* gone already */
+			pw_buf_init(&ignored);
+			ip_batch(ns, line, &ignored);
+			pw_buf_release(&ignored);
+		} else if (ip_batch(ns, line, err) < 0) {
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
 int pw_lab_add_pod(struct pw_lab *lb, int k, const struct pw_pod *p, struct pw_buf *err)
 {
-	char netns[128], veth[24];
+	char netns[128], veth[24], router[128];
 	pw_lab_pod_ns(lb, k, netns);
+	attach_ns(lb, lb->key_node[k], router);
 	snprintf(veth, sizeof(veth), "pwr%d", k);
-	if (add_host(lb, netns, veth, &p->addrs[0], err) < 0)
+	if (add_host(lb, router, netns, veth, &p->addrs[0], err) < 0 ||
+	    pod_routes(lb, k, "replace", err) < 0)
 		return -1;
 	return pw_lab_start_server(lb, netns, p, err);
 }
 
 int pw_lab_add_external(struct pw_lab *lb, int x, struct pw_buf *err)
 {
-	char netns[128], veth[24];
+	char netns[128], veth[24], router[128];
 	pw_lab_ext_ns(lb, x, netns);
+	attach_ns(lb, -1, router);
 	snprintf(veth, sizeof(veth), "pwx%d", x);
-	if (add_host(lb, netns, veth, &lb->ext[x], err) < 0)
+	if (add_host(lb, router, netns, veth, &lb->ext[x], err) < 0)
 		return -1;
 	return pw_lab_start_server(lb, netns, NULL, err);
 }
@@ -158,6 +266,7 @@ int pw_lab_del_pod(struct pw_lab *lb, int k, struct pw_buf *err)
 {
 	char netns[128];
 	pw_lab_pod_ns(lb, k, netns);
+	pod_routes(lb, k, "del", err);
 	return del_netns(lb, netns, err);
 }
 

@@ -305,8 +305,8 @@ static void dir_object_name(const struct pw_source *s, const char *group,
 	pw_buf_printf(out, "-%s.yaml", name);
 }
 
-static int dir_write(struct pw_source *s, const char *name,
-		     const unsigned char *bytes, size_t len, struct pw_buf *err)
+static int write_file(const char *name, const unsigned char *bytes, size_t len,
+		      struct pw_buf *err)
 {
 	if (!bytes) {
 		if (unlink(name) < 0 && errno != ENOENT) {
@@ -352,6 +352,16 @@ static int dir_write(struct pw_source *s, const char *name,
 		unlink(tmp);
 		return -1;
 	}
+	return 0;
+}
+
+/* File by file: what was written before an error stays. */
+static int dir_write(struct pw_source *s, const struct pw_world_doc *v, size_t n,
+		     struct pw_buf *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (write_file(v[i].name, v[i].bytes, v[i].len, err) < 0)
+			return -1;
 	return 0;
 }
 

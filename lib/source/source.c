@@ -6,9 +6,11 @@
 #include "source.h"
 
 extern const struct pw_source_ops pw_source_dir_ops;
+extern const struct pw_source_ops pw_source_etcd_ops;
 extern const struct pw_source_ops pw_source_kube_ops;
 
 static const struct pw_source_ops *const sources[] = { &pw_source_dir_ops,
+							&pw_source_etcd_ops,
 							&pw_source_kube_ops };
 
 int pw_source_open(struct pw_source *s, const char *spec, struct pw_buf *err)
@@ -20,7 +22,9 @@ int pw_source_open(struct pw_source *s, const char *spec, struct pw_buf *err)
 		if (strlen(sources[i]->scheme) == n && !strncmp(sources[i]->scheme, spec, n))
 			s->ops = sources[i];
 	if (!s->ops) {
-		pw_buf_printf(err, "unknown source \"%s\": give dir:PATH or kube[:KUBECONFIG]",
+		pw_buf_printf(err,
+			      "unknown source \"%s\": give dir:PATH, etcd:URL[,URL...] or "
+			      "kube[:KUBECONFIG]",
 			      spec);
 		return -1;
 	}

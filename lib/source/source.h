@@ -7,20 +7,23 @@
  *   dir:PATH    a directory of manifests (recursively: .yaml .yml .json),
  *               watched with inotify; each file is one document of the
  *               world, named by its path
+ *   etcd:URL[,URL...]  an etcd cluster's keys under /calico/resources/v3/
+ *               (Calico's etcd datastore layout, lib/etcd/etcd.h), read at
+ *               one revision and watched from the next; each key is one
+ *               document, named by the key
  *
  *   kube[:KUBECONFIG]  the Kubernetes API, listed and watched
  *               (lib/source/kube.c); read-only: write is NULL
- *
- * (etcd: comes next, behind the same table.)
  *
  *   load     stage every document into the world (the initial full read)
  *   fd       a descriptor that becomes readable when something changed
  *   changes  stage what changed since the last call; returns how many
  *            documents were staged (an editor's write-by-rename, or a
  *            burst of writes read together, is one change)
- *   write    store a document under a name (an object `podwall apply`
- *            sends); NULL bytes: remove it.  NULL (and object_name
- *            NULL): a read-only source, the agent refuses apply and delete
+ *   write    store documents under their names (the objects of one
+ *            `podwall apply`), all or nothing where the source can (etcd:
+ *            one transaction); NULL bytes: remove it.  NULL: the source is
+ *            read-only (the agent refuses apply and delete)
  */
 #ifndef PW_SOURCE_H
 #define PW_SOURCE_H
@@ -39,8 +42,8 @@ struct pw_source_ops {
 	void (*object_name)(const struct pw_source *s, const char *group,
 			    const char *kind, const char *ns, const char *name,
 			    struct pw_buf *out);
-	int (*write)(struct pw_source *s, const char *name,
-		     const unsigned char *bytes, size_t len, struct pw_buf *err);
+	int (*write)(struct pw_source *s, const struct pw_world_doc *v, size_t n,
+		     struct pw_buf *err);
 	void (*close)(struct pw_source *s);
 };
 
@@ -48,6 +51,10 @@ struct pw_source {
 	const struct pw_source_ops *ops;
 	char *spec;
 	void *priv;
+	/* Set by the caller after open (NULL: none): what the source has to
+	   say (a lost connection, a relist), called from changes(). */
+	void (*log)(void *arg, const char *line);
+	void *log_arg;
 };
 
 int pw_source_open(struct pw_source *s, const char *spec, struct pw_buf *err);

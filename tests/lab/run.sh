@@ -8,7 +8,7 @@
 . "$(dirname "$0")/../lib.sh"
 here=$(cd "$(dirname "$0")/.." && pwd)
 LAB="lab probe"
-untested=0
+. "$(dirname "$0")/common.sh"
 if [ "$(id -u)" != 0 ]; then
 	echo "lab: needs root"
 	summary lab
@@ -22,31 +22,6 @@ cleanup() {
 }
 trap 'cleanup; rm -rf "$TMP"' EXIT INT TERM
 cleanup
-
-# compare_probe NAME EXPECTED(src dst proto/port verdict) PROBE_TSV
-compare_probe() {
-	out=$(awk -F'\t' -v name="$1" '
-		NR == FNR { k = $1 " " $2 " " $3; want[k] = tolower($4); order[++n] = k; next }
-		{ k = $1 " " $2 " " $3; obs[k] = $4; pred[k] = $5 }
-		END {
-			p = 0; f = 0; u = 0
-			for (i = 1; i <= n; i++) {
-				k = order[i]
-				if (!(k in obs)) { f++; printf "FAIL: %s: %s not probed\n", name, k; continue }
-				if (obs[k] == "untested") { u++; if (pred[k] == want[k]) continue; f++;
-					printf "FAIL: %s: %s: engine %s, expected %s\n", name, k, pred[k], want[k]; continue }
-				if (obs[k] == want[k] && pred[k] == want[k]) p++
-				else { f++; printf "FAIL: %s: %s: lab %s, engine %s, expected %s\n", name, k, obs[k], pred[k], want[k] }
-			}
-			printf "#%d %d %d\n", p, f, u
-		}' "$2" "$3")
-	echo "$out" | grep -v '^#' || true
-	c=$(echo "$out" | grep '^#' | tr -d '#')
-	set -- $c
-	PASS=$((PASS + $1))
-	FAIL=$((FAIL + $2))
-	untested=$((untested + $3))
-}
 
 # 1. the upstream e2e cases, every probe table
 for step in "$SHARED"/conformance/k8s-e2e/E*/step*/; do
@@ -76,14 +51,8 @@ for c in 000-seed000 013-ipblock-pod-ip-default 015-ingress-ports-protocols-rang
 	d="$here/cases/$c"
 	[ -d "$d" ] || { fail "lab case $c missing"; continue; }
 	# outside addresses must be TEST-NET ones: the lab makes them hosts
-	grep -v '^[[:space:]]*#' "$d/verdicts.tsv" | awk '
-		function ok(x) { return x ~ /\// || x ~ /^(192\.0\.2|198\.51\.100|203\.0\.113)\.[0-9]+$/ }
-		NF >= 4 && ok($1) && ok($2) && $3 ~ /^(TCP|UDP|SCTP)\// { print $1 "\t" $2 "\t" $3 "\t" $4 }' > "$TMP/exp"
+	case_expect "$d" "$TMP/exp"
 	[ -s "$TMP/exp" ] || continue
-	ext=$(awk -F'\t' '{ print $1; print $2 }' "$TMP/exp" | grep -E '^[0-9.]+$' | sort -u | sed 's/^/--external /' | tr '\n' ' ')
-	[ -n "$ext" ] || ext=--no-external
-	ports=$(awk -F'\t' '{ print "--port " $3 }' "$TMP/exp" | sort -u | tr '\n' ' ')
-	flags=$(cat "$d/flags" 2>/dev/null | sed 's/--staged//')
 	# shellcheck disable=SC2086
 	if ! $PODWALL lab up -f "$d" --name pwt-case $ext $flags > "$TMP/up" 2>&1; then
 		fail "lab/$c: lab up: $(tail -2 "$TMP/up")"
@@ -94,8 +63,7 @@ for c in 000-seed000 013-ipblock-pod-ip-default 015-ingress-ports-protocols-rang
 	$PODWALL lab probe --name pwt-case $ports -o tsv > "$TMP/got" 2> "$TMP/err"
 	compare_probe "lab/$c" "$TMP/exp" "$TMP/got"
 	# and every other probed cell agrees with the engine
-	awk -F'\t' '$4 != "untested" && $4 != $5' "$TMP/got" > "$TMP/bad"
-	if [ -s "$TMP/bad" ]; then fail "lab/$c: lab differs from the engine:"; head -5 "$TMP/bad"; else pass; fi
+	probe_agrees "lab/$c" "$TMP/got"
 	$PODWALL lab down --name pwt-case > /dev/null 2>&1 || fail "lab/$c: lab down"
 done
 
