@@ -111,13 +111,13 @@ build/asan/nca-calico: tests/conformance/nca-calico.c $(LIB_ASAN_OBJ)
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -O1 -o $@ $^ $(LDLIBS)
 
 # benchmarks print figures and ratios; the lab ones need root
-bench: podwall build/rel/engine-bench build/rel/flip build/rel/flip-etcd build/rel/churn
+bench: podwall build/rel/engine-bench build/rel/flip build/rel/churn
 	@PODWALL=$(CURDIR)/podwall ENGINE_BENCH=$(CURDIR)/build/rel/engine-bench sh bench/engine.sh
 	@PODWALL=$(CURDIR)/podwall sh bench/cube.sh
 	@PODWALL=$(CURDIR)/podwall CHURN_BIN=$(CURDIR)/build/rel/churn sh bench/agent-memory.sh
 	@if [ "$$(id -u)" = 0 ]; then PODWALL=$(CURDIR)/podwall sh bench/lab.sh; \
 		PODWALL=$(CURDIR)/podwall FLIP=$(CURDIR)/build/rel/flip sh bench/agent.sh; \
-		PODWALL=$(CURDIR)/podwall FLIP_ETCD=$(CURDIR)/build/rel/flip-etcd sh bench/nodes.sh; \
+		PODWALL=$(CURDIR)/podwall FLIP=$(CURDIR)/build/rel/flip sh bench/nodes.sh; \
 	else echo "lab benchmarks: not run (need root)"; fi
 
 build/rel/churn: bench/churn.c $(LIB_OBJ)
@@ -125,15 +125,10 @@ build/rel/churn: bench/churn.c $(LIB_OBJ)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-build/rel/flip-etcd: bench/flip-etcd.c $(LIB_OBJ)
+build/rel/flip: bench/flip.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
-
-build/rel/flip: bench/flip.c
-	@mkdir -p $(dir $@)
-	@echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS) -o $@ $<
 
 build/rel/engine-bench: bench/engine-bench.c $(LIB_OBJ)
 	@echo "  CC      $<"

@@ -10,7 +10,7 @@
 set -u
 : "${PODWALL:=./podwall}"
 : "${CHANGES:=40}"
-: "${FLIP_ETCD:=build/rel/flip-etcd}"
+: "${FLIP:=build/rel/flip}"
 : "${NODES:=1 3 8}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/podwall-bench-nodes.XXXXXX")
 LAB=pwbn
@@ -30,36 +30,7 @@ pods() { # N: the client on n0, a server on each node
 		}
 	}'
 }
-rules() { # N: ingress rules on the servers from other addresses
-	awk -v n="$1" 'BEGIN {
-		print "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy"
-		print "metadata: {name: bench-rules, namespace: bench}"
-		print "spec:\n  podSelector:\n    matchLabels: {app: server}\n  ingress:"
-		for (i = 0; i < n; i++) {
-			printf "  - from:\n    - ipBlock: {cidr: 10.100.%d.%d/32}\n", int(i / 250), i % 250 + 1
-			printf "    ports:\n    - {protocol: TCP, port: %d}\n", 10000 + i % 40000
-		}
-	}'
-}
-allow() { # PORT: the client may reach the servers on PORT
-	cat <<YAML
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: allow-client, namespace: bench}
-spec:
-  podSelector: {matchLabels: {app: server}}
-  ingress:
-  - from: [{podSelector: {matchLabels: {app: client}}}]
-    ports: [{protocol: TCP, port: $1}]
-YAML
-}
-pct() { # file of numbers -> "p50 p99"
-	sort -n "$1" | awk '{ v[NR] = $1 } END {
-		if (!NR) { print "- -"; exit }
-		i50 = int(NR * 0.5); if (i50 < 1) i50 = 1
-		i99 = int(NR * 0.99 + 0.999); if (i99 > NR) i99 = NR
-		printf "%.2f %.2f\n", v[i50], v[i99] }'
-}
+. "$(dirname "$0")/lib.sh"
 for n in $NODES; do
 	pods "$n" > "$T/pods.yaml"
 	allow 81 > "$T/allow.yaml"
@@ -80,7 +51,7 @@ for n in $NODES; do
 			if [ $((i % 2)) = 1 ]; then port=80 want=open; else port=81 want=closed; fi
 			allow $port > "$T/next.yaml"
 			# shellcheck disable=SC2086
-			ip netns exec "$client" "$FLIP_ETCD" "$EPS" "$KEY" "$T/next.yaml" 80 $want 10000 $servers >> "$T/lat"
+			ip netns exec "$client" "$FLIP" --etcd "$EPS" "$KEY" "$T/next.yaml" 80 $want 10000 $servers >> "$T/lat"
 		done
 		bad=$(grep -c timeout "$T/lat")
 		grep -v timeout "$T/lat" | awk '{ print $1 }' > "$T/lat.ok"

@@ -80,17 +80,26 @@ static int assign(struct pw_cluster *c, void *arg)
 	return pw_lab_assign(arg, c);
 }
 
-/* Load files as the lab would hold them (pods at the lab's addresses). */
-static int load_files(struct pw_lab *lb, struct cli_world *w, const char **files, int n)
+/* Load files, or documents read from a datastore, as the lab would hold
+   them (pods at the lab's addresses). */
+static int load_input(struct pw_lab *lb, struct cli_world *w, const char **files, int n,
+		      const struct pw_world_doc *docs, size_t ndocs)
 {
 	struct cli_opts o = { 0 };
 	o.files = files;
 	o.nfiles = n;
+	o.docs = docs;
+	o.ndocs = ndocs;
 	o.engine_flags = lb->flags;
 	o.replicas = lb->replicas;
 	o.prepare = assign;
 	o.prepare_arg = lb;
 	return cli_world_load(w, &o);
+}
+
+static int load_files(struct pw_lab *lb, struct cli_world *w, const char **files, int n)
+{
+	return load_input(lb, w, files, n, NULL, 0);
 }
 
 /* What a lab with an etcd datastore holds, as read for lab_load (kept
@@ -120,14 +129,7 @@ static int lab_load(struct pw_lab *lb, struct cli_world *w)
 		return -1;
 	}
 	pw_buf_release(&err);
-	struct cli_opts o = { 0 };
-	o.docs = etcd_docs;
-	o.ndocs = etcd_ndocs;
-	o.engine_flags = lb->flags;
-	o.replicas = lb->replicas;
-	o.prepare = assign;
-	o.prepare_arg = lb;
-	return cli_world_load(w, &o);
+	return load_input(lb, w, NULL, 0, etcd_docs, etcd_ndocs);
 }
 
 static void print_diags(const struct pw_diags *d)

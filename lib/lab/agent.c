@@ -114,16 +114,10 @@ int pw_lab_start_agent(const struct pw_lab *lb, int node, struct pw_buf *err)
 /* Its command line is "EXE agent --lab NAME ...". */
 bool pw_lab_is_agent(int pid, const char *lab)
 {
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	char buf[512];
+	ssize_t n = pw_proc_cmdline(pid, buf, sizeof(buf));
+	if (n < 0)
 		return false;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
 	const char *want[] = { "agent", "--lab", lab };
 	const char *p = buf, *end = buf + n;
 	p += strlen(p) + 1; /* argv[0] */

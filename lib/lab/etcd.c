@@ -41,16 +41,10 @@ void pw_lab_etcd_endpoints(const struct pw_lab *lb, char out[static 256])
 /* Its command line is "etcd --name mJ ... --initial-cluster-token pwl-LAB". */
 bool pw_lab_is_etcd(int pid, const char *lab, int *member)
 {
-	char path[64], buf[4096], token[96];
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	char buf[4096], token[96];
+	ssize_t n = pw_proc_cmdline(pid, buf, sizeof(buf));
+	if (n < 0)
 		return false;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
 	snprintf(token, sizeof(token), "pwl-%s", lab);
 	bool etcd = false, ours = false;
 	for (const char *p = buf, *prev = ""; p < buf + n; prev = p, p += strlen(p) + 1) {
@@ -133,35 +127,13 @@ int pw_lab_start_etcd(const struct pw_lab *lb, int j, struct pw_buf *err)
 
 int pw_lab_add_etcd(struct pw_lab *lb, struct pw_buf *err)
 {
-	char u[128];
-	pw_lab_underlay_ns(lb, u);
 	for (int j = 0; j < PW_LAB_ETCD_MEMBERS; j++) {
-		char ns[128], addr[48], script[512];
+		char ns[128], addr[48], br[16];
 		pw_lab_etcd_ns(lb, j, ns);
 		member_addr(j, addr);
-		if (pw_lab_own(lb, "netns %s", ns) < 0) {
-			pw_buf_printf(err, "cannot record %s: %s", ns, strerror(errno));
-			return -1;
-		}
-		char *add[] = { "ip", "netns", "add", ns, NULL };
-		if (pw_run(add, err) < 0)
-			return -1;
-		snprintf(script, sizeof(script),
-			 "link add e%d type veth peer name eth0 netns %s\n"
-			 "link set e%d master br0\n"
-			 "link set e%d up\n",
-			 j, ns, j, j);
-		char *bu[] = { "ip", "-n", u, "-b", "-", NULL };
-		if (pw_run_capture(bu, script, NULL, err) < 0)
-			return -1;
-		snprintf(script, sizeof(script),
-			 "link set lo up\n"
-			 "addr add %s/24 dev eth0\n"
-			 "link set eth0 up\n"
-			 "route add default via %s.254 dev eth0\n",
-			 addr, PW_LAB_UNDERLAY);
-		char *bm[] = { "ip", "-n", ns, "-b", "-", NULL };
-		if (pw_run_capture(bm, script, NULL, err) < 0)
+		snprintf(br, sizeof(br), "e%d", j);
+		if (pw_lab_add_ns(lb, ns, err) < 0 ||
+		    pw_lab_join_underlay(lb, ns, br, "eth0", addr, err) < 0)
 			return -1;
 		if (pw_lab_start_etcd(lb, j, err) < 0)
 			return -1;

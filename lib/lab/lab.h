@@ -78,6 +78,9 @@ int pw_run_capture(char *const argv[], const char *in, struct pw_buf *out,
 /* Enter the network namespace /run/netns/NAME in this process. */
 int pw_netns_enter(const char *name);
 bool pw_netns_exists(const char *name);
+/* /proc/PID/cmdline into buf (NUL-separated, NUL-terminated): its length,
+   or -1. */
+ssize_t pw_proc_cmdline(int pid, char *buf, size_t size);
 /* Run fn(arg, err) in a child that entered netns; 0 if it returned 0.
    What the child put in its err is appended to err. */
 int pw_netns_run(const char *netns, int (*fn)(void *arg, struct pw_buf *err),
@@ -223,6 +226,12 @@ void pw_lab_node_ns(const struct pw_lab *lb, int i, char out[static 128]);
 void pw_lab_underlay_ns(const struct pw_lab *lb, char out[static 128]);
 /* node i's address on the underlay */
 void pw_lab_node_addr(int i, char out[static 48]);
+/* A namespace of the lab (recorded first), loopback up, forwarding on. */
+int pw_lab_add_ns(struct pw_lab *lb, const char *netns, struct pw_buf *err);
+/* netns on the underlay's bridge: veth br_side there, ifname in netns
+   with addr/24 and a default route via the underlay's router. */
+int pw_lab_join_underlay(const struct pw_lab *lb, const char *netns, const char *br_side,
+			 const char *ifname, const char *addr, struct pw_buf *err);
 void pw_lab_pod_ns(const struct pw_lab *lb, int k, char out[static 128]);
 void pw_lab_ext_ns(const struct pw_lab *lb, int x, char out[static 128]);
 /* The router's namespace, forwarding on; with many nodes, the underlay

@@ -52,16 +52,10 @@ int pw_lab_start_server(const struct pw_lab *lb, const char *netns,
    path). */
 bool pw_lab_is_server(int pid, const char *lab, const char *netns)
 {
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	char buf[512];
+	ssize_t n = pw_proc_cmdline(pid, buf, sizeof(buf));
+	if (n < 0)
 		return false;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
 	const char *want[] = { "lab", "__serve", lab, netns };
 	const char *p = buf, *end = buf + n;
 	p += strlen(p) + 1; /* argv[0] */

@@ -101,7 +101,7 @@ static void attach_ns(const struct pw_lab *lb, int node, char out[static 128])
 		pw_lab_node_ns(lb, node < 0 ? 0 : node, out);
 }
 
-static int add_ns(struct pw_lab *lb, const char *netns, struct pw_buf *err)
+int pw_lab_add_ns(struct pw_lab *lb, const char *netns, struct pw_buf *err)
 {
 	char script[256];
 	if (own_netns(lb, netns, err) < 0)
@@ -112,15 +112,35 @@ static int add_ns(struct pw_lab *lb, const char *netns, struct pw_buf *err)
 	return pw_netns_run(netns, enable_forwarding, NULL, err);
 }
 
+int pw_lab_join_underlay(const struct pw_lab *lb, const char *netns, const char *br_side,
+			 const char *ifname, const char *addr, struct pw_buf *err)
+{
+	char u[128], script[512];
+	pw_lab_underlay_ns(lb, u);
+	snprintf(script, sizeof(script),
+		 "link add %s type veth peer name %s netns %s\n"
+		 "link set %s master br0\n"
+		 "link set %s up\n",
+		 br_side, ifname, netns, br_side, br_side);
+	if (ip_batch(u, script, err) < 0)
+		return -1;
+	snprintf(script, sizeof(script),
+		 "addr add %s/24 dev %s\n"
+		 "link set %s up\n"
+		 "route add default via %s.254 dev %s\n",
+		 addr, ifname, ifname, PW_LAB_UNDERLAY, ifname);
+	return ip_batch(netns, script, err);
+}
+
 int pw_lab_add_router(struct pw_lab *lb, struct pw_buf *err)
 {
 	if (!pw_lab_has_underlay(lb))
-		return add_ns(lb, lb->router, err);
+		return pw_lab_add_ns(lb, lb->router, err);
 	/* the underlay: a bridge, the nodes' gateway (external hosts sit
 	   behind it) */
 	char u[128], script[1024];
 	pw_lab_underlay_ns(lb, u);
-	if (add_ns(lb, u, err) < 0)
+	if (pw_lab_add_ns(lb, u, err) < 0)
 		return -1;
 	snprintf(script, sizeof(script),
 		 "link add br0 type bridge\n"
@@ -130,24 +150,12 @@ int pw_lab_add_router(struct pw_lab *lb, struct pw_buf *err)
 	if (ip_batch(u, script, err) < 0)
 		return -1;
 	for (int i = 0; i < lb->nnodes; i++) {
-		char ns[128], addr[48];
+		char ns[128], addr[48], br[16];
 		pw_lab_node_ns(lb, i, ns);
 		pw_lab_node_addr(i, addr);
-		if (add_ns(lb, ns, err) < 0)
-			return -1;
-		snprintf(script, sizeof(script),
-			 "link add n%d type veth peer name pwu netns %s\n"
-			 "link set n%d master br0\n"
-			 "link set n%d up\n",
-			 i, ns, i, i);
-		if (ip_batch(u, script, err) < 0)
-			return -1;
-		snprintf(script, sizeof(script),
-			 "addr add %s/24 dev pwu\n"
-			 "link set pwu up\n"
-			 "route add default via %s.254 dev pwu\n",
-			 addr, PW_LAB_UNDERLAY);
-		if (ip_batch(ns, script, err) < 0)
+		snprintf(br, sizeof(br), "n%d", i);
+		if (pw_lab_add_ns(lb, ns, err) < 0 ||
+		    pw_lab_join_underlay(lb, ns, br, "pwu", addr, err) < 0)
 			return -1;
 	}
 	return 0;

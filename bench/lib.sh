@@ -1,0 +1,33 @@
+# SPDX-License-Identifier: Apache-2.0
+# Shared by the agent benchmarks (sourced).
+
+rules() { # N: ingress rules on the servers (app=server) from other addresses
+	awk -v n="$1" 'BEGIN {
+		print "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy"
+		print "metadata: {name: bench-rules, namespace: bench}"
+		print "spec:\n  podSelector:\n    matchLabels: {app: server}\n  ingress:"
+		for (i = 0; i < n; i++) {
+			printf "  - from:\n    - ipBlock: {cidr: 10.100.%d.%d/32}\n", int(i / 250), i % 250 + 1
+			printf "    ports:\n    - {protocol: TCP, port: %d}\n", 10000 + i % 40000
+		}
+	}'
+}
+allow() { # PORT: the client may reach the servers on PORT
+	cat <<YAML
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-client, namespace: bench}
+spec:
+  podSelector: {matchLabels: {app: server}}
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: client}}}]
+    ports: [{protocol: TCP, port: $1}]
+YAML
+}
+pct() { # file of numbers -> "p50 p99"
+	sort -n "$1" | awk '{ v[NR] = $1 } END {
+		if (!NR) { print "- -"; exit }
+		i50 = int(NR * 0.5); if (i50 < 1) i50 = 1
+		i99 = int(NR * 0.99 + 0.999); if (i99 > NR) i99 = NR
+		printf "%.2f %.2f\n", v[i50], v[i99] }'
+}
