@@ -11,6 +11,8 @@
  *               (Calico's etcd datastore layout, lib/etcd/etcd.h), read at
  *               one revision and watched from the next; each key is one
  *               document, named by the key
+ *   kube[:KUBECONFIG]  the Kubernetes API, listed and watched
+ *               (lib/source/kube.c); read-only: write is NULL
  *
  *   load     stage every document into the world (the initial full read)
  *   fd       a descriptor that becomes readable when something changed
