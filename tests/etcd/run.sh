@@ -41,8 +41,10 @@ api() { curl -s --max-time 10 --unix-socket "$1" "http://agent$2"; }
 pw() { in_ns "$PODWALL" "$@"; }
 
 # member NAME CLIENT_PORT PEER_PORT CLUSTER: start (or restart) a member
+# (one apply is one transaction: etcd's limit on its operations, 128 by
+# default, is raised for the paging check)
 member() {
-	ip netns exec $NS etcd --name "$1" --data-dir "$TMP/$1.data" \
+	ip netns exec $NS etcd --name "$1" --data-dir "$TMP/$1.data" --max-txn-ops 4096 \
 		--listen-client-urls "http://127.0.0.1:$2" --advertise-client-urls "http://127.0.0.1:$2" \
 		--listen-peer-urls "http://127.0.0.1:$3" --initial-advertise-peer-urls "http://127.0.0.1:$3" \
 		--initial-cluster "$4" --initial-cluster-state new --initial-cluster-token "pwt-$$" \
@@ -214,6 +216,14 @@ if in_ns env DATASTORE_TYPE=etcdv3 ETCD_ENDPOINTS=$E "$PODWALL" get globalnetwor
 	grep -q 'GlobalNetworkSet *blocked'; then pass; else
 	fail "DATASTORE_TYPE=etcdv3 ETCD_ENDPOINTS: get did not read etcd"
 fi
+# more keys than a page (1000): every page at one revision
+for i in $(seq 1 1100); do printf -- '---\napiVersion: v1\nkind: Namespace\nmetadata: {name: pg-%d}\n' $i; done > "$TMP/many.yaml"
+pw apply -f "$TMP/many.yaml" --datastore "etcd:$E" > /dev/null 2>&1 || fail "apply of 1,100 objects failed"
+n=$(pw get namespaces --datastore "etcd:$E" -o table | grep -c ' Namespace ')
+[ "$n" = 1102 ] && pass || fail "get: $n namespaces, not 1,102 (paging)"
+pw delete -f "$TMP/many.yaml" --datastore "etcd:$E" > /dev/null 2>&1
+keys $E > "$TMP/keys"
+cmp -s "$TMP/keys-want" "$TMP/keys" && pass || fail "delete of 1,100 objects: $(diff "$TMP/keys-want" "$TMP/keys" | head -3)"
 pw get nosuchkind --datastore "etcd:$E" > /dev/null 2>&1
 [ $? = 1 ] && pass || fail "get of nothing: not exit 1"
 # a bad manifest: nothing written, not even the good document beside it
