@@ -9,53 +9,92 @@ case $PODWALL in /*) ;; *) PODWALL=$(pwd)/$PODWALL ;; esac
 case $SHARED in /*) ;; *) SHARED=$(pwd)/$SHARED ;; esac
 export PODWALL SHARED
 here=$(dirname "$0")
-log=$(mktemp "${TMPDIR:-/tmp}/podwall-run.XXXXXX")
-trap 'rm -f "$log"' EXIT
 total_pass=0
 total_fail=0
-suites_failed=0
 
-run_suite() {
+# exec_suite CMD...: run one suite; print what it printed but its passing
+# lines, its summary line and time, then "#TOTALS PASSED FAILED".
+exec_suite() {
+	slog=$(mktemp "${TMPDIR:-/tmp}/podwall-suite.XXXXXX")
 	t0=$(date +%s)
-	"$@" > "$log" 2>&1
+	"$@" > "$slog" 2>&1
 	rc=$?
 	secs=$(($(date +%s) - t0))
-	grep -v ': [0-9]* passed, [0-9]* failed$' "$log" | head -40
-	line=$(grep -E ': [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+	grep -v ': [0-9]* passed, [0-9]* failed$' "$slog" | head -40
+	line=$(grep -E ': [0-9]+ passed, [0-9]+ failed$' "$slog" | tail -1)
+	rm -f "$slog"
 	if [ -z "$line" ]; then
 		echo "SUITE ERROR: $* printed no summary (exit $rc)"
-		total_fail=$((total_fail + 1))
-		suites_failed=$((suites_failed + 1))
+		echo "#TOTALS 0 1"
 		return
 	fi
 	echo "$line"
 	echo "  ($secs s)"
 	p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed$/\1/')
 	f=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed$/\2/')
-	total_pass=$((total_pass + p))
-	total_fail=$((total_fail + f))
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "SUITE ERROR: $* exited $rc"
-		total_fail=$((total_fail + 1))
+		f=1
 	fi
+	echo "#TOTALS $p $f"
+}
+
+# collect FILE: print a suite's output and add its totals
+collect() {
+	grep -v '^#TOTALS ' "$1"
+	set -- $(grep '^#TOTALS ' "$1" | tail -1) "#TOTALS" 0 1
+	total_pass=$((total_pass + $2))
+	total_fail=$((total_fail + $3))
+}
+
+# Suites that share nothing run $TEST_JOBS at a time (default 2: the
+# machine's cores); their output comes in the order they were started.
+jobs_dir=$(mktemp -d "${TMPDIR:-/tmp}/podwall-jobs.XXXXXX")
+trap 'rm -rf "$jobs_dir"' EXIT
+started=0
+collected=0
+finish_one() {
+	collected=$((collected + 1))
+	eval "wait \$pid_$collected"
+	collect "$jobs_dir/$collected"
+}
+run_parallel() {
+	started=$((started + 1))
+	exec_suite "$@" > "$jobs_dir/$started" 2>&1 &
+	eval "pid_$started=$!"
+	while [ $((started - collected)) -ge "${TEST_JOBS:-2}" ]; do
+		finish_one
+	done
+}
+finish_all() {
+	while [ "$collected" -lt "$started" ]; do
+		finish_one
+	done
+}
+# run_suite CMD...: alone (root suites: namespaces, timing)
+run_suite() {
+	finish_all
+	exec_suite "$@" > "$jobs_dir/alone" 2>&1
+	collect "$jobs_dir/alone"
 }
 
 for u in $UNIT_BINS; do
-	run_suite "$u"
+	run_parallel "$u"
 done
-run_suite sh "$here/run-cases.sh"
-run_suite sh "$here/run-cli.sh"
-run_suite sh "$here/help.sh"
-run_suite sh "$here/conformance/k8s-e2e.sh"
-run_suite sh "$here/conformance/recipes.sh"
-run_suite sh "$here/conformance/netpol-analyzer.sh"
-run_suite sh "$here/conformance/nca-calico.sh"
-run_suite sh "$here/differential.sh"
-run_suite sh "$here/differential-outputs.sh"
-run_suite sh "$here/lint-dns.sh"
-run_suite sh "$here/scale/run.sh"
+run_parallel sh "$here/run-cases.sh"
+run_parallel sh "$here/run-cli.sh"
+run_parallel sh "$here/help.sh"
+run_parallel sh "$here/conformance/k8s-e2e.sh"
+run_parallel sh "$here/conformance/recipes.sh"
+run_parallel sh "$here/conformance/netpol-analyzer.sh"
+run_parallel sh "$here/conformance/nca-calico.sh"
+run_parallel sh "$here/differential.sh"
+run_parallel sh "$here/differential-outputs.sh"
+run_parallel sh "$here/lint-dns.sh"
+run_parallel sh "$here/scale/run.sh"
 # the Kubernetes API source against recorded responses (no root)
-run_suite sh "$here/kube/run.sh"
+run_parallel sh "$here/kube/run.sh"
+finish_all
 # the agent and the lab need root (network namespaces, nftables); CI runs
 # as root
 if [ "$(id -u)" = 0 ]; then
@@ -80,5 +119,6 @@ fi
 if [ -n "$VALGRIND_PODWALL" ]; then
 	run_suite sh "$here/run-valgrind.sh"
 fi
+finish_all
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
