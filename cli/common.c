@@ -307,6 +307,26 @@ void cli_world_release(struct cli_world *w)
 	pw_cluster_release(&w->c);
 }
 
+int cli_authz_load(struct cli_world *w, struct pw_authz *a, const struct cli_opts *o)
+{
+	memset(a, 0, sizeof(*a));
+	if (cli_world_load(w, o) < 0)
+		return -1;
+	struct pw_diags d;
+	struct pw_buf b;
+	pw_diags_init(&d);
+	pw_buf_init(&b);
+	int rc = pw_authz_build(a, &w->c, &d);
+	for (size_t i = 0; i < d.n; i++) {
+		pw_buf_reset(&b);
+		pw_diag_format(&d.v[i], &b);
+		fprintf(stderr, "%s\n", b.s);
+	}
+	pw_diags_release(&d);
+	pw_buf_release(&b);
+	return rc;
+}
+
 void cli_query_arg(struct pw_buf *b, const char *key, const char *value)
 {
 	if (!value)
