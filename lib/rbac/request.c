@@ -116,8 +116,8 @@ int pw_rbac_parse_request(struct pw_arena *a, const char *verb, const char *what
 	if (dot) {
 		/* plural.group, taken literally ("pods." is the core group) */
 		out->group = pw_arena_strndup(a, dot + 1, rl - (size_t)(dot - what) - 1);
+		out->resource = pw_arena_strndup(a, what, (size_t)(dot - what));
 		r = lookup(what, (size_t)(dot - what), out->group);
-		out->resource = r ? r->plural : pw_arena_strndup(a, what, (size_t)(dot - what));
 		namespaced = !r || r->namespaced;
 	} else if ((r = lookup(what, rl, NULL))) {
 		out->group = r->group;
