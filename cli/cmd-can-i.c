@@ -36,8 +36,9 @@ static const char can_i_usage[] =
 	"                            the user and groups asked as\n"
 	"  -q, --quiet               print nothing: the exit status answers\n"
 	"      --batch FILE|-        lines of the arguments above but -f ('VERB\n"
-	"                            RESOURCE [NAME] [-n NS] [--as U] ...'); prints\n"
-	"                            each line with a tab and yes or no appended\n"
+	"                            RESOURCE [NAME] [-n NS] [--as U] ...', up to\n"
+	"                            a tab: the rest is not read); prints each line\n"
+	"                            with a tab and yes or no appended\n"
 	"\n"
 	"Exit status (kubectl's): 0 yes, 1 no, 2 bad usage or input (batch: 0\n"
 	"unless an input line is malformed).\n";
@@ -185,6 +186,10 @@ static int batch(const struct pw_authz *az, const char *path)
 			line[--len] = 0;
 		char *copy = pw_xstrdup(line), *save, *argv[64];
 		int argc = 1;
+		/* a tab ends the arguments: what follows (an expected answer) is
+		   not read */
+		if (strchr(copy, '\t'))
+			*strchr(copy, '\t') = 0;
 		argv[0] = "can-i";
 		for (char *t = strtok_r(copy, " \t", &save); t && argc < 64;
 		     t = strtok_r(NULL, " \t", &save))

@@ -45,6 +45,7 @@ for u in $UNIT_BINS; do
 done
 run_suite sh "$here/run-cases.sh"
 run_suite sh "$here/run-cli.sh"
+run_suite sh "$here/run-rbac.sh"
 run_suite sh "$here/help.sh"
 run_suite sh "$here/conformance/k8s-e2e.sh"
 run_suite sh "$here/conformance/recipes.sh"
