@@ -235,27 +235,21 @@ int cmd_can_i(int argc, char **argv)
 {
 	struct cli_opts o = { 0 };
 	struct question q = { 0 };
-	struct pw_arena a;
-	struct pw_buf warn, err;
+	struct cli_scratch s;
 	const char *batch_file = NULL;
 	bool explain = false, quiet = false;
 	int rc = EXIT_USAGE;
-	pw_arena_init(&a);
-	pw_buf_init(&warn);
-	pw_buf_init(&err);
+	cli_scratch_init(&s);
 	for (int i = 1; i < argc; i++) {
 		int bad = 0;
 		const char *v;
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+		if (cli_is_help(argv[i])) {
 			fputs(can_i_usage, stdout);
 			rc = 0;
 			goto out;
 		}
-		if ((v = cli_optval(argc, argv, &i, "-f", "--filename", &bad))) {
-			o.files = pw_xrealloc(o.files, (size_t)(o.nfiles + 1) * sizeof(*o.files));
-			o.files[o.nfiles++] = v;
+		if (cli_file_opt(&o, argc, argv, &i, &bad))
 			continue;
-		}
 		if (!bad && (v = cli_optval(argc, argv, &i, NULL, "--batch", &bad))) {
 			batch_file = v;
 			continue;
@@ -270,9 +264,9 @@ int cmd_can_i(int argc, char **argv)
 			quiet = true;
 			continue;
 		}
-		int t = question_arg(&q, &a, argc, argv, &i, &err);
+		int t = question_arg(&q, &s.a, argc, argv, &i, &s.err);
 		if (t < 0) {
-			cli_error("can-i: %s", err.s);
+			cli_error("can-i: %s", s.err.s);
 			goto out;
 		}
 		if (t == 0) {
@@ -297,20 +291,18 @@ int cmd_can_i(int argc, char **argv)
 	} else {
 		struct pw_rbac_req r;
 		struct pw_rbac_user u;
-		if (question_resolve(&q, &az, &a, &r, &u, &warn, &err) < 0) {
-			cli_error("can-i: %s", err.s);
+		if (question_resolve(&q, &az, &s.a, &r, &u, &s.warn, &s.err) < 0) {
+			cli_error("can-i: %s", s.err.s);
 		} else {
-			if (warn.len)
-				fprintf(stderr, "Warning: %s\n", warn.s);
+			if (s.warn.len)
+				fprintf(stderr, "Warning: %s\n", s.warn.s);
 			rc = decide(&az, &r, &u, explain, quiet) ? 0 : EXIT_FINDINGS;
 		}
 	}
 	pw_authz_release(&az);
 	cli_world_release(&w);
 out:
-	pw_buf_release(&warn);
-	pw_buf_release(&err);
-	pw_arena_release(&a);
+	cli_scratch_release(&s);
 	cli_opts_release(&o);
 	return rc;
 }

@@ -67,25 +67,21 @@ int cmd_who_can(int argc, char **argv)
 {
 	static const char *const formats[] = { "table", "json", "yaml", NULL };
 	struct cli_opts o = { 0 };
-	struct pw_arena a;
-	struct pw_buf warn, err;
+	struct cli_scratch s;
 	const char *pos[3], *ns = NULL, *sub = NULL, *superuser = NULL;
 	int npos = 0, rc = EXIT_USAGE;
 	bool all_ns = false;
-	pw_arena_init(&a);
-	pw_buf_init(&warn);
-	pw_buf_init(&err);
+	cli_scratch_init(&s);
 	for (int i = 1; i < argc; i++) {
 		int bad = 0;
 		const char *v;
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+		if (cli_is_help(argv[i])) {
 			fputs(who_can_usage, stdout);
 			rc = 0;
 			goto out;
 		}
-		if ((v = cli_optval(argc, argv, &i, "-f", "--filename", &bad))) {
-			o.files = pw_xrealloc(o.files, (size_t)(o.nfiles + 1) * sizeof(*o.files));
-			o.files[o.nfiles++] = v;
+		if (cli_file_opt(&o, argc, argv, &i, &bad)) {
+			continue;
 		} else if (!bad && (v = cli_optval(argc, argv, &i, "-n", "--namespace", &bad))) {
 			ns = v;
 		} else if (!bad && (v = cli_optval(argc, argv, &i, "-o", "--output", &bad))) {
@@ -119,16 +115,16 @@ int cmd_who_can(int argc, char **argv)
 		cli_error("who-can: want VERB RESOURCE [NAME] (or VERB /URL)");
 		goto out;
 	}
-	if (pw_rbac_parse_request(&a, pos[0], pos[1], npos > 2 ? pos[2] : NULL, sub, ns, all_ns,
-				  &r, &warn, &err) < 0) {
-		cli_error("who-can: %s", err.s);
+	if (pw_rbac_parse_request(&s.a, pos[0], pos[1], npos > 2 ? pos[2] : NULL, sub, ns, all_ns,
+				  &r, &s.warn, &s.err) < 0) {
+		cli_error("who-can: %s", s.err.s);
 		goto out;
 	}
 	struct cli_world w;
 	struct pw_authz az;
 	if (cli_authz_load(&w, &az, &o) == 0) {
-		if (warn.len)
-			fprintf(stderr, "Warning: %s\n", warn.s);
+		if (s.warn.len)
+			fprintf(stderr, "Warning: %s\n", s.warn.s);
 		struct pw_rbac_who *who;
 		size_t n = pw_authz_who_can(&az, &r, superuser, &who);
 		if (o.output && strcmp(o.output, "table")) {
@@ -144,9 +140,7 @@ int cmd_who_can(int argc, char **argv)
 	pw_authz_release(&az);
 	cli_world_release(&w);
 out:
-	pw_buf_release(&warn);
-	pw_buf_release(&err);
-	pw_arena_release(&a);
+	cli_scratch_release(&s);
 	cli_opts_release(&o);
 	return rc;
 }

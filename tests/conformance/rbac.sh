@@ -30,6 +30,20 @@ to_args() {
 	}' "$1"
 }
 
+# count the "pass" and "FAIL: ..." lines of a file (the FAIL lines shown)
+tally() {
+	grep -v '^pass$' "$1" || true
+	PASS=$((PASS + $(grep -c '^pass$' "$1")))
+	FAIL=$((FAIL + $(grep -c '^FAIL' "$1")))
+}
+
+# compare can-i --batch answers: rows "ARGS<TAB>WANT" and answers
+# "ARGS<TAB>ANSWER", as pass/FAIL lines
+judge() {
+	paste "$2" "$3" | awk -F'\t' -v name="$1" '
+		{ if ($2 == $4) print "pass"; else printf "FAIL: rbac %s: can-i %s: expected %s, got %s\n", name, $1, $2, $4 }'
+}
+
 for d in "$root"/cases/*/; do
 	name=$(basename "$d")
 	if [ -f "$d/requests.tsv" ]; then
@@ -39,13 +53,8 @@ for d in "$root"/cases/*/; do
 			fail "$name: podwall can-i --batch exited non-zero: $(head -3 "$TMP/err")"
 			continue
 		fi
-		paste "$TMP/rows" "$TMP/act" | awk -F'\t' -v name="$name" '
-			{ if ($2 == $4) p++; else { f++; printf "FAIL: rbac %s: can-i %s: expected %s, got %s\n", name, $1, $2, $4 } }
-			END { printf "#%d %d\n", p, f }' > "$TMP/res"
-		grep -v '^#' "$TMP/res" || true
-		counts=$(grep '^#' "$TMP/res" | tr -d '#')
-		PASS=$((PASS + ${counts% *}))
-		FAIL=$((FAIL + ${counts#* }))
+		judge "$name" "$TMP/rows" "$TMP/act" > "$TMP/res"
+		tally "$TMP/res"
 		# the same answers one call at a time: every fifth row
 		awk -F'\t' 'NR % 5 == 1' "$TMP/rows" | while IFS='	' read -r args want; do
 			# shellcheck disable=SC2086
@@ -59,9 +68,7 @@ for d in "$root"/cases/*/; do
 				echo "FAIL: rbac $name: single can-i $args: exit $rc, '$got', want $want"
 			fi
 		done > "$TMP/single"
-		grep -v '^pass$' "$TMP/single" || true
-		PASS=$((PASS + $(grep -c '^pass$' "$TMP/single")))
-		FAIL=$((FAIL + $(grep -c '^FAIL' "$TMP/single")))
+		tally "$TMP/single"
 	fi
 	if [ -f "$d/who-can.tsv" ]; then
 		su=
@@ -83,9 +90,7 @@ for d in "$root"/cases/*/; do
 			if [ "$got" = "$want" ]; then echo pass; else
 				echo "FAIL: rbac $name: who-can $*: expected $want, got $got"; fi
 		done > "$TMP/wres"
-		grep -v '^pass$' "$TMP/wres" || true
-		PASS=$((PASS + $(grep -c '^pass$' "$TMP/wres")))
-		FAIL=$((FAIL + $(grep -c '^FAIL' "$TMP/wres")))
+		tally "$TMP/wres"
 	fi
 done
 
@@ -95,13 +100,8 @@ boot="$here/rbac/bootstrap.tsv"
 grep -v '^#' "$boot" | grep -v '^who-can' | awk -F'\t' 'NF == 2' > "$TMP/rows"
 cut -f1 "$TMP/rows" > "$TMP/batch"
 if $PODWALL can-i -f "$root/bootstrap" -f "$here/rbac/bootstrap-extra" --batch "$TMP/batch" > "$TMP/act" 2> "$TMP/err"; then
-	paste "$TMP/rows" "$TMP/act" | awk -F'\t' '
-		{ if ($2 == $4) p++; else { f++; printf "FAIL: rbac bootstrap: can-i %s: expected %s, got %s\n", $1, $2, $4 } }
-		END { printf "#%d %d\n", p, f }' > "$TMP/res"
-	grep -v '^#' "$TMP/res" || true
-	counts=$(grep '^#' "$TMP/res" | tr -d '#')
-	PASS=$((PASS + ${counts% *}))
-	FAIL=$((FAIL + ${counts#* }))
+	judge bootstrap "$TMP/rows" "$TMP/act" > "$TMP/res"
+	tally "$TMP/res"
 else
 	fail "bootstrap: podwall can-i --batch exited non-zero: $(head -3 "$TMP/err")"
 fi
@@ -118,9 +118,7 @@ grep '^who-can' "$boot" | while IFS='	' read -r args subj; do
 		echo "FAIL: rbac bootstrap: $args: $subj"
 	fi
 done > "$TMP/wres"
-grep -v '^pass$' "$TMP/wres" || true
-PASS=$((PASS + $(grep -c '^pass$' "$TMP/wres")))
-FAIL=$((FAIL + $(grep -c '^FAIL' "$TMP/wres")))
+tally "$TMP/wres"
 # the explanation names the role an aggregated rule came from
 $PODWALL can-i get pods -n team --as alice -v -f "$root/bootstrap" -f "$here/rbac/bootstrap-extra" > "$TMP/ex" 2>&1
 if grep -q "aggregated from ClusterRole system:aggregate-to-view" "$TMP/ex"; then pass; else
