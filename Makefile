@@ -78,10 +78,10 @@ test: deps
 
 # every suite runs on the ASan+UBSan build; the release build runs under
 # valgrind
-test-run: podwall build/asan/podwall $(UNIT_BIN) build/asan/nca-calico build/asan/reach-diff build/asan/outputs-diff build/asan/world-diff
+test-run: podwall build/asan/podwall $(UNIT_BIN) build/asan/nca-calico build/asan/reach-diff build/asan/outputs-diff build/asan/world-diff build/asan/kube-server
 	@PODWALL=build/asan/podwall SHARED=$(SHARED) UNIT_BINS="$(UNIT_BIN)" \
 		NCA_RUN=build/asan/nca-calico REACH_DIFF=build/asan/reach-diff \
-		WORLD_DIFF=build/asan/world-diff \
+		WORLD_DIFF=build/asan/world-diff KUBE_SERVER=build/asan/kube-server \
 		OUTPUTS_DIFF=build/asan/outputs-diff VALGRIND_PODWALL=./podwall sh tests/run.sh
 
 build/asan/outputs-diff: tests/differential/outputs-diff.c $(LIB_ASAN_OBJ)
@@ -93,6 +93,12 @@ build/asan/world-diff: tests/differential/world-diff.c $(LIB_ASAN_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  CC/SAN  $<"
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -O1 -o $@ $^ $(LDLIBS)
+
+# the Kubernetes API's recorded responses, replayed (tests/kube/run.sh)
+build/asan/kube-server: tests/kube/server.c
+	@mkdir -p $(dir $@)
+	@echo "  CC/SAN  $<"
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -O1 -o $@ $^ -lmicrohttpd -lgnutls -lpthread
 
 build/asan/reach-diff: tests/differential/reach-diff.c $(LIB_ASAN_OBJ)
 	@mkdir -p $(dir $@)

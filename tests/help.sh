@@ -30,6 +30,7 @@ value_of() {
 	ADDR) echo 192.0.2.1 ;;
 	PROTO/N) echo TCP/80 ;;
 	FORMAT) echo tsv ;;
+	KIND) echo etcd ;;
 	*) echo /dev/null ;;
 	esac
 }

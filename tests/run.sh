@@ -56,6 +56,8 @@ run_suite sh "$here/differential.sh"
 run_suite sh "$here/differential-outputs.sh"
 run_suite sh "$here/lint-dns.sh"
 run_suite sh "$here/scale/run.sh"
+# the Kubernetes API source against recorded responses (no root)
+run_suite sh "$here/kube/run.sh"
 # the agent and the lab need root (network namespaces, nftables); CI runs
 # as root
 if [ "$(id -u)" = 0 ]; then

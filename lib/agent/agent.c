@@ -641,8 +641,10 @@ static int h_objects_change(struct agent *a, const struct pw_http_req *r,
 	size_t n = 0;
 	int status = 200;
 	if (!a->src.ops->write) {
-		pw_buf_printf(out, "the source %s is read-only: change it where it comes from\n",
-			      a->src.spec);
+		/* nothing is staged */
+		pw_buf_printf(out, "source %s: read-only, change %s\n", a->src.ops->scheme,
+			      !strcmp(a->src.ops->scheme, "kube") ? "the cluster with kubectl"
+								 : "it where it comes from");
 		status = 405;
 		goto done;
 	}
@@ -812,20 +814,31 @@ static int h_objects_get(struct agent *a, const struct pw_http_req *r,
 
 /* ---- the loop ------------------------------------------------------------- */
 
+static void log_diags(struct agent *a, const struct pw_diags *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		struct pw_buf line;
+		pw_buf_init(&line);
+		pw_diag_format(&d->v[i], &line);
+		logf_(a, "%s", line.s);
+		pw_buf_release(&line);
+	}
+}
+
 /* Stage the whole source and commit it. */
 static void full_sync(struct agent *a, const char *what)
 {
 	struct pw_diags d;
 	pw_diags_init(&d);
-	a->src.ops->load(&a->src, &a->w, &d);
-	for (size_t i = 0; i < d.n; i++) {
-		struct pw_buf line;
-		pw_buf_init(&line);
-		pw_diag_format(&d.v[i], &line);
-		logf_(a, "%s", line.s);
-		pw_buf_release(&line);
-	}
+	int rc = a->src.ops->load(&a->src, &a->w, &d);
+	log_diags(a, &d);
 	pw_diags_release(&d);
+	if (rc < 0 && !a->w.npending && !a->w.loaded) {
+		/* nothing could be read (the API did not answer): no empty
+		   first state; the source reports a change once it can */
+		logf_(a, "not ready: the source could not be read");
+		return;
+	}
 	commit(a, what);
 	if (a->ready)
 		logf_(a, "ready: %zu documents, %u pods, %u policies", a->w.ndocs,
@@ -910,6 +923,7 @@ int pw_agent_run(const struct pw_agent_opts *o, volatile sig_atomic_t *stop)
 			struct pw_diags d;
 			pw_diags_init(&d);
 			int staged = a.src.ops->changes(&a.src, &a.w, &d);
+			log_diags(&a, &d);
 			pw_diags_release(&d);
 			if (staged > 0 && !a.w.loaded) {
 				/* no full sync yet: the source whole, again */

@@ -12,6 +12,9 @@
  *               one revision and watched from the next; each key is one
  *               document, named by the key
  *
+ *   kube[:KUBECONFIG]  the Kubernetes API, listed and watched
+ *               (lib/source/kube.c); read-only: write is NULL
+ *
  *   load     stage every document into the world (the initial full read)
  *   fd       a descriptor that becomes readable when something changed
  *   changes  stage what changed since the last call; returns how many
