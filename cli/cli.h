@@ -16,6 +16,7 @@
 
 #include "../lib/doc.h"
 #include "../lib/engine.h"
+#include "../lib/rbac/rbac.h"
 #include "../lib/reach.h"
 #include "../lib/service.h"
 #include "../lib/view.h"
@@ -70,6 +71,9 @@ int cli_common_opt(struct cli_opts *o, int argc, char **argv, int *i);
 const char *cli_optval(int argc, char **argv, int *i, const char *s,
 		       const char *l, int *err);
 void cli_opts_release(struct cli_opts *o);
+/* -f/--filename at argv[*i], added to o->files: 1 if taken, else 0 (with
+   *err set when its value is missing). */
+int cli_file_opt(struct cli_opts *o, int argc, char **argv, int *i, int *err);
 /*
  * The argument loop every command shares: --help, the common options, and
  * the command's own through extra (NULL: none), which returns 1 if it took
@@ -83,6 +87,19 @@ int cli_parse(const char *cmd, const char *usage, int argc, char **argv,
 /* Load, validate, build the engine; prints diagnostics.  0 or -1. */
 int cli_world_load(struct cli_world *w, const struct cli_opts *o);
 void cli_world_release(struct cli_world *w);
+/* cli_world_load, then the RBAC authorizer of what was loaded (its
+   warnings printed).  0 or -1; release a with pw_authz_release() (also
+   after -1) and w with cli_world_release(). */
+int cli_authz_load(struct cli_world *w, struct pw_authz *a, const struct cli_opts *o);
+/* What a command's parsing needs: an arena, and warning and error text. */
+struct cli_scratch {
+	struct pw_arena a;
+	struct pw_buf warn, err;
+};
+void cli_scratch_init(struct cli_scratch *s);
+void cli_scratch_release(struct cli_scratch *s);
+/* -h or --help */
+bool cli_is_help(const char *arg);
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Milliseconds of CLOCK_MONOTONIC. */
 double cli_now_ms(void);
@@ -117,5 +134,7 @@ int lab_tool_hold(int argc, char **argv);
 int lab_tool_sink(int argc, char **argv);
 int lab_tool_blast(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
+int cmd_can_i(int argc, char **argv);
+int cmd_who_can(int argc, char **argv);
 
 #endif

@@ -19,7 +19,7 @@ static const char agent_usage[] =
 	"                     [--listen ADDR:PORT] [--netns NAME] [--table NAME]\n"
 	"                     [--dataplane nftables|none] [--services]\n"
 	"                     [--ipblock-excludes-pods] [--hostnetwork-as-pods]\n"
-	"                     [--lab NAME]\n"
+	"                     [--interface-prefix P] [--lab NAME]\n"
 	"\n"
 	"Hold a cluster's state and keep the dataplane equal to it, change by\n"
 	"change.  Loads the source, puts its policies in force (only what differs\n"
@@ -63,11 +63,16 @@ static const char agent_usage[] =
 	"                            it): pods get the lab's addresses, interfaces\n"
 	"                            pwr<k>, and their namespaces as they come and go\n"
 	"                            (with --node, those the lab placed on that node)\n"
+	"  --interface-prefix P      name a pod's host-side interface as its CNI\n"
+	"                            plugin does: P and the first 11 hex digits of\n"
+	"                            SHA-1(\"NAMESPACE.NAME\") (Calico: cali; the\n"
+	"                            AWS VPC CNI: eni)\n"
 	"\n"
 	"A pod's interface on the dataplane's side is named by its annotation\n"
-	"podwall.io/interface.  API: /healthz, /readyz, /metrics, /v1/changes,\n"
-	"/v1/policies, /v1/eval, /v1/matrix, /v1/objects, POST /v1/apply and\n"
-	"/v1/delete (podwall apply, delete and get use them).\n";
+	"podwall.io/interface, else as --interface-prefix says.  API: /healthz,\n"
+	"/readyz, /metrics, /v1/changes, /v1/state, /v1/policies, /v1/eval,\n"
+	"/v1/matrix, /v1/objects, POST /v1/apply and /v1/delete (podwall apply,\n"
+	"delete and get use them).\n";
 
 static volatile sig_atomic_t stop;
 static void on_signal(int sig)
@@ -89,17 +94,27 @@ static void log_line(void *arg, const char *line)
 	fflush(stderr);
 }
 
+struct port_naming {
+	bool dry;
+	const char *prefix; /* --interface-prefix, or NULL */
+};
+
 static bool annotated_port(void *arg, const struct pw_cluster *c, uint32_t pod,
 			   char ifname[static 16])
 {
-	const bool *dry = arg;
-	const char *v = c->pods[pod].interface;
+	const struct port_naming *pn = arg;
+	const struct pw_pod *p = &c->pods[pod];
+	const char *v = p->interface;
 	if (v && *v && strlen(v) <= 15) {
 		strcpy(ifname, v);
 		return true;
 	}
+	/* as the CNI plugin named it */
+	if (pn->prefix && p->naddrs && !p->host_network &&
+	    pw_dp_cni_ifname(pn->prefix, c->nss[p->ns].name, p->name, ifname))
+		return true;
 	/* a preview: every pod with an address, named by its index */
-	if (*dry && c->pods[pod].naddrs) {
+	if (pn->dry && c->pods[pod].naddrs) {
 		snprintf(ifname, 16, "pod%u", pod);
 		return true;
 	}
@@ -116,7 +131,8 @@ static void lab_after_commit(void *arg, const struct pw_world *w)
 }
 
 /* Its own options only: the manifests come from --source. */
-static int agent_parse(int argc, char **argv, struct pw_agent_opts *o, const char **lab)
+static int agent_parse(int argc, char **argv, struct pw_agent_opts *o, const char **lab,
+		       const char **ifprefix)
 {
 	for (int i = 1; i < argc; i++) {
 		int err = 0;
@@ -141,6 +157,13 @@ static int agent_parse(int argc, char **argv, struct pw_agent_opts *o, const cha
 			o->backend = v;
 		else if (!err && (v = cli_optval(argc, argv, &i, NULL, "--lab", &err)))
 			*lab = v;
+		else if (!err && (v = cli_optval(argc, argv, &i, NULL, "--interface-prefix", &err))) {
+			*ifprefix = v;
+			if (strlen(v) > 4) {
+				cli_error("agent: --interface-prefix %s: at most 4 characters", cli_q(v));
+				return -1;
+			}
+		}
 		else if (err)
 			return -1;
 		else if (!strcmp(argv[i], "--services"))
@@ -161,8 +184,8 @@ static int agent_parse(int argc, char **argv, struct pw_agent_opts *o, const cha
 int cmd_agent(int argc, char **argv)
 {
 	struct pw_agent_opts o = { 0 };
-	const char *lab = NULL;
-	int r = agent_parse(argc, argv, &o, &lab);
+	const char *lab = NULL, *ifprefix = NULL;
+	int r = agent_parse(argc, argv, &o, &lab, &ifprefix);
 	if (r)
 		return r > 0 ? 0 : EXIT_USAGE;
 	if (!o.source) {
@@ -174,9 +197,10 @@ int cmd_agent(int argc, char **argv)
 	const char *lin = getenv("PODWALL_NFT_LINEAR");
 	o.linear = lin && *lin == '1';
 	o.port_of = annotated_port;
-	static bool dry;
-	dry = o.backend && !strcmp(o.backend, "dry-run");
-	o.hook_arg = &dry;
+	static struct port_naming pn;
+	pn.dry = o.backend && !strcmp(o.backend, "dry-run");
+	pn.prefix = ifprefix;
+	o.hook_arg = &pn;
 	static struct pw_lab_hooks lh;
 	if (lab) {
 		/* the lab's state, read once: from now on the agent keeps pods */

@@ -47,16 +47,22 @@ const char *cli_optval(int argc, char **argv, int *i, const char *s,
 	return NULL;
 }
 
+int cli_file_opt(struct cli_opts *o, int argc, char **argv, int *i, int *err)
+{
+	const char *v = cli_optval(argc, argv, i, "-f", "--filename", err);
+	if (!v)
+		return 0;
+	o->files = pw_xrealloc(o->files, (size_t)(o->nfiles + 1) * sizeof(*o->files));
+	o->files[o->nfiles++] = v;
+	return 1;
+}
+
 int cli_common_opt(struct cli_opts *o, int argc, char **argv, int *i)
 {
 	int err = 0;
 	const char *v;
-	if ((v = cli_optval(argc, argv, i, "-f", "--filename", &err))) {
-		o->files = pw_xrealloc(o->files, (size_t)(o->nfiles + 1) *
-							 sizeof(*o->files));
-		o->files[o->nfiles++] = v;
+	if (cli_file_opt(o, argc, argv, i, &err))
 		return 1;
-	}
 	if (err)
 		return -1;
 	if ((v = cli_optval(argc, argv, i, "-n", "--namespace", &err))) {
@@ -100,7 +106,7 @@ int cli_parse(const char *cmd, const char *usage, int argc, char **argv,
 {
 	for (int i = 1; i < argc; i++) {
 		int r;
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+		if (cli_is_help(argv[i])) {
 			fputs(usage, stdout);
 			return 1;
 		}
@@ -305,6 +311,45 @@ void cli_world_release(struct cli_world *w)
 	if (w->view.c)
 		pw_view_release(&w->view);
 	pw_cluster_release(&w->c);
+}
+
+int cli_authz_load(struct cli_world *w, struct pw_authz *a, const struct cli_opts *o)
+{
+	memset(a, 0, sizeof(*a));
+	if (cli_world_load(w, o) < 0)
+		return -1;
+	struct pw_diags d;
+	struct pw_buf b;
+	pw_diags_init(&d);
+	pw_buf_init(&b);
+	int rc = pw_authz_build(a, &w->c, &d);
+	for (size_t i = 0; i < d.n; i++) {
+		pw_buf_reset(&b);
+		pw_diag_format(&d.v[i], &b);
+		fprintf(stderr, "%s\n", b.s);
+	}
+	pw_diags_release(&d);
+	pw_buf_release(&b);
+	return rc;
+}
+
+void cli_scratch_init(struct cli_scratch *s)
+{
+	pw_arena_init(&s->a);
+	pw_buf_init(&s->warn);
+	pw_buf_init(&s->err);
+}
+
+void cli_scratch_release(struct cli_scratch *s)
+{
+	pw_arena_release(&s->a);
+	pw_buf_release(&s->warn);
+	pw_buf_release(&s->err);
+}
+
+bool cli_is_help(const char *arg)
+{
+	return !strcmp(arg, "-h") || !strcmp(arg, "--help");
 }
 
 void cli_query_arg(struct pw_buf *b, const char *key, const char *value)

@@ -17,6 +17,7 @@ struct command {
 static const struct command commands[] = {
 	{ "agent", cmd_agent, "keep the dataplane equal to a source, change by change" },
 	{ "apply", cmd_apply, "add or replace objects in a running agent's source" },
+	{ "can-i", cmd_can_i, "may a user do VERB on RESOURCE (RBAC, aws-auth, EKS access entries)" },
 	{ "connlist", cmd_connlist,
 	  "list allowed connections between workloads (netpol-analyzer format)" },
 	{ "delete", cmd_delete, "delete objects from a running agent's source" },
@@ -31,12 +32,13 @@ static const struct command commands[] = {
 	{ "lint", cmd_lint,
 	  "find problems in a policy set (no default deny, DNS blocked, ...)" },
 	{ "matrix", cmd_matrix, "the reachability matrix of all endpoints" },
+	{ "who-can", cmd_who_can, "every subject that may do VERB on RESOURCE, and by what" },
 };
 
 static void usage(FILE *f)
 {
 	fputs("usage: podwall <command> [options]\n\n"
-	      "podwall analyses Kubernetes and Calico network policies exactly.\n\n"
+	      "podwall analyses Kubernetes and Calico network policies, and RBAC, exactly.\n\n"
 	      "commands:\n",
 	      f);
 	for (size_t i = 0; i < PW_ARRAY_SIZE(commands); i++)

@@ -24,6 +24,8 @@ struct ld {
 	const char *file; /* arena */
 	yaml_document_t *doc;
 	size_t errors_at_start; /* errors before the current object */
+	const unsigned char *buf; /* the file's bytes (NULL in a nested document) */
+	size_t len;
 };
 
 struct meta {
@@ -64,6 +66,14 @@ void ld_labels(struct ld *l, yaml_node_t *n, struct pw_labels *out,
 struct pw_lsel *ld_lsel(struct ld *l, yaml_node_t *n,
 				 const char *what);
 bool ld_register(struct ld *l, const struct meta *m);
+/* Count m among the objects not analysed (why: for -v). */
+void ld_skip(struct ld *l, const struct meta *m, const char *api, const char *why);
+/* The YAML held by a string scalar s (a ConfigMap's data value), parsed by
+   the loader's composer: fn is called with each document's root and l's
+   document set to it; positions (of nodes and of parse errors) are the
+   file's: exact for block scalars, the scalar's own for quoted ones. */
+void ld_nested(struct ld *l, yaml_node_t *s,
+	       void (*fn)(struct ld *l, yaml_node_t *root, void *arg), void *arg);
 /* Reports an IPv4-mapped IPv6 CIDR (::ffff:1.2.3.4/128) at n: Go's net
    package reads it as 1.2.3.4/32, a plain IPv6 reading as no IPv4 address
    at all, so it is refused rather than read either way.  True if reported. */
@@ -80,5 +90,12 @@ void pw__load_admin_policy(struct ld *l, struct meta *m);
 void pw__load_service(struct ld *l, struct meta *m);
 void pw__load_endpoints(struct ld *l, struct meta *m);
 void pw__load_ingress(struct ld *l, struct meta *m);
+/* lib/rbac/load.c */
+void pw__load_role(struct ld *l, struct meta *m);
+void pw__load_binding(struct ld *l, struct meta *m);
+void pw__load_configmap(struct ld *l, struct meta *m);
+/* JSON of aws eks describe-access-entry, list-access-entries and
+   list-associated-access-policies; false if obj is none of them. */
+bool pw__load_eks_json(struct ld *l, yaml_node_t *obj);
 
 #endif

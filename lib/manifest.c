@@ -975,6 +975,11 @@ struct kind_entry {
 /* Sorted by kind only for reading; looked up linearly. */
 static const struct kind_entry kinds[] = {
 	{ "AdminNetworkPolicy", "policy.networking.k8s.io", false, pw__load_admin_policy },
+	{ "ClusterRole", "rbac.authorization.k8s.io", false, pw__load_role },
+	{ "ClusterRoleBinding", "rbac.authorization.k8s.io", false, pw__load_binding },
+	{ "ConfigMap", "", true, pw__load_configmap },
+	{ "Role", "rbac.authorization.k8s.io", true, pw__load_role },
+	{ "RoleBinding", "rbac.authorization.k8s.io", true, pw__load_binding },
 	{ "BaselineAdminNetworkPolicy", "policy.networking.k8s.io", false, pw__load_admin_policy },
 	{ "ClusterNetworkPolicy", "policy.networking.k8s.io", false, pw__load_admin_policy },
 	{ "GlobalNetworkPolicy", "projectcalico.org", false, pw__load_calico_policy },
@@ -1026,16 +1031,22 @@ static bool group_matches(const char *api_version, const char *group)
 	       (!strcmp(group, "apps") || !strcmp(group, "networking.k8s.io"));
 }
 
-static void skip_object(struct ld *l, const struct meta *m, const char *api,
-			const char *why)
+void ld_skip(struct ld *l, const struct meta *m, const char *api, const char *why)
 {
 	struct pw_cluster *c = l->c;
 	uint32_t n = c->nskipped;
 	/* a kind analysed under another API group names its group too */
 	const char *kind = m->kind;
+	bool other = false, same = false;
 	for (size_t i = 0; i < PW_ARRAY_SIZE(kinds); i++)
-		if (!strcmp(kinds[i].kind, m->kind))
-			kind = pw_arena_printf(&c->arena, "%s (%s)", m->kind, api);
+		if (!strcmp(kinds[i].kind, m->kind)) {
+			if (group_matches(api, kinds[i].group))
+				same = true;
+			else
+				other = true;
+		}
+	if (other && !same)
+		kind = pw_arena_printf(&c->arena, "%s (%s)", m->kind, api);
 	*PW_PUSH(&c->arena, c->skipped_kind, n, c->nskipped_kind_cap) = kind;
 	*PW_PUSH(&c->arena, c->skipped, c->nskipped, c->nskipped_cap) =
 		pw_arena_printf(&c->arena, "%s:%d:%d: %s %s%s%s (%s)",
@@ -1085,6 +1096,9 @@ static void load_object(struct ld *l, yaml_node_t *obj, int depth,
 	}
 	yaml_node_t *kn = ld_get(l, obj, "kind");
 	yaml_node_t *an = ld_get(l, obj, "apiVersion");
+	/* the AWS CLI's JSON about EKS access entries has neither */
+	if (!kn && !an && !item_kind && pw__load_eks_json(l, obj))
+		return;
 	if ((kn && kn->type != YAML_SCALAR_NODE) ||
 	    (an && an->type != YAML_SCALAR_NODE) ||
 	    (!kn && !item_kind) || (!an && !item_api)) {
@@ -1118,7 +1132,7 @@ static void load_object(struct ld *l, yaml_node_t *obj, int depth,
 		yaml_node_t *nsn = ld_get(l, md, "namespace");
 		if (nsn && nsn->type == YAML_SCALAR_NODE && !ld_is_null(nsn))
 			m.ns = (const char *)nsn->data.scalar.value;
-		skip_object(l, &m, api, pw_arena_printf(&c->arena,
+		ld_skip(l, &m, api, pw_arena_printf(&c->arena,
 						   "kind %s of %s not analysed",
 						   m.kind, api));
 		return;
@@ -1589,7 +1603,7 @@ size_t pw_cluster_load_buffer(struct pw_cluster *c, const char *name,
 			      struct pw_diags *d)
 {
 	size_t before = d->errors;
-	struct ld l = { c, d, pw_arena_strdup(&c->arena, name), NULL, 0 };
+	struct ld l = { c, d, pw_arena_strdup(&c->arena, name), NULL, 0, buf, len };
 	yaml_parser_t parser;
 	if (!yaml_parser_initialize(&parser)) {
 		pw_error(d, ld_file_pos(l.file),
@@ -1614,6 +1628,80 @@ size_t pw_cluster_load_buffer(struct pw_cluster *c, const char *name,
 	pw_arena_release(&k.names);
 	yaml_parser_delete(&parser);
 	return d->errors - before;
+}
+
+/* Move the positions of a nested document (and of the diagnostics from
+   diag onwards) from the string's own lines to the file's. */
+static void nested_shift(struct ld *l, yaml_document_t *doc, size_t diag,
+			 const yaml_node_t *s, bool block, int indent)
+{
+	for (yaml_node_t *n = doc->nodes.start; n < doc->nodes.top; n++) {
+		if (block) {
+			n->start_mark.line += s->start_mark.line + 1;
+			n->start_mark.column += (size_t)indent;
+		} else {
+			n->start_mark = s->start_mark;
+		}
+	}
+	for (size_t i = diag; i < l->d->n; i++) {
+		struct pw_pos *p = &l->d->v[i].pos;
+		if (block) {
+			p->line += (int)s->start_mark.line + 1;
+			p->col += indent;
+		} else {
+			*p = ld_pos(l, s);
+		}
+	}
+}
+
+void ld_nested(struct ld *l, yaml_node_t *s,
+	       void (*fn)(struct ld *l, yaml_node_t *root, void *arg), void *arg)
+{
+	const unsigned char *buf = s->data.scalar.value;
+	size_t len = s->data.scalar.length;
+	bool block = s->data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
+		     s->data.scalar.style == YAML_FOLDED_SCALAR_STYLE;
+	int indent = 0;
+	if (block && l->buf) {
+		/* libyaml drops the block's indentation: count it in the file */
+		size_t i = s->start_mark.index;
+		while (i < l->len && l->buf[i] != '\n')
+			i++;
+		while (++i < l->len && l->buf[i] == ' ')
+			indent++;
+	}
+	struct ld sub = *l;
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	if (!yaml_parser_initialize(&parser)) {
+		pw_error(l->d, ld_pos(l, s), "cannot initialise the YAML parser");
+		return;
+	}
+	yaml_parser_set_input_string(&parser, buf, len);
+	struct composer k = { .l = &sub, .doc = &doc };
+	pw_strmap_init(&k.anchors);
+	pw_arena_init(&k.names);
+	sub.doc = &doc;
+	sub.buf = NULL;
+	size_t diag = l->d->n;
+	int rc;
+	while ((rc = compose(&k, &parser, buf, len)) > 0) {
+		nested_shift(l, &doc, diag, s, block, indent);
+		diag = l->d->n;
+		yaml_node_t *root = yaml_document_get_root_node(&doc);
+		if (root) {
+			check_duplicate_keys(&sub);
+			fn(&sub, root, arg);
+		}
+		yaml_document_delete(&doc);
+	}
+	if (rc < 0) {
+		yaml_document_t none = { 0 };
+		nested_shift(l, &none, diag, s, block, indent);
+	}
+	pw_strmap_release(&k.anchors);
+	pw_arena_release(&k.names);
+	yaml_parser_delete(&parser);
 }
 
 static int ends_with(const char *s, const char *suf)

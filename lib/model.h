@@ -193,6 +193,8 @@ struct pw_netset {
 	struct pw_pos pos;
 };
 
+struct pw_rbac_data;
+
 struct pw_sa {
 	const char *name;
 	uint32_t ns;
@@ -346,6 +348,9 @@ struct pw_cluster {
 	struct pw_apolicy *apols;
 	uint32_t napols;
 	size_t napols_cap;
+	/* Roles, bindings, aws-auth and EKS access entries (lib/rbac/rbac.h);
+	   NULL when the input holds none */
+	struct pw_rbac_data *rbac;
 	uint32_t template_replicas; /* pods per workload without pods (0 = 1) */
 	/* As `kubectl apply -n NS`: the namespace of namespaced objects that
 	   give none, and one that gives another is an error.  NULL: objects

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Every command's --help against its parser, and README against the
 # commands (as curl's test1139): the options a command accepts are read from
-# its source (cli_optval() and strcmp(argv[i], "--x") in cli/cmd-NAME.c, and
+# its source (cli_optval(), cli_file_opt() (-f) and strcmp(argv[i], "--x") in
+# cli/cmd-NAME.c, and
 # the common options of cli/common.c where it calls cli_parse() or
 # cli_common_opt()); each must be in `podwall NAME --help`, each option the
 # help names must be accepted, and README must show `podwall NAME`.  A
@@ -15,7 +16,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 # options in C source text on stdin, one a line: -x and --long
 opts_of() {
 	sed -n -e 's/.*cli_optval([^"]*\("-[^"]*"\)\{0,1\}[^"]*"\(--[a-z0-9-]*\)".*/\1 \2/p' \
-		-e 's/.*strcmp(argv\[[a-z*]*\], "\(-[-a-z0-9]*\)").*/\1/p' |
+		-e 's/.*strcmp(argv\[[a-z*]*\], "\(-[-a-z0-9]*\)").*/\1/p' \
+		-e 's/.*cli_file_opt(.*/-f --filename/p' |
 		tr -d '"' | tr ' ' '\n' | grep -E '^-' | grep -vxE -- '--|-h|--help' | sort -u
 }
 

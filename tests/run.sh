@@ -83,11 +83,13 @@ for u in $UNIT_BINS; do
 done
 run_parallel sh "$here/run-cases.sh"
 run_parallel sh "$here/run-cli.sh"
+run_parallel sh "$here/run-rbac.sh"
 run_parallel sh "$here/help.sh"
 run_parallel sh "$here/conformance/k8s-e2e.sh"
 run_parallel sh "$here/conformance/recipes.sh"
 run_parallel sh "$here/conformance/netpol-analyzer.sh"
 run_parallel sh "$here/conformance/nca-calico.sh"
+run_parallel sh "$here/conformance/rbac.sh"
 run_parallel sh "$here/differential.sh"
 run_parallel sh "$here/differential-outputs.sh"
 run_parallel sh "$here/lint-dns.sh"

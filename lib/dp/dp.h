@@ -31,6 +31,13 @@ struct pw_dp_port {
 	const char *ifname;
 };
 
+/* The host-side interface a CNI plugin gives a pod: prefix, then the first
+   11 hex digits of SHA-1("NAMESPACE.NAME") (Calico: prefix "cali"; the
+   AWS VPC CNI: "eni"), at most 15 characters.  false when it does not fit
+   or the digest is not available. */
+bool pw_dp_cni_ifname(const char *prefix, const char *ns, const char *name,
+		      char out[static 16]);
+
 /* What an apply sent. */
 struct pw_dp_delta {
 	uint32_t created, changed, deleted; /* sets and chains */

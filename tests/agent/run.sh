@@ -14,7 +14,9 @@
 #  5. kill -9 of the agent at varying moments while a change is applied:
 #     the kernel holds the old or the new table, never a mix; a restarted
 #     agent converges (sending only what differs);
-#  6. SIGTERM leaves the table in force.
+#  6. SIGTERM leaves the table in force;
+#  7. --interface-prefix names pods' interfaces as CNI plugins do (checked
+#     against sha1sum).
 . "$(dirname "$0")/../lib.sh"
 NS=pwt-agent-$$
 need_root agent
@@ -302,4 +304,46 @@ kill $main
 wait $main 2> /dev/null
 if [ -n "$before" ] && [ "$(kernel_objects)" = "$before" ]; then pass; else fail "SIGTERM: the table changed"; fi
 [ -S "$SOCK" ] && fail "SIGTERM: the socket is left" || pass
+
+# ---- 7. interfaces named as Calico and the AWS VPC CNI name them ------------------------
+mkdir -p "$TMP/cni"
+cat > "$TMP/cni/pods.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: default, labels: {app: web}}
+status: {podIP: 10.77.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db-0, namespace: shop, labels: {app: db}}
+status: {podIP: 10.77.0.2}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: pinned, namespace: shop, labels: {app: db}, annotations: {podwall.io/interface: veth-own}}
+status: {podIP: 10.77.0.3}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny, namespace: default}
+spec: {podSelector: {}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny, namespace: shop}
+spec: {podSelector: {}}
+YAML
+for prefix in cali eni; do
+	start_agent "$TMP/cni.sock" "$TMP/cni" --netns $NS --table pwcni --interface-prefix $prefix ||
+		fail "cni: agent with --interface-prefix $prefix"
+	got=$(ip netns exec $NS nft list chain inet pwcni forward 2> /dev/null | grep -o '"[a-z0-9-]*"' | tr -d '"' | sort -u | tr '\n' ' ')
+	want=$( (for p in default.web shop.db-0; do
+		echo "$prefix$(printf '%s' "$p" | sha1sum | cut -c1-11)"; done; echo veth-own) | sort | tr '\n' ' ')
+	[ "$got" = "$want" ] && pass || fail "cni: $prefix: interfaces $got, want $want"
+	kill $agent
+	wait $agent 2> /dev/null
+	ip netns exec $NS nft delete table inet pwcni 2> /dev/null
+done
+$PODWALL agent --source "dir:$TMP/cni" --interface-prefix toolong --dataplane none > /dev/null 2> "$TMP/err" &&
+	fail "cni: a 7-character prefix was taken" || { grep -q "at most 4" "$TMP/err" && pass || fail "cni: $(cat "$TMP/err")"; }
 summary agent
