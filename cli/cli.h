@@ -136,5 +136,6 @@ int lab_tool_blast(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_can_i(int argc, char **argv);
 int cmd_who_can(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ struct command {
 static const struct command commands[] = {
 	{ "agent", cmd_agent, "keep the dataplane equal to a source, change by change" },
 	{ "apply", cmd_apply, "add or replace objects in a running agent's source" },
+	{ "audit", cmd_audit, "security findings: Pod Security Standards (more to come)" },
 	{ "can-i", cmd_can_i, "may a user do VERB on RESOURCE (RBAC, aws-auth, EKS access entries)" },
 	{ "connlist", cmd_connlist,
 	  "list allowed connections between workloads (netpol-analyzer format)" },

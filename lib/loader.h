@@ -94,6 +94,11 @@ void pw__load_ingress(struct ld *l, struct meta *m);
 void pw__load_role(struct ld *l, struct meta *m);
 void pw__load_binding(struct ld *l, struct meta *m);
 void pw__load_configmap(struct ld *l, struct meta *m);
+/* lib/pss/load.c: the Pod Security fields of a pod spec (meta: the
+   metadata of the pod or template, for annotations; may be NULL), with
+   spec.hostNetwork as the pod's loader read it. */
+struct pw_pss_pod *pw__load_pss(struct ld *l, yaml_node_t *meta, yaml_node_t *spec,
+				bool host_network);
 /* JSON of aws eks describe-access-entry, list-access-entries and
    list-associated-access-policies; false if obj is none of them. */
 bool pw__load_eks_json(struct ld *l, yaml_node_t *obj);

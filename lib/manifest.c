@@ -589,6 +589,7 @@ static void load_pod(struct ld *l, struct meta *m)
 	p.pos = m->pos;
 	load_pod_spec(l, ld_get(l, m->obj, "spec"), &p);
 	yaml_node_t *md = ld_get(l, m->obj, "metadata");
+	p.pss = pw__load_pss(l, md, ld_get(l, m->obj, "spec"), p.host_network);
 	yaml_node_t *an = md ? ld_want_map(l, ld_get(l, md, "annotations"),
 					   "metadata.annotations") : NULL;
 	if (an)
@@ -650,6 +651,7 @@ static void load_workload(struct ld *l, struct meta *m)
 				   "template.metadata");
 	ld_labels(l, ld_get(l, tm, "labels"), &w.tmpl.labels, "labels");
 	load_pod_spec(l, ld_get(l, tmpl, "spec"), &w.tmpl);
+	w.tmpl.pss = pw__load_pss(l, tm, ld_get(l, tmpl, "spec"), w.tmpl.host_network);
 	if (!w.tmpl.sa)
 		w.tmpl.sa = "default";
 	if (l->d->errors > l->errors_at_start)

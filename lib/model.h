@@ -28,6 +28,8 @@ struct pw_namespace {
 	bool declared;
 };
 
+struct pw_pss_pod; /* lib/pss/pss.h */
+
 struct pw_cport {
 	const char *name; /* NULL when unnamed */
 	int proto;
@@ -49,6 +51,9 @@ struct pw_pod {
 	/* annotation podwall.io/interface: its interface on the node */
 	const char *interface;
 	bool template; /* synthesised from a workload's pod template */
+	/* the fields Pod Security Standards read (lib/pss/pss.h); NULL when
+	   the spec could not be read */
+	const struct pw_pss_pod *pss;
 	const char *owner_kind, *owner_name; /* NULL when none */
 	uint32_t group;	   /* index into cluster groups */
 	struct pw_pos pos;
