@@ -5,8 +5,8 @@
 # namespace, the members on the lab's underlay.
 #  1. the seed scenarios, one after another through etcd (lab apply, lab
 #     delete): probed == engine == expected on every cell
-#  2. kill one etcd member, then the leader: changes written meanwhile
-#     reach every node
+#  2. kill one etcd member, then the leader, with probes running (none
+#     differs): changes written meanwhile reach every node
 #  3. one node cut off from etcd keeps enforcing its last state while a
 #     change lands elsewhere; healed, it catches up; an apply through a
 #     node cut off is refused and changes nothing anywhere
@@ -98,18 +98,43 @@ leader() { # the leader's member index
 		awk '{ print $1 - 1 }' | head -1
 }
 
+# probes while a fault happens and nothing is written: none differs
+probing() { # start | stop NAME
+	if [ "$1" = start ]; then
+		(
+			while [ ! -e "$TMP/stop-probing" ]; do
+				$PODWALL lab probe --name $LAB --port TCP/80 --port TCP/81 -o json 2>&1 | grep '"differ"'
+			done
+		) > "$TMP/during" &
+		prober=$!
+		return
+	fi
+	touch "$TMP/stop-probing"
+	wait $prober
+	rm -f "$TMP/stop-probing"
+	n=$(grep -c . "$TMP/during")
+	[ "$n" -ge 1 ] && [ "$(grep -c '"differ": 0' "$TMP/during")" = "$n" ] && pass ||
+		fail "$2: probes while it happened: $(tr '\n' ' ' < "$TMP/during")"
+}
+
 # 2. kill a member that does not lead, write, then the leader, write
 l=$(leader)
 [ -n "$l" ] && pass || fail "etcd: no leader"
 other=$(( (l + 1) % 3 ))
+probing start
 kill -9 "$(member_pid $other)"
+sleep 2
+probing stop "etcd: member $other killed"
 $PODWALL lab apply --name $LAB -f "$C/change.yaml" > "$TMP/apply" 2>&1
 grep -q "in force on all 3 nodes" "$TMP/apply" && pass || fail "etcd: with member $other down: $(cat "$TMP/apply")"
 settled "etcd: member $other down"
 $PODWALL lab etcd --name $LAB --start > /dev/null 2>&1 && pass || fail "etcd: restart member $other"
 sleep 1
 l=$(leader)
+probing start
 kill -9 "$(member_pid "$l")"
+sleep 2
+probing stop "etcd: the leader m$l killed"
 # a write while the cluster elects a new leader: retried by the client
 $PODWALL lab delete --name $LAB -f "$C/change.yaml" > "$TMP/apply" 2>&1
 grep -q "in force on all 3 nodes" "$TMP/apply" && pass || fail "etcd: with the leader m$l down: $(cat "$TMP/apply")"
