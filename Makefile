@@ -13,7 +13,7 @@ CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 OPT      ?= -O2 -g
 CFLAGS   += $(CSTD) $(WARN) $(OPT) -MMD -MP
-LDLIBS   += -lyaml -lnftables -lmicrohttpd -lcurl -lgnutls -pthread
+LDLIBS   += -lyaml -lnftables -lmicrohttpd -lcurl -lgnutls -lsqlite3 -lnetfilter_log -lnetfilter_conntrack -lnfnetlink -lmnl -pthread
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_SECONDS ?= 60
 SHARED   ?= ../shared

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Install the Debian packages podwall needs to build and test, if missing.
 set -e
-PKGS="make gcc libc6-dev pkg-config libyaml-dev libnftables-dev libmnl-dev libmicrohttpd-dev libcurl4-openssl-dev libgnutls28-dev openssl nftables etcd-server etcd-client iproute2 conntrack curl valgrind clang"
+PKGS="make gcc libc6-dev pkg-config libyaml-dev libnftables-dev libmnl-dev libmicrohttpd-dev libcurl4-openssl-dev libgnutls28-dev openssl nftables etcd-server etcd-client iproute2 conntrack curl valgrind clang libnetfilter-log-dev libnetfilter-conntrack-dev libsqlite3-dev sqlite3 prometheus"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
