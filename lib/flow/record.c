@@ -154,9 +154,9 @@ bool pw_flow_match(const struct pw_flow_filter *f, const struct pw_flow *r)
 		return false;
 	if (f->pod && !end_match(f->pod, f->ns, &r->src) && !end_match(f->pod, f->ns, &r->dst))
 		return false;
-	if (f->from && !end_match(f->from, NULL, &r->src))
+	if (f->from && !end_match(f->from, f->ns, &r->src))
 		return false;
-	if (f->to && !end_match(f->to, NULL, &r->dst))
+	if (f->to && !end_match(f->to, f->ns, &r->dst))
 		return false;
 	if (f->policy && !policy_match(f->policy, r->policies) &&
 	    !policy_match(f->policy, r->pending))
