@@ -107,6 +107,15 @@ struct pw_flow_filter {
 	int64_t since, until; /* end_time >= since, start_time <= until; 0: open */
 };
 bool pw_flow_match(const struct pw_flow_filter *f, const struct pw_flow *r);
+/* One entry of policies or pending: its tier and policy name (pointing
+   into the string, not NUL-terminated). */
+struct pw_flow_policy_ref {
+	const char *tier, *name;
+	size_t tier_len, name_len;
+};
+/* The next entry at *p (advanced past it); false at the end.  Text
+   without a '|' is no entry and is passed over. */
+bool pw_flow_policy_next(const char **p, struct pw_flow_policy_ref *e);
 
 /* One record as one line of JSON (no newline), Calico's field names. */
 void pw_flow_json(const struct pw_flow *r, struct pw_buf *out);

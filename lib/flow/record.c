@@ -112,6 +112,26 @@ static bool end_match(const char *spec, const char *ns, const struct pw_flow_end
 	return name_match(spec, e);
 }
 
+bool pw_flow_policy_next(const char **p, struct pw_flow_policy_ref *e)
+{
+	while (**p) {
+		const char *s = *p, *end = strchr(s, ';');
+		size_t len = end ? (size_t)(end - s) : strlen(s);
+		*p = end ? end + 1 : s + len;
+		const char *b1 = memchr(s, '|', len);
+		if (!b1)
+			continue; /* not an entry */
+		const char *name = b1 + 1;
+		const char *b2 = memchr(name, '|', len - (size_t)(name - s));
+		e->tier = s;
+		e->tier_len = (size_t)(b1 - s);
+		e->name = name;
+		e->name_len = b2 ? (size_t)(b2 - name) : len - (size_t)(name - s);
+		return true;
+	}
+	return false;
+}
+
 /* "NAME" or "TIER|NAME" against one of "entry;entry" */
 static bool policy_match(const char *want, const char *entries)
 {
@@ -119,22 +139,11 @@ static bool policy_match(const char *want, const char *entries)
 	size_t tl = bar ? (size_t)(bar - want) : 0;
 	const char *name = bar ? bar + 1 : want;
 	size_t nl = strlen(name);
-	for (const char *p = entries; *p;) {
-		const char *end = strchr(p, ';');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		const char *b1 = memchr(p, '|', len);
-		if (b1) {
-			const char *pol = b1 + 1;
-			const char *b2 = memchr(pol, '|', len - (size_t)(pol - p));
-			size_t pl = b2 ? (size_t)(b2 - pol) : len - (size_t)(pol - p);
-			if (pl == nl && !memcmp(pol, name, nl) &&
-			    (!bar || ((size_t)(b1 - p) == tl && !memcmp(p, want, tl))))
-				return true;
-		}
-		if (!end)
-			break;
-		p = end + 1;
-	}
+	struct pw_flow_policy_ref e;
+	for (const char *p = entries; pw_flow_policy_next(&p, &e);)
+		if (e.name_len == nl && !memcmp(e.name, name, nl) &&
+		    (!bar || (e.tier_len == tl && !memcmp(e.tier, want, tl))))
+			return true;
 	return false;
 }
 

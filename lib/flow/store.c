@@ -193,25 +193,15 @@ static void bind_end(sqlite3_stmt *st, int i, const struct pw_flow_end *e)
 /* each "tier|name|rule|action" of entries as a row of flow_policies */
 static int add_policies(struct pw_flowstore *s, int64_t id, const char *entries, int pending)
 {
-	for (const char *p = entries; *p;) {
-		const char *end = strchr(p, ';');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		const char *b1 = memchr(p, '|', len);
-		if (b1) {
-			const char *pol = b1 + 1;
-			const char *b2 = memchr(pol, '|', len - (size_t)(pol - p));
-			int pl = (int)(b2 ? (size_t)(b2 - pol) : len - (size_t)(pol - p));
-			sqlite3_reset(s->ins_pol);
-			sqlite3_bind_int64(s->ins_pol, 1, id);
-			sqlite3_bind_text(s->ins_pol, 2, p, (int)(b1 - p), SQLITE_STATIC);
-			sqlite3_bind_text(s->ins_pol, 3, pol, pl, SQLITE_STATIC);
-			sqlite3_bind_int(s->ins_pol, 4, pending);
-			if (sqlite3_step(s->ins_pol) != SQLITE_DONE)
-				return -1;
-		}
-		if (!end)
-			break;
-		p = end + 1;
+	struct pw_flow_policy_ref e;
+	for (const char *p = entries; pw_flow_policy_next(&p, &e);) {
+		sqlite3_reset(s->ins_pol);
+		sqlite3_bind_int64(s->ins_pol, 1, id);
+		sqlite3_bind_text(s->ins_pol, 2, e.tier, (int)e.tier_len, SQLITE_STATIC);
+		sqlite3_bind_text(s->ins_pol, 3, e.name, (int)e.name_len, SQLITE_STATIC);
+		sqlite3_bind_int(s->ins_pol, 4, pending);
+		if (sqlite3_step(s->ins_pol) != SQLITE_DONE)
+			return -1;
 	}
 	return 0;
 }
@@ -429,31 +419,34 @@ static uint64_t sq_used(struct pw_flowstore *s)
 	return (uint64_t)((pc - (fl > 0 ? fl : 0)) * ps);
 }
 
+/* sql with ?1 bound to v, run: the rows it changed, or -1 */
+static long sq_run_int(struct pw_flowstore *s, const char *sql, int64_t v)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, v);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? (long)sqlite3_changes(s->db) : -1;
+}
+
 static long sq_retain(struct pw_flowstore *s, int64_t now, struct pw_buf *err)
 {
-	long removed = 0;
+	long removed = 0, n;
 	if (s->o.max_age) {
-		sqlite3_stmt *st;
 		int64_t cut = now - s->o.max_age;
 		if (sq_exec(s, "BEGIN IMMEDIATE", err) < 0)
 			return -1;
-		if (sqlite3_prepare_v2(s->db, "DELETE FROM flows WHERE end_time < ?", -1, &st,
-				       NULL) != SQLITE_OK)
-			goto fail;
-		sqlite3_bind_int64(st, 1, cut);
-		int rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE)
-			goto fail;
-		removed += sqlite3_changes(s->db);
-		if (sqlite3_prepare_v2(s->db, "DELETE FROM alerts WHERE time < ?", -1, &st, NULL) !=
-		    SQLITE_OK)
-			goto fail;
-		sqlite3_bind_int64(st, 1, cut);
-		rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE || sq_exec(s, "COMMIT", err) < 0)
-			goto fail;
+		if ((n = sq_run_int(s, "DELETE FROM flows WHERE end_time < ?1", cut)) < 0 ||
+		    sq_run_int(s, "DELETE FROM alerts WHERE time < ?1", cut) < 0) {
+			sq_fail(s, err, "cannot remove");
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+		if (sq_exec(s, "COMMIT", err) < 0)
+			return -1;
+		removed += n;
 	}
 	/* the oldest rows beyond max_bytes: a share of the rows as large as
 	   the share of bytes over, at least one, until under or empty */
@@ -465,28 +458,19 @@ static long sq_retain(struct pw_flowstore *s, int64_t now, struct pw_buf *err)
 		if (rows <= 0)
 			break;
 		int64_t k = (int64_t)((double)rows * (double)(used - s->o.max_bytes) / (double)used) + 1;
-		sqlite3_stmt *st;
-		if (sqlite3_prepare_v2(s->db,
-				       "DELETE FROM flows WHERE id IN (SELECT id FROM flows ORDER BY "
-				       "end_time, id LIMIT ?)",
-				       -1, &st, NULL) != SQLITE_OK)
+		n = sq_run_int(s,
+			       "DELETE FROM flows WHERE id IN (SELECT id FROM flows ORDER BY end_time, "
+			       "id LIMIT ?1)",
+			       k);
+		if (n < 0)
 			return sq_fail(s, err, "cannot remove");
-		sqlite3_bind_int64(st, 1, k);
-		int rc = sqlite3_step(st);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE)
-			return sq_fail(s, err, "cannot remove");
-		removed += sqlite3_changes(s->db);
+		removed += n;
 		if (sq_exec(s, "PRAGMA incremental_vacuum", err) < 0)
 			return -1;
 	}
 	if (removed && sq_exec(s, "PRAGMA incremental_vacuum", err) < 0)
 		return -1;
 	return removed;
-fail:
-	sq_fail(s, err, "cannot remove");
-	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
 }
 
 static int sq_add_alert(struct pw_flowstore *s, const struct pw_alert_event *a, struct pw_buf *err)
