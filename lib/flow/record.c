@@ -582,9 +582,66 @@ static void end_init(struct pw_flow_end *e)
 	e->port = -1;
 }
 
+static int hex4(const char *s)
+{
+	int v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = s[i];
+		int d = c >= '0' && c <= '9'	 ? c - '0'
+			: c >= 'a' && c <= 'f' ? c - 'a' + 10
+			: c >= 'A' && c <= 'F' ? c - 'A' + 10
+					       : -1;
+		if (d < 0)
+			return -1;
+		v = v << 4 | d;
+	}
+	return v;
+}
+
+/*
+ * JSON writes a character past U+FFFF as a surrogate pair
+ * ("\ud83d\udc33"), which YAML's escapes do not know: the pairs as UTF-8
+ * into out.  Only escapes change (a backslash and what follows are read
+ * as a pair, so "\\ud83d" stays).  False when there are none.
+ */
+static bool join_surrogates(const char *s, size_t n, struct pw_buf *out)
+{
+	bool any = false;
+	size_t from = 0;
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (s[i] != '\\')
+			continue;
+		int hi, lo;
+		if (s[i + 1] == 'u' && i + 12 <= n && s[i + 6] == '\\' && s[i + 7] == 'u' &&
+		    (hi = hex4(s + i + 2)) >= 0xd800 && hi <= 0xdbff &&
+		    (lo = hex4(s + i + 8)) >= 0xdc00 && lo <= 0xdfff) {
+			uint32_t c = 0x10000 + ((uint32_t)(hi - 0xd800) << 10) + (uint32_t)(lo - 0xdc00);
+			char u[4] = { (char)(0xf0 | c >> 18), (char)(0x80 | (c >> 12 & 0x3f)),
+				      (char)(0x80 | (c >> 6 & 0x3f)), (char)(0x80 | (c & 0x3f)) };
+			pw_buf_add(out, s + from, i - from);
+			pw_buf_add(out, u, 4);
+			i += 11;
+			from = i + 1;
+			any = true;
+		} else {
+			i++; /* the escaped character */
+		}
+	}
+	if (any)
+		pw_buf_add(out, s + from, n - from);
+	return any;
+}
+
 int pw_flow_parse_json_at(const char *line, size_t len, struct pw_flow *r, int *col,
 			  struct pw_buf *err)
 {
+	struct pw_buf joined;
+	pw_buf_init(&joined);
+	if (join_surrogates(line, len, &joined)) {
+		int rc = pw_flow_parse_json_at(joined.s, joined.len, r, col, err);
+		pw_buf_release(&joined);
+		return rc;
+	}
 	struct jin j = { .err = err, .col = col };
 	yaml_parser_t p;
 	memset(r, 0, sizeof(*r));

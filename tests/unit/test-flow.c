@@ -162,6 +162,16 @@ static void test_escape(void)
 	T_CHECK(strstr(b.s, "\"source_port\":null") && strstr(b.s, "\"proto\":\"47\"") &&
 			strstr(b.s, "\"dest_labels\":[\"app=db\",\"quote=a\\\"b\",\"slash=c\\\\d\"]"),
 		"fields: %s", b.s);
+	/* JSON's surrogate pairs, and an escaped backslash before "ud83d" */
+	static const char sp[] =
+		"{\"start_time\": 1, \"end_time\": 2, \"action\": \"allow\", \"reporter\": "
+		"\"src\", \"source_name\": \"\\ud83d\\udc33x\\u00e9\", \"dest_name\": "
+		"\"\\\\ud83d\\\\udc33\"}";
+	pw_buf_reset(&err);
+	rc = pw_flow_parse_json(sp, strlen(sp), &back, &err);
+	T_CHECK(rc == 0, "surrogates: %s", err.s ? err.s : "");
+	T_CHECK(!strcmp(back.src.name, "\xf0\x9f\x90\xb3x\xc3\xa9"), "surrogates: %s", back.src.name);
+	T_CHECK(!strcmp(back.dst.name, "\\ud83d\\udc33"), "escaped backslashes: %s", back.dst.name);
 	pw_buf_release(&b);
 	pw_buf_release(&b2);
 	pw_buf_release(&err);
