@@ -146,10 +146,23 @@ int64_t cli_duration_ms(const char *s);
 int64_t cli_time_arg(const char *s, int64_t now);
 /* The flow stores a query reads (cli/cmd-flows.c). */
 struct pw_flowstore;
+struct pw_flow;
+struct pw_flow_filter;
 struct flows_stores {
 	struct pw_flowstore **v;
 	size_t n;
+	/* running agents asked over their API (GET /v1/flows) */
+	char **agents;
+	size_t nagents;
 };
+/* The sources of lab NAME: each node's agent where it answers, else the
+   node's store file.  0, or -1 (printed). */
+int flows_lab_sources(const char *lab, struct flows_stores *out);
+/* The records of an agent (socket or URL) matching f, each to take.
+   0, or -1 with the reason in err. */
+int flows_agent_query(const char *agent, const struct pw_flow_filter *f,
+		      int (*take)(void *arg, const struct pw_flow *r), void *arg,
+		      struct pw_buf *err);
 /* HOOK for --lab NAME and --agent SOCKET: opens the stores of the specs
    (read-only), printing errors; 0 or -1.  See cli/cmd-flows.c. */
 int flows_open_stores(const char *const *specs, size_t n, struct flows_stores *out);

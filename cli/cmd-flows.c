@@ -17,10 +17,18 @@
 
 static const char flows_usage[] =
 	"usage: podwall flows --store SPEC [--store SPEC ...] [filters] [options]\n"
+	"       podwall flows --agent SOCKET|URL [filters] [options]\n"
+	"       podwall flows --lab NAME [filters] [options]\n"
 	"\n"
-	"Print the flow records kept in stores: oldest first, merged by end_time\n"
-	"when there are several.  Fields and names are Calico's flow logs'.\n"
+	"Print the flow records kept in stores, or by running agents (podwall\n"
+	"agent --flows): oldest first, merged by end_time when there are several.\n"
+	"Each names the tier, policy and rule that decided it, and what the staged\n"
+	"policies would.  Fields and names are Calico's flow logs'.\n"
 	"\n"
+	"      --agent SOCKET|URL  a running agent (what it holds for the current\n"
+	"                          interval is flushed first); repeatable\n"
+	"      --lab NAME          every node of lab NAME: its agent, or its store\n"
+	"                          file when the agent does not answer\n"
 	"      --store SPEC        sqlite:FILE, jsonl:DIR, or a path (a directory or\n"
 	"                          *.jsonl: JSON lines; another: SQLite); repeatable\n"
 	"filters (all must hold; an END is NS/POD, NS/WORKLOAD-*, a name alone, an\n"
@@ -194,6 +202,11 @@ void flows_release(struct flows_stores *st)
 	free(st->v);
 	st->v = NULL;
 	st->n = 0;
+	for (size_t i = 0; i < st->nagents; i++)
+		free(st->agents[i]);
+	free(st->agents);
+	st->agents = NULL;
+	st->nagents = 0;
 }
 
 /*
@@ -249,8 +262,16 @@ static int flows_collect(struct flows_stores *st, const struct pw_flow_filter *f
 			return -1;
 		}
 	}
+	for (size_t i = 0; i < st->nagents; i++) {
+		pw_buf_reset(&err);
+		if (flows_agent_query(st->agents[i], f, take, out, &err) < 0) {
+			cli_error("flows: agent %s: %s", st->agents[i], err.s);
+			pw_buf_release(&err);
+			return -1;
+		}
+	}
 	pw_buf_release(&err);
-	if (st->n > 1 && out->n > 1) {
+	if (st->n + st->nagents > 1 && out->n > 1) {
 		struct pw_flow *tmp = pw_xmalloc(out->n * sizeof(*tmp));
 		sort_recs(out->v, out->n, tmp);
 		free(tmp);
@@ -459,6 +480,7 @@ int cmd_flows(int argc, char **argv)
 	size_t nspecs = 0, last = 0;
 	const char *output = NULL;
 	bool follow_on = false;
+	const char *lab = NULL;
 	int64_t follow_for = -1, now = (int64_t)time(NULL);
 	int rc = EXIT_USAGE;
 	struct flows_stores st = { 0 };
@@ -472,6 +494,15 @@ int cmd_flows(int argc, char **argv)
 		}
 		if ((v = cli_optval(argc, argv, &i, NULL, "--store", &bad))) {
 			specs[nspecs++] = v;
+			continue;
+		}
+		if (!bad && (v = cli_optval(argc, argv, &i, NULL, "--agent", &bad))) {
+			st.agents = pw_xrealloc(st.agents, (st.nagents + 1) * sizeof(char *));
+			st.agents[st.nagents++] = pw_xstrdup(v);
+			continue;
+		}
+		if (!bad && (v = cli_optval(argc, argv, &i, NULL, "--lab", &bad))) {
+			lab = v;
 			continue;
 		}
 		if (!bad && (v = cli_optval(argc, argv, &i, "-n", "--namespace", &bad))) {
@@ -614,12 +645,16 @@ int cmd_flows(int argc, char **argv)
 		cli_error("flows: -o %s: want table, json or csv", cli_q(output));
 		goto out;
 	}
-	if (!nspecs) {
-		cli_error("flows: give the records' store with --store SPEC");
+	if (!nspecs && !st.nagents && !lab) {
+		cli_error("flows: give the records' store with --store SPEC, --agent or --lab");
 		fputs(flows_usage, stderr);
 		goto out;
 	}
 	if (io.file) {
+		if (!nspecs) {
+			cli_error("flows: --import writes to the first --store");
+			goto out;
+		}
 		rc = flows_import(specs[0], &io) < 0 ? EXIT_USAGE : 0;
 		goto out;
 	}
@@ -633,7 +668,15 @@ int cmd_flows(int argc, char **argv)
 		goto out;
 	}
 	enum pw_format fmt = (enum pw_format)pw_format_parse(output);
-	if (flows_open_stores(specs, nspecs, &st) < 0)
+	{
+		/* the agents given stay: the stores are added to them */
+		struct flows_stores opened = { 0 };
+		if (flows_open_stores(specs, nspecs, &opened) < 0)
+			goto out;
+		st.v = opened.v;
+		st.n = opened.n;
+	}
+	if (lab && flows_lab_sources(lab, &st) < 0)
 		goto out;
 	struct recs rs = { 0 };
 	if (flows_collect(&st, &f, last, &rs) < 0) {

@@ -118,6 +118,8 @@ if [ "$(id -u)" = 0 ] && [ -z "$PODWALL_SKIP_LAB" ]; then
 	run_suite sh "$here/lab/agent.sh"
 	run_suite sh "$here/lab/nodes.sh"
 	run_suite sh "$here/lab/etcd.sh"
+	run_suite sh "$here/lab/flows.sh"
+	run_suite sh "$here/lab/prometheus.sh"
 else
 	echo "lab: not run (needs root)"
 fi

@@ -98,7 +98,7 @@ int pw_lab_start_agent(const struct pw_lab *lb, int node, struct pw_buf *err)
 			close(in);
 		if (out > 2)
 			close(out);
-		char *argv[16];
+		char *argv[32];
 		int n = 0;
 		argv[n++] = "podwall";
 		argv[n++] = "agent";
@@ -113,6 +113,9 @@ int pw_lab_start_agent(const struct pw_lab *lb, int node, struct pw_buf *err)
 			argv[n++] = (char *)lb->nodes[node];
 		}
 		argv[n++] = "--services";
+		/* for scrapers in the node's namespace (Prometheus) */
+		argv[n++] = "--listen";
+		argv[n++] = "127.0.0.1:" PW_LAB_AGENT_PORT;
 		argv[n++] = "--flows";
 		argv[n++] = flows;
 		argv[n++] = "--flow-interval";

@@ -189,6 +189,9 @@ void pw_lab_node_socket(const struct pw_lab *lb, int node, char out[static 512])
 void pw_lab_node_log(const struct pw_lab *lb, int node, char out[static 512]);
 /* The flow store of node i's agent: "sqlite:STATE/flows.db" (node 0),
    "sqlite:STATE/flows-I.db". */
+/* The TCP port every lab agent also serves its API on, on 127.0.0.1 of
+   its node's namespace. */
+#define PW_LAB_AGENT_PORT "9466"
 void pw_lab_node_flows(const struct pw_lab *lb, int node, char out[static 600]);
 
 /* The agent's hooks (struct pw_agent_opts; arg: the lab, its state read,
