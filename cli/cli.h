@@ -137,5 +137,22 @@ int cmd_gen(int argc, char **argv);
 int cmd_can_i(int argc, char **argv);
 int cmd_who_can(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_flows(int argc, char **argv);
+int cmd_alerts(int argc, char **argv);
+/* "500ms", "30s", "5m", "2h", "1d" in milliseconds; -1 when malformed */
+int64_t cli_duration_ms(const char *s);
+/* A time argument: a duration before now, RFC 3339 or Unix seconds; -1
+   when malformed (cli/cmd-flows.c). */
+int64_t cli_time_arg(const char *s, int64_t now);
+/* The flow stores a query reads (cli/cmd-flows.c). */
+struct pw_flowstore;
+struct flows_stores {
+	struct pw_flowstore **v;
+	size_t n;
+};
+/* HOOK for --lab NAME and --agent SOCKET: opens the stores of the specs
+   (read-only), printing errors; 0 or -1.  See cli/cmd-flows.c. */
+int flows_open_stores(const char *const *specs, size_t n, struct flows_stores *out);
+void flows_release(struct flows_stores *st);
 
 #endif

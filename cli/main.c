@@ -16,6 +16,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "agent", cmd_agent, "keep the dataplane equal to a source, change by change" },
+	{ "alerts", cmd_alerts, "the alerts raised (GlobalAlerts), from a flow store" },
 	{ "apply", cmd_apply, "add or replace objects in a running agent's source" },
 	{ "audit", cmd_audit, "security findings: Pod Security Standards (more to come)" },
 	{ "can-i", cmd_can_i, "may a user do VERB on RESOURCE (RBAC, aws-auth, EKS access entries)" },
@@ -26,6 +27,7 @@ static const struct command commands[] = {
 	  "what changes between two policy sets, or if staged policies were enforced" },
 	{ "eval", cmd_eval,
 	  "may SRC reach DST on a port, and which policy and rule decided" },
+	{ "flows", cmd_flows, "the flow records kept: filter, follow, json or csv" },
 	{ "gen", cmd_gen, "a deterministic synthetic cluster, for benchmarks" },
 	{ "get", cmd_get, "the objects of a kind in a running agent's source" },
 	{ "lab", cmd_lab,

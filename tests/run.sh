@@ -97,6 +97,8 @@ run_parallel sh "$here/lint-dns.sh"
 run_parallel sh "$here/scale/run.sh"
 # the Kubernetes API source against recorded responses (no root)
 run_parallel sh "$here/kube/run.sh"
+# flow records and their stores, podwall flows and alerts (no root)
+run_parallel sh "$here/flows/run.sh"
 finish_all
 # the agent and the lab need root (network namespaces, nftables); CI runs
 # as root

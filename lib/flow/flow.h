@@ -84,6 +84,11 @@ struct pw_flow {
 const char *pw_flow_action_name(enum pw_flow_action a);
 const char *pw_flow_reporter_name(enum pw_flow_reporter r);
 int pw_flow_action_parse(const char *s);
+int pw_flow_reporter_parse(const char *s);
+/* "tcp", "udp", "icmp", "icmp6", "sctp", else the number (in buf) */
+const char *pw_flow_proto_name(int proto, char buf[static 12]);
+/* a name above or 0..255; -1 for another */
+int pw_flow_proto_parse(const char *s);
 
 /*
  * What `podwall flows` asks (hubble observe's filters).  NULL / -1 / 0:
@@ -102,13 +107,28 @@ struct pw_flow_filter {
 	int64_t since, until; /* end_time >= since, start_time <= until; 0: open */
 };
 bool pw_flow_match(const struct pw_flow_filter *f, const struct pw_flow *r);
+/* One entry of policies or pending: its tier and policy name (pointing
+   into the string, not NUL-terminated). */
+struct pw_flow_policy_ref {
+	const char *tier, *name;
+	size_t tier_len, name_len;
+};
+/* The next entry at *p (advanced past it); false at the end.  Text
+   without a '|' is no entry and is passed over. */
+bool pw_flow_policy_next(const char **p, struct pw_flow_policy_ref *e);
 
 /* One record as one line of JSON (no newline), Calico's field names. */
 void pw_flow_json(const struct pw_flow *r, struct pw_buf *out);
+/* s[0..n) as a JSON string: quoted, escaped, invalid UTF-8 as \u00XX */
+void pw_flow_json_str(struct pw_buf *out, const char *s, size_t n);
 /* A record back from one line of JSON (as pw_flow_json writes it).  0, or
    -1 with the reason in err. */
 int pw_flow_parse_json(const char *line, size_t len, struct pw_flow *r,
 		       struct pw_buf *err);
+/* The same, with the 1-based column of the problem in *col (NULL: not
+   wanted). */
+int pw_flow_parse_json_at(const char *line, size_t len, struct pw_flow *r,
+			  int *col, struct pw_buf *err);
 /* Output of many records (podwall flows): table, json (one object per
    line), csv (a header, then one line per record). */
 void pw_flow_write_begin(enum pw_format fmt, const struct pw_out *o);

@@ -29,6 +29,9 @@ struct pw_flowstore_opts {
 	uint64_t rotate_bytes; /* jsonl: rotate past this (0: 64 MiB) */
 	uint32_t keep_files;   /* jsonl: rotated files kept (0: 5) */
 	bool read_only;
+	/* pw_flowstore_add does not call pw_flowstore_retain by itself (the
+	   caller does, with its own clock: an import, a test) */
+	bool manual_retain;
 };
 
 struct pw_flowstore;
@@ -60,6 +63,9 @@ int pw_flowstore_add_alert(struct pw_flowstore *s, const struct pw_alert_event *
 int pw_flowstore_alerts(struct pw_flowstore *s, int64_t since,
 			int (*cb)(void *arg, const struct pw_alert_event *a),
 			void *arg, struct pw_buf *err);
+/* One alert as one line of JSON (no newline): time, name, severity,
+   description, summary, record (the JSON text, as a string), value. */
+void pw_flowstore_alert_json(const struct pw_alert_event *a, struct pw_buf *out);
 /* Counters since open. */
 struct pw_flowstore_stats {
 	uint64_t written, removed, failed; /* records */
