@@ -71,6 +71,9 @@ static const struct field {
 
 int pw_alert_field(const char *name)
 {
+	/* podwall's JSON names the port's name so (record.c) */
+	if (!strcmp(name, "dest_service_port_name"))
+		return F_SVC_PORT;
 	for (int i = 0; i < F_COUNT; i++)
 		if (!strcmp(fields[i].name, name))
 			return i;
@@ -80,22 +83,6 @@ int pw_alert_field(const char *name)
 const char *pw_alert_field_name(int id)
 {
 	return id >= 0 && id < F_COUNT ? fields[id].name : "?";
-}
-
-static const struct {
-	int num;
-	const char *name;
-} protos[] = {
-	{ 1, "icmp" }, { 6, "tcp" }, { 17, "udp" }, { 58, "icmp6" }, { 132, "sctp" },
-};
-
-static const char *proto_name(int p, char tmp[32])
-{
-	for (size_t i = 0; i < PW_ARRAY_SIZE(protos); i++)
-		if (protos[i].num == p)
-			return protos[i].name;
-	snprintf(tmp, 32, "%d", p);
-	return tmp;
 }
 
 static double fnum(const struct pw_flow *r, int id)
@@ -131,10 +118,9 @@ static void fmt_num(double x, char out[40])
 static const char *fstr(const struct pw_flow *r, int id, char tmp[40])
 {
 	switch (id) {
-	/* as record.c names them; not called, so that this file stands alone */
-	case F_ACTION: return r->action == PW_FLOW_DENY ? "deny" : "allow";
-	case F_REPORTER: return r->reporter == PW_FLOW_DST ? "dst" : "src";
-	case F_PROTO_ID: return proto_name(r->proto, tmp);
+	case F_ACTION: return pw_flow_action_name(r->action);
+	case F_REPORTER: return pw_flow_reporter_name(r->reporter);
+	case F_PROTO_ID: return pw_flow_proto_name(r->proto, tmp);
 	case F_SRC_TYPE: return r->src.type;
 	case F_SRC_NS: return r->src.ns;
 	case F_SRC_NAME: return r->src.name;
@@ -823,27 +809,6 @@ struct group {
 	double count, sum, min, max;
 };
 
-static void json_str(struct pw_buf *b, const char *s)
-{
-	pw_buf_putc(b, '"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\') {
-			pw_buf_putc(b, '\\');
-			pw_buf_putc(b, (char)ch);
-		} else if (ch == '\n') {
-			pw_buf_puts(b, "\\n");
-		} else if (ch == '\t') {
-			pw_buf_puts(b, "\\t");
-		} else if (ch < 0x20) {
-			pw_buf_printf(b, "\\u%04x", ch);
-		} else {
-			pw_buf_putc(b, (char)ch);
-		}
-	}
-	pw_buf_putc(b, '"');
-}
-
 static void fill(const struct pw_alert *a, const struct group *g, double value,
 		 const char *t, char *out, size_t cap)
 {
@@ -944,12 +909,12 @@ size_t pw_alert_eval(const struct pw_alert *a, const struct pw_flow *v,
 		pw_buf_reset(&key);
 		pw_buf_putc(&key, '{');
 		for (uint32_t k = 0; k < a->naggr; k++) {
-			json_str(&key, fields[a->aggr[k]].name);
+			pw_flow_json_str(&key, fields[a->aggr[k]].name, strlen(fields[a->aggr[k]].name));
 			pw_buf_putc(&key, ':');
 			if (fields[a->aggr[k]].type == F_NUM)
 				pw_buf_puts(&key, g->vals[k]);
 			else
-				json_str(&key, g->vals[k]);
+				pw_flow_json_str(&key, g->vals[k], strlen(g->vals[k]));
 			pw_buf_putc(&key, ',');
 		}
 		char num[40];
@@ -973,17 +938,4 @@ bool pw_alert_due(const struct pw_alert *a, int64_t now, int64_t *last)
 		return false;
 	*last = now;
 	return true;
-}
-
-void pw_alert_event_json(const struct pw_alert_event *e, struct pw_buf *out)
-{
-	char num[40];
-	pw_buf_printf(out, "{\"time\":%lld,\"name\":", (long long)e->time);
-	json_str(out, e->name);
-	pw_buf_printf(out, ",\"severity\":%d,\"description\":", e->severity);
-	json_str(out, e->description);
-	pw_buf_puts(out, ",\"summary\":");
-	json_str(out, e->summary);
-	fmt_num(e->value, num);
-	pw_buf_printf(out, ",\"value\":%s,\"record\":%s}", num, *e->record ? e->record : "{}");
 }

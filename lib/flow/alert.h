@@ -113,9 +113,4 @@ size_t pw_alert_eval(const struct pw_alert *a, const struct pw_flow *v,
  * true updates it to now.
  */
 bool pw_alert_due(const struct pw_alert *a, int64_t now, int64_t *last);
-/* One event as one line of JSON (no newline): time, name, severity,
-   description, summary, value, record (the aggregated fields and the
-   metric). */
-void pw_alert_event_json(const struct pw_alert_event *e, struct pw_buf *out);
-
 #endif

@@ -276,6 +276,8 @@ int main(void)
 		T_CHECK(pw_alert_duration(durs[i].s) == durs[i].v, "duration %s: %lld",
 			durs[i].s, (long long)pw_alert_duration(durs[i].s));
 	T_CHECK(pw_alert_field("source_labels") >= 0 && pw_alert_field("nope") < 0, "fields");
+	T_CHECK(pw_alert_field("dest_service_port_name") == pw_alert_field("dest_service_port"),
+		"dest_service_port_name");
 	T_CHECK(!strcmp(pw_alert_field_name(pw_alert_field("bytes_out")), "bytes_out"), "field name");
 	test_loads();
 	test_eval();
