@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "../lib/agent/agent.h"
+#include "../lib/flow/aggr.h"
 #include "../lib/lab/lab.h"
 #include "cli.h"
 
@@ -20,6 +21,9 @@ static const char agent_usage[] =
 	"                     [--dataplane nftables|none] [--services]\n"
 	"                     [--ipblock-excludes-pods] [--hostnetwork-as-pods]\n"
 	"                     [--interface-prefix P] [--lab NAME]\n"
+	"                     [--flows sqlite:FILE|jsonl:DIR] [--flow-interval DURATION]\n"
+	"                     [--flow-aggregation pod|workload|namespace]\n"
+	"                     [--flow-max-age DURATION] [--flow-max-bytes N]\n"
 	"\n"
 	"Hold a cluster's state and keep the dataplane equal to it, change by\n"
 	"change.  Loads the source, puts its policies in force (only what differs\n"
@@ -67,12 +71,23 @@ static const char agent_usage[] =
 	"                            plugin does: P and the first 11 hex digits of\n"
 	"                            SHA-1(\"NAMESPACE.NAME\") (Calico: cali; the\n"
 	"                            AWS VPC CNI: eni)\n"
+	"  --flows sqlite:FILE|jsonl:DIR\n"
+	"                            keep a flow log: denied packets (NFLOG) and\n"
+	"                            allowed connections (conntrack events), each\n"
+	"                            naming the tier, policy and rule that decided\n"
+	"                            it, and what the staged policies would; read\n"
+	"                            them with podwall flows (rule ids are kept in\n"
+	"                            FILE.ids or DIR/rule-ids)\n"
+	"  --flow-interval DURATION  records add up for this long (default 15s)\n"
+	"  --flow-aggregation LEVEL  pod (default), workload or namespace\n"
+	"  --flow-max-age DURATION, --flow-max-bytes N\n"
+	"                            retention of the flow log (default: no bound)\n"
 	"\n"
 	"A pod's interface on the dataplane's side is named by its annotation\n"
 	"podwall.io/interface, else as --interface-prefix says.  API: /healthz,\n"
 	"/readyz, /metrics, /v1/changes, /v1/state, /v1/policies, /v1/eval,\n"
-	"/v1/matrix, /v1/objects, POST /v1/apply and /v1/delete (podwall apply,\n"
-	"delete and get use them).\n";
+	"/v1/matrix, /v1/objects, /v1/flows, POST /v1/apply and /v1/delete\n"
+	"(podwall apply, delete, get and flows use them).\n";
 
 static volatile sig_atomic_t stop;
 static void on_signal(int sig)
@@ -161,6 +176,35 @@ static int agent_parse(int argc, char **argv, struct pw_agent_opts *o, const cha
 			*ifprefix = v;
 			if (strlen(v) > 4) {
 				cli_error("agent: --interface-prefix %s: at most 4 characters", cli_q(v));
+				return -1;
+			}
+		}
+		else if (!err && (v = cli_optval(argc, argv, &i, NULL, "--flows", &err)))
+			o->flows = v;
+		else if (!err && (v = cli_optval(argc, argv, &i, NULL, "--flow-interval", &err))) {
+			int64_t s;
+			if (pw_duration_parse(v, &s) < 0 || s < 1 || s > 86400) {
+				cli_error("agent: --flow-interval %s: want a duration from 1s to 1d", cli_q(v));
+				return -1;
+			}
+			o->flow_interval = (int)s;
+		} else if (!err && (v = cli_optval(argc, argv, &i, NULL, "--flow-aggregation", &err))) {
+			o->flow_level = pw_flow_level_parse(v);
+			if (o->flow_level < 0) {
+				cli_error("agent: --flow-aggregation %s: want pod, workload or namespace",
+					  cli_q(v));
+				return -1;
+			}
+		} else if (!err && (v = cli_optval(argc, argv, &i, NULL, "--flow-max-age", &err))) {
+			if (pw_duration_parse(v, &o->flow_max_age) < 0) {
+				cli_error("agent: --flow-max-age %s: not a duration", cli_q(v));
+				return -1;
+			}
+		} else if (!err && (v = cli_optval(argc, argv, &i, NULL, "--flow-max-bytes", &err))) {
+			char *end;
+			o->flow_max_bytes = strtoull(v, &end, 10);
+			if (*end || !*v) {
+				cli_error("agent: --flow-max-bytes %s: not a number", cli_q(v));
 				return -1;
 			}
 		}

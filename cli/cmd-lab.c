@@ -36,6 +36,7 @@ enum {
 	O_NODE = 1 << 12,
 	O_DATASTORE = 1 << 13,
 	O_START = 1 << 14,
+	O_FLOWIVL = 1 << 15,
 };
 
 /* Setup a subcommand needs (git.c's RUN_SETUP, for us) */
@@ -59,6 +60,7 @@ struct lab_args {
 	int nodes;
 	const char *node;
 	bool etcd, start;
+	int flow_interval; /* seconds; 0: the agent's default */
 };
 
 struct lab_cmd {
@@ -460,6 +462,7 @@ static int lab_up(const struct lab_cmd *cmd, struct lab_args *a)
 	lb.replicas = a->replicas;
 	lb.nnodes = a->nodes;
 	lb.etcd = a->etcd;
+	lb.flow_interval = a->flow_interval;
 	static const char *const defaults[] = { "192.0.2.10", "198.51.100.10", "203.0.113.10" };
 	if (a->next < 0)
 		for (size_t d = 0; d < PW_ARRAY_SIZE(defaults); d++)
@@ -1131,12 +1134,14 @@ static int lab_exec(const struct lab_cmd *cmd, struct lab_args *a)
 /* ---- the subcommands ----------------------------------------------------------- */
 
 static const struct lab_cmd lab_cmds[] = {
-	{ "up", lab_up, O_FILE | O_NAME | O_REPLICAS | O_EXTERNAL | O_ENGINE | O_NODES | O_DATASTORE,
+	{ "up", lab_up, O_FILE | O_NAME | O_REPLICAS | O_EXTERNAL | O_ENGINE | O_NODES | O_DATASTORE |
+			O_FLOWIVL,
 	  LAB_ROOT, "create the lab from manifests",
 	  "usage: podwall lab up -f FILE|DIR [-f ...] [--name NAME] [--replicas N]\n"
 	  "                      [--nodes N] [--datastore KIND]\n"
 	  "                      [--external ADDR ... | --no-external]\n"
 	  "                      [--ipblock-excludes-pods] [--hostnetwork-as-pods]\n"
+	  "                      [--flow-interval DURATION]\n"
 	  "\n"
 	  "Create the lab from manifests: one network namespace per pod (one per\n"
 	  "workload unless --replicas N; addresses from status.podIP or\n"
@@ -1160,6 +1165,9 @@ static const struct lab_cmd lab_cmds[] = {
 	  "the underlay, under Calico's key layout; the agents watch it, and lab\n"
 	  "down stops it.  Default: dir, the lab's own directory of manifests.\n"
 	  "\n"
+	  "Every agent keeps a flow log in the lab's directory (flows.db, and\n"
+	  "flows-<i>.db for node i): podwall flows --lab NAME reads them.\n"
+	  "\n"
 	  "  -f, --filename PATH       manifests: file or directory (recursive)\n"
 	  "%s"
 	  "      --replicas N          pods per workload, 1-64 (default 1)\n"
@@ -1169,7 +1177,10 @@ static const struct lab_cmd lab_cmds[] = {
 	  "                            192.0.2.10, 198.51.100.10, 203.0.113.10)\n"
 	  "      --no-external         no external test hosts\n"
 	  "      --ipblock-excludes-pods, --hostnetwork-as-pods\n"
-	  "                            read as by the analysis commands\n" },
+	  "                            read as by the analysis commands\n"
+	  "      --flow-interval DURATION\n"
+	  "                            the agents' flow records add up for this long\n"
+	  "                            (default 15s; 1s for tests)\n" },
 	{ "apply", lab_apply, O_FILE | O_NAME | O_KEEP, LAB_ROOT,
 	  "add or update objects from manifest files, as kubectl apply",
 	  "usage: podwall lab apply -f FILE|DIR [-f ...] [--name NAME] [--keep-established]\n"
@@ -1323,6 +1334,8 @@ static int which_opt(int argc, char **argv, int *i, const char **v)
 		return O_NODE;
 	if (!err && (*v = cli_optval(argc, argv, i, NULL, "--datastore", &err)))
 		return O_DATASTORE;
+	if (!err && (*v = cli_optval(argc, argv, i, NULL, "--flow-interval", &err)))
+		return O_FLOWIVL;
 	if (!err && (*v = cli_optval(argc, argv, i, NULL, "--external", &err)))
 		return O_EXTERNAL;
 	if (!err && (*v = cli_optval(argc, argv, i, "-p", "--port", &err)))
@@ -1372,6 +1385,14 @@ static int take_opt(const char *sub, struct lab_args *a, int opt, const char *ar
 	case O_START:
 		a->start = true;
 		return 0;
+	case O_FLOWIVL: {
+		int64_t s;
+		if (pw_duration_parse(v, &s) == 0 && s >= 1 && s <= 3600) {
+			a->flow_interval = (int)s;
+			return 0;
+		}
+		return cli_error("lab %s: --flow-interval wants a duration from 1s to 1h", sub);
+	}
 	case O_DATASTORE:
 		if (!strcmp(v, "etcd") || !strcmp(v, "dir")) {
 			a->etcd = !strcmp(v, "etcd");

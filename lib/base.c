@@ -419,3 +419,39 @@ void *pw_strmap_put(struct pw_strmap *m, const char *key, void *val)
 	m->vals[i] = val;
 	return prev;
 }
+
+int pw_duration_parse(const char *s, int64_t *out)
+{
+	int64_t total = 0;
+	const char *p = s;
+	if (!*p)
+		return -1;
+	while (*p) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		int64_t v = 0;
+		while (*p >= '0' && *p <= '9') {
+			if (v > INT64_MAX / 10 - 9)
+				return -1;
+			v = v * 10 + (*p++ - '0');
+		}
+		int64_t unit;
+		switch (*p) {
+		case 0:
+			if (p != s + strspn(s, "0123456789"))
+				return -1; /* "1h30": a number without a unit last */
+			unit = 1;
+			break;
+		case 's': unit = 1; p++; break;
+		case 'm': unit = 60; p++; break;
+		case 'h': unit = 3600; p++; break;
+		case 'd': unit = 86400; p++; break;
+		default: return -1;
+		}
+		if (v > (INT64_MAX - total) / unit)
+			return -1;
+		total += v * unit;
+	}
+	*out = total;
+	return 0;
+}

@@ -118,6 +118,10 @@ int pw_pos_cmp(const struct pw_pos *a, const struct pw_pos *b);
 /* "FILE:LINE:COL: error: MSG" */
 void pw_diag_format(const struct pw_diag *d, struct pw_buf *out);
 
+/* A duration as "90", "90s", "15m", "2h", "1d" or "1h30m" (Go's and
+   Prometheus' units, whole seconds) -> 0 with seconds in *out, or -1. */
+int pw_duration_parse(const char *s, int64_t *out);
+
 /* String hash map (keys are not copied: they must outlive the map). */
 struct pw_strmap {
 	const char **keys;

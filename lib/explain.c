@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "explain.h"
+#include "flow/ids.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,13 @@ static struct pw_doc *doc_dir(const struct pw_view *v,
 			}
 		}
 		pw_doc_add(x, "action", pw_doc_str(pw_action_name(st->action)));
+	}
+	/* the deciding step as flow records name it (lib/flow/ids.h) */
+	if (wd->governed && self->pod >= 0) {
+		pw_buf_reset(&b);
+		pw_flow_step_entry(e, (uint32_t)self->pod, d,
+				   wd->nsteps ? &wd->steps[wd->nsteps - 1] : NULL, &b);
+		pw_doc_add(o, "decided_by", pw_doc_str(b.s));
 	}
 	pw_buf_release(&b);
 	return o;

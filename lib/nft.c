@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "nft.h"
+#include "flow/ids.h"
 
 #include <nftables/libnftables.h>
 #include <stdarg.h>
@@ -86,6 +87,10 @@ struct render {
 	size_t nrun, run_cap;
 	int run_action;
 	const char *run_field;
+	enum pw_dir run_dir;
+	uint32_t seq; /* rules pushed into runs, in order */
+	/* rule ids (lib/flow/ids.h): the cache's, or the render's own */
+	struct pw_flow_ids *ids;
 };
 
 static void elem(struct render *r, const char *fmt, ...)
@@ -164,6 +169,8 @@ struct box {
 	uint32_t lo, hi;
 	int proto;
 	unsigned plo, phi;
+	uint32_t seq;	/* the rule's place in the run: the first one decides */
+	const char *to; /* what the rule does (a verdict), or NULL in a set */
 };
 
 static void push_box(struct render *r, struct box b)
@@ -213,6 +220,62 @@ static void emit_piece(struct pw_buf *out, size_t *n, uint32_t lo, uint32_t hi,
 			pw_buf_printf(out, "%s%s-%s . %s", (*n)++ ? ", " : "", as, bs, t);
 	}
 	free(copy);
+}
+
+/*
+ * A verdict map's elements for one piece of the address line: per protocol,
+ * the port line is cut at the bounds of the boxes that cover the piece and
+ * each segment goes to the first rule (lowest seq) that covers it, so that
+ * the element names the rule that decides, as the rules in order would.
+ * pr holds the m boxes, sorted by protocol and first port.
+ */
+static void verdict_elem(struct pw_buf *cur, int proto, unsigned lo, unsigned hi,
+			 const char *to)
+{
+	if (lo == hi)
+		pw_buf_printf(cur, "\x1f%s . %u : goto %s", l4name(proto), lo, to);
+	else
+		pw_buf_printf(cur, "\x1f%s . %u-%u : goto %s", l4name(proto), lo, hi, to);
+}
+
+static void piece_verdicts(const struct box *pr, size_t m, struct pw_buf *cur)
+{
+	unsigned *cut = pw_xmalloc(2 * m * sizeof(*cut));
+	for (size_t i = 0; i < m;) {
+		size_t j = i, nc = 0;
+		while (j < m && pr[j].proto == pr[i].proto) {
+			cut[nc++] = pr[j].plo;
+			cut[nc++] = pr[j].phi + 1;
+			j++;
+		}
+		qsort(cut, nc, sizeof(*cut), u32_cmp);
+		const char *run_to = NULL;
+		unsigned run_lo = 0, run_hi = 0;
+		for (size_t c = 0; c + 1 < nc; c++) {
+			unsigned a = cut[c], b = cut[c + 1] - 1;
+			if (cut[c + 1] == cut[c])
+				continue;
+			const struct box *best = NULL;
+			for (size_t k = i; k < j; k++)
+				if (pr[k].plo <= a && pr[k].phi >= b &&
+				    (!best || pr[k].seq < best->seq))
+					best = &pr[k];
+			const char *to = best ? best->to : NULL;
+			if (run_to && to && !strcmp(run_to, to) && run_hi + 1 == a) {
+				run_hi = b;
+				continue;
+			}
+			if (run_to)
+				verdict_elem(cur, pr[i].proto, run_lo, run_hi, run_to);
+			run_to = to;
+			run_lo = a;
+			run_hi = b;
+		}
+		if (run_to)
+			verdict_elem(cur, pr[i].proto, run_lo, run_hi, run_to);
+		i = j;
+	}
+	free(cut);
 }
 
 /*
@@ -267,6 +330,10 @@ static void run_elements(struct render *r, struct pw_buf *out)
 		nact = keep;
 		qsort(pr, m, sizeof(*pr), range_cmp);
 		pw_buf_reset(&cur);
+		if (m && pr[0].to) {
+			piece_verdicts(pr, m, &cur);
+			goto joined;
+		}
 		for (size_t i = 0; i < m;) {
 			struct box x = pr[i++];
 			while (i < m && pr[i].proto == x.proto && pr[i].plo <= x.phi + 1) {
@@ -279,6 +346,7 @@ static void run_elements(struct render *r, struct pw_buf *out)
 			else
 				pw_buf_printf(&cur, "\x1f%s . %u-%u", l4name(x.proto), x.plo, x.phi);
 		}
+joined:
 		if (have_prev && prev_hi + 1 == a && cur.len == prev.len &&
 		    (!cur.len || !strcmp(cur.s, prev.s))) {
 			prev_hi = b;
@@ -420,18 +488,73 @@ static void port_sets(struct render *r, const struct pw_np_port *v, uint32_t n,
 	*named = emit_set(r, "ipv4_addr . inet_proto . inet_service", false, xbuf);
 }
 
-static const char *action_stmt(enum pw_action a)
+/*
+ * What a rule of action a does, carrying its rule id (lib/flow/ids.h):
+ * Allow records the id in its direction's half of the conntrack mark, sets
+ * the allow bit and returns; Deny logs the packet to the flow group with
+ * the id, then drops; Pass sets the pass bit and returns; Log logs.
+ */
+static void action_text(enum pw_dir dir, enum pw_action a, uint16_t id,
+			struct pw_buf *out)
 {
+	char d = dir == PW_INGRESS ? 'i' : 'e';
 	switch (a) {
 	case PW_ACT_ALLOW:
-		return "meta mark set meta mark | 0x1 return";
+		if (dir == PW_INGRESS)
+			pw_buf_printf(out, "ct mark set ct mark & 0xffff0000 | 0x%08x "
+				      "meta mark set meta mark | 0x1 return", id);
+		else
+			pw_buf_printf(out, "ct mark set ct mark & 0x0000ffff | 0x%08x "
+				      "meta mark set meta mark | 0x1 return",
+				      (unsigned)id << 16);
+		break;
 	case PW_ACT_DENY:
-		return "drop";
+		pw_buf_printf(out, "log prefix \"pw D %c %u \" group %u drop", d, id,
+			      PW_FLOW_NFLOG_GROUP);
+		break;
 	case PW_ACT_PASS: /* the rest of the tier is skipped */
-		return "meta mark set meta mark | 0x2 return";
+		pw_buf_puts(out, "meta mark set meta mark | 0x2 return");
+		break;
 	default:
-		return "log prefix \"podwall: \"";
+		pw_buf_puts(out, "log prefix \"podwall: \"");
+		break;
 	}
+}
+
+/* The id of the step "rule gr of policy g decides", for port k. */
+static uint16_t rule_id(struct render *r, size_t k, enum pw_dir dir,
+			const struct pw_gpolicy *g, const struct pw_grule *gr)
+{
+	struct pw_step st = { .kind = PW_STEP_RULE, .tier = g->tier,
+			      .policy = (int)(g - r->e->pols),
+			      .rule = (int)(gr - g->rules[dir]), .action = gr->action };
+	struct pw_buf b;
+	pw_buf_init(&b);
+	pw_flow_step_entry(r->e, r->ports[k].pod, dir, &st, &b);
+	uint16_t id = pw_flow_ids_get(r->ids, dir, b.s);
+	pw_buf_release(&b);
+	return id;
+}
+
+/* The chain a verdict map's element goes to: the action with its id,
+   named by both (a_e_7, d_i_12), so its content follows from its name. */
+static const char *action_chain(struct render *r, enum pw_dir dir,
+				enum pw_action a, uint16_t id)
+{
+	char name[24];
+	snprintf(name, sizeof(name), "%c_%c_%u", a == PW_ACT_ALLOW ? 'a' : 'd',
+		 dir == PW_INGRESS ? 'i' : 'e', id);
+	const struct pw_nft_obj *o = find(r->t, "chain", name);
+	if (o)
+		return o->name;
+	struct pw_buf b;
+	pw_buf_init(&b);
+	pw_buf_puts(&b, "\t\t");
+	action_text(dir, a, id, &b);
+	pw_buf_putc(&b, '\n');
+	add_obj(r->t, "chain", name, b.s);
+	pw_buf_release(&b);
+	return find(r->t, "chain", name)->name;
 }
 
 static void flush_run(struct render *r, struct pw_buf *chain)
@@ -442,16 +565,27 @@ static void flush_run(struct render *r, struct pw_buf *chain)
 	pw_buf_init(&b);
 	pw_buf_init(&el);
 	run_elements(r, &el);
+	bool vmap = r->run[0].to != NULL;
 	/* a counter per element: per peer and port */
-	pw_buf_printf(&b, "type ipv4_addr . inet_proto . inet_service; flags interval; "
-		      "counter; elements = { %s }", el.s ? el.s : "");
+	pw_buf_printf(&b, "type ipv4_addr . inet_proto . inet_service%s; flags interval; "
+		      "counter; elements = { %s }", vmap ? " : verdict" : "",
+		      el.s ? el.s : "");
 	pw_buf_release(&el);
 	uint64_t h = pw_hash_bytes(b.s, b.len, 0x72756e31);
 	char name[24];
-	snprintf(name, sizeof(name), "s_%016llx", (unsigned long long)h);
-	add_obj(r->t, "set", name, b.s);
-	pw_buf_printf(chain, "\t\t%s . meta l4proto . th dport @%s counter %s\n",
-		      r->run_field, name, action_stmt((enum pw_action)r->run_action));
+	snprintf(name, sizeof(name), "%c_%016llx", vmap ? 'm' : 's', (unsigned long long)h);
+	add_obj(r->t, vmap ? "map" : "set", name, b.s);
+	if (vmap) {
+		pw_buf_printf(chain, "\t\t%s . meta l4proto . th dport vmap @%s\n",
+			      r->run_field, name);
+	} else {
+		struct pw_buf act;
+		pw_buf_init(&act);
+		action_text(r->run_dir, (enum pw_action)r->run_action, 0, &act);
+		pw_buf_printf(chain, "\t\t%s . meta l4proto . th dport @%s counter %s\n",
+			      r->run_field, name, act.s);
+		pw_buf_release(&act);
+	}
 	r->t->rules++;
 	pw_buf_release(&b);
 	r->nrun = 0;
@@ -498,7 +632,8 @@ static bool remote_addrs(struct render *r, const struct pw_gside *s,
 
 /* Can rule gr be part of a run?  Then add its elements and return true. */
 static bool try_run(struct render *r, size_t k, enum pw_dir dir,
-		    const struct pw_grule *gr, struct pw_buf *chain)
+		    const struct pw_gpolicy *g, const struct pw_grule *gr,
+		    struct pw_buf *chain)
 {
 	const struct pw_engine *e = r->e;
 	const struct pw_gside *remote = dir == PW_EGRESS ? &gr->dst : &gr->src;
@@ -523,6 +658,11 @@ static bool try_run(struct render *r, size_t k, enum pw_dir dir,
 		flush_run(r, chain);
 	r->run_action = (int)gr->action;
 	r->run_field = f;
+	r->run_dir = dir;
+	uint32_t seq = r->seq++;
+	const char *to = NULL;
+	if (gr->action == PW_ACT_ALLOW || gr->action == PW_ACT_DENY)
+		to = action_chain(r, dir, gr->action, rule_id(r, k, dir, g, gr));
 	/* ports, named ones resolved against P (the destination) */
 	struct pw_ep self = pw_ep_pod(e->c, r->ports[k].pod);
 	char *save, *tok;
@@ -562,7 +702,7 @@ static bool try_run(struct render *r, size_t k, enum pw_dir dir,
 				}
 				uint32_t lo, hi;
 				pw_cidr_v4_range(&c, &lo, &hi);
-				push_box(r, (struct box){ lo, hi, p, plo, phi });
+				push_box(r, (struct box){ lo, hi, p, plo, phi, seq, to });
 			}
 			free(copy);
 		}
@@ -586,7 +726,7 @@ static void render_rule(struct render *r, size_t k, enum pw_dir dir,
 		return;
 	if (gr->ip_version == 6)
 		return; /* the dataplane is IPv4 */
-	if (try_run(r, k, dir, gr, chain))
+	if (try_run(r, k, dir, g, gr, chain))
 		return;
 	flush_run(r, chain);
 	struct pw_buf m;
@@ -633,7 +773,12 @@ static void render_rule(struct render *r, size_t k, enum pw_dir dir,
 			pw_buf_printf(&m, " ip daddr . meta l4proto . th dport != @%s",
 				      nnamed);
 	}
-	const char *act = action_stmt(gr->action);
+	struct pw_buf actb;
+	pw_buf_init(&actb);
+	action_text(dir, gr->action,
+		    gr->action == PW_ACT_ALLOW || gr->action == PW_ACT_DENY
+			    ? rule_id(r, k, dir, g, gr) : 0, &actb);
+	const char *act = actb.s;
 	/* numeric and named ports are alternatives: two rules, one action */
 	if (!d->nports) {
 		pw_buf_printf(chain, "\t\t%s counter %s comment \"%s %s[%u]\"\n",
@@ -653,7 +798,17 @@ static void render_rule(struct render *r, size_t k, enum pw_dir dir,
 			      dir == PW_INGRESS ? "ingress" : "egress", gr->index);
 		r->t->rules++;
 	}
+	pw_buf_release(&actb);
 	pw_buf_release(&m);
+}
+
+/* The kind of a table object by its name: sets s_*, verdict maps m_*,
+   chains. */
+static const char *kind_of(const char *name)
+{
+	if (name[1] == '_' && (name[0] == 's' || name[0] == 'm'))
+		return name[0] == 's' ? "set" : "map";
+	return "chain";
 }
 
 /* ---- policy chains, and their cache ---------------------------------------- */
@@ -690,6 +845,7 @@ struct pw_nft_cache {
 	size_t n, cap;
 	struct pw_nft objs; /* the chains and sets of the entries */
 	size_t hits, misses;
+	struct pw_flow_ids *ids, *own_ids; /* rule ids (own_ids: made here) */
 	/* policy chains an endpoint being rendered took from the cache */
 	const struct centry **took;
 	size_t ntook, took_cap;
@@ -757,7 +913,18 @@ void pw_nft_cache_free(struct pw_nft_cache *c)
 	if (!c)
 		return;
 	cache_clear(c);
+	pw_flow_ids_free(c->own_ids);
 	free(c);
+}
+
+void pw_nft_cache_set_ids(struct pw_nft_cache *c, struct pw_flow_ids *ids)
+{
+	c->ids = ids;
+}
+
+struct pw_flow_ids *pw_nft_cache_ids(const struct pw_nft_cache *c)
+{
+	return c->ids;
 }
 
 void pw_nft_cache_stats(const struct pw_nft_cache *c, size_t *hits, size_t *misses)
@@ -799,18 +966,42 @@ static void cache_trim(struct pw_nft_cache *c, const struct pw_engine *e)
 		if (o)
 			add_obj(&keep, "chain", o->name, o->body);
 		for (size_t k = 0; k < x->nsets; k++)
-			if ((o = find(&c->objs, "set", x->sets[k])))
-				add_obj(&keep, "set", o->name, o->body);
+			if ((o = find(&c->objs, kind_of(x->sets[k]), x->sets[k])))
+				add_obj(&keep, kind_of(x->sets[k]), o->name, o->body);
 	}
 	pw_nft_release(&c->objs);
 	c->objs = keep;
 }
 
-/* The sets a chain body looks up ("@s_<hash>"). */
-static void referenced_sets(const char *body, struct centry *x)
+/* The objects a chain body uses: the sets and maps it looks up ("@s_",
+   "@m_"), and the chains the maps' elements go to (t holds the maps). */
+static void referenced_sets(const struct pw_nft *t, const char *body,
+			    struct centry *x)
 {
-	for (const char *p = body; (p = strstr(p, "@s_"));) {
+	for (const char *p = body; (p = strchr(p, '@'));) {
 		p++;
+		if (!(p[0] == 's' || p[0] == 'm') || p[1] != '_')
+			continue;
+		if (p[0] == 'm') {
+			char mn[24];
+			snprintf(mn, sizeof(mn), "%.18s", p);
+			const struct pw_nft_obj *m = find(t, "map", mn);
+			for (const char *q = m && m->body ? m->body : ""; (q = strstr(q, "goto "));) {
+				q += 5;
+				size_t l = strcspn(q, " ,}");
+				char *cn = strndup(q, l);
+				bool have = false;
+				for (size_t i = 0; i < x->nsets && !have; i++)
+					have = !strcmp(x->sets[i], cn);
+				if (have) {
+					free(cn);
+				} else {
+					x->sets = pw_xrealloc(x->sets, (x->nsets + 1) * sizeof(char *));
+					x->sets[x->nsets++] = cn;
+				}
+				q += l;
+			}
+		}
 		size_t len = 0;
 		while (p[len] && p[len] != ' ' && p[len] != '\n' && p[len] != ',')
 			len++;
@@ -918,12 +1109,13 @@ static const char *policy_chain(struct render *r, size_t k, enum pw_dir dir,
 		x->rules = r->t->rules - rules0;
 		x->slot = slot;
 		x->gen = g->gen;
-		referenced_sets(body, x);
+		referenced_sets(r->t, body, x);
 		add_obj(&r->cache->objs, "chain", name.s, body);
 		for (size_t i = 0; i < x->nsets; i++) {
-			const struct pw_nft_obj *o = find(r->t, "set", x->sets[i]);
+			const char *kd = kind_of(x->sets[i]);
+			const struct pw_nft_obj *o = find(r->t, kd, x->sets[i]);
 			if (o)
-				add_obj(&r->cache->objs, "set", o->name, o->body);
+				add_obj(&r->cache->objs, kd, o->name, o->body);
 		}
 		if (r->cache->n == r->cache->cap) {
 			r->cache->cap = r->cache->cap ? r->cache->cap * 2 : 64;
@@ -1045,8 +1237,8 @@ static void cached_endpoint(struct render *r, size_t k, enum pw_dir dir, bool re
 		if (!find(&tmp, "chain", t->chain))
 			add_obj(&tmp, "chain", t->chain, NULL);
 		for (size_t j = 0; j < t->nsets; j++)
-			if (!find(&tmp, "set", t->sets[j]))
-				add_obj(&tmp, "set", t->sets[j], NULL);
+			if (!find(&tmp, kind_of(t->sets[j]), t->sets[j]))
+				add_obj(&tmp, kind_of(t->sets[j]), t->sets[j], NULL);
 	}
 	x->kinds = pw_xcalloc(tmp.n + 1, sizeof(char *));
 	x->names = pw_xcalloc(tmp.n + 1, sizeof(char *));
@@ -1063,6 +1255,39 @@ static void cached_endpoint(struct render *r, size_t k, enum pw_dir dir, bool re
 	pw_nft_release(&tmp);
 }
 
+/* "The profile allowed": the profile's id in dir's half of the conntrack
+   mark (no allow bit: nothing follows).  In a chain named by it, x_e_ID,
+   for pods no policy applies to; the statement is returned. */
+static uint16_t profile_stmt(struct render *r, size_t k, enum pw_dir dir,
+			     char stmt[static 64])
+{
+	struct pw_buf en;
+	pw_buf_init(&en);
+	pw_flow_step_entry(r->e, r->ports[k].pod, dir, NULL, &en);
+	uint16_t id = pw_flow_ids_get(r->ids, dir, en.s);
+	pw_buf_release(&en);
+	if (dir == PW_INGRESS)
+		snprintf(stmt, 64, "ct mark set ct mark & 0xffff0000 | 0x%08x", id);
+	else
+		snprintf(stmt, 64, "ct mark set ct mark & 0x0000ffff | 0x%08x",
+			 (unsigned)id << 16);
+	return id;
+}
+
+static const char *profile_chain(struct render *r, size_t k, enum pw_dir dir)
+{
+	char stmt[64];
+	unsigned id = profile_stmt(r, k, dir, stmt);
+	char name[24];
+	snprintf(name, sizeof(name), "x_%c_%u", dir == PW_INGRESS ? 'i' : 'e', id);
+	if (!find(r->t, "chain", name)) {
+		char body[80];
+		snprintf(body, sizeof(body), "\t\t%s\n", stmt);
+		add_obj(r->t, "chain", name, body);
+	}
+	return find(r->t, "chain", name)->name;
+}
+
 static void render_endpoint(struct render *r, size_t k, enum pw_dir dir)
 {
 	const struct pw_engine *e = r->e;
@@ -1077,6 +1302,7 @@ static void render_endpoint(struct render *r, size_t k, enum pw_dir dir)
 	uint32_t i = 0;
 	while (i < n) {
 		uint32_t tier = e->pols[pols[i]].tier;
+		uint32_t first = pols[i];
 		pw_buf_reset(&ch);
 		for (; i < n && e->pols[pols[i]].tier == tier; i++) {
 			const char *pc = policy_chain(r, k, dir, pols[i]);
@@ -1084,8 +1310,16 @@ static void render_endpoint(struct render *r, size_t k, enum pw_dir dir)
 			pw_buf_printf(&ch, "\t\tjump %s\n\t\tmeta mark & 0x3 != 0x0 return\n", pc);
 		}
 		if (e->tiers[tier].default_action == PW_ACT_DENY) {
-			pw_buf_printf(&ch, "\t\tcounter drop comment \"end of tier %s\"\n",
-				      e->tiers[tier].name);
+			struct pw_step st = { .kind = PW_STEP_END_OF_TIER, .tier = tier,
+					      .policy = (int)first, .rule = -1,
+					      .action = PW_ACT_DENY };
+			struct pw_buf en;
+			pw_buf_init(&en);
+			pw_flow_step_entry(e, pod, dir, &st, &en);
+			pw_buf_puts(&ch, "\t\tcounter ");
+			action_text(dir, PW_ACT_DENY, pw_flow_ids_get(r->ids, dir, en.s), &ch);
+			pw_buf_printf(&ch, " comment \"end of tier %s\"\n", e->tiers[tier].name);
+			pw_buf_release(&en);
 			r->t->rules++;
 		}
 		/* named by content: pods whose rules are alike share it */
@@ -1099,7 +1333,10 @@ static void render_endpoint(struct render *r, size_t k, enum pw_dir dir)
 			      "\t\tmeta mark set meta mark & 0xfffffffd\n",
 			      name.s);
 	}
-	pw_buf_puts(&top, "\t\treturn\n");
+	/* no tier decided: the namespace's profile allows */
+	char stmt[64];
+	profile_stmt(r, k, dir, stmt);
+	pw_buf_printf(&top, "\t\t%s\n", stmt);
 	pw_buf_reset(&name);
 	pw_buf_printf(&name, "%s_%zu", dn, k);
 	add_obj(r->t, "chain", name.s, top.s);
@@ -1181,6 +1418,10 @@ void pw_nft_build_cached(const struct pw_engine *e, const struct pw_dp_port *por
 	r.nports = nports;
 	r.t = out;
 	r.linear = linear;
+	struct pw_flow_ids *own = NULL;
+	if (cache && !cache->ids)
+		cache->ids = cache->own_ids = pw_flow_ids_new(NULL, NULL);
+	r.ids = cache ? cache->ids : (own = pw_flow_ids_new(NULL, NULL));
 	pw_buf_init(&r.elems);
 	r.run = NULL;
 	r.nrun = r.run_cap = 0;
@@ -1214,8 +1455,18 @@ void pw_nft_build_cached(const struct pw_engine *e, const struct pw_dp_port *por
 				pw_engine_applicable(e, ports[k].pod, (enum pw_dir)d, &n);
 			if (cache)
 				cached_endpoint(&r, k, (enum pw_dir)d, n > 0);
+			if (!n && governed) {
+				/* nothing applies: the profile allows */
+				const char *x = profile_chain(&r, k, (enum pw_dir)d);
+				if (d == PW_EGRESS)
+					pw_buf_printf(&egm, "%s\"%s\" : jump %s", ne++ ? ", " : "",
+						      ports[k].ifname, x);
+				else
+					pw_buf_printf(&inm, "%s\"%s\" : jump %s", ni++ ? ", " : "",
+						      ports[k].ifname, x);
+			}
 			if (!n)
-				continue; /* nothing applies: the profile allows */
+				continue;
 			if (!cache)
 				render_endpoint(&r, k, (enum pw_dir)d);
 			if (d == PW_EGRESS)
@@ -1245,6 +1496,7 @@ void pw_nft_build_cached(const struct pw_engine *e, const struct pw_dp_port *por
 	pw_buf_release(&b);
 	pw_buf_release(&r.elems);
 	free(r.run);
+	pw_flow_ids_free(own);
 	if (cache) {
 		/* ports that are gone */
 		for (size_t i = nports * 2; i < cache->neps; i++) {
@@ -1281,9 +1533,9 @@ static void obj_decl(const struct pw_nft_obj *o, const char *table,
 {
 	const char *hook;
 	size_t hl = hook_line(o, &hook);
-	if (!strcmp(o->kind, "set"))
-		pw_buf_printf(out, "add set inet %s %s { %s }\n", table, o->name,
-			      o->body);
+	if (strcmp(o->kind, "chain"))
+		pw_buf_printf(out, "add %s inet %s %s { %s }\n", o->kind, table,
+			      o->name, o->body);
 	else
 		pw_buf_printf(out, "add chain inet %s %s { %.*s }\n", table,
 			      o->name, (int)hl, hook);
@@ -1323,6 +1575,10 @@ void pw_nft_script_full(const struct pw_nft *t, const char *table,
 	for (size_t i = 0; i < t->n; i++)
 		if (!strcmp(t->v[i].kind, "chain"))
 			obj_decl(&t->v[i], table, out);
+	/* verdict maps go to chains: after them */
+	for (size_t i = 0; i < t->n; i++)
+		if (!strcmp(t->v[i].kind, "map"))
+			obj_decl(&t->v[i], table, out);
 	for (size_t i = 0; i < t->n; i++)
 		if (!strcmp(t->v[i].kind, "chain"))
 			chain_rules(&t->v[i], table, out);
@@ -1331,8 +1587,9 @@ void pw_nft_script_full(const struct pw_nft *t, const char *table,
 /* Named by a hash of its content: the name says what it holds. */
 static bool content_named(const struct pw_nft_obj *o)
 {
-	return (o->name[0] == 's' || o->name[0] == 't' || o->name[0] == 'p') &&
-	       o->name[1] == '_';
+	/* sets, tier and policy chains by a hash of their content; maps too;
+	   action chains (a_, d_, x_) by the action and id they hold */
+	return strchr("stpmadx", o->name[0]) && o->name[1] == '_';
 }
 
 /* Does old's copy of o (NULL: none) hold what o holds? */
@@ -1364,9 +1621,13 @@ void pw_nft_delta_count(const struct pw_nft *old, const struct pw_nft *t,
 void pw_nft_script_delta(const struct pw_nft *old, const struct pw_nft *t,
 			 const char *table, struct pw_buf *out)
 {
-	/* new sets and chains first, so rules may refer to them */
+	/* new sets and chains first, so rules may refer to them, then the
+	   new verdict maps (whose elements go to chains) */
 	for (size_t i = 0; i < t->n; i++)
-		if (!find(old, t->v[i].kind, t->v[i].name))
+		if (strcmp(t->v[i].kind, "map") && !find(old, t->v[i].kind, t->v[i].name))
+			obj_decl(&t->v[i], table, out);
+	for (size_t i = 0; i < t->n; i++)
+		if (!strcmp(t->v[i].kind, "map") && !find(old, "map", t->v[i].name))
 			obj_decl(&t->v[i], table, out);
 	/* sets named by their role whose content changed (only "pods") */
 	for (size_t i = 0; i < t->n; i++) {
@@ -1394,11 +1655,16 @@ void pw_nft_script_delta(const struct pw_nft *old, const struct pw_nft *t,
 			pw_buf_printf(out, "flush chain inet %s %s\n", table, o->name);
 		chain_rules(o, table, out);
 	}
-	/* chains, then sets, that are gone */
+	/* what is gone: chains emptied, then maps (which go to chains),
+	   then chains, then sets */
 	for (size_t i = 0; i < old->n; i++)
 		if (!strcmp(old->v[i].kind, "chain") &&
 		    !find(t, "chain", old->v[i].name))
 			pw_buf_printf(out, "flush chain inet %s %s\n", table,
+				      old->v[i].name);
+	for (size_t i = 0; i < old->n; i++)
+		if (!strcmp(old->v[i].kind, "map") && !find(t, "map", old->v[i].name))
+			pw_buf_printf(out, "delete map inet %s %s\n", table,
 				      old->v[i].name);
 	for (size_t i = 0; i < old->n; i++)
 		if (!strcmp(old->v[i].kind, "chain") &&

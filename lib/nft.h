@@ -28,6 +28,18 @@
  *                         endpoint, in order: Allow sets the allow bit and
  *                         returns, Pass sets the pass bit (0x2) and
  *                         returns, Deny drops, Log logs
+ *   map m_<hash>          a run of Allow or Deny rules (below), as a verdict
+ *                         map whose elements go to the first rule that
+ *                         covers them:
+ *   chain a_D_ID, d_D_ID  the action of rule id ID in direction D (e, i)
+ *   chain x_D_ID          the namespace profile's id, for pods no policy
+ *                         applies to in D
+ *
+ * Every decision carries its rule id (lib/flow/ids.h): an Allow, or the
+ * profile, writes the id into its direction's half of the conntrack mark
+ * (egress 31..16, ingress 15..0) of the new connection; a Deny, and the
+ * end of a tier that denies, log the packet to NFLOG group
+ * PW_FLOW_NFLOG_GROUP with "pw D <e|i> ID " before dropping it.
  *
  * Consecutive rules of one action whose match is only "the other end's
  * address is in a set and the destination port in another" (the common
@@ -88,6 +100,11 @@ void pw_nft_build_opts(const struct pw_engine *e, const struct pw_dp_port *ports
 struct pw_nft_cache;
 struct pw_nft_cache *pw_nft_cache_new(void);
 void pw_nft_cache_free(struct pw_nft_cache *c);
+/* The rule ids the renders use (lib/flow/ids.h), kept by the caller and
+   set before the first render; without, the cache makes its own. */
+struct pw_flow_ids;
+void pw_nft_cache_set_ids(struct pw_nft_cache *c, struct pw_flow_ids *ids);
+struct pw_flow_ids *pw_nft_cache_ids(const struct pw_nft_cache *c);
 void pw_nft_cache_stats(const struct pw_nft_cache *c, size_t *hits, size_t *misses);
 void pw_nft_build_cached(const struct pw_engine *e, const struct pw_dp_port *ports,
 			 size_t nports, bool linear, struct pw_nft_cache *cache,

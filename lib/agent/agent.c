@@ -15,6 +15,7 @@
 #include "../explain.h"
 #include "../matrix-out.h"
 #include "../objects.h"
+#include "../flow/log.h"
 #include "../source/source.h"
 #include "agent.h"
 #include "http.h"
@@ -52,6 +53,7 @@ struct agent {
 	uint64_t hist[NBUCKETS + 1];
 	double hist_sum;
 	uint64_t hist_count;
+	struct pw_flowlog *flows; /* NULL: no flow log */
 };
 
 static void logf_(struct agent *a, const char *fmt, ...) PW_PRINTF(2, 3);
@@ -357,6 +359,11 @@ static int h_metrics(struct agent *a, struct pw_buf *out)
 	metric(out, "podwall_state_bytes", "gauge",
 	       "Memory held by the cluster, engine and matrix arenas");
 	pw_buf_printf(out, "podwall_state_bytes %zu\n", pw_world_bytes(&a->w));
+	if (a->flows) {
+		/* what the kernel reported up to now counts */
+		pw_flowlog_read(a->flows, a->w.e);
+		pw_flowlog_metrics(a->flows, out);
+	}
 	return 200;
 }
 
@@ -448,6 +455,46 @@ static int h_objects_change(struct agent *a, const struct pw_http_req *r,
 static int h_objects_get(struct agent *a, const struct pw_http_req *r,
 			 struct pw_buf *out, const char **type);
 
+static int flow_line(void *arg, const struct pw_flow *r)
+{
+	struct pw_buf *out = arg;
+	pw_flow_json(r, out);
+	pw_buf_putc(out, '\n');
+	return 0;
+}
+
+/* GET /v1/flows[?since=UNIX][&last=N]: stored records as JSON lines,
+   oldest first (the command line filters). */
+static int h_flows(struct agent *a, const struct pw_http_req *r, struct pw_buf *out,
+		   const char **type)
+{
+	struct pw_flowstore *st = a->flows ? pw_flowlog_store(a->flows) : NULL;
+	if (!st) {
+		pw_buf_puts(out, "no flow log: start the agent with --flows\n");
+		return 404;
+	}
+	/* what is held for the interval is flushed first */
+	struct pw_buf err;
+	pw_buf_init(&err);
+	pw_flowlog_read(a->flows, a->w.e);
+	pw_flowlog_tick(a->flows, (int64_t)time(NULL), true, &err);
+	struct pw_flow_filter f = { .action = -1 };
+	const char *since = pw_http_arg(r, "since"), *last = pw_http_arg(r, "last");
+	if (since)
+		f.since = strtoll(since, NULL, 10);
+	size_t limit = last ? strtoul(last, NULL, 10) : 0;
+	int rc = pw_flowstore_query(st, &f, limit, limit > 0, flow_line, out, &err);
+	if (rc < 0) {
+		pw_buf_reset(out);
+		pw_buf_printf(out, "%s\n", err.s ? err.s : "the flow store cannot be read");
+		pw_buf_release(&err);
+		return 500;
+	}
+	pw_buf_release(&err);
+	*type = "application/x-ndjson";
+	return 200;
+}
+
 static int handle(void *ctx, const struct pw_http_req *r, struct pw_buf *out,
 		  const char **type, const char **exit)
 {
@@ -464,6 +511,8 @@ static int handle(void *ctx, const struct pw_http_req *r, struct pw_buf *out,
 		*type = "text/plain; version=0.0.4; charset=utf-8";
 		return h_metrics(a, out);
 	}
+	if (is(r, "GET", "/v1/flows"))
+		return h_flows(a, r, out, type);
 	if (!a->ready && strncmp(r->path, "/v1/changes", 11)) {
 		pw_buf_puts(out, "not ready: no full sync yet\n");
 		return 503;
@@ -871,6 +920,21 @@ int pw_agent_run(const struct pw_agent_opts *o, volatile sig_atomic_t *stop)
 		a.have_dp = true;
 		a.dp.services = o->services;
 		a.dp.linear = o->linear;
+		if (o->flows) {
+			struct pw_flowlog_opts fo = { .store = o->flows,
+						      .level = (enum pw_flow_level)o->flow_level,
+						      .interval = o->flow_interval,
+						      .max_age = o->flow_max_age,
+						      .max_bytes = o->flow_max_bytes,
+						      .netns_fd = a.dp.netns_fd };
+			a.flows = pw_flowlog_open(&fo, &err);
+			if (!a.flows) {
+				logf_(&a, "flow log: %s", err.s);
+				goto out;
+			}
+			/* the rules carry the ids the reports are read with */
+			a.dp.ids = pw_flowlog_ids(a.flows);
+		}
 		/* what the kernel holds: a restarted agent changes only what
 		   differs */
 		if (pw_dp_read(&a.dp, &err) < 0) {
@@ -895,21 +959,39 @@ int pw_agent_run(const struct pw_agent_opts *o, volatile sig_atomic_t *stop)
 	full_sync(&a, "initial sync");
 	rc = 0;
 	while (!*stop) {
-		struct pollfd p[3];
-		int hf[2];
+		struct pollfd p[5];
+		int hf[2], ff[2];
 		size_t nh = a.http ? pw_http_fds(a.http, hf) : 0;
+		size_t nf = a.flows ? pw_flowlog_fds(a.flows, ff) : 0;
 		p[0] = (struct pollfd){ a.src.ops->fd(&a.src), POLLIN, 0 };
 		for (size_t i = 0; i < nh; i++)
 			p[1 + i] = (struct pollfd){ hf[i], POLLIN, 0 };
+		for (size_t i = 0; i < nf; i++)
+			p[1 + nh + i] = (struct pollfd){ ff[i], POLLIN, 0 };
 		/* waste to reclaim: when nothing is waiting */
 		bool reclaim = pw_world_wants_reclaim(&a.w);
 		int wait = reclaim ? 20 : 1000;
 		int ht = a.http ? pw_http_timeout(a.http) : -1;
 		if (ht >= 0 && ht < wait)
 			wait = ht;
-		int n = poll(p, 1 + (nfds_t)nh, wait);
+		if (a.flows) {
+			struct pw_buf ferr;
+			pw_buf_init(&ferr);
+			int ft = pw_flowlog_tick(a.flows, (int64_t)time(NULL), false, &ferr);
+			if (ferr.len)
+				logf_(&a, "flow log: %s", ferr.s);
+			pw_buf_release(&ferr);
+			if (ft < wait)
+				wait = ft > 0 ? ft : 1;
+		}
+		int n = poll(p, 1 + (nfds_t)(nh + nf), wait);
 		if (n < 0 && errno != EINTR)
 			break;
+		bool reported = false;
+		for (size_t i = 0; n > 0 && i < nf; i++)
+			reported |= (p[1 + nh + i].revents & POLLIN) != 0;
+		if (reported)
+			pw_flowlog_read(a.flows, a.w.e);
 		if (n == 0 && reclaim && wait == 20) {
 			struct pw_diags d;
 			struct pw_commit c;
@@ -940,6 +1022,8 @@ int pw_agent_run(const struct pw_agent_opts *o, volatile sig_atomic_t *stop)
 	}
 out:
 	pw_http_stop(a.http);
+	/* what the interval held goes to the store */
+	pw_flowlog_close(a.flows);
 	pw_source_close(&a.src);
 	pw_world_release(&a.w);
 	if (a.have_dp)

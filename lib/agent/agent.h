@@ -48,6 +48,12 @@ struct pw_agent_opts {
 	bool services;	     /* translate Service addresses too */
 	bool linear;	     /* nftables: one rule per policy rule (a benchmark's
 				baseline, as iptables-based dataplanes have it) */
+	/* the flow log (lib/flow/log.h): flows NULL: none */
+	const char *flows;   /* a flow store spec */
+	int flow_interval;   /* seconds (0: 15) */
+	int flow_level;	     /* enum pw_flow_level */
+	int64_t flow_max_age;
+	uint64_t flow_max_bytes;
 	unsigned engine_flags;
 	uint32_t replicas;   /* pods per workload without pods (0: 1) */
 	/* the lab's hooks (see struct pw_world_opts); NULL: a node's */

@@ -74,6 +74,9 @@ struct pw_dp {
 	int netns_fd; /* the namespace to program, or -1: this process's */
 	bool services; /* also translate Service addresses (kube-proxy-like) */
 	bool linear;   /* nftables: one rule per policy rule (benchmark baseline) */
+	/* the rule ids rendered rules carry (lib/flow/ids.h), the flow log's;
+	   NULL: the backend keeps its own */
+	struct pw_flow_ids *ids;
 	void *held;    /* the backend's record of what the kernel holds */
 	bool read_done;
 };

@@ -132,8 +132,11 @@ static struct pw_dp_table *nft_render(struct pw_dp *dp, const struct pw_engine *
 	struct pw_dp_table *t = pw_xcalloc(1, sizeof(*t));
 	pw_nft_init(&t->t);
 	struct held *h = held_of(dp);
-	if (!h->cache)
+	if (!h->cache) {
 		h->cache = pw_nft_cache_new();
+		if (dp->ids)
+			pw_nft_cache_set_ids(h->cache, dp->ids);
+	}
 	pw_nft_build_cached(e, ports, n, dp->linear, h->cache, &t->t);
 	if (dp->services)
 		pw_nft_add_services(e->c, &t->t);
@@ -223,7 +226,7 @@ static int nft_read(struct pw_dp *dp, struct pw_buf *err)
 	int rc = 0;
 	if (run(dp, cmd, NULL, true, &e2) == 0) {
 		h->exists = true;
-		snprintf(cmd, sizeof(cmd), "list sets inet\nlist chains inet");
+		snprintf(cmd, sizeof(cmd), "list sets inet\nlist maps inet\nlist chains inet");
 		rc = run(dp, cmd, &out, true, err);
 		if (!rc && out.s) {
 			/* two JSON documents, one per command, one per line */
@@ -231,6 +234,7 @@ static int nft_read(struct pw_dp *dp, struct pw_buf *err)
 			for (char *line = strtok_r(out.s, "\n", &save); line;
 			     line = strtok_r(NULL, "\n", &save)) {
 				json_names(line, "set", dp->table, &h->t);
+				json_names(line, "map", dp->table, &h->t);
 				json_names(line, "chain", dp->table, &h->t);
 			}
 		}
@@ -264,7 +268,7 @@ static int nft_apply(struct pw_dp *dp, struct pw_dp_table *t,
 			   &delta->deleted);
 	delta->bytes = script.len;
 	for (size_t i = 0; i < t->t.n; i++) {
-		if (!strcmp(t->t.v[i].kind, "set"))
+		if (strcmp(t->t.v[i].kind, "chain"))
 			delta->sets++;
 		else
 			delta->chains++;

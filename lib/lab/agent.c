@@ -48,9 +48,20 @@ void pw_lab_node_log(const struct pw_lab *lb, int node, char out[static 512])
 	node_file(lb, node, "log", out);
 }
 
+void pw_lab_node_flows(const struct pw_lab *lb, int node, char out[static 600])
+{
+	char f[64], p[512];
+	if (node > 0)
+		snprintf(f, sizeof(f), "flows-%d.db", node);
+	else
+		snprintf(f, sizeof(f), "flows.db");
+	pw_lab_path(lb, f, p);
+	snprintf(out, 600, "sqlite:%s", p);
+}
+
 int pw_lab_start_agent(const struct pw_lab *lb, int node, struct pw_buf *err)
 {
-	char src[512], source[520], sock[512], log[512], ns[128];
+	char src[512], source[520], sock[512], log[512], ns[128], flows[600], ivl[16];
 	pw_lab_source_dir(lb, src);
 	snprintf(source, sizeof(source), "dir:%s", src);
 	if (lb->etcd) {
@@ -61,6 +72,8 @@ int pw_lab_start_agent(const struct pw_lab *lb, int node, struct pw_buf *err)
 	pw_lab_node_socket(lb, node, sock);
 	pw_lab_node_log(lb, node, log);
 	pw_lab_node_ns(lb, node, ns);
+	pw_lab_node_flows(lb, node, flows);
+	snprintf(ivl, sizeof(ivl), "%ds", lb->flow_interval > 0 ? lb->flow_interval : 15);
 	pid_t pid = fork();
 	if (pid < 0) {
 		pw_buf_printf(err, "cannot start the agent: %s", strerror(errno));
@@ -100,6 +113,10 @@ int pw_lab_start_agent(const struct pw_lab *lb, int node, struct pw_buf *err)
 			argv[n++] = (char *)lb->nodes[node];
 		}
 		argv[n++] = "--services";
+		argv[n++] = "--flows";
+		argv[n++] = flows;
+		argv[n++] = "--flow-interval";
+		argv[n++] = ivl;
 		if (lb->flags & PW_ENGINE_IPBLOCK_EXCLUDES_PODS)
 			argv[n++] = "--ipblock-excludes-pods";
 		if (lb->flags & PW_ENGINE_HOSTNET_AS_PODS)

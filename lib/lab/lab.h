@@ -95,6 +95,7 @@ struct pw_lab {
 	char nodes[PW_LAB_MAX_NODES][64]; /* their names */
 	int node;	  /* an agent's own node; -1: every node */
 	bool etcd;	  /* its datastore is an etcd cluster (else source/) */
+	int flow_interval; /* the agents' flow log interval, s (0: default) */
 	int lock_fd;	  /* -1 when not locked */
 	unsigned flags;	  /* engine flags */
 	uint32_t replicas;
@@ -186,6 +187,9 @@ void pw_lab_source_dir(const struct pw_lab *lb, char out[static 512]);
 void pw_lab_agent_socket(const struct pw_lab *lb, char out[static 512]);
 void pw_lab_node_socket(const struct pw_lab *lb, int node, char out[static 512]);
 void pw_lab_node_log(const struct pw_lab *lb, int node, char out[static 512]);
+/* The flow store of node i's agent: "sqlite:STATE/flows.db" (node 0),
+   "sqlite:STATE/flows-I.db". */
+void pw_lab_node_flows(const struct pw_lab *lb, int node, char out[static 600]);
 
 /* The agent's hooks (struct pw_agent_opts; arg: the lab, its state read,
    lb.node its own node or -1).  prepare: pw_lab_assign_shared; port_of:

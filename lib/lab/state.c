@@ -304,6 +304,8 @@ int pw_lab_read(struct pw_lab *lb, struct pw_buf *err)
 			lb->next++;
 		else if (!strcmp(line, "datastore etcd"))
 			lb->etcd = true;
+		else if (!strncmp(line, "flow-interval ", 14))
+			lb->flow_interval = atoi(line + 14);
 		else if (!strncmp(line, "node ", 5) && lb->nnodes <= PW_LAB_MAX_NODES) {
 			/* "node I NAME", in order */
 			int i = -1;
@@ -360,6 +362,8 @@ int pw_lab_write(struct pw_lab *lb, struct pw_buf *err)
 	pw_buf_printf(&b, "replicas %u\nflags %u\n", lb->replicas, lb->flags);
 	if (lb->etcd)
 		pw_buf_puts(&b, "datastore etcd\n");
+	if (lb->flow_interval)
+		pw_buf_printf(&b, "flow-interval %d\n", lb->flow_interval);
 	for (int i = 0; pw_lab_has_underlay(lb) && i < lb->nnodes; i++)
 		pw_buf_printf(&b, "node %d %s\n", i, lb->nodes[i]);
 	for (int i = 0; i < lb->next; i++) {
