@@ -37,7 +37,11 @@
  * are lists of "k=v", dest_domains of names, policies and pending_policies
  * of "tier|policy|rule|action": = and IN match when any entry matches,
  * != and NOT IN when none does.  A numeric field takes only numbers;
- * proto takes a name ("tcp") or a number (6).
+ * proto takes a name ("tcp") or a number (6); dest_service_port (Calico's
+ * name) is also dest_service_port_name (podwall's JSON).
+ *
+ * Loaded alerts are the cluster's alerts[0..nalerts) (lib/model.h): there
+ * is no separate load step, so that every command refuses a bad one.
  */
 #ifndef PW_FLOW_ALERT_H
 #define PW_FLOW_ALERT_H
