@@ -167,5 +167,7 @@ int flows_agent_query(const char *agent, const struct pw_flow_filter *f,
    (read-only), printing errors; 0 or -1.  See cli/cmd-flows.c. */
 int flows_open_stores(const char *const *specs, size_t n, struct flows_stores *out);
 void flows_release(struct flows_stores *st);
+/* `podwall alerts eval` (cli/alerts-eval.c): argv[0] is "eval" */
+int cmd_alerts_eval(int argc, char **argv);
 
 #endif

@@ -13,9 +13,12 @@
 
 static const char alerts_usage[] =
 	"usage: podwall alerts --store SPEC [--store SPEC ...] [options]\n"
+	"       podwall alerts eval -f FILE ...   (podwall alerts eval --help)\n"
 	"\n"
 	"Print the alerts raised (GlobalAlerts) that a flow store keeps, oldest\n"
-	"first (merged by time when there are several stores).\n"
+	"first (merged by time when there are several stores).  `podwall alerts\n"
+	"eval` prints the alerts GlobalAlerts would raise over flow records, without\n"
+	"an agent.\n"
 	"\n"
 	"      --store SPEC        sqlite:FILE, jsonl:DIR, or a path (a directory or\n"
 	"                          *.jsonl: JSON lines; another: SQLite); repeatable\n"
@@ -62,6 +65,8 @@ static void clean(char *s)
 
 int cmd_alerts(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "eval"))
+		return cmd_alerts_eval(argc - 1, argv + 1);
 	const char **specs = pw_xcalloc((size_t)argc + 1, sizeof(*specs));
 	size_t nspecs = 0;
 	const char *output = NULL;

@@ -99,6 +99,8 @@ void pw__load_configmap(struct ld *l, struct meta *m);
    spec.hostNetwork as the pod's loader read it. */
 struct pw_pss_pod *pw__load_pss(struct ld *l, yaml_node_t *meta, yaml_node_t *spec,
 				bool host_network);
+/* lib/flow/alert.c */
+void pw__load_globalalert(struct ld *l, struct meta *m);
 /* JSON of aws eks describe-access-entry, list-access-entries and
    list-associated-access-policies; false if obj is none of them. */
 bool pw__load_eks_json(struct ld *l, yaml_node_t *obj);

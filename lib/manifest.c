@@ -984,6 +984,8 @@ static const struct kind_entry kinds[] = {
 	{ "RoleBinding", "rbac.authorization.k8s.io", true, pw__load_binding },
 	{ "BaselineAdminNetworkPolicy", "policy.networking.k8s.io", false, pw__load_admin_policy },
 	{ "ClusterNetworkPolicy", "policy.networking.k8s.io", false, pw__load_admin_policy },
+	{ "GlobalAlert", "projectcalico.org", false, pw__load_globalalert },
+	{ "GlobalAlert", "crd.projectcalico.org", false, pw__load_globalalert },
 	{ "GlobalNetworkPolicy", "projectcalico.org", false, pw__load_calico_policy },
 	{ "GlobalNetworkPolicy", "crd.projectcalico.org", false, pw__load_calico_policy },
 	{ "GlobalNetworkSet", "projectcalico.org", false, pw__load_calico_netset },

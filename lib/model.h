@@ -199,6 +199,7 @@ struct pw_netset {
 };
 
 struct pw_rbac_data;
+struct pw_alert; /* lib/flow/alert.h */
 
 struct pw_sa {
 	const char *name;
@@ -356,6 +357,10 @@ struct pw_cluster {
 	/* Roles, bindings, aws-auth and EKS access entries (lib/rbac/rbac.h);
 	   NULL when the input holds none */
 	struct pw_rbac_data *rbac;
+	/* GlobalAlerts (lib/flow/alert.h), parsed and checked */
+	struct pw_alert *alerts;
+	uint32_t nalerts;
+	size_t nalerts_cap;
 	uint32_t template_replicas; /* pods per workload without pods (0 = 1) */
 	/* As `kubectl apply -n NS`: the namespace of namespaced objects that
 	   give none, and one that gives another is an error.  NULL: objects

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "world.h"
+#include "flow/alert.h"
 
 static double now_ms(void)
 {
@@ -313,6 +314,7 @@ static bool has_other_objects(const struct pw_cluster *c, const char *name)
 	FROM(c->ings, c->nings)
 	FROM(c->tiers, c->ntiers)
 	FROM(c->netsets, c->nnetsets)
+	FROM(c->alerts, c->nalerts)
 	for (uint32_t i = 0; i < c->nns; i++)
 		if (c->nss[i].declared && same_file(&c->nss[i].pos, name))
 			return true;
@@ -348,7 +350,7 @@ static const char *why_not_incremental(const struct pw_world *w,
 	if (has_other_objects(c, p->name))
 		return "the document held objects other than policies";
 	if (s->npods || s->nwls || s->nsvcs || s->neps || s->nings || s->ntiers ||
-	    s->nnetsets || s->nsas || s->nskipped)
+	    s->nnetsets || s->nsas || s->nskipped || s->nalerts)
 		return "the document holds objects other than policies";
 	for (uint32_t i = 0; i < s->nns; i++)
 		if (s->nss[i].declared || pw_cluster_find_ns(c, s->nss[i].name) < 0)

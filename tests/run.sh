@@ -99,6 +99,8 @@ run_parallel sh "$here/scale/run.sh"
 run_parallel sh "$here/kube/run.sh"
 # flow records and their stores, podwall flows and alerts (no root)
 run_parallel sh "$here/flows/run.sh"
+# GlobalAlerts: podwall alerts eval, and loading (no root)
+run_parallel sh "$here/alerts/run.sh"
 finish_all
 # the agent and the lab need root (network namespaces, nftables); CI runs
 # as root
