@@ -158,6 +158,8 @@ struct flows_stores {
 /* The sources of lab NAME: each node's agent where it answers, else the
    node's store file.  0, or -1 (printed). */
 int flows_lab_sources(const char *lab, struct flows_stores *out);
+/* The same, store files only (what the agents wrote). */
+int flows_lab_files(const char *lab, struct flows_stores *out);
 /* The records of an agent (socket or URL) matching f, each to take.
    0, or -1 with the reason in err. */
 int flows_agent_query(const char *agent, const struct pw_flow_filter *f,

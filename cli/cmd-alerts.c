@@ -13,6 +13,7 @@
 
 static const char alerts_usage[] =
 	"usage: podwall alerts --store SPEC [--store SPEC ...] [options]\n"
+	"       podwall alerts --lab NAME [options]\n"
 	"       podwall alerts eval -f FILE ...   (podwall alerts eval --help)\n"
 	"\n"
 	"Print the alerts raised (GlobalAlerts) that a flow store keeps, oldest\n"
@@ -22,6 +23,7 @@ static const char alerts_usage[] =
 	"\n"
 	"      --store SPEC        sqlite:FILE, jsonl:DIR, or a path (a directory or\n"
 	"                          *.jsonl: JSON lines; another: SQLite); repeatable\n"
+	"      --lab NAME          the stores of lab NAME's agents (each node's)\n"
 	"      --since T           raised at or after T: a duration ago (30s, 5m, 2h,\n"
 	"                          1d), RFC 3339 or Unix seconds\n"
 	"  -o, --output FORMAT     table (default) or json (one object a line)\n"
@@ -69,7 +71,7 @@ int cmd_alerts(int argc, char **argv)
 		return cmd_alerts_eval(argc - 1, argv + 1);
 	const char **specs = pw_xcalloc((size_t)argc + 1, sizeof(*specs));
 	size_t nspecs = 0;
-	const char *output = NULL;
+	const char *output = NULL, *lab = NULL;
 	int64_t since = 0, now = (int64_t)time(NULL);
 	int rc = EXIT_USAGE;
 	struct flows_stores st = { 0 };
@@ -86,6 +88,10 @@ int cmd_alerts(int argc, char **argv)
 		}
 		if ((v = cli_optval(argc, argv, &i, NULL, "--store", &bad))) {
 			specs[nspecs++] = v;
+			continue;
+		}
+		if (!bad && (v = cli_optval(argc, argv, &i, NULL, "--lab", &bad))) {
+			lab = v;
 			continue;
 		}
 		if (!bad && (v = cli_optval(argc, argv, &i, NULL, "--since", &bad))) {
@@ -113,12 +119,14 @@ int cmd_alerts(int argc, char **argv)
 		cli_error("alerts: -o %s: want table or json", cli_q(output));
 		goto out;
 	}
-	if (!nspecs) {
-		cli_error("alerts: give the store with --store SPEC");
+	if (!nspecs && !lab) {
+		cli_error("alerts: give the store with --store SPEC or --lab NAME");
 		fputs(alerts_usage, stderr);
 		goto out;
 	}
 	if (flows_open_stores(specs, nspecs, &st) < 0)
+		goto out;
+	if (lab && flows_lab_files(lab, &st) < 0)
 		goto out;
 	for (size_t i = 0; i < st.n; i++) {
 		pw_buf_reset(&err);

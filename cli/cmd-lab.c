@@ -1166,7 +1166,7 @@ static const struct lab_cmd lab_cmds[] = {
 	  "down stops it.  Default: dir, the lab's own directory of manifests.\n"
 	  "\n"
 	  "Every agent keeps a flow log in the lab's directory (flows.db, and\n"
-	  "flows-<i>.db for node i): podwall flows --lab NAME reads them.\n"
+	  "flows-<i>.db for node i), which podwall flows reads by the lab's name.\n"
 	  "\n"
 	  "  -f, --filename PATH       manifests: file or directory (recursive)\n"
 	  "%s"

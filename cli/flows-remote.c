@@ -58,7 +58,7 @@ int flows_agent_query(const char *agent, const struct pw_flow_filter *f,
 	return rc < 0 ? -1 : 0;
 }
 
-int flows_lab_sources(const char *name, struct flows_stores *out)
+static int lab_sources(const char *name, bool agents, struct flows_stores *out)
 {
 	struct pw_lab lb;
 	struct pw_buf err;
@@ -78,7 +78,7 @@ int flows_lab_sources(const char *name, struct flows_stores *out)
 		struct pw_buf body;
 		pw_buf_init(&body);
 		pw_buf_reset(&err);
-		bool up = access(sock, F_OK) == 0 &&
+		bool up = agents && access(sock, F_OK) == 0 &&
 			  pw_http_call(sock, "GET", "/healthz", NULL, 0, 2000, &status, &body,
 				       &err) == 0 && status == 200;
 		pw_buf_release(&body);
@@ -104,4 +104,14 @@ int flows_lab_sources(const char *name, struct flows_stores *out)
 	pw_buf_release(&err);
 	pw_lab_release(&lb);
 	return rc;
+}
+
+int flows_lab_sources(const char *name, struct flows_stores *out)
+{
+	return lab_sources(name, true, out);
+}
+
+int flows_lab_files(const char *name, struct flows_stores *out)
+{
+	return lab_sources(name, false, out);
 }

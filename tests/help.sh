@@ -31,6 +31,7 @@ value_of() {
 	PROTO/N) echo TCP/80 ;;
 	FORMAT) echo tsv ;;
 	KIND) echo etcd ;;
+	DURATION) echo 2s ;;
 	*) echo /dev/null ;;
 	esac
 }

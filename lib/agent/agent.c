@@ -977,7 +977,13 @@ int pw_agent_run(const struct pw_agent_opts *o, volatile sig_atomic_t *stop)
 		if (a.flows) {
 			struct pw_buf ferr;
 			pw_buf_init(&ferr);
-			int ft = pw_flowlog_tick(a.flows, (int64_t)time(NULL), false, &ferr);
+			int64_t now = (int64_t)time(NULL);
+			int ft = pw_flowlog_tick(a.flows, now, false, &ferr);
+			size_t raised = pw_flowlog_alerts(a.flows, a.w.c, now, &ferr);
+			if (raised)
+				logf_(&a, "alerts: %zu raised", raised);
+			if (a.w.c && a.w.c->nalerts && ft > 1000)
+				ft = 1000; /* alerts are due by the second */
 			if (ferr.len)
 				logf_(&a, "flow log: %s", ferr.s);
 			pw_buf_release(&ferr);

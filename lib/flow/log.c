@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alert.h"
 #include "log.h"
 
 struct pw_flowlog {
@@ -19,6 +20,12 @@ struct pw_flowlog {
 	struct pw_engine staged;
 	bool have_staged;
 	uint64_t written, dropped;
+	/* when each GlobalAlert last ran, by name */
+	struct pw_strmap alert_last; /* name -> index + 1 into last */
+	char **alert_names;
+	int64_t *last;
+	size_t nlast;
+	uint64_t raised;
 };
 
 struct pw_flowlog *pw_flowlog_open(const struct pw_flowlog_opts *o, struct pw_buf *err)
@@ -54,6 +61,7 @@ struct pw_flowlog *pw_flowlog_open(const struct pw_flowlog_opts *o, struct pw_bu
 			goto fail;
 	}
 	f->aggr = pw_flow_aggr_new(o->level, o->interval ? o->interval : 15);
+	pw_strmap_init(&f->alert_last);
 	return f;
 fail:
 	pw_flowlog_close(f);
@@ -76,6 +84,11 @@ void pw_flowlog_close(struct pw_flowlog *f)
 	pw_flow_ids_free(f->ids);
 	if (f->have_staged)
 		pw_engine_release(&f->staged);
+	pw_strmap_release(&f->alert_last);
+	for (size_t i = 0; i < f->nlast; i++)
+		free(f->alert_names[i]);
+	free(f->alert_names);
+	free(f->last);
 	free(f);
 }
 
@@ -171,6 +184,58 @@ int pw_flowlog_tick(struct pw_flowlog *f, int64_t now, bool force, struct pw_buf
 	return pw_flow_aggr_due_in(f->aggr, now) * 1000;
 }
 
+struct recs {
+	struct pw_flow *v;
+	size_t n, cap;
+};
+
+static int take(void *arg, const struct pw_flow *r)
+{
+	struct recs *rs = arg;
+	if (rs->n == rs->cap) {
+		rs->cap = rs->cap ? rs->cap * 2 : 64;
+		rs->v = pw_xrealloc(rs->v, rs->cap * sizeof(*rs->v));
+	}
+	rs->v[rs->n++] = *r;
+	return 0;
+}
+
+size_t pw_flowlog_alerts(struct pw_flowlog *f, const struct pw_cluster *c, int64_t now,
+			 struct pw_buf *err)
+{
+	size_t raised = 0;
+	for (uint32_t i = 0; c && f->store && i < c->nalerts; i++) {
+		const struct pw_alert *a = &c->alerts[i];
+		void *x = pw_strmap_get(&f->alert_last, a->name);
+		if (!x) {
+			f->alert_names = pw_xrealloc(f->alert_names, (f->nlast + 1) * sizeof(char *));
+			f->last = pw_xrealloc(f->last, (f->nlast + 1) * sizeof(*f->last));
+			f->alert_names[f->nlast] = pw_xstrdup(a->name);
+			f->last[f->nlast] = 0;
+			x = (void *)(uintptr_t)++f->nlast;
+			pw_strmap_put(&f->alert_last, f->alert_names[f->nlast - 1], x);
+		}
+		if (!pw_alert_due(a, now, &f->last[(uintptr_t)x - 1]))
+			continue;
+		/* the records of its lookback */
+		struct pw_flow_filter flt = { .action = -1, .since = now - a->lookback + 1 };
+		struct recs rs = { 0 };
+		if (pw_flowstore_query(f->store, &flt, 0, false, take, &rs, err) < 0) {
+			free(rs.v);
+			continue;
+		}
+		struct pw_alert_event *ev = NULL;
+		size_t n = pw_alert_eval(a, rs.v, rs.n, now, &ev);
+		for (size_t k = 0; k < n; k++)
+			if (pw_flowstore_add_alert(f->store, &ev[k], err) == 0)
+				raised++;
+		free(ev);
+		free(rs.v);
+	}
+	f->raised += raised;
+	return raised;
+}
+
 void pw_flowlog_metrics(const struct pw_flowlog *f, struct pw_buf *out)
 {
 	pw_flow_aggr_metrics(f->aggr, out);
@@ -184,12 +249,16 @@ void pw_flowlog_metrics(const struct pw_flowlog *f, struct pw_buf *out)
 		      "# HELP podwall_flow_reports_lost_total Kernel reports lost (socket full)\n"
 		      "# TYPE podwall_flow_reports_lost_total counter\n"
 		      "podwall_flow_reports_lost_total %llu\n"
+		      "# HELP podwall_alerts_raised_total GlobalAlert events raised\n"
+		      "# TYPE podwall_alerts_raised_total counter\n"
+		      "podwall_alerts_raised_total %llu\n"
 		      "# HELP podwall_flow_rule_ids Rule ids given, per direction\n"
 		      "# TYPE podwall_flow_rule_ids gauge\n"
 		      "podwall_flow_rule_ids{direction=\"egress\"} %u\n"
 		      "podwall_flow_rule_ids{direction=\"ingress\"} %u\n",
 		      (unsigned long long)f->written, (unsigned long long)f->dropped,
 		      (unsigned long long)(f->cap ? pw_flow_capture_lost(f->cap) : 0),
+		      (unsigned long long)f->raised,
 		      pw_flow_ids_count(f->ids, PW_EGRESS),
 		      pw_flow_ids_count(f->ids, PW_INGRESS));
 }

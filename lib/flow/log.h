@@ -4,7 +4,8 @@
  * policies do to real traffic.  It owns the pipeline
  *
  *   rule ids (ids.h) -> the kernel's reports (capture.h) -> records
- *   (aggr.h) -> the store (store.h), and /metrics
+ *   (aggr.h) -> the store (store.h) -> GlobalAlerts (alert.h), and
+ *   /metrics
  *
  * The dataplane renders with pw_flowlog_ids() so that the rules carry the
  * ids the reports are read back with.  Reports are named against the
@@ -42,6 +43,13 @@ void pw_flowlog_read(struct pw_flowlog *f, const struct pw_engine *e);
    the milliseconds until the next flush is due.  Errors of the store are
    appended to err (records are then counted as dropped). */
 int pw_flowlog_tick(struct pw_flowlog *f, int64_t now, bool force, struct pw_buf *err);
+/*
+ * Run the GlobalAlerts of c that are due at now (by their period) over the
+ * stored records of their lookback; each event raised goes to the store.
+ * Returns the events raised; errors are appended to err.
+ */
+size_t pw_flowlog_alerts(struct pw_flowlog *f, const struct pw_cluster *c, int64_t now,
+			 struct pw_buf *err);
 /* Prometheus text. */
 void pw_flowlog_metrics(const struct pw_flowlog *f, struct pw_buf *out);
 /* The store (NULL: none). */

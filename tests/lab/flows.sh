@@ -29,9 +29,35 @@ C=$here/cases/106-seed004-blocked-ips
 STATE=/run/podwall/lab/$LAB
 SOCK=$STATE/agent.sock
 
-$PODWALL lab up -f "$C" --name $LAB --flow-interval 1s --external 198.51.100.77 \
-	--external 198.51.100.78 --external 203.0.113.10 > "$TMP/up" 2>&1 ||
+$PODWALL lab up -f "$C" -f "$here/lab/flows/alert.yaml" --name $LAB --flow-interval 1s \
+	--external 198.51.100.77 --external 198.51.100.78 --external 203.0.113.10 > "$TMP/up" 2>&1 ||
 	fail "flows: lab up: $(tail -3 "$TMP/up")"
+
+# 3. seed 004's alert: traffic from elsewhere raises nothing, traffic from
+#    the blocked address raises it (lab exec traffic shows up too)
+connect() { # FROM: a TCP connection to default/frontend:8080
+	$PODWALL lab exec --name $LAB "$1" -- curl -s -m 2 -o /dev/null http://10.100.2.10:8080/ \
+		> /dev/null 2>&1
+}
+connect 198.51.100.78
+sleep 3
+$PODWALL flows --lab $LAB --from 198.51.100.78 --to default/frontend -o json > "$TMP/f78" 2>&1
+grep -q '"action":"allow"' "$TMP/f78" && pass || fail "flows: lab exec from .78 has no record: $(head -c 300 "$TMP/f78")"
+$PODWALL alerts --lab $LAB -o json > "$TMP/alerts" 2>&1 || fail "flows: alerts --lab: $(head -2 "$TMP/alerts")"
+[ ! -s "$TMP/alerts" ] && pass || fail "flows: an alert without traffic from the blocked address: $(head -c 400 "$TMP/alerts")"
+connect 198.51.100.77
+i=0
+until $PODWALL alerts --lab $LAB -o json 2> /dev/null | grep -q blocked-ips || [ $i -ge 20 ]; do
+	sleep 0.5
+	i=$((i + 1))
+done
+$PODWALL alerts --lab $LAB -o json > "$TMP/alerts" 2>&1
+grep -q '"name":"blocked-ips"' "$TMP/alerts" && pass || fail "flows: blocked-ips not raised: $(head -c 400 "$TMP/alerts")"
+grep -q '\[blocked-ip\] 198.51.100.77 from ip-address-list networkset attempted to access default/frontend' "$TMP/alerts" &&
+	pass || fail "flows: the alert's summary: $(head -c 600 "$TMP/alerts")"
+grep -q '198.51.100.78' "$TMP/alerts" && fail "flows: an alert names .78: $(head -c 400 "$TMP/alerts")" || pass
+$PODWALL alerts --lab $LAB > "$TMP/alerts-table" 2>&1
+grep -q 'blocked-ips' "$TMP/alerts-table" && pass || fail "flows: alerts table: $(head -3 "$TMP/alerts-table")"
 
 # 1. every connection probed has its records
 $PODWALL lab probe --name $LAB --port TCP/8080 --port TCP/80 -o tsv > "$TMP/probe" 2> "$TMP/err"
