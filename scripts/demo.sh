@@ -24,7 +24,7 @@ fi
 $P lab down --name demo > /dev/null 2>&1 || true
 trap '$P lab down --name demo > /dev/null 2>&1' EXIT INT TERM
 note "The pods as network namespaces, before any policy"
-run $P lab up --name demo -f $EX/namespace.yaml -f $EX/pods.yaml
+run $P lab up --name demo -f $EX/namespace.yaml -f $EX/pods.yaml --flow-interval 1s
 run $P lab probe --name demo --port TCP/80
 note "Apply allow-red-ingress and deny-blue-ingress"
 run $P lab apply --name demo -f $EX/policies.yaml
@@ -32,5 +32,8 @@ run $P lab probe --name demo --port TCP/80
 note "kubectl exec, as in the seed: curl from blue to red works, red to blue times out"
 run $P lab exec $NS/k-shop-blue --name demo -- curl -sS -m 2 http://10.10.0.194/
 run $P lab exec $NS/k-shop-red --name demo -- curl -sS -m 2 http://10.10.0.210/
+note "Which policy dropped it: the flow log of the lab's agent (Calico's flow log fields)"
+sleep 2
+run $P flows --lab demo --from $NS/k-shop-red --to $NS/k-shop-blue --verdict denied
 run $P lab down --name demo
 trap - EXIT INT TERM
