@@ -120,6 +120,11 @@ bench: podwall build/rel/engine-bench build/rel/flip build/rel/churn
 		PODWALL=$(CURDIR)/podwall FLIP=$(CURDIR)/build/rel/flip sh bench/nodes.sh; \
 	else echo "lab benchmarks: not run (need root)"; fi
 
+build/rel/flows-bench: bench/flows-bench.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 build/rel/churn: bench/churn.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Reports to records (lib/flow/aggr.h). */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +21,10 @@ struct pw_flow_aggr {
 	char **keys;
 	size_t n, cap;
 	struct pw_strmap index; /* key -> index + 1 */
-	struct pw_strmap seen;	/* "index:flow" -> 1 (num_flows) */
-	char **seen_keys;
-	size_t nseen, seen_cap;
+	/* (record, connection) pairs met in the interval (num_flows): an
+	   open-addressing set of hashes, 0 free */
+	uint64_t *seen;
+	size_t nseen, seen_cap; /* cap: a power of two */
 	/* the cluster the lookups were made for */
 	uint64_t serial;
 	struct addr_pod { uint32_t a, pod; } *byaddr;
@@ -52,7 +54,6 @@ struct pw_flow_aggr *pw_flow_aggr_new(enum pw_flow_level level, int interval_s)
 	a->level = level;
 	a->interval = interval_s > 0 ? interval_s : 15;
 	pw_strmap_init(&a->index);
-	pw_strmap_init(&a->seen);
 	pw_strmap_init(&a->step_index);
 	return a;
 }
@@ -62,13 +63,11 @@ static void clear_interval(struct pw_flow_aggr *a)
 	for (size_t i = 0; i < a->n; i++)
 		free(a->keys[i]);
 	a->n = 0;
-	for (size_t i = 0; i < a->nseen; i++)
-		free(a->seen_keys[i]);
+	if (a->nseen)
+		memset(a->seen, 0, a->seen_cap * sizeof(*a->seen));
 	a->nseen = 0;
 	pw_strmap_release(&a->index);
 	pw_strmap_init(&a->index);
-	pw_strmap_release(&a->seen);
-	pw_strmap_init(&a->seen);
 	a->started_at = 0;
 }
 
@@ -78,10 +77,9 @@ void pw_flow_aggr_free(struct pw_flow_aggr *a)
 		return;
 	clear_interval(a);
 	pw_strmap_release(&a->index);
-	pw_strmap_release(&a->seen);
 	free(a->recs);
 	free(a->keys);
-	free(a->seen_keys);
+	free(a->seen);
 	free(a->byaddr);
 	free(a->group_of);
 	for (size_t i = 0; i < a->nsteps; i++)
@@ -252,12 +250,9 @@ static void entry_of(struct pw_flow_aggr *a, const struct pw_flow_ids *ids,
 
 /* What the staged policies would decide for the reporter's direction. */
 static void pending_of(const struct pw_engine *staged, const struct pw_flow_ev *ev,
-		       enum pw_dir dir, struct pw_flow *r, struct pw_flow_aggr *a)
+		       enum pw_dir dir, char out[static PW_FLOW_POLICY],
+		       struct pw_flow_aggr *a)
 {
-	if (!staged) {
-		copy(r->pending, sizeof(r->pending), r->policies);
-		return;
-	}
 	int sp = pod_at(a, &ev->src), dp = pod_at(a, &ev->to);
 	struct pw_ep s = sp >= 0 ? pw_ep_pod(staged->c, (uint32_t)sp) : pw_ep_addr(&ev->src);
 	struct pw_ep d = dp >= 0 ? pw_ep_pod(staged->c, (uint32_t)dp) : pw_ep_addr(&ev->to);
@@ -277,7 +272,7 @@ static void pending_of(const struct pw_engine *staged, const struct pw_flow_ev *
 	pw_buf_init(&b);
 	pw_flow_step_entry(staged, (uint32_t)self, dir,
 			   w->nsteps ? &w->steps[w->nsteps - 1] : NULL, &b);
-	copy(r->pending, sizeof(r->pending), b.s);
+	copy(out, PW_FLOW_POLICY, b.s);
 	pw_buf_release(&b);
 }
 
@@ -303,20 +298,68 @@ static struct step_count *step(struct pw_flow_aggr *a, enum pw_flow_reporter rep
 
 /* ---- records -------------------------------------------------------------- */
 
-static struct pw_flow *record(struct pw_flow_aggr *a, const struct pw_flow *r,
-			      size_t *idx)
+/* The network set that holds ip most narrowly, or -1. */
+static int netset_of(const struct pw_cluster *c, const struct pw_addr *ip)
+{
+	int best = -1, len = -1;
+	for (uint32_t s = 0; s < c->nnetsets; s++)
+		for (uint32_t i = 0; i < c->netsets[s].nnets; i++)
+			if (c->netsets[s].nets[i].len > len &&
+			    pw_cidr_contains(&c->netsets[s].nets[i], ip)) {
+				best = (int)s;
+				len = c->netsets[s].nets[i].len;
+			}
+	return best;
+}
+
+/* What the level keeps of an end, compactly (the record's key). */
+static void end_key(const struct pw_flow_aggr *a, const struct pw_cluster *c,
+		    const struct pw_addr *ip, struct pw_buf *k)
+{
+	int pod = pod_at(a, ip);
+	char as[48];
+	if (pod >= 0) {
+		int32_t g = a->group_of[pod];
+		if (a->level == PW_FLOW_PER_NS)
+			pw_buf_printf(k, "n%u|", c->pods[pod].ns);
+		else if (a->level == PW_FLOW_PER_WORKLOAD && g >= 0 &&
+			 strcmp(c->groups[g].kind, "Pod"))
+			pw_buf_printf(k, "g%d|", g);
+		else
+			pw_buf_printf(k, "p%d|", pod);
+		return;
+	}
+	if (a->level >= PW_FLOW_PER_WORKLOAD && netset_of(c, ip) < 0) {
+		pw_buf_printf(k, "x%d|", ip->family == 4 && private_v4(v4(ip)));
+		return;
+	}
+	pw_addr_format(ip, as);
+	pw_buf_printf(k, "a%s|", as);
+}
+
+/*
+ * The record r belongs to, by the compact key of what the level keeps (the
+ * ends, the port, the protocol, the deciding step, the Service); made
+ * with make() when the interval has none yet.
+ */
+static struct pw_flow *record(struct pw_flow_aggr *a, const struct pw_engine *e,
+			      const struct pw_flow_ev *ev, enum pw_dir dir, uint16_t id,
+			      const char *pending, size_t *idx, bool *made)
 {
 	struct pw_buf k;
 	pw_buf_init(&k);
-	const struct pw_flow_end *e2[2] = { &r->src, &r->dst };
-	pw_buf_printf(&k, "%d|%d|%d|%s|%s|%s|%s|%d|%s|%s|%s|%d", r->action, r->reporter,
-		      r->proto, r->policies, r->pending, r->svc_ns, r->svc_name,
-		      r->svc_port_num, r->svc_port_name, r->dest_domains, "", 0);
-	for (int i = 0; i < 2; i++)
-		pw_buf_printf(&k, "|%s|%s|%s|%s|%s|%s|%d", e2[i]->type, e2[i]->ns,
-			      e2[i]->name, e2[i]->name_aggr, e2[i]->labels, e2[i]->ip,
-			      e2[i]->port);
+	pw_buf_printf(&k, "%d|%d|%d|%d|%u|", ev->kind == PW_FEV_DENY, dir, ev->proto,
+		      ev->to_port, id);
+	end_key(a, e->c, &ev->src, &k);
+	end_key(a, e->c, &ev->to, &k);
+	if (memcmp(&ev->dst, &ev->to, sizeof(ev->dst))) {
+		char as[48];
+		pw_addr_format(&ev->dst, as);
+		pw_buf_printf(&k, "v%s:%d|", as, ev->dport);
+	}
+	pw_buf_puts(&k, pending ? pending : "");
 	void *v = pw_strmap_get(&a->index, k.s);
+	*made = false;
 	if (v) {
 		pw_buf_release(&k);
 		*idx = (uintptr_t)v - 1;
@@ -328,7 +371,7 @@ static struct pw_flow *record(struct pw_flow_aggr *a, const struct pw_flow *r,
 		a->keys = pw_xrealloc(a->keys, a->cap * sizeof(*a->keys));
 	}
 	*idx = a->n;
-	a->recs[a->n] = *r;
+	*made = true;
 	a->keys[a->n] = k.s; /* owned */
 	pw_strmap_put(&a->index, a->keys[a->n], (void *)(uintptr_t)(a->n + 1));
 	return &a->recs[a->n++];
@@ -337,16 +380,29 @@ static struct pw_flow *record(struct pw_flow_aggr *a, const struct pw_flow *r,
 /* Counts flow f once per record. */
 static bool first_time(struct pw_flow_aggr *a, size_t idx, const char *f)
 {
-	char key[200];
-	snprintf(key, sizeof(key), "%zu:%s", idx, f);
-	if (pw_strmap_get(&a->seen, key))
-		return false;
-	if (a->nseen == a->seen_cap) {
-		a->seen_cap = a->seen_cap ? a->seen_cap * 2 : 64;
-		a->seen_keys = pw_xrealloc(a->seen_keys, a->seen_cap * sizeof(char *));
+	uint64_t h = pw_hash_bytes(f, strlen(f), idx) | 1; /* 0: a free slot */
+	if (2 * (a->nseen + 1) > a->seen_cap) {
+		size_t cap = a->seen_cap ? a->seen_cap * 2 : 1024;
+		uint64_t *v = pw_xcalloc(cap, sizeof(*v));
+		for (size_t i = 0; i < a->seen_cap; i++)
+			if (a->seen[i]) {
+				size_t j = a->seen[i] & (cap - 1);
+				while (v[j])
+					j = (j + 1) & (cap - 1);
+				v[j] = a->seen[i];
+			}
+		free(a->seen);
+		a->seen = v;
+		a->seen_cap = cap;
 	}
-	a->seen_keys[a->nseen] = pw_xstrdup(key);
-	pw_strmap_put(&a->seen, a->seen_keys[a->nseen++], (void *)1);
+	size_t j = h & (a->seen_cap - 1);
+	while (a->seen[j]) {
+		if (a->seen[j] == h)
+			return false;
+		j = (j + 1) & (a->seen_cap - 1);
+	}
+	a->seen[j] = h;
+	a->nseen++;
 	return true;
 }
 
@@ -354,19 +410,32 @@ static void add_side(struct pw_flow_aggr *a, const struct pw_engine *e,
 		     const struct pw_engine *staged, const struct pw_flow_ids *ids,
 		     const struct pw_flow_ev *ev, enum pw_dir dir, uint16_t id)
 {
-	struct pw_flow r;
-	memset(&r, 0, sizeof(r));
-	r.start_time = r.end_time = ev->time;
-	r.action = ev->kind == PW_FEV_DENY ? PW_FLOW_DENY : PW_FLOW_ALLOW;
-	r.reporter = dir == PW_EGRESS ? PW_FLOW_SRC : PW_FLOW_DST;
-	r.proto = ev->proto;
-	name_end(a, e, &ev->src, -1, &r.src);
-	name_end(a, e, &ev->to, ev->to_port, &r.dst);
-	name_service(e, ev, &r);
-	entry_of(a, ids, dir, id, r.action, r.policies);
-	pending_of(staged, ev, dir, &r, a);
+	enum pw_flow_action action = ev->kind == PW_FEV_DENY ? PW_FLOW_DENY : PW_FLOW_ALLOW;
+	enum pw_flow_reporter reporter = dir == PW_EGRESS ? PW_FLOW_SRC : PW_FLOW_DST;
+	/* what the staged policies would decide: asked per report, and only
+	   when there are staged policies */
+	char pending[PW_FLOW_POLICY];
+	pending[0] = 0;
+	if (staged)
+		pending_of(staged, ev, dir, pending, a);
 	size_t idx;
-	struct pw_flow *x = record(a, &r, &idx);
+	bool made;
+	struct pw_flow *x = record(a, e, ev, dir, id, staged ? pending : NULL, &idx, &made);
+	if (made) {
+		struct pw_flow *r = x;
+		memset(r, 0, offsetof(struct pw_flow, policies));
+		r->start_time = r->end_time = ev->time;
+		r->action = action;
+		r->reporter = reporter;
+		r->proto = ev->proto;
+		name_end(a, e, &ev->src, -1, &r->src);
+		name_end(a, e, &ev->to, ev->to_port, &r->dst);
+		name_service(e, ev, r);
+		entry_of(a, ids, dir, id, action, r->policies);
+		copy(r->pending, sizeof(r->pending), staged ? pending : r->policies);
+		r->num_flows = r->num_flows_started = r->num_flows_completed = 0;
+		r->packets_in = r->packets_out = r->bytes_in = r->bytes_out = 0;
+	}
 	if (ev->time < x->start_time)
 		x->start_time = ev->time;
 	if (ev->time > x->end_time)
@@ -382,11 +451,11 @@ static void add_side(struct pw_flow_aggr *a, const struct pw_engine *e,
 	if (fresh)
 		x->num_flows++;
 	/* "in" and "out" from the reporter's endpoint */
-	int out = r.reporter == PW_FLOW_SRC ? 0 : 1, in = 1 - out;
-	struct step_count *s = step(a, r.reporter, r.policies);
+	int out = reporter == PW_FLOW_SRC ? 0 : 1, in = 1 - out;
+	struct step_count *s = step(a, reporter, x->policies);
 	switch (ev->kind) {
 	case PW_FEV_DENY:
-		if (r.reporter == PW_FLOW_SRC) {
+		if (reporter == PW_FLOW_SRC) {
 			x->packets_out += ev->packets[0];
 			x->bytes_out += ev->bytes[0];
 		} else {
@@ -442,6 +511,8 @@ void pw_flow_aggr_add(struct pw_flow_aggr *a, const struct pw_engine *e,
 
 int pw_flow_aggr_due_in(const struct pw_flow_aggr *a, int64_t now)
 {
+	if (a->n >= PW_FLOW_AGGR_MAX)
+		return 0; /* memory is bounded: flush early */
 	if (!a->started_at)
 		return a->interval;
 	int64_t left = a->started_at + a->interval - now;
@@ -449,7 +520,7 @@ int pw_flow_aggr_due_in(const struct pw_flow_aggr *a, int64_t now)
 }
 
 size_t pw_flow_aggr_flush(struct pw_flow_aggr *a, int64_t now, bool force,
-			  struct pw_flow **out)
+			  const struct pw_flow **out)
 {
 	*out = NULL;
 	if (!a->n || (!force && pw_flow_aggr_due_in(a, now) > 0)) {
@@ -458,8 +529,7 @@ size_t pw_flow_aggr_flush(struct pw_flow_aggr *a, int64_t now, bool force,
 		return 0;
 	}
 	size_t n = a->n;
-	*out = pw_xmalloc(n * sizeof(**out));
-	memcpy(*out, a->recs, n * sizeof(**out));
+	*out = a->recs; /* kept, with its room, for the next interval */
 	a->st.records += n;
 	clear_interval(a);
 	return n;

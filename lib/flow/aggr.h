@@ -24,6 +24,10 @@
 #include "flow.h"
 #include "ids.h"
 
+/* Records an interval holds at most: more flush it early (memory stays
+   bounded under any traffic). */
+#define PW_FLOW_AGGR_MAX 8192
+
 enum pw_flow_level { PW_FLOW_PER_POD, PW_FLOW_PER_WORKLOAD, PW_FLOW_PER_NS };
 /* "pod", "workload", "namespace"; -1 for another */
 int pw_flow_level_parse(const char *s);
@@ -37,10 +41,10 @@ void pw_flow_aggr_free(struct pw_flow_aggr *a);
 void pw_flow_aggr_add(struct pw_flow_aggr *a, const struct pw_engine *e,
 		      const struct pw_engine *staged, const struct pw_flow_ids *ids,
 		      const struct pw_flow_ev *ev);
-/* When the interval has ended at now (or when force): the records, handed
-   to the caller (free(*out)); their count.  0 and NULL before. */
+/* When the interval has ended at now (or when force): the records (valid
+   until the next add or flush); their count.  0 and NULL before. */
 size_t pw_flow_aggr_flush(struct pw_flow_aggr *a, int64_t now, bool force,
-			  struct pw_flow **out);
+			  const struct pw_flow **out);
 /* Seconds until the next flush is due (0: now). */
 int pw_flow_aggr_due_in(const struct pw_flow_aggr *a, int64_t now);
 

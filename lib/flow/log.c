@@ -169,7 +169,7 @@ void pw_flowlog_read(struct pw_flowlog *f, const struct pw_engine *e)
 
 int pw_flowlog_tick(struct pw_flowlog *f, int64_t now, bool force, struct pw_buf *err)
 {
-	struct pw_flow *v;
+	const struct pw_flow *v;
 	size_t n = pw_flow_aggr_flush(f->aggr, now, force, &v);
 	if (n && f->store) {
 		if (pw_flowstore_add(f->store, v, n, err) < 0)
@@ -180,7 +180,6 @@ int pw_flowlog_tick(struct pw_flowlog *f, int64_t now, bool force, struct pw_buf
 	} else if (n) {
 		f->dropped += n; /* nowhere to keep them */
 	}
-	free(v);
 	return pw_flow_aggr_due_in(f->aggr, now) * 1000;
 }
 
