@@ -111,10 +111,11 @@ build/asan/nca-calico: tests/conformance/nca-calico.c $(LIB_ASAN_OBJ)
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -O1 -o $@ $^ $(LDLIBS)
 
 # benchmarks print figures and ratios; the lab ones need root
-bench: podwall build/rel/engine-bench build/rel/flip build/rel/churn
+bench: podwall build/rel/engine-bench build/rel/flip build/rel/churn build/rel/flows-bench
 	@PODWALL=$(CURDIR)/podwall ENGINE_BENCH=$(CURDIR)/build/rel/engine-bench sh bench/engine.sh
 	@PODWALL=$(CURDIR)/podwall sh bench/cube.sh
 	@PODWALL=$(CURDIR)/podwall CHURN_BIN=$(CURDIR)/build/rel/churn sh bench/agent-memory.sh
+	@PODWALL=$(CURDIR)/podwall FLOWS_BENCH=$(CURDIR)/build/rel/flows-bench sh bench/flows.sh
 	@if [ "$$(id -u)" = 0 ]; then PODWALL=$(CURDIR)/podwall sh bench/lab.sh; \
 		PODWALL=$(CURDIR)/podwall FLIP=$(CURDIR)/build/rel/flip sh bench/agent.sh; \
 		PODWALL=$(CURDIR)/podwall FLIP=$(CURDIR)/build/rel/flip sh bench/nodes.sh; \

@@ -1141,7 +1141,7 @@ static const struct lab_cmd lab_cmds[] = {
 	  "                      [--nodes N] [--datastore KIND]\n"
 	  "                      [--external ADDR ... | --no-external]\n"
 	  "                      [--ipblock-excludes-pods] [--hostnetwork-as-pods]\n"
-	  "                      [--flow-interval DURATION]\n"
+	  "                      [--flow-interval DURATION | --no-flows]\n"
 	  "\n"
 	  "Create the lab from manifests: one network namespace per pod (one per\n"
 	  "workload unless --replicas N; addresses from status.podIP or\n"
@@ -1180,7 +1180,8 @@ static const struct lab_cmd lab_cmds[] = {
 	  "                            read as by the analysis commands\n"
 	  "      --flow-interval DURATION\n"
 	  "                            the agents' flow records add up for this long\n"
-	  "                            (default 15s; 1s for tests)\n" },
+	  "                            (default 15s; 1s for tests)\n"
+	  "      --no-flows            no flow log (a benchmark's baseline)\n" },
 	{ "apply", lab_apply, O_FILE | O_NAME | O_KEEP, LAB_ROOT,
 	  "add or update objects from manifest files, as kubectl apply",
 	  "usage: podwall lab apply -f FILE|DIR [-f ...] [--name NAME] [--keep-established]\n"
@@ -1357,6 +1358,8 @@ static int which_opt(int argc, char **argv, int *i, const char **v)
 		return O_SERVICES;
 	if (!strcmp(argv[*i], "--start"))
 		return O_START;
+	if (!strcmp(argv[*i], "--no-flows"))
+		return O_FLOWIVL;
 	return 0;
 }
 
@@ -1386,6 +1389,10 @@ static int take_opt(const char *sub, struct lab_args *a, int opt, const char *ar
 		a->start = true;
 		return 0;
 	case O_FLOWIVL: {
+		if (!v) {
+			a->flow_interval = -1; /* --no-flows */
+			return 0;
+		}
 		int64_t s;
 		if (pw_duration_parse(v, &s) == 0 && s >= 1 && s <= 3600) {
 			a->flow_interval = (int)s;

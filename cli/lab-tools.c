@@ -109,9 +109,10 @@ int lab_tool_hold(int argc, char **argv)
 
 /* Benchmark tools, run inside pods with `lab exec`:
  *   lab __sink tcp|udp PORT SECS       count what arrives for SECS seconds
- *   lab __blast tcp|udp ADDR PORT SECS SIZE   send SIZE-byte writes or
- *                                      datagrams for SECS seconds
- * __sink prints "bytes N packets N seconds S". */
+ *   lab __blast tcp|udp ADDR PORT SECS SIZE [PPS]   send SIZE-byte writes or
+ *                                      datagrams for SECS seconds (at most
+ *                                      PPS a second when given)
+ * __sink prints "bytes N packets N seconds S"; __blast "sent N seconds S". */
 int lab_tool_sink(int argc, char **argv)
 {
 	if (argc < 4)
@@ -176,16 +177,27 @@ int lab_tool_blast(int argc, char **argv)
 	memcpy(&a.sin_addr, dst.b, 4);
 	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) < 0)
 		return 1;
+	double pps = argc > 6 ? atof(argv[6]) : 0;
 	char *buf = pw_xcalloc(1, size);
-	double t0 = cli_now_ms();
-	while (cli_now_ms() - t0 < secs * 1000) {
-		for (int i = 0; i < 64; i++)
-			if (send(s, buf, size, 0) < 0 && errno != ENOBUFS &&
-			    errno != ECONNREFUSED && errno != EAGAIN) {
+	double t0 = cli_now_ms(), el;
+	unsigned long long sent = 0;
+	while ((el = cli_now_ms() - t0) < secs * 1000) {
+		if (pps > 0 && (double)sent > pps * el / 1000) {
+			struct timespec ts = { 0, 100 * 1000 };
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		for (int i = 0; i < 64; i++) {
+			if (send(s, buf, size, 0) >= 0) {
+				sent++;
+			} else if (errno != ENOBUFS && errno != ECONNREFUSED && errno != EAGAIN &&
+				   errno != EPERM) {
 				free(buf);
 				return 1;
 			}
+		}
 	}
+	printf("sent %llu seconds %.3f\n", sent, (cli_now_ms() - t0) / 1000);
 	free(buf);
 	close(s);
 	return 0;

@@ -150,6 +150,10 @@ static int open_here(struct pw_flow_capture *c, struct pw_buf *err)
 	}
 	/* the headers are enough */
 	nflog_set_mode(c->group, NFULNL_COPY_PACKET, 96);
+	/* up to 64 packets a message, or what 50 ms gathered: fewer wakeups
+	   under a flood, little delay otherwise */
+	nflog_set_qthresh(c->group, 64);
+	nflog_set_timeout(c->group, 5);
 	nflog_callback_register(c->group, on_log, c);
 	c->log_fd = nflog_fd(c->log);
 	c->ct = nfct_open(CONNTRACK, NF_NETLINK_CONNTRACK_NEW | NF_NETLINK_CONNTRACK_DESTROY);

@@ -116,10 +116,12 @@ int pw_lab_start_agent(const struct pw_lab *lb, int node, struct pw_buf *err)
 		/* for scrapers in the node's namespace (Prometheus) */
 		argv[n++] = "--listen";
 		argv[n++] = "127.0.0.1:" PW_LAB_AGENT_PORT;
-		argv[n++] = "--flows";
-		argv[n++] = flows;
-		argv[n++] = "--flow-interval";
-		argv[n++] = ivl;
+		if (lb->flow_interval >= 0) {
+			argv[n++] = "--flows";
+			argv[n++] = flows;
+			argv[n++] = "--flow-interval";
+			argv[n++] = ivl;
+		}
 		if (lb->flags & PW_ENGINE_IPBLOCK_EXCLUDES_PODS)
 			argv[n++] = "--ipblock-excludes-pods";
 		if (lb->flags & PW_ENGINE_HOSTNET_AS_PODS)

@@ -95,7 +95,8 @@ struct pw_lab {
 	char nodes[PW_LAB_MAX_NODES][64]; /* their names */
 	int node;	  /* an agent's own node; -1: every node */
 	bool etcd;	  /* its datastore is an etcd cluster (else source/) */
-	int flow_interval; /* the agents' flow log interval, s (0: default) */
+	int flow_interval; /* the agents' flow log interval, s (0: default,
+			      -1: no flow log) */
 	int lock_fd;	  /* -1 when not locked */
 	unsigned flags;	  /* engine flags */
 	uint32_t replicas;
