@@ -15,6 +15,7 @@
  *
  * usage: flows-bench CLUSTER.yaml STORE.db [--reports N] [--per-second N]
  *                    [--no-store]   (the pipeline up to the store only)
+ *                    [--pairs N]    (the reports are N conversations)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,10 +47,13 @@ int main(int argc, char **argv)
 {
 	long reports = 1000000, rate = 100000;
 	bool nostore = false;
+	long npairs = 0; /* 0: every report between a random pair */
 	const char *file = NULL, *db = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--reports") && i + 1 < argc)
 			reports = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--pairs") && i + 1 < argc)
+			npairs = atol(argv[++i]);
 		else if (!strcmp(argv[i], "--no-store"))
 			nostore = true;
 		else if (!strcmp(argv[i], "--per-second") && i + 1 < argc)
@@ -116,25 +120,34 @@ int main(int argc, char **argv)
 	for (long i = 0; i < reports; i++) {
 		struct pw_flow_ev ev = { 0 };
 		ev.time = t0 + i / rate;
-		const struct pw_pod *s = &c.pods[pods[rnd(np)]], *t = &c.pods[pods[rnd(np)]];
+		uint32_t si = rnd(np), ti = rnd(np), port = rnd(20), pick = (uint32_t)rng;
+		if (npairs > 0) {
+			/* one of npairs conversations, fixed by its number */
+			uint32_t k = rnd((uint32_t)npairs);
+			si = (k * 2654435761u) % np;
+			ti = (k * 40503u + 7) % np;
+			port = k % 20;
+			pick = k;
+		}
+		const struct pw_pod *s = &c.pods[pods[si]], *t = &c.pods[pods[ti]];
 		ev.src = s->addrs[0];
 		ev.dst = ev.to = t->addrs[0];
 		ev.proto = 6;
 		ev.sport = 32768 + (int)rnd(28000);
-		ev.dport = ev.to_port = 8000 + (int)rnd(20);
+		ev.dport = ev.to_port = 8000 + (int)port;
 		ev.ct_id = (uint32_t)i;
 		switch (i % 3) {
 		case 0:
 			ev.kind = PW_FEV_DENY;
-			ev.dir = rnd(2) ? PW_INGRESS : PW_EGRESS;
-			ev.id = (uint16_t)(1 + rnd(nid[ev.dir] ? nid[ev.dir] : 1));
+			ev.dir = pick & 1 ? PW_INGRESS : PW_EGRESS;
+			ev.id = (uint16_t)(1 + pick % (nid[ev.dir] ? nid[ev.dir] : 1));
 			ev.packets[0] = 1;
 			ev.bytes[0] = 60;
 			break;
 		default:
 			ev.kind = i % 3 == 1 ? PW_FEV_NEW : PW_FEV_END;
-			ev.eg_id = (uint16_t)(1 + rnd(nid[1] ? nid[1] : 1));
-			ev.in_id = (uint16_t)(1 + rnd(nid[0] ? nid[0] : 1));
+			ev.eg_id = (uint16_t)(1 + pick % (nid[1] ? nid[1] : 1));
+			ev.in_id = (uint16_t)(1 + pick % (nid[0] ? nid[0] : 1));
 			ev.packets[0] = ev.packets[1] = 10;
 			ev.bytes[0] = ev.bytes[1] = 1500;
 			break;

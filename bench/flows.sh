@@ -3,8 +3,8 @@
 # The flow log, in one run (the lab parts need root):
 #  1. the pipeline without the kernel (build/rel/flows-bench): reports
 #     named, aggregated and written to SQLite per second, on a 1,000-pod
-#     cluster from podwall gen, in the worst case (every report its own
-#     record) and without the store; memory
+#     cluster from podwall gen: 2,000 conversations; and the worst case
+#     (every report its own record), with and without the store; memory
 #  2. reports from the kernel: a pod floods a UDP port the policy denies;
 #     each packet is an NFLOG report the agent reads.  Per offered rate:
 #     reports read per second, lost (the kernel's count of what did not
@@ -21,17 +21,21 @@ LAB=pwb-flows
 trap '$PODWALL lab down --name $LAB > /dev/null 2>&1; rm -rf "$T"' EXIT INT TERM
 . "$(dirname "$0")/lib.sh"
 
-echo "== flow log: the pipeline (no kernel), 1,000 pods, 300k reports"
+echo "== flow log: the pipeline (no kernel), 1,000 pods"
 $PODWALL gen --pods 1000 --policies 200 --seed 3 > "$T/g.yaml"
+"$FLOWS_BENCH" "$T/g.yaml" "$T/f.db" --reports 1000000 --pairs 2000 > "$T/c"
 "$FLOWS_BENCH" "$T/g.yaml" "$T/f.db" --reports 300000 --no-store > "$T/a"
 "$FLOWS_BENCH" "$T/g.yaml" "$T/f.db" --reports 300000 > "$T/b"
 awk 'FNR == 1 { f++ } { v[f, $1] = $2 } END {
-	printf "aggregation only:      %d reports/s (%d records/s), peak RSS %.0f MiB\n",
-		v[1, "reports_per_s"], v[1, "records_per_s"], v[1, "rss_mib"]
-	printf "with SQLite:           %d reports/s (%d records/s, %d ms in the store), peak RSS %.0f MiB\n",
-		v[2, "reports_per_s"], v[2, "records_per_s"], v[2, "store_ms"], v[2, "rss_mib"]
-	printf "(worst case: every report a record of its own; goal >= 100k records/s: %s)\n",
-		(v[2, "records_per_s"] >= 100000 ? "met" : "MISSED") }' "$T/a" "$T/b"
+	printf "1M reports of 2,000 conversations, into SQLite: %d reports/s (%d records), peak RSS %.0f MiB; goal >= 100k/s: %s\n",
+		v[1, "reports_per_s"], v[1, "records"], v[1, "rss_mib"],
+		(v[1, "reports_per_s"] >= 100000 ? "met" : "MISSED")
+	printf "worst case, every report a record of its own (300k reports):\n"
+	printf "  aggregation only:  %d reports/s (%d records/s), peak RSS %.0f MiB\n",
+		v[2, "reports_per_s"], v[2, "records_per_s"], v[2, "rss_mib"]
+	printf "  into SQLite:       %d reports/s (%d records/s, %d ms in the store), peak RSS %.0f MiB; goal >= 100k records/s: %s\n",
+		v[3, "reports_per_s"], v[3, "records_per_s"], v[3, "store_ms"], v[3, "rss_mib"],
+		(v[3, "records_per_s"] >= 100000 ? "met" : "MISSED") }' "$T/c" "$T/a" "$T/b"
 
 if [ "$(id -u)" != 0 ]; then
 	echo "flow log in the lab: not run (needs root)"

@@ -92,10 +92,9 @@ static const char schema[] =
 	" num_flows INTEGER, num_flows_started INTEGER, num_flows_completed INTEGER,"
 	" packets_in INTEGER, packets_out INTEGER, bytes_in INTEGER, bytes_out INTEGER);"
 	"CREATE INDEX IF NOT EXISTS flows_end ON flows(end_time);"
-	"CREATE INDEX IF NOT EXISTS flows_src_ns ON flows(src_ns);"
-	"CREATE INDEX IF NOT EXISTS flows_dst_ns ON flows(dst_ns);"
-	"CREATE INDEX IF NOT EXISTS flows_src_aggr ON flows(src_aggr);"
-	"CREATE INDEX IF NOT EXISTS flows_dst_aggr ON flows(dst_aggr);"
+	/* namespace, and workload in it */
+	"CREATE INDEX IF NOT EXISTS flows_src ON flows(src_ns, src_aggr);"
+	"CREATE INDEX IF NOT EXISTS flows_dst ON flows(dst_ns, dst_aggr);"
 	"CREATE INDEX IF NOT EXISTS flows_action ON flows(action);"
 	"CREATE TABLE IF NOT EXISTS flow_policies ("
 	" flow INTEGER NOT NULL REFERENCES flows(id) ON DELETE CASCADE,"
@@ -162,7 +161,9 @@ static int sq_open(struct pw_flowstore *s, struct pw_buf *err)
 	/* auto_vacuum takes effect on a new database only: before the tables */
 	if (sq_exec(s, "PRAGMA auto_vacuum=INCREMENTAL", err) < 0 ||
 	    sq_exec(s, "PRAGMA journal_mode=WAL", err) < 0 ||
-	    sq_exec(s, "PRAGMA synchronous=NORMAL", err) < 0 || sq_exec(s, schema, err) < 0)
+	    sq_exec(s, "PRAGMA synchronous=NORMAL", err) < 0 ||
+	    sq_exec(s, "PRAGMA cache_size=-32768", err) < 0 ||
+	    sq_exec(s, "PRAGMA wal_autocheckpoint=16384", err) < 0 || sq_exec(s, schema, err) < 0)
 		return -1;
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT INTO flows (" FLOW_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
@@ -236,7 +237,10 @@ static int sq_add(struct pw_flowstore *s, const struct pw_flow *v, size_t n, str
 		if (sqlite3_step(st) != SQLITE_DONE)
 			goto fail;
 		int64_t id = sqlite3_last_insert_rowid(s->db);
-		if (add_policies(s, id, r->policies, 0) < 0 || add_policies(s, id, r->pending, 1) < 0)
+		/* pending 2: the entry is both (no staged policy changes it) */
+		bool same = !strcmp(r->policies, r->pending);
+		if (add_policies(s, id, r->policies, same ? 2 : 0) < 0 ||
+		    (!same && add_policies(s, id, r->pending, 1) < 0))
 			goto fail;
 	}
 	if (sq_exec(s, "COMMIT", err) < 0)
