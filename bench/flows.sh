@@ -79,7 +79,7 @@ for rate in 50000 100000 200000 400000 0; do
 		printf "offered %-9s sent %8d in %.1f s: read %8d (%.0f reports/s), lost messages %d%s\n",
 			(r > 0 ? r "/s" : "max"), s, t, g, g / t, l, (g < s ? " (reports missing)" : "") }'
 	if [ "$lost" = 0 ] && [ "$read_" -ge "$sent" ]; then
-		best=$(awk -v g=$read_ -v t=$secs 'BEGIN { printf "%d", g / t }')
+		best=$(awk -v g=$read_ -v t=$secs -v b=$best 'BEGIN { r = int(g / t); print (r > b ? r : b) }')
 	fi
 done
 awk -v b=$best 'BEGIN { printf "highest rate read with none lost: %d reports/s (goal >= 100000: %s)\n",
