@@ -68,29 +68,8 @@ static const char flows_usage[] =
 /* "500ms", "30s", "5m", "2h", "1d" into milliseconds; -1 when malformed */
 int64_t cli_duration_ms(const char *s)
 {
-	char *end;
-	if (!s || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno || v < 0)
-		return -1;
-	int64_t unit;
-	if (!strcmp(end, "ms"))
-		unit = 1;
-	else if (!strcmp(end, "s"))
-		unit = 1000;
-	else if (!strcmp(end, "m"))
-		unit = 60000;
-	else if (!strcmp(end, "h"))
-		unit = 3600000;
-	else if (!strcmp(end, "d"))
-		unit = 86400000;
-	else
-		return -1;
-	if (v > INT64_MAX / unit)
-		return -1;
-	return v * unit;
+	int64_t ms;
+	return s && pw_duration_parse_ms(s, false, &ms) == 0 ? ms : -1;
 }
 
 /* T: a duration ago, RFC 3339, or Unix seconds; -1 when malformed */

@@ -420,13 +420,16 @@ void *pw_strmap_put(struct pw_strmap *m, const char *key, void *val)
 	return prev;
 }
 
-int pw_duration_parse(const char *s, int64_t *out)
+int pw_duration_parse_ms(const char *s, bool bare_seconds, int64_t *ms)
 {
 	int64_t total = 0;
+	bool any = false;
 	const char *p = s;
-	if (!*p)
-		return -1;
 	while (*p) {
+		if (*p == ' ' && any) {
+			p++;
+			continue;
+		}
 		if (*p < '0' || *p > '9')
 			return -1;
 		int64_t v = 0;
@@ -436,22 +439,38 @@ int pw_duration_parse(const char *s, int64_t *out)
 			v = v * 10 + (*p++ - '0');
 		}
 		int64_t unit;
-		switch (*p) {
-		case 0:
-			if (p != s + strspn(s, "0123456789"))
-				return -1; /* "1h30": a number without a unit last */
+		if (!*p) {
+			if (!bare_seconds || any)
+				return -1; /* "1h30": a number without its unit last */
+			unit = 1000;
+		} else if (p[0] == 'm' && p[1] == 's') {
 			unit = 1;
-			break;
-		case 's': unit = 1; p++; break;
-		case 'm': unit = 60; p++; break;
-		case 'h': unit = 3600; p++; break;
-		case 'd': unit = 86400; p++; break;
-		default: return -1;
+			p += 2;
+		} else {
+			switch (*p++) {
+			case 's': unit = 1000; break;
+			case 'm': unit = 60000; break;
+			case 'h': unit = 3600000; break;
+			case 'd': unit = 86400000; break;
+			default: return -1;
+			}
 		}
 		if (v > (INT64_MAX - total) / unit)
 			return -1;
 		total += v * unit;
+		any = true;
 	}
-	*out = total;
+	if (!any)
+		return -1;
+	*ms = total;
+	return 0;
+}
+
+int pw_duration_parse(const char *s, int64_t *out)
+{
+	int64_t ms;
+	if (pw_duration_parse_ms(s, true, &ms) < 0 || ms % 1000)
+		return -1;
+	*out = ms / 1000;
 	return 0;
 }

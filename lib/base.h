@@ -118,8 +118,12 @@ int pw_pos_cmp(const struct pw_pos *a, const struct pw_pos *b);
 /* "FILE:LINE:COL: error: MSG" */
 void pw_diag_format(const struct pw_diag *d, struct pw_buf *out);
 
-/* A duration as "90", "90s", "15m", "2h", "1d" or "1h30m" (Go's and
-   Prometheus' units, whole seconds) -> 0 with seconds in *out, or -1. */
+/* A duration: numbers with units ms, s, m, h, d ("500ms", "90s", "1h30m",
+   "1h 2m 3s": Go's, Prometheus' and Calico's forms); a number alone is
+   seconds when bare_seconds, else malformed -> 0 with milliseconds in
+   *ms, or -1. */
+int pw_duration_parse_ms(const char *s, bool bare_seconds, int64_t *ms);
+/* The same in whole seconds ("500ms" is malformed). */
 int pw_duration_parse(const char *s, int64_t *out);
 
 /* String hash map (keys are not copied: they must outlive the map). */

@@ -170,7 +170,7 @@ struct box {
 	int proto;
 	unsigned plo, phi;
 	uint32_t seq;	/* the rule's place in the run: the first one decides */
-	const char *to; /* what the rule does (a verdict), or NULL in a set */
+	char to[16];	/* the chain of what the rule does (a_e_7), "" in a set */
 };
 
 static void push_box(struct render *r, struct box b)
@@ -330,7 +330,7 @@ static void run_elements(struct render *r, struct pw_buf *out)
 		nact = keep;
 		qsort(pr, m, sizeof(*pr), range_cmp);
 		pw_buf_reset(&cur);
-		if (m && pr[0].to) {
+		if (m && pr[0].to[0]) {
 			piece_verdicts(pr, m, &cur);
 			goto joined;
 		}
@@ -500,7 +500,9 @@ static void action_text(enum pw_dir dir, enum pw_action a, uint16_t id,
 	char d = dir == PW_INGRESS ? 'i' : 'e';
 	switch (a) {
 	case PW_ACT_ALLOW:
-		if (dir == PW_INGRESS)
+		if (!id) /* rendered without ids: no flow log */
+			pw_buf_puts(out, "meta mark set meta mark | 0x1 return");
+		else if (dir == PW_INGRESS)
 			pw_buf_printf(out, "ct mark set ct mark & 0xffff0000 | 0x%08x "
 				      "meta mark set meta mark | 0x1 return", id);
 		else
@@ -509,8 +511,11 @@ static void action_text(enum pw_dir dir, enum pw_action a, uint16_t id,
 				      (unsigned)id << 16);
 		break;
 	case PW_ACT_DENY:
-		pw_buf_printf(out, "log prefix \"pw D %c %u \" group %u drop", d, id,
-			      PW_FLOW_NFLOG_GROUP);
+		if (!id)
+			pw_buf_puts(out, "drop");
+		else
+			pw_buf_printf(out, "log prefix \"pw D %c %u \" group %u drop", d, id,
+				      PW_FLOW_NFLOG_GROUP);
 		break;
 	case PW_ACT_PASS: /* the rest of the tier is skipped */
 		pw_buf_puts(out, "meta mark set meta mark | 0x2 return");
@@ -525,6 +530,8 @@ static void action_text(enum pw_dir dir, enum pw_action a, uint16_t id,
 static uint16_t rule_id(struct render *r, size_t k, enum pw_dir dir,
 			const struct pw_gpolicy *g, const struct pw_grule *gr)
 {
+	if (!r->ids)
+		return 0;
 	struct pw_step st = { .kind = PW_STEP_RULE, .tier = g->tier,
 			      .policy = (int)(g - r->e->pols),
 			      .rule = (int)(gr - g->rules[dir]), .action = gr->action };
@@ -565,7 +572,7 @@ static void flush_run(struct render *r, struct pw_buf *chain)
 	pw_buf_init(&b);
 	pw_buf_init(&el);
 	run_elements(r, &el);
-	bool vmap = r->run[0].to != NULL;
+	bool vmap = r->run[0].to[0] != 0;
 	/* a counter per element: per peer and port */
 	pw_buf_printf(&b, "type ipv4_addr . inet_proto . inet_service%s; flags interval; "
 		      "counter; elements = { %s }", vmap ? " : verdict" : "",
@@ -575,6 +582,20 @@ static void flush_run(struct render *r, struct pw_buf *chain)
 	char name[24];
 	snprintf(name, sizeof(name), "%c_%016llx", vmap ? 'm' : 's', (unsigned long long)h);
 	add_obj(r->t, vmap ? "map" : "set", name, b.s);
+	/* the chains its elements go to (a rule that no element needs, all
+	   of whose boxes earlier rules cover, gets none) */
+	for (const char *q = vmap ? b.s : ""; (q = strstr(q, "goto "));) {
+		q += 5;
+		size_t l = strcspn(q, " ,}");
+		char cn[24];
+		snprintf(cn, sizeof(cn), "%.*s", (int)l, q);
+		unsigned id = 0;
+		char act = cn[0], d = cn[2];
+		sscanf(cn + 4, "%u", &id);
+		action_chain(r, d == 'i' ? PW_INGRESS : PW_EGRESS,
+			     act == 'a' ? PW_ACT_ALLOW : PW_ACT_DENY, (uint16_t)id);
+		q += l;
+	}
 	if (vmap) {
 		pw_buf_printf(chain, "\t\t%s . meta l4proto . th dport vmap @%s\n",
 			      r->run_field, name);
@@ -660,9 +681,10 @@ static bool try_run(struct render *r, size_t k, enum pw_dir dir,
 	r->run_field = f;
 	r->run_dir = dir;
 	uint32_t seq = r->seq++;
-	const char *to = NULL;
-	if (gr->action == PW_ACT_ALLOW || gr->action == PW_ACT_DENY)
-		to = action_chain(r, dir, gr->action, rule_id(r, k, dir, g, gr));
+	char to[16] = "";
+	if (r->ids && (gr->action == PW_ACT_ALLOW || gr->action == PW_ACT_DENY))
+		snprintf(to, sizeof(to), "%c_%c_%u", gr->action == PW_ACT_ALLOW ? 'a' : 'd',
+			 dir == PW_INGRESS ? 'i' : 'e', rule_id(r, k, dir, g, gr));
 	/* ports, named ones resolved against P (the destination) */
 	struct pw_ep self = pw_ep_pod(e->c, r->ports[k].pod);
 	char *save, *tok;
@@ -702,7 +724,9 @@ static bool try_run(struct render *r, size_t k, enum pw_dir dir,
 				}
 				uint32_t lo, hi;
 				pw_cidr_v4_range(&c, &lo, &hi);
-				push_box(r, (struct box){ lo, hi, p, plo, phi, seq, to });
+				struct box bx = { lo, hi, p, plo, phi, seq, "" };
+				memcpy(bx.to, to, sizeof(bx.to));
+				push_box(r, bx);
 			}
 			free(copy);
 		}
@@ -845,7 +869,7 @@ struct pw_nft_cache {
 	size_t n, cap;
 	struct pw_nft objs; /* the chains and sets of the entries */
 	size_t hits, misses;
-	struct pw_flow_ids *ids, *own_ids; /* rule ids (own_ids: made here) */
+	struct pw_flow_ids *ids; /* rule ids; NULL: rendered without */
 	/* policy chains an endpoint being rendered took from the cache */
 	const struct centry **took;
 	size_t ntook, took_cap;
@@ -913,7 +937,6 @@ void pw_nft_cache_free(struct pw_nft_cache *c)
 	if (!c)
 		return;
 	cache_clear(c);
-	pw_flow_ids_free(c->own_ids);
 	free(c);
 }
 
@@ -1317,7 +1340,8 @@ static void render_endpoint(struct render *r, size_t k, enum pw_dir dir)
 			pw_buf_init(&en);
 			pw_flow_step_entry(e, pod, dir, &st, &en);
 			pw_buf_puts(&ch, "\t\tcounter ");
-			action_text(dir, PW_ACT_DENY, pw_flow_ids_get(r->ids, dir, en.s), &ch);
+			action_text(dir, PW_ACT_DENY, r->ids ? pw_flow_ids_get(r->ids, dir, en.s) : 0,
+				    &ch);
 			pw_buf_printf(&ch, " comment \"end of tier %s\"\n", e->tiers[tier].name);
 			pw_buf_release(&en);
 			r->t->rules++;
@@ -1334,8 +1358,9 @@ static void render_endpoint(struct render *r, size_t k, enum pw_dir dir)
 			      name.s);
 	}
 	/* no tier decided: the namespace's profile allows */
-	char stmt[64];
-	profile_stmt(r, k, dir, stmt);
+	char stmt[64] = "return";
+	if (r->ids)
+		profile_stmt(r, k, dir, stmt);
 	pw_buf_printf(&top, "\t\t%s\n", stmt);
 	pw_buf_reset(&name);
 	pw_buf_printf(&name, "%s_%zu", dn, k);
@@ -1418,9 +1443,9 @@ void pw_nft_build_cached(const struct pw_engine *e, const struct pw_dp_port *por
 	r.nports = nports;
 	r.t = out;
 	r.linear = linear;
+	/* ids when a registry is given (an agent with a flow log); a render
+	   of its own (lab render) has ids as the lab's agents have them */
 	struct pw_flow_ids *own = NULL;
-	if (cache && !cache->ids)
-		cache->ids = cache->own_ids = pw_flow_ids_new(NULL, NULL);
 	r.ids = cache ? cache->ids : (own = pw_flow_ids_new(NULL, NULL));
 	pw_buf_init(&r.elems);
 	r.run = NULL;
@@ -1455,7 +1480,7 @@ void pw_nft_build_cached(const struct pw_engine *e, const struct pw_dp_port *por
 				pw_engine_applicable(e, ports[k].pod, (enum pw_dir)d, &n);
 			if (cache)
 				cached_endpoint(&r, k, (enum pw_dir)d, n > 0);
-			if (!n && governed) {
+			if (!n && governed && r.ids) {
 				/* nothing applies: the profile allows */
 				const char *x = profile_chain(&r, k, (enum pw_dir)d);
 				if (d == PW_EGRESS)

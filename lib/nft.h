@@ -35,7 +35,8 @@
  *   chain x_D_ID          the namespace profile's id, for pods no policy
  *                         applies to in D
  *
- * Every decision carries its rule id (lib/flow/ids.h): an Allow, or the
+ * With rule ids (an agent's flow log; lab render), every decision carries
+ * its rule id (lib/flow/ids.h): an Allow, or the
  * profile, writes the id into its direction's half of the conntrack mark
  * (egress 31..16, ingress 15..0) of the new connection; a Deny, and the
  * end of a tier that denies, log the packet to NFLOG group
@@ -101,7 +102,9 @@ struct pw_nft_cache;
 struct pw_nft_cache *pw_nft_cache_new(void);
 void pw_nft_cache_free(struct pw_nft_cache *c);
 /* The rule ids the renders use (lib/flow/ids.h), kept by the caller and
-   set before the first render; without, the cache makes its own. */
+   set before the first render; without, the cached renders carry no ids
+   (an agent without a flow log: Allow only sets the allow bit, Deny only
+   drops), so that what they render depends on nothing but the engine. */
 struct pw_flow_ids;
 void pw_nft_cache_set_ids(struct pw_nft_cache *c, struct pw_flow_ids *ids);
 struct pw_flow_ids *pw_nft_cache_ids(const struct pw_nft_cache *c);

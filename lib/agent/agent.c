@@ -934,6 +934,9 @@ int pw_agent_run(const struct pw_agent_opts *o, volatile sig_atomic_t *stop)
 			}
 			/* the rules carry the ids the reports are read with */
 			a.dp.ids = pw_flowlog_ids(a.flows);
+			if (pw_flowlog_capture_error(a.flows))
+				logf_(&a, "flow log: capture: %s (enforcing goes on; trying again "
+				      "every 5 s)", pw_flowlog_capture_error(a.flows));
 		}
 		/* what the kernel holds: a restarted agent changes only what
 		   differs */

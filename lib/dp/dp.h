@@ -75,7 +75,7 @@ struct pw_dp {
 	bool services; /* also translate Service addresses (kube-proxy-like) */
 	bool linear;   /* nftables: one rule per policy rule (benchmark baseline) */
 	/* the rule ids rendered rules carry (lib/flow/ids.h), the flow log's;
-	   NULL: the backend keeps its own */
+	   NULL: rules carry none */
 	struct pw_flow_ids *ids;
 	void *held;    /* the backend's record of what the kernel holds */
 	bool read_done;

@@ -148,29 +148,11 @@ static const char *fstr(const struct pw_flow *r, int id, char tmp[40])
 
 int64_t pw_alert_duration(const char *s)
 {
-	int64_t total = 0;
-	bool any = false;
-	while (*s) {
-		if (*s == ' ') {
-			s++;
-			continue;
-		}
-		if (*s < '0' || *s > '9')
-			return -1;
-		int64_t v = 0;
-		while (*s >= '0' && *s <= '9') {
-			if (v > 100000000)
-				return -1;
-			v = v * 10 + (*s++ - '0');
-		}
-		int64_t unit = *s == 'h' ? 3600 : *s == 'm' ? 60 : *s == 's' ? 1 : 0;
-		if (!unit || (s[0] == 'm' && s[1] == 's'))
-			return -1;
-		s++;
-		total += v * unit;
-		any = true;
-	}
-	return any ? total : -1;
+	int64_t ms;
+	/* Go's units (h, m, s), whole seconds */
+	if (strchr(s, 'd') || pw_duration_parse_ms(s, false, &ms) < 0 || ms % 1000)
+		return -1;
+	return ms / 1000;
 }
 
 /* ---- the query language ------------------------------------------------- */

@@ -141,6 +141,7 @@ static int open_here(struct pw_flow_capture *c, struct pw_buf *err)
 		pw_buf_printf(err, "NFLOG: %s", strerror(errno));
 		return -1;
 	}
+	fcntl(nflog_fd(c->log), F_SETFD, FD_CLOEXEC);
 	nflog_bind_pf(c->log, AF_INET);
 	c->group = nflog_bind_group(c->log, PW_FLOW_NFLOG_GROUP);
 	if (!c->group) {
@@ -168,6 +169,11 @@ static int open_here(struct pw_flow_capture *c, struct pw_buf *err)
 	nfnl_rcvbufsiz(nflog_nfnlh(c->log), 8u << 20);
 	fcntl(c->log_fd, F_SETFL, fcntl(c->log_fd, F_GETFL) | O_NONBLOCK);
 	fcntl(c->ct_fd, F_SETFL, fcntl(c->ct_fd, F_GETFL) | O_NONBLOCK);
+	/* not in the processes the agent starts (the lab's servers): the
+	   group stays bound while any holder lives, and a restarted agent
+	   could not bind it again */
+	fcntl(c->log_fd, F_SETFD, FD_CLOEXEC);
+	fcntl(c->ct_fd, F_SETFD, FD_CLOEXEC);
 	return 0;
 }
 

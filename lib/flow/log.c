@@ -20,6 +20,9 @@ struct pw_flowlog {
 	struct pw_engine staged;
 	bool have_staged;
 	uint64_t written, dropped;
+	/* the capture could not open: why, and when to try again */
+	struct pw_buf cap_err;
+	int64_t cap_retry;
 	/* when each GlobalAlert last ran, by name */
 	struct pw_strmap alert_last; /* name -> index + 1 into last */
 	char **alert_names;
@@ -48,11 +51,8 @@ struct pw_flowlog *pw_flowlog_open(const struct pw_flowlog_opts *o, struct pw_bu
 	f->ids = pw_flow_ids_new(ids_path, err);
 	if (!f->ids)
 		goto fail;
-	if (!o->no_capture) {
-		f->cap = pw_flow_capture_open(o->netns_fd, err);
-		if (!f->cap)
-			goto fail;
-	}
+	if (!o->no_capture && !(f->cap = pw_flow_capture_open(o->netns_fd, &f->cap_err)))
+		f->cap_retry = (int64_t)time(NULL) + 5; /* the agent goes on; tick retries */
 	if (o->store) {
 		so.max_age = o->max_age;
 		so.max_bytes = o->max_bytes;
@@ -81,6 +81,7 @@ void pw_flowlog_close(struct pw_flowlog *f)
 	pw_flow_aggr_free(f->aggr);
 	pw_flowstore_close(f->store);
 	pw_flow_capture_close(f->cap);
+	pw_buf_release(&f->cap_err);
 	pw_flow_ids_free(f->ids);
 	if (f->have_staged)
 		pw_engine_release(&f->staged);
@@ -90,6 +91,11 @@ void pw_flowlog_close(struct pw_flowlog *f)
 	free(f->alert_names);
 	free(f->last);
 	free(f);
+}
+
+const char *pw_flowlog_capture_error(const struct pw_flowlog *f)
+{
+	return f->cap ? NULL : f->cap_err.s;
 }
 
 struct pw_flow_ids *pw_flowlog_ids(struct pw_flowlog *f)
@@ -169,6 +175,16 @@ void pw_flowlog_read(struct pw_flowlog *f, const struct pw_engine *e)
 
 int pw_flowlog_tick(struct pw_flowlog *f, int64_t now, bool force, struct pw_buf *err)
 {
+	if (f->cap_retry && now >= f->cap_retry) {
+		pw_buf_printf(err, "capture: %s", f->cap_err.s ? f->cap_err.s : "?");
+		pw_buf_reset(&f->cap_err);
+		f->cap = pw_flow_capture_open(f->o.netns_fd, &f->cap_err);
+		f->cap_retry = f->cap ? 0 : now + 5;
+		if (f->cap)
+			pw_buf_puts(err, "; open now");
+		else
+			pw_buf_puts(err, " (the flow log has no reports until it opens; again in 5 s)");
+	}
 	const struct pw_flow *v;
 	size_t n = pw_flow_aggr_flush(f->aggr, now, force, &v);
 	if (n && f->store) {

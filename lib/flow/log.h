@@ -31,8 +31,11 @@ struct pw_flowlog_opts {
 };
 
 struct pw_flowlog;
-/* NULL with the reason in err. */
+/* NULL with the reason in err (the ids or the store).  A capture that
+   cannot open (the NFLOG group is held by another process) does not stop
+   it: pw_flowlog_capture_error says why, and tick tries again every 5 s. */
 struct pw_flowlog *pw_flowlog_open(const struct pw_flowlog_opts *o, struct pw_buf *err);
+const char *pw_flowlog_capture_error(const struct pw_flowlog *f);
 void pw_flowlog_close(struct pw_flowlog *f);
 struct pw_flow_ids *pw_flowlog_ids(struct pw_flowlog *f);
 /* The descriptors to poll for reading; their count. */

@@ -868,7 +868,8 @@ void pw_flow_write(const struct pw_flow *r, enum pw_format fmt, const struct pw_
 		pw_buf_printf(&b, "%-20s  %-40s  %-40s  %-10s  %-6s  %-4s  %s", t, src, dst, pp,
 			      pw_flow_action_name(r->action), pw_flow_reporter_name(r->reporter),
 			      pol);
-		if (*r->pending)
+		/* what the staged policies would decide, when it differs */
+		if (*r->pending && strcmp(r->pending, r->policies))
 			pw_buf_printf(&b, " (pending: %s)", r->pending);
 		/* no control characters on a terminal */
 		for (size_t i = 0; i < b.len; i++)

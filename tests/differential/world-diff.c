@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../lib/flow/ids.h"
 #include "../../lib/world.h"
 
 static uint64_t rng = 0x853c49e6748fea9bull;
@@ -60,8 +61,15 @@ static bool port_of(void *arg, const struct pw_cluster *c, uint32_t pod,
 	return true;
 }
 
+/* One registry of rule ids for every world of a run: a rule's id is the
+   one it was first given (lib/flow/ids.h), so the world changed in place
+   and a fresh one render the same ids only if they share it. */
+static struct pw_flow_ids *ids;
+
 static void open_world(struct pw_world *w, struct pw_dp *dp)
 {
+	if (!ids)
+		ids = pw_flow_ids_new(NULL, NULL);
 	struct pw_world_opts o = { 0 };
 	o.engine_flags = flags;
 	o.reach = true;
@@ -75,6 +83,7 @@ static void open_world(struct pw_world *w, struct pw_dp *dp)
 	}
 	pw_buf_release(&err);
 	dp->services = true;
+	dp->ids = ids;
 	pw_world_set_dataplane(w, dp);
 }
 
@@ -189,14 +198,20 @@ static bool compare(struct pw_world *a, const struct doc *docs, size_t ndocs,
 	a->dp->ops->dump(a->dp, &ta);
 	dpb.ops->dump(&dpb, &tb);
 	size_t na, nb;
+	char *dump_a = getenv("WORLD_DIFF_DUMP") ? pw_xstrdup(ta.s ? ta.s : "") : NULL;
+	char *dump_b = dump_a ? pw_xstrdup(tb.s ? tb.s : "") : NULL;
 	char **la = sorted_lines(ta.s, &na), **lb = sorted_lines(tb.s, &nb);
 	for (size_t i = 0; i < na || i < nb; i++)
 		if (i >= na || i >= nb || strcmp(la[i], lb[i])) {
 			printf("FAIL %s: dataplane differs: world %s | fresh %s\n", what,
 			       i < na ? la[i] : "(end)", i < nb ? lb[i] : "(end)");
+			if (dump_a)
+				printf("WORLD:\n%s\nFRESH:\n%s\n", dump_a, dump_b);
 			ok = false;
 			break;
 		}
+	free(dump_a);
+	free(dump_b);
 	free(la);
 	free(lb);
 	pw_buf_release(&ta);
@@ -469,5 +484,6 @@ int main(int argc, char **argv)
 	for (; i < argc; i++)
 		run(argv[i], changes);
 	printf("world-diff: %d passed, %d failed\n", passed, failed);
+	pw_flow_ids_free(ids);
 	return failed ? 1 : 0;
 }

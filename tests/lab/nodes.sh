@@ -69,6 +69,24 @@ probe_all "nodes: placement"
 grep -E '^other/client	shop/web-[01]	TCP/80	allow	allow$' "$TMP/got" | wc -l | grep -q 2 && pass ||
 	fail "nodes: client -> web: $(grep -E '^other/client	shop/web' "$TMP/got")"
 
+# the flow log across nodes: client -> web-0 and web-1 are reported by the
+# client's node (egress) and by each web pod's node (ingress), each naming
+# the step the engine's explanation names; nothing unattributed
+SOCK=/run/podwall/lab/$LAB/agent.sock
+for web in shop/web-0 shop/web-1; do
+	ev=$($PODWALL eval --agent "$SOCK" --src other/client --dst $web --port TCP/80 -o json 2> /dev/null)
+	in=$(echo "$ev" | awk '/"ingress": \{/ { i = 1 } i && /"decided_by":/ { sub(/.*"decided_by": "/, ""); sub(/",?$/, ""); print; exit }')
+	eg=$(echo "$ev" | awk '/"egress": \{/ { e = 1 } /"ingress": \{/ { e = 0 } e && /"decided_by":/ { sub(/.*"decided_by": "/, ""); sub(/",?$/, ""); print; exit }')
+	$PODWALL flows --lab $LAB --from other/client --to $web --port 80 --verdict allowed -o json \
+		> "$TMP/fl" 2>&1
+	grep '"reporter":"dst"' "$TMP/fl" | grep -qF "\"policies\":[\"$in\"]" && pass ||
+		fail "nodes: no ingress record of client -> $web naming $in: $(head -c 400 "$TMP/fl")"
+	grep '"reporter":"src"' "$TMP/fl" | grep -qF "\"policies\":[\"$eg\"]" && pass ||
+		fail "nodes: no egress record of client -> $web naming $eg: $(head -c 400 "$TMP/fl")"
+done
+$PODWALL flows --lab $LAB -o json 2>&1 | grep -q unattributed &&
+	fail "nodes: unattributed records" || pass
+
 # 3. a change through node 0's agent, in force on every node
 $PODWALL lab apply --name $LAB -f "$C/change.yaml" > "$TMP/apply" 2>&1
 grep -q "in force on all 3 nodes" "$TMP/apply" && pass || fail "nodes: apply: $(cat "$TMP/apply")"

@@ -41,6 +41,25 @@ while read -r src dst port want; do
 	fi
 	if [ "$got" = "$want" ]; then pass; else fail "curl $src -> $dst $port: lab $got, engine $want"; fi
 done < "$TMP/want"
+# the flow log names the Service each allowed curl went through, and the
+# backend it reached
+$PODWALL flows --lab $L --verdict allowed -o json > "$TMP/flows" 2> "$TMP/err" ||
+	fail "flows --lab: $(head -2 "$TMP/err")"
+while read -r src dst port want; do
+	[ "$want" = ALLOW ] || continue
+	# a pod reaching itself through its Service (hairpin) is no policy's
+	# decision: no record
+	$PODWALL eval -f "$case" --src "$src" --dst "$dst" --port "$port" -o json 2> /dev/null |
+		grep -q "\"endpoint\": \"$src\"" && continue
+	ns=${src%/*} name=${src#*/}
+	if grep -F "\"source_namespace\":\"$ns\",\"source_name\":\"$name\"" "$TMP/flows" |
+		grep -F "\"dest_service_port_num\":${port#TCP/}" | grep '"dest_type":"wep"' |
+		grep -q '"dest_service_name":"[a-z]'; then
+		pass
+	else
+		fail "flows: no record of $src -> $dst $port through its Service"
+	fi
+done < "$TMP/want"
 # both verdicts occur, or the test proves little
 grep -q ' ALLOW$' "$TMP/want" && grep -q ' DENY$' "$TMP/want" && pass ||
 	fail "the services case should have allowed and denied connections"
