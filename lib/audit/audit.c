@@ -27,7 +27,7 @@ int pw_audit_sev_parse(const char *s)
 
 #define PSS(id, what)                                                        \
 	{ "pod-security/" id, PW_SEV_HIGH, "Pod Security Standards: " what,  \
-	  "see the finding's fix" }
+	  "meet the level the namespace enforces: the result's fix names the field" }
 
 const struct pw_audit_rule pw_audit_rules[] = {
 	PSS("allowPrivilegeEscalation", "allowPrivilegeEscalation not false"),
@@ -40,6 +40,7 @@ const struct pw_audit_rule pw_audit_rules[] = {
 	PSS("hostProbesAndHostLifecycle", "probes or lifecycle handlers on the host"),
 	PSS("privileged", "privileged containers"),
 	PSS("procMount", "non-default /proc mount"),
+	PSS("procMount_restricted", "non-default /proc mount (restricted, user namespaces)"),
 	PSS("restrictedVolumes", "volume types beyond the restricted set"),
 	PSS("runAsNonRoot", "runAsNonRoot not true"),
 	PSS("runAsUser", "runAsUser 0"),
@@ -351,12 +352,68 @@ static const struct question questions[] = {
 	{ "access/escalate", impersonate_verb, identity_res, true },
 };
 
+/* What one subject may do through one binding, per namespace and resource:
+   the verbs. */
+struct grant_item {
+	const char *ns, *res; /* arena */
+	char verbs[64];
+};
 /* One finding being built: a subject, a binding, what it may do. */
 struct grant_acc {
 	const char *rule;
 	struct pw_rbac_who who;
-	struct pw_buf what;
+	struct grant_item *items;
+	size_t n, cap;
 };
+
+static void grant_note(struct grant_acc *a, const char *ns, const char *res, const char *verb)
+{
+	struct grant_item *it = NULL;
+	for (size_t i = 0; i < a->n && !it; i++)
+		if (!strcmp(a->items[i].ns, ns) && !strcmp(a->items[i].res, res))
+			it = &a->items[i];
+	if (!it) {
+		if (a->n == a->cap) {
+			a->cap = a->cap ? a->cap * 2 : 8;
+			a->items = pw_xrealloc(a->items, a->cap * sizeof(*a->items));
+		}
+		it = &a->items[a->n++];
+		it->ns = ns;
+		it->res = res;
+		it->verbs[0] = 0;
+	}
+	size_t len = strlen(it->verbs);
+	snprintf(it->verbs + len, sizeof(it->verbs) - len, "%s%s", len ? ", " : "", verb);
+}
+
+/* "create, delete networkpolicies.networking.k8s.io, tiers.projectcalico.org
+   in namespace x; get secrets": items with the same verbs and namespace
+   together */
+static void grant_what(const struct grant_acc *a, struct pw_buf *out)
+{
+	bool *done = pw_xcalloc(a->n ? a->n : 1, sizeof(bool));
+	for (size_t i = 0; i < a->n; i++) {
+		if (done[i])
+			continue;
+		const struct grant_item *x = &a->items[i];
+		if (out->len)
+			pw_buf_puts(out, "; ");
+		if (!strcmp(x->verbs, "*"))
+			pw_buf_puts(out, "do anything");
+		else
+			pw_buf_printf(out, "%s %s", x->verbs, x->res);
+		for (size_t j = i + 1; j < a->n; j++) {
+			const struct grant_item *y = &a->items[j];
+			if (done[j] || strcmp(x->ns, y->ns) || strcmp(x->verbs, y->verbs))
+				continue;
+			done[j] = true;
+			pw_buf_printf(out, ", %s", y->res);
+		}
+		pw_buf_puts(out, *x->ns ? " in namespace " : " cluster-wide");
+		pw_buf_puts(out, x->ns);
+	}
+	free(done);
+}
 
 static bool kubernetes_own(const struct pw_rbac_who *w)
 {
@@ -402,7 +459,13 @@ static void ask(const struct pw_authz *az, const struct question *q, const char 
 			struct pw_rbac_who *w;
 			size_t n = pw_authz_who_can(az, &r, NULL, &w);
 			for (size_t i = 0; i < n; i++) {
+				const struct pw_rbac_binding *b = w[i].grant.binding;
 				if (kubernetes_own(&w[i]))
+					continue;
+				/* asked in a namespace: what grants it there only (the
+				   cluster-wide grants were found at cluster scope) */
+				if (*ns && b && (b->kind == PW_BIND_CLUSTER ||
+						 (b->kind == PW_BIND_EKS && !b->nscope)))
 					continue;
 				pw_buf_reset(&key);
 				pw_buf_printf(&key, "%s|%p|", q->rule, (const void *)w[i].grant.binding);
@@ -412,27 +475,20 @@ static void ask(const struct pw_authz *az, const struct question *q, const char 
 					if (*nacc == *cap) {
 						*cap = *cap ? *cap * 2 : 16;
 						*acc = pw_xrealloc(*acc, *cap * sizeof(**acc));
-						/* the map's values are indexes + 1 */
 					}
 					a = &(*acc)[(*nacc)++];
+					memset(a, 0, sizeof(*a));
 					a->rule = q->rule;
 					a->who = w[i];
-					pw_buf_init(&a->what);
+					/* the map's values are indexes + 1 */
 					pw_strmap_put(seen, pw_arena_strdup(ar, key.s),
 						      (void *)(uintptr_t)*nacc);
 				} else {
 					a = &(*acc)[(uintptr_t)a - 1];
 				}
-				pw_buf_reset(&key);
-				if (!strcmp(*v, "*"))
-					pw_buf_puts(&key, "anything");
-				else
-					pw_buf_printf(&key, "%s %s%s%s", *v, res, *r.group ? "." : "",
-						      r.group);
-				if (*ns)
-					pw_buf_printf(&key, " in namespace %s", ns);
-				if (!a->what.len || !strstr(a->what.s, key.s))
-					pw_buf_printf(&a->what, "%s%s", a->what.len ? ", " : "", key.s);
+				grant_note(a, ns,
+					   *r.group ? pw_arena_printf(ar, "%s.%s", res, r.group) : res,
+					   *v);
 			}
 			free(w);
 		}
@@ -456,15 +512,36 @@ void pw_audit_access(struct pw_audit *au, const struct pw_authz *az)
 			*PW_PUSH(&au->a, ns_list, nns, nns_cap) = b->ns;
 		}
 	}
+	for (uint32_t i = 0; i < az->neks; i++)
+		for (uint32_t k = 0; k < az->eks[i].nscope; k++) {
+			const char *sns = az->eks[i].scope[k];
+			if (!strchr(sns, '*') && !pw_strmap_get(&nss, sns)) {
+				pw_strmap_put(&nss, sns, (void *)1);
+				*PW_PUSH(&au->a, ns_list, nns, nns_cap) = sns;
+			}
+		}
 	for (size_t q = 0; q < PW_ARRAY_SIZE(questions); q++) {
 		ask(az, &questions[q], "", &seen, &acc, &nacc, &cap, &au->a);
 		for (size_t i = 0; !questions[q].cluster_only && i < nns; i++)
 			ask(az, &questions[q], ns_list[i], &seen, &acc, &nacc, &cap, &au->a);
 	}
-	struct pw_buf b;
+	struct pw_buf b, what;
 	pw_buf_init(&b);
+	pw_buf_init(&what);
 	for (size_t i = 0; i < nacc; i++) {
-		const struct grant_acc *a = &acc[i];
+		struct grant_acc *a = &acc[i];
+		/* one who may do anything: that finding says it all */
+		bool admin = false;
+		for (size_t j = 0; strcmp(a->rule, "access/cluster-admin") && j < nacc && !admin; j++)
+			admin = !strcmp(acc[j].rule, "access/cluster-admin") &&
+				acc[j].who.grant.binding == a->who.grant.binding &&
+				acc[j].who.grant.subject == a->who.grant.subject &&
+				!strcmp(acc[j].who.name, a->who.name);
+		pw_buf_reset(&what);
+		grant_what(a, &what);
+		free(a->items);
+		if (admin)
+			continue;
 		const struct pw_rbac_grant *g = &a->who.grant;
 		const struct pw_rbac_binding *bd = g->binding;
 		const struct pw_audit_rule *r = pw_audit_rule(a->rule);
@@ -476,16 +553,16 @@ void pw_audit_access(struct pw_audit *au, const struct pw_authz *az)
 		struct pw_audit_finding *f = pw_audit_add(
 			au, a->rule, r->sev, pos, "%s %s%s%s may %s (%s %s%s%s -> %s %s%s)",
 			a->who.kind_name, a->who.ns ? a->who.ns : "", a->who.ns ? "/" : "",
-			a->who.name, a->what.s, bkind, bd->ns ? bd->ns : "", bd->ns ? "/" : "",
+			a->who.name, what.s, bkind, bd->ns ? bd->ns : "", bd->ns ? "/" : "",
 			bd->kind == PW_BIND_EKS ? bd->policy : bd->name,
 			g->role && g->role->ns ? "Role" : "ClusterRole",
 			g->role ? g->role->name : "?", b.s ? b.s : "");
 		f->kind = a->who.kind_name;
 		f->ns = a->who.ns;
 		f->name = a->who.name;
-		pw_buf_release((struct pw_buf *)&a->what);
 	}
 	pw_buf_release(&b);
+	pw_buf_release(&what);
 	free(acc);
 	pw_strmap_release(&seen);
 	pw_strmap_release(&nss);
@@ -631,7 +708,6 @@ struct pw_doc *pw_audit_sarif(const struct pw_audit *au, const char *version)
 	struct pw_doc *drv = pw_doc_add(pw_doc_add(run, "tool", pw_doc_obj()), "driver", pw_doc_obj());
 	pw_doc_add(drv, "name", pw_doc_str("podwall"));
 	pw_doc_add(drv, "version", pw_doc_str(version));
-	pw_doc_add(drv, "informationUri", pw_doc_str("https://github.com/podwall/podwall"));
 	struct pw_doc *rules = pw_doc_add(drv, "rules", pw_doc_arr());
 	for (size_t i = 0; i < pw_audit_nrules; i++) {
 		const struct pw_audit_rule *r = &pw_audit_rules[i];
@@ -641,8 +717,12 @@ struct pw_doc *pw_audit_sarif(const struct pw_audit *au, const char *version)
 		pw_doc_add(o, "help", text(r->fix));
 		struct pw_doc *dc = pw_doc_add(o, "defaultConfiguration", pw_doc_obj());
 		pw_doc_add(dc, "level", pw_doc_str(sarif_level(r->sev)));
+		/* GitHub code scanning reads security-severity (CVSS-like) */
+		static const char *const score[] = { "3.0", "5.5", "8.0", "9.5" };
 		struct pw_doc *pr = pw_doc_add(o, "properties", pw_doc_obj());
 		pw_doc_add(pr, "severity", pw_doc_str(pw_audit_sev_name(r->sev)));
+		pw_doc_add(pr, "security-severity", pw_doc_str(score[r->sev]));
+		pw_doc_add(pw_doc_add(pr, "tags", pw_doc_arr()), NULL, pw_doc_str("security"));
 	}
 	struct pw_doc *res = pw_doc_add(run, "results", pw_doc_arr());
 	for (uint32_t i = 0; i < au->n; i++) {
