@@ -26,16 +26,8 @@ for d in "$here"/audit/cases/*/; do
 		fail "$name: exit $got_rc, want $want_rc: $(head -3 "$TMP/err")"
 		ok=0
 	fi
-	if ! cmp -s "$d/expect.txt" "$TMP/out"; then
-		fail "$name: stdout differs"
-		diff "$d/expect.txt" "$TMP/out" | head -10
-		ok=0
-	fi
-	if [ -f "$d/expect.err" ] && ! cmp -s "$d/expect.err" "$TMP/err"; then
-		fail "$name: stderr differs"
-		diff "$d/expect.err" "$TMP/err" | head -10
-		ok=0
-	fi
+	same "$name" stdout "$d/expect.txt" "$TMP/out" || ok=0
+	[ ! -f "$d/expect.err" ] || same "$name" stderr "$d/expect.err" "$TMP/err" || ok=0
 	[ $ok -eq 1 ] && pass
 	[ "$want_rc" = 2 ] && continue
 	(cd "$d" && eval "set -- $(cat args)" &&

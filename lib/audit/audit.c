@@ -147,6 +147,16 @@ struct pw_audit_finding *pw_audit_add(struct pw_audit *au, const char *rule,
 	return f;
 }
 
+/* The object a finding is about (f may be NULL: nothing). */
+static void about(struct pw_audit_finding *f, const char *kind, const char *ns, const char *name)
+{
+	if (!f)
+		return;
+	f->kind = kind;
+	f->ns = ns;
+	f->name = name;
+}
+
 /* ---- pod security -------------------------------------------------------- */
 
 void pw_audit_pss(struct pw_audit *au, const struct pw_pss_finding *fs, uint32_t n)
@@ -166,9 +176,7 @@ void pw_audit_pss(struct pw_audit *au, const struct pw_pss_finding *fs, uint32_t
 					     p->ns, p->pod->name, pw_pss_level_name(p->pol.level),
 					     p->pol.minor, says[p->mode], pw_pss_mode_name(p->mode));
 		f->fix = p->v.fix;
-		f->kind = p->pod->kind;
-		f->ns = p->ns;
-		f->name = p->pod->name;
+		about(f, p->pod->kind, p->ns, p->pod->name);
 		f->level = pw_pss_level_name(p->pol.level);
 		f->version = pw_arena_printf(&au->a, "v1.%d", p->pol.minor);
 		f->mode = pw_pss_mode_name(p->mode);
@@ -256,17 +264,11 @@ void pw_audit_encryption(struct pw_audit *au, const struct pw_cluster *c)
 						 "Service %s/%s serves port %ld without TLS (aws-load-balancer-ssl-ports %s)",
 						 b->ns, b->name, b->ports[j],
 						 pw_arena_quote(&au->a, b->ssl_ports));
-				f->kind = "Service";
-				f->ns = b->ns;
-				f->name = b->name;
+				about(f, "Service", b->ns, b->name);
 			}
 			f = NULL;
 		}
-		if (f) {
-			f->kind = "Service";
-			f->ns = b->ns;
-			f->name = b->name;
-		}
+		about(f, "Service", b->ns, b->name);
 	}
 	for (uint32_t i = 0; i < d->nings; i++) {
 		const struct pw_audit_ing *g = &d->ings[i];
@@ -285,11 +287,7 @@ void pw_audit_encryption(struct pw_audit *au, const struct pw_cluster *c)
 			f = pw_audit_add(au, "encryption/ingress-no-ssl-redirect", PW_SEV_LOW, g->pos,
 					 "Ingress %s/%s serves HTTP beside HTTPS without ssl-redirect",
 					 g->ns, g->name);
-		if (f) {
-			f->kind = "Ingress";
-			f->ns = g->ns;
-			f->name = g->name;
-		}
+		about(f, "Ingress", g->ns, g->name);
 	}
 	for (uint32_t i = 0; i < d->neks; i++) {
 		const struct pw_audit_eks *e = &d->eks[i];
@@ -557,9 +555,7 @@ void pw_audit_access(struct pw_audit *au, const struct pw_authz *az)
 			bd->kind == PW_BIND_EKS ? bd->policy : bd->name,
 			g->role && g->role->ns ? "Role" : "ClusterRole",
 			g->role ? g->role->name : "?", b.s ? b.s : "");
-		f->kind = a->who.kind_name;
-		f->ns = a->who.ns;
-		f->name = a->who.name;
+		about(f, a->who.kind_name, a->who.ns, a->who.name);
 	}
 	pw_buf_release(&b);
 	pw_buf_release(&what);
@@ -576,9 +572,7 @@ void pw_audit_access(struct pw_audit *au, const struct pw_authz *az)
 				au, "access/cluster-admin", PW_SEV_CRITICAL, m->pos,
 				"aws-auth maps %s%s%s into group system:masters (allowed anything, before RBAC)",
 				m->arn, m->username ? " as " : "", m->username ? m->username : "");
-			f->kind = "ConfigMap";
-			f->ns = "kube-system";
-			f->name = "aws-auth";
+			about(f, "ConfigMap", "kube-system", "aws-auth");
 		}
 	/* wildcard rules, as written */
 	for (uint32_t i = 0; i < d->nroles; i++) {
@@ -600,9 +594,7 @@ void pw_audit_access(struct pw_audit *au, const struct pw_authz *az)
 				ro->ns ? ro->ns : "", ro->ns ? "/" : "", ro->name, k,
 				wv && wr ? "every verb on every resource"
 				: wv ? "every verb" : "every resource");
-			f->kind = ro->ns ? "Role" : "ClusterRole";
-			f->ns = ro->ns;
-			f->name = ro->name;
+			about(f, ro->ns ? "Role" : "ClusterRole", ro->ns, ro->name);
 		}
 	}
 	/* default service accounts with bindings */
@@ -622,9 +614,7 @@ void pw_audit_access(struct pw_audit *au, const struct pw_authz *az)
 				bd->role_kind, bd->role_name,
 				bd->kind == PW_BIND_CLUSTER ? "ClusterRoleBinding" : "RoleBinding",
 				bd->ns ? bd->ns : "", bd->ns ? "/" : "", bd->name);
-			f->kind = "ServiceAccount";
-			f->ns = sns;
-			f->name = "default";
+			about(f, "ServiceAccount", sns, "default");
 		}
 	}
 }
