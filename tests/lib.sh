@@ -10,9 +10,9 @@ trap 'rm -rf "$TMP"' EXIT INT TERM
 
 pass() { PASS=$((PASS + 1)); }
 fail() { FAIL=$((FAIL + 1)); echo "FAIL: $*"; }
-# same NAME WHAT EXPECTED ACTUAL: 0 when the files are equal, else a
+# cmp_case NAME WHAT EXPECTED ACTUAL: 0 when the files are equal, else a
 # failure with the start of the diff
-same() {
+cmp_case() {
 	cmp -s "$3" "$4" && return 0
 	fail "$1: $2 differs"
 	diff "$3" "$4" | head -10

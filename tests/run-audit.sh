@@ -26,8 +26,8 @@ for d in "$here"/audit/cases/*/; do
 		fail "$name: exit $got_rc, want $want_rc: $(head -3 "$TMP/err")"
 		ok=0
 	fi
-	same "$name" stdout "$d/expect.txt" "$TMP/out" || ok=0
-	[ ! -f "$d/expect.err" ] || same "$name" stderr "$d/expect.err" "$TMP/err" || ok=0
+	cmp_case "$name" stdout "$d/expect.txt" "$TMP/out" || ok=0
+	[ ! -f "$d/expect.err" ] || cmp_case "$name" stderr "$d/expect.err" "$TMP/err" || ok=0
 	[ $ok -eq 1 ] && pass
 	[ "$want_rc" = 2 ] && continue
 	(cd "$d" && eval "set -- $(cat args)" &&
