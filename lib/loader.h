@@ -104,5 +104,11 @@ void pw__load_globalalert(struct ld *l, struct meta *m);
 /* JSON of aws eks describe-access-entry, list-access-entries and
    list-associated-access-policies; false if obj is none of them. */
 bool pw__load_eks_json(struct ld *l, yaml_node_t *obj);
+/* lib/audit/load.c: what the encryption findings read */
+void pw__load_storageclass(struct ld *l, struct meta *m);
+void pw__audit_service(struct ld *l, struct meta *m, yaml_node_t *spec);
+void pw__audit_ingress(struct ld *l, struct meta *m, yaml_node_t *spec);
+/* JSON of aws eks describe-cluster; false if obj is not one */
+bool pw__load_eks_cluster(struct ld *l, yaml_node_t *obj);
 
 #endif

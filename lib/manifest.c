@@ -1019,6 +1019,7 @@ static const struct kind_entry kinds[] = {
 	{ "Route", "route.openshift.io", true, pw__load_ingress },
 	{ "ServiceAccount", "", true, load_serviceaccount },
 	{ "StatefulSet", "apps", true, load_workload },
+	{ "StorageClass", "storage.k8s.io", false, pw__load_storageclass },
 };
 
 static bool group_matches(const char *api_version, const char *group)
@@ -1101,7 +1102,8 @@ static void load_object(struct ld *l, yaml_node_t *obj, int depth,
 	yaml_node_t *kn = ld_get(l, obj, "kind");
 	yaml_node_t *an = ld_get(l, obj, "apiVersion");
 	/* the AWS CLI's JSON about EKS access entries has neither */
-	if (!kn && !an && !item_kind && pw__load_eks_json(l, obj))
+	if (!kn && !an && !item_kind &&
+	    (pw__load_eks_json(l, obj) || pw__load_eks_cluster(l, obj)))
 		return;
 	if ((kn && kn->type != YAML_SCALAR_NODE) ||
 	    (an && an->type != YAML_SCALAR_NODE) ||

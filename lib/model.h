@@ -199,6 +199,7 @@ struct pw_netset {
 };
 
 struct pw_rbac_data;
+struct pw_audit_data;
 struct pw_alert; /* lib/flow/alert.h */
 
 struct pw_sa {
@@ -357,6 +358,9 @@ struct pw_cluster {
 	/* Roles, bindings, aws-auth and EKS access entries (lib/rbac/rbac.h);
 	   NULL when the input holds none */
 	struct pw_rbac_data *rbac;
+	/* what the encryption findings read (lib/audit/audit.h); NULL when
+	   the input holds none of it */
+	struct pw_audit_data *audit;
 	/* GlobalAlerts (lib/flow/alert.h), parsed and checked */
 	struct pw_alert *alerts;
 	uint32_t nalerts;

@@ -116,6 +116,7 @@ void pw__load_service(struct ld *l, struct meta *m)
 	s.ns = pw_cluster_ns(c, m->ns);
 	s.pos = m->pos;
 	yaml_node_t *spec = ld_want_map(l, ld_get(l, m->obj, "spec"), "spec");
+	pw__audit_service(l, m, spec);
 	struct pw_labels sel;
 	ld_labels(l, ld_get(l, spec, "selector"), &sel, "selector");
 	size_t cap = 0;
@@ -433,6 +434,7 @@ void pw__load_ingress(struct ld *l, struct meta *m)
 	ing.pos = m->pos;
 	ing.route = !strcmp(m->kind, "Route");
 	yaml_node_t *spec = ld_want_map(l, ld_get(l, m->obj, "spec"), "spec");
+	pw__audit_ingress(l, m, spec);
 	if (ing.route) {
 		struct pw_ing_backend port = { 0 };
 		yaml_node_t *tp = ld_get(l, ld_get(l, spec, "port"), "targetPort");

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit/audit.h"
 #include "world.h"
 #include "flow/alert.h"
 
@@ -315,6 +316,10 @@ static bool has_other_objects(const struct pw_cluster *c, const char *name)
 	FROM(c->tiers, c->ntiers)
 	FROM(c->netsets, c->nnetsets)
 	FROM(c->alerts, c->nalerts)
+	if (c->audit) {
+		FROM(c->audit->scs, c->audit->nscs)
+		FROM(c->audit->eks, c->audit->neks)
+	}
 	for (uint32_t i = 0; i < c->nns; i++)
 		if (c->nss[i].declared && same_file(&c->nss[i].pos, name))
 			return true;
@@ -350,7 +355,7 @@ static const char *why_not_incremental(const struct pw_world *w,
 	if (has_other_objects(c, p->name))
 		return "the document held objects other than policies";
 	if (s->npods || s->nwls || s->nsvcs || s->neps || s->nings || s->ntiers ||
-	    s->nnetsets || s->nsas || s->nskipped || s->nalerts)
+	    s->nnetsets || s->nsas || s->nskipped || s->nalerts || s->audit)
 		return "the document holds objects other than policies";
 	for (uint32_t i = 0; i < s->nns; i++)
 		if (s->nss[i].declared || pw_cluster_find_ns(c, s->nss[i].name) < 0)

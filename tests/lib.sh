@@ -10,6 +10,14 @@ trap 'rm -rf "$TMP"' EXIT INT TERM
 
 pass() { PASS=$((PASS + 1)); }
 fail() { FAIL=$((FAIL + 1)); echo "FAIL: $*"; }
+# cmp_case NAME WHAT EXPECTED ACTUAL: 0 when the files are equal, else a
+# failure with the start of the diff
+cmp_case() {
+	cmp -s "$3" "$4" && return 0
+	fail "$1: $2 differs"
+	diff "$3" "$4" | head -10
+	return 1
+}
 summary() { echo "$1: $PASS passed, $FAIL failed"; [ "$FAIL" -eq 0 ]; }
 
 # compare_verdicts NAME EXPECTED ACTUAL: both files "SRC DST PROTO/PORT VERDICT",

@@ -84,6 +84,7 @@ done
 run_parallel sh "$here/run-cases.sh"
 run_parallel sh "$here/run-cli.sh"
 run_parallel sh "$here/run-rbac.sh"
+run_parallel sh "$here/run-audit.sh"
 run_parallel sh "$here/help.sh"
 run_parallel sh "$here/conformance/k8s-e2e.sh"
 run_parallel sh "$here/conformance/recipes.sh"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Pod Security Standards conformance ($SHARED/conformance/pod-security),
 # through the CLI: every upstream fixture of {baseline,restricted}/{v1.0,
-# v1.37}/{pass,fail}, each directory judged in one `podwall audit --pss
+# v1.37}/{pass,fail}, each directory judged in one `podwall audit --only pod-security --pss
 # LEVEL:VERSION -o json` (findings are attributed to their file by "pos").
 # A pass fixture must have no finding; a fail fixture a finding whose
 # message holds the expected substring of its check (the README's table;
@@ -49,7 +49,7 @@ for level in baseline restricted; do
 	for ver in v1.0 v1.37; do
 		for want in pass fail; do
 			dir="$root/$level/$ver/$want"
-			$PODWALL audit --pss "$level:$ver" -f "$dir" -o json > "$TMP/out" 2> "$TMP/err"
+			$PODWALL audit --only pod-security --pss "$level:$ver" -f "$dir" -o json > "$TMP/out" 2> "$TMP/err"
 			rc=$?
 			if [ $rc = 2 ] || { [ $want = pass ] && [ $rc != 0 ]; } || { [ $want = fail ] && [ $rc != 1 ]; }; then
 				fail "$level/$ver/$want: podwall audit exited $rc: $(head -2 "$TMP/err")"
