@@ -764,7 +764,9 @@ static bool plain_ok(const char *s)
 		if (!((ch >= '0' && ch <= '9') || ch == '.' || ch == '-' || ch == '_'))
 			digits = false;
 	}
-	return !digits && s[0] != '-' && s[0] != '.';
+	/* YAML 1.1 reads 0x50, 0o12, 1e3 as numbers: quote what starts
+	   with a digit */
+	return !digits && !(s[0] >= '0' && s[0] <= '9') && s[0] != '-' && s[0] != '.';
 }
 
 static void yaml_scalar(const char *s, struct pw_buf *out)
