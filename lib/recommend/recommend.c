@@ -616,7 +616,15 @@ static void calico_rule(const struct pw_rec_rule *r, enum pw_dir d, struct pw_do
 		while (k < r->nports && r->ports[k].proto == r->ports[i].proto)
 			k++;
 		struct pw_doc *x = pw_doc_add(arr, NULL, pw_doc_obj());
-		pw_doc_add(x, "covers", pw_doc_str(r->covers));
+		if (i) {
+			/* Calico takes one protocol a rule: the rest of the same one */
+			pw_buf_reset(&b);
+			pw_buf_printf(&b, "the rule above, for %s",
+				      proto_upper(r->ports[i].proto, pb));
+			pw_doc_add(x, "covers", pw_doc_str(b.s));
+		} else {
+			pw_doc_add(x, "covers", pw_doc_str(r->covers));
+		}
 		pw_doc_add(x, "action", pw_doc_str("Allow"));
 		pw_doc_add(x, "protocol", pw_doc_str(proto_upper(r->ports[i].proto, pb)));
 		struct pw_doc *peer = pw_doc_obj(), *dst;
