@@ -125,6 +125,12 @@ int cmd_matrix(int argc, char **argv);
 int cmd_connlist(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+/* podwall diff's output of d (lib/diff.h) in format fmt (table, csv, json,
+   yaml) on stdout; and as a document (an array of changes). */
+struct pw_diff;
+void cli_diff_print(const struct pw_diff *d, const char *fmt);
+struct pw_doc *cli_diff_doc(const struct pw_diff *d);
+int cmd_recommend(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
 /* The lab's helper processes (cli/lab-tools.c), `lab __NAME ARGS`: argv[0]
    is __NAME. */
@@ -169,6 +175,21 @@ int flows_agent_query(const char *agent, const struct pw_flow_filter *f,
    (read-only), printing errors; 0 or -1.  See cli/cmd-flows.c. */
 int flows_open_stores(const char *const *specs, size_t n, struct flows_stores *out);
 void flows_release(struct flows_stores *st);
+/* The sources of a query: the stores of specs (read-only) and those of lab
+   NAME (NULL: none) added to st, whose agents are kept.  0, or -1
+   (printed; release st). */
+int flows_open_sources(const char *const *specs, size_t n, const char *lab,
+		       struct flows_stores *st);
+/* Records read (heap; free v). */
+struct flows_recs {
+	struct pw_flow *v;
+	size_t n, cap;
+};
+/* The records of every store and agent of st matching f, by end_time (then
+   source, then insertion); the newest last ones when last (0: all).  0, or
+   -1 (printed). */
+int flows_collect(struct flows_stores *st, const struct pw_flow_filter *f, size_t last,
+		  struct flows_recs *out);
 /* `podwall alerts eval` (cli/alerts-eval.c): argv[0] is "eval" */
 int cmd_alerts_eval(int argc, char **argv);
 

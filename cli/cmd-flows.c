@@ -140,14 +140,9 @@ static bool size_arg(const char *s, uint64_t *out)
 
 /* ---- reading the stores --------------------------------------------------------- */
 
-struct recs {
-	struct pw_flow *v;
-	size_t n, cap;
-};
-
 static int take(void *arg, const struct pw_flow *r)
 {
-	struct recs *rs = arg;
+	struct flows_recs *rs = arg;
 	if (rs->n == rs->cap) {
 		rs->cap = rs->cap ? rs->cap * 2 : 64;
 		rs->v = pw_xrealloc(rs->v, rs->cap * sizeof(*rs->v));
@@ -225,10 +220,22 @@ fail:
 	return -1;
 }
 
+int flows_open_sources(const char *const *specs, size_t n, const char *lab,
+		       struct flows_stores *st)
+{
+	/* the agents given stay: the stores are added to them */
+	struct flows_stores opened = { 0 };
+	if (flows_open_stores(specs, n, &opened) < 0)
+		return -1;
+	st->v = opened.v;
+	st->n = opened.n;
+	return lab ? flows_lab_sources(lab, st) : 0;
+}
+
 /* The matching records of every store, by end_time (then store, then
    insertion); the newest last ones when last.  0 or -1 (printed). */
-static int flows_collect(struct flows_stores *st, const struct pw_flow_filter *f, size_t last,
-			 struct recs *out)
+int flows_collect(struct flows_stores *st, const struct pw_flow_filter *f, size_t last,
+		  struct flows_recs *out)
 {
 	struct pw_buf err;
 	pw_buf_init(&err);
@@ -320,7 +327,7 @@ static int follow(struct flows_stores *st, struct pw_flow_filter f, enum pw_form
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	double t0 = cli_now_ms();
-	struct recs rs = { 0 };
+	struct flows_recs rs = { 0 };
 	struct pw_buf b;
 	int rc = 0;
 	pw_buf_init(&b);
@@ -366,7 +373,7 @@ static int flows_import(const char *spec, const struct import_opts *io)
 	const char *name = strcmp(io->file, "-") ? io->file : "<stdin>";
 	if (!f)
 		return cli_error("--import %s: %s", cli_q(io->file), strerror(errno));
-	struct recs rs = { 0 };
+	struct flows_recs rs = { 0 };
 	struct pw_buf err;
 	char *line = NULL;
 	size_t cap = 0, lineno = 0;
@@ -647,17 +654,9 @@ int cmd_flows(int argc, char **argv)
 		goto out;
 	}
 	enum pw_format fmt = (enum pw_format)pw_format_parse(output);
-	{
-		/* the agents given stay: the stores are added to them */
-		struct flows_stores opened = { 0 };
-		if (flows_open_stores(specs, nspecs, &opened) < 0)
-			goto out;
-		st.v = opened.v;
-		st.n = opened.n;
-	}
-	if (lab && flows_lab_sources(lab, &st) < 0)
+	if (flows_open_sources(specs, nspecs, lab, &st) < 0)
 		goto out;
-	struct recs rs = { 0 };
+	struct flows_recs rs = { 0 };
 	if (flows_collect(&st, &f, last, &rs) < 0) {
 		free(rs.v);
 		goto out;

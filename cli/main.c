@@ -35,6 +35,8 @@ static const struct command commands[] = {
 	{ "lint", cmd_lint,
 	  "find problems in a policy set (no default deny, DNS blocked, ...)" },
 	{ "matrix", cmd_matrix, "the reachability matrix of all endpoints" },
+	{ "recommend", cmd_recommend,
+	  "policies from observed flows, proven against them, and what they change" },
 	{ "who-can", cmd_who_can, "every subject that may do VERB on RESOURCE, and by what" },
 };
 

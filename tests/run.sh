@@ -102,6 +102,8 @@ run_parallel sh "$here/kube/run.sh"
 run_parallel sh "$here/flows/run.sh"
 # GlobalAlerts: podwall alerts eval, and loading (no root)
 run_parallel sh "$here/alerts/run.sh"
+# podwall recommend: cases, the proof against podwall eval (no root)
+run_parallel sh "$here/recommend/run.sh"
 finish_all
 # the agent and the lab need root (network namespaces, nftables); CI runs
 # as root
