@@ -203,8 +203,8 @@ static void name_end(struct pw_flow_aggr *a, const struct pw_engine *e,
 		copy(out->name, sizeof(out->name), "-");
 		out->ip[0] = 0;
 	}
-	if (a->level >= PW_FLOW_PER_WORKLOAD && !strcmp(out->type, "net"))
-		out->ip[0] = 0;
+	if (a->level >= PW_FLOW_PER_WORKLOAD && strcmp(out->type, "wep"))
+		out->ip[0] = 0; /* by network set, or pub/pvt */
 	if (a->level == PW_FLOW_PER_NS && !strcmp(out->type, "wep")) {
 		copy(out->name_aggr, sizeof(out->name_aggr), "-");
 		out->labels[0] = 0;
@@ -329,8 +329,12 @@ static void end_key(const struct pw_flow_aggr *a, const struct pw_cluster *c,
 			pw_buf_printf(k, "p%d|", pod);
 		return;
 	}
-	if (a->level >= PW_FLOW_PER_WORKLOAD && netset_of(c, ip) < 0) {
-		pw_buf_printf(k, "x%d|", ip->family == 4 && private_v4(v4(ip)));
+	if (a->level >= PW_FLOW_PER_WORKLOAD) {
+		int ns = netset_of(c, ip);
+		if (ns >= 0)
+			pw_buf_printf(k, "s%d|", ns);
+		else
+			pw_buf_printf(k, "x%d|", ip->family == 4 && private_v4(v4(ip)));
 		return;
 	}
 	pw_addr_format(ip, as);

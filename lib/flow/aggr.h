@@ -10,7 +10,8 @@
  *
  *   pod        one record per source pod (or address) and destination pod
  *              (or address) and port; the source port is aggregated away
- *   workload   pods of one workload together: names "-", ips ""
+ *   workload   pods of one workload together, and the addresses of one
+ *              network set (or pub, or pvt): names "-", ips ""
  *   namespace  every endpoint of a namespace together
  *
  * num_flows counts the distinct connections (or, denied, the distinct
