@@ -44,4 +44,13 @@ vg service-json eval -f "$svc" --src dev/centos --dst 10.96.10.40 --port TCP/808
 vg matrix-services matrix -f "$svc" --services -o json
 vg connlist-ingress connlist -f "$SHARED/conformance/netpol-analyzer/tests/demo_app_with_routes_and_ingress" --services
 vg lab-render lab render -f "$svc"
+# flow records, alerts, audit, recommendations
+vg flows-import flows --import "$here/flows/records.jsonl" --store "sqlite:$TMP/f.db"
+vg flows-sqlite flows --store "sqlite:$TMP/f.db" -n dev --verdict denied -o json
+vg flows-jsonl flows --import "$here/flows/records.jsonl" --store "jsonl:$TMP/fj"
+vg flows-csv flows --store "jsonl:$TMP/fj" --policy security.blockep-ips -o csv
+vg alerts-eval alerts eval -f "$here/alerts/blocked-ips.yaml" --records "$here/alerts/records/seed004.jsonl" --at 1000
+vg audit-sarif audit -f "$here/audit/cases/014-all-seed001-002" -o sarif
+vg recommend recommend --store "$here/recommend/storefront/records.jsonl" \
+	-f "$here/recommend/storefront/cluster.yaml" -n storefront
 summary valgrind
