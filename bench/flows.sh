@@ -89,21 +89,6 @@ echo "agent peak memory after the flood: $((${hwm:-0} / 1024)) MiB"
 $PODWALL lab down --name $LAB > /dev/null
 
 echo "== flow log: cost on traffic, 10k rules, two pods"
-traffic() { # -> "gbps kpps"
-	$PODWALL lab exec bench/server --name $LAB -- "$PODWALL" lab __sink tcp 5201 "$SECS" > "$T/sink" &
-	sp=$!
-	sleep 0.3
-	$PODWALL lab exec bench/client --name $LAB -- "$PODWALL" lab __blast tcp 10.70.0.2 5201 "$SECS" 65000 > /dev/null
-	wait $sp
-	tcp=$(awk '{ if ($6 > 0) printf "%.2f", $2 * 8 / $6 / 1e9; else print 0 }' "$T/sink")
-	$PODWALL lab exec bench/server --name $LAB -- "$PODWALL" lab __sink udp 5201 "$SECS" > "$T/sink" &
-	sp=$!
-	sleep 0.3
-	$PODWALL lab exec bench/client --name $LAB -- "$PODWALL" lab __blast udp 10.70.0.2 5201 "$SECS" 64 > /dev/null
-	wait $sp
-	udp=$(awk '{ if ($6 > 0) printf "%.1f", $4 / $6 / 1e3; else print 0 }' "$T/sink")
-	echo "$tcp $udp"
-}
 rules 9998 > "$T/p.yaml"
 printf -- '---\n' >> "$T/p.yaml"
 cat <<YAML >> "$T/p.yaml"

@@ -15,6 +15,7 @@ set -u
 : "${SECS:=3}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/podwall-bench.XXXXXX")
 LAB=pwb
+. "$(dirname "$0")/lib.sh"
 trap '$PODWALL lab down --name $LAB > /dev/null 2>&1; rm -rf "$T"' EXIT INT TERM
 $PODWALL lab down --name $LAB > /dev/null 2>&1
 
@@ -54,21 +55,6 @@ pct() { # file of numbers -> "p50 p99"
 		printf "%.1f %.1f\n", v[i50], v[i99] }'
 }
 
-traffic() { # -> "gbps kpps"
-	$PODWALL lab exec bench/server --name $LAB -- "$PODWALL" lab __sink tcp 5201 "$SECS" > "$T/sink" &
-	sp=$!
-	sleep 0.3
-	$PODWALL lab exec bench/client --name $LAB -- "$PODWALL" lab __blast tcp 10.70.0.2 5201 "$SECS" 65000 > /dev/null
-	wait $sp
-	tcp=$(awk '{ if ($6 > 0) printf "%.2f", $2 * 8 / $6 / 1e9; else print 0 }' "$T/sink")
-	$PODWALL lab exec bench/server --name $LAB -- "$PODWALL" lab __sink udp 5201 "$SECS" > "$T/sink" &
-	sp=$!
-	sleep 0.3
-	$PODWALL lab exec bench/client --name $LAB -- "$PODWALL" lab __blast udp 10.70.0.2 5201 "$SECS" 64 > /dev/null
-	wait $sp
-	udp=$(awk '{ if ($6 > 0) printf "%.1f", $4 / $6 / 1e3; else print 0 }' "$T/sink")
-	echo "$tcp $udp"
-}
 
 $PODWALL lab up -f "$T/pods.yaml" --name $LAB --no-external > /dev/null || exit 1
 set -- $(traffic)

@@ -31,3 +31,21 @@ pct() { # file of numbers -> "p50 p99"
 		i99 = int(NR * 0.99 + 0.999); if (i99 > NR) i99 = NR
 		printf "%.2f %.2f\n", v[i50], v[i99] }'
 }
+# TCP throughput and 64-byte UDP packet rate from bench/client to
+# bench/server (10.70.0.2) port 5201 for $SECS seconds, in lab $LAB ($T:
+# scratch)
+traffic() { # -> "gbps kpps"
+	$PODWALL lab exec bench/server --name $LAB -- "$PODWALL" lab __sink tcp 5201 "$SECS" > "$T/sink" &
+	sp=$!
+	sleep 0.3
+	$PODWALL lab exec bench/client --name $LAB -- "$PODWALL" lab __blast tcp 10.70.0.2 5201 "$SECS" 65000 > /dev/null
+	wait $sp
+	tcp=$(awk '{ if ($6 > 0) printf "%.2f", $2 * 8 / $6 / 1e9; else print 0 }' "$T/sink")
+	$PODWALL lab exec bench/server --name $LAB -- "$PODWALL" lab __sink udp 5201 "$SECS" > "$T/sink" &
+	sp=$!
+	sleep 0.3
+	$PODWALL lab exec bench/client --name $LAB -- "$PODWALL" lab __blast udp 10.70.0.2 5201 "$SECS" 64 > /dev/null
+	wait $sp
+	udp=$(awk '{ if ($6 > 0) printf "%.1f", $4 / $6 / 1e3; else print 0 }' "$T/sink")
+	echo "$tcp $udp"
+}
