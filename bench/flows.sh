@@ -42,17 +42,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 0
 fi
 $PODWALL lab down --name $LAB > /dev/null 2>&1
-cat > "$T/pods.yaml" <<'YAML'
-apiVersion: v1
-kind: Pod
-metadata: {name: client, namespace: bench, labels: {app: client}}
-status: {podIP: 10.70.0.1}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: server, namespace: bench, labels: {app: server}}
-status: {podIP: 10.70.0.2}
-YAML
+two_pods > "$T/pods.yaml"
 SOCK=/run/podwall/lab/$LAB/agent.sock
 metric() { # NAME{LABELS} -> value
 	curl -s --unix-socket "$SOCK" http://agent/metrics | awk -v m="$1" '$1 == m { print $2 }'

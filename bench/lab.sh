@@ -19,17 +19,7 @@ LAB=pwb
 trap '$PODWALL lab down --name $LAB > /dev/null 2>&1; rm -rf "$T"' EXIT INT TERM
 $PODWALL lab down --name $LAB > /dev/null 2>&1
 
-cat > "$T/pods.yaml" <<'YAML'
-apiVersion: v1
-kind: Pod
-metadata: {name: client, namespace: bench, labels: {app: client}}
-status: {podIP: 10.70.0.1}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: server, namespace: bench, labels: {app: server}}
-status: {podIP: 10.70.0.2}
-YAML
+two_pods > "$T/pods.yaml"
 
 # N ingress rules on the server: rule i allows 10.100.x.y/32 on port 10000+i
 # (i < N-1); the last allows the client on the bench ports.

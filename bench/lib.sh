@@ -31,6 +31,19 @@ pct() { # file of numbers -> "p50 p99"
 		i99 = int(NR * 0.99 + 0.999); if (i99 > NR) i99 = NR
 		printf "%.2f %.2f\n", v[i50], v[i99] }'
 }
+two_pods() { # the lab of the traffic benchmarks: bench/client and bench/server
+	cat <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: bench, labels: {app: client}}
+status: {podIP: 10.70.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: server, namespace: bench, labels: {app: server}}
+status: {podIP: 10.70.0.2}
+YAML
+}
 # TCP throughput and 64-byte UDP packet rate from bench/client to
 # bench/server (10.70.0.2) port 5201 for $SECS seconds, in lab $LAB ($T:
 # scratch)
